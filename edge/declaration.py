@@ -1,0 +1,45 @@
+"""A cleared customs declaration as the gate caches it (from VNACCS/VCIS via the central office)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DeclarationStatus(StrEnum):
+    CLEARED = "cleared"  # goods released: may pass if every other rule holds
+    PENDING = "pending"  # lodged, not yet cleared
+    REVOKED = "revoked"  # clearance withdrawn by central
+    REJECTED = "rejected"
+
+
+class Channel(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"  # physical inspection required before exit
+
+
+class ContainerLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: str = Field(..., description="ISO 6346 container number, e.g. MSKU3866036.")
+    seal: str | None = Field(None, description="Customs seal number.")
+
+
+class Declaration(BaseModel):
+    """One declaration with what the gate needs to check a vehicle against it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: str = Field(..., min_length=1, description="Declaration number.")
+    status: DeclarationStatus
+    channel: Channel
+    inspection_done: bool = Field(False, description="Red channel: inspection recorded as done.")
+    plates: tuple[str, ...] = Field(..., min_length=1, description="Normalised plates (A-Z0-9 only).")
+    containers: tuple[ContainerLine, ...] = ()
+    gross_kg: float | None = Field(None, gt=0, description="Declared gross weight of vehicle and load.")
+    valid_from: datetime
+    valid_until: datetime
+    version: int = Field(1, ge=1, description="Version from central; a newer one replaces an older.")
