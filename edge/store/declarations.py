@@ -1,0 +1,229 @@
+"""The gate's cache of cleared declarations from central, the exits made against them, and the watchlist.
+
+Central is the source of truth; the gate keeps the newest version it has seen of each declaration so it can
+decide while the link is down. An older or repeated version is ignored, so replaying a sync batch is harmless.
+Exits are the gate's own record and outlive the cached declaration they consumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from edge.declaration import Declaration
+from edge.store.db import DuplicateExitError, StoreConnection, dump_json, from_text, load_json, to_text
+
+_COLUMNS = (
+    "number, version, status, channel, inspection_done, plates, containers, gross_kg, valid_from, valid_until"
+)
+
+
+def _validity_text(at: datetime) -> str:
+    # Central may send naive times; they are kept naive so the model round-trips unchanged.
+    if at.tzinfo is None:
+        return at.isoformat(timespec="microseconds")
+    return to_text(at)
+
+
+def _row_to_declaration(row: tuple[Any, ...]) -> Declaration:
+    number, version, status, channel, inspected, plates, containers, gross_kg, valid_from, valid_until = row
+    return Declaration.model_validate(
+        {
+            "number": number,
+            "version": version,
+            "status": status,
+            "channel": channel,
+            "inspection_done": bool(inspected),
+            "plates": load_json(plates),
+            "containers": load_json(containers),
+            "gross_kg": gross_kg,
+            "valid_from": from_text(valid_from),
+            "valid_until": from_text(valid_until),
+        }
+    )
+
+
+class DeclarationRepo:
+    """Versioned upserts and lookups by number, plate and container."""
+
+    def __init__(self, conn: StoreConnection) -> None:
+        self._conn = conn
+
+    def upsert(self, decl: Declaration, at: datetime | None = None) -> bool:
+        """Store ``decl`` if it is new or newer than the stored version; True if it was applied.
+
+        ``at`` is when the gate received it (the current time if omitted).
+        """
+        received = to_text(at if at is not None else datetime.now(UTC))
+        containers = [{"number": c.number, "seal": c.seal} for c in decl.containers]
+        with self._conn:
+            cursor = self._conn.execute(
+                f"INSERT INTO declarations ({_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - fixed column list
+                " ON CONFLICT (number) DO UPDATE SET"
+                " version = excluded.version, status = excluded.status, channel = excluded.channel,"
+                " inspection_done = excluded.inspection_done, plates = excluded.plates,"
+                " containers = excluded.containers, gross_kg = excluded.gross_kg,"
+                " valid_from = excluded.valid_from, valid_until = excluded.valid_until,"
+                " updated_at = excluded.updated_at"
+                " WHERE excluded.version > declarations.version",
+                (
+                    decl.number,
+                    decl.version,
+                    decl.status.value,
+                    decl.channel.value,
+                    int(decl.inspection_done),
+                    dump_json(list(decl.plates)),
+                    dump_json(containers),
+                    decl.gross_kg,
+                    _validity_text(decl.valid_from),
+                    _validity_text(decl.valid_until),
+                    received,
+                ),
+            )
+            if cursor.rowcount == 0:
+                return False
+            self._conn.execute("DELETE FROM declaration_plates WHERE declaration_number = ?", (decl.number,))
+            self._conn.execute(
+                "DELETE FROM declaration_containers WHERE declaration_number = ?", (decl.number,)
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO declaration_plates (plate, declaration_number) VALUES (?, ?)",
+                [(plate, decl.number) for plate in decl.plates],
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO declaration_containers (container, declaration_number) VALUES (?, ?)",
+                [(c.number, decl.number) for c in decl.containers],
+            )
+        return True
+
+    def upsert_many(self, decls: Iterable[Declaration], at: datetime | None = None) -> int:
+        """Apply a sync batch in one transaction; returns how many were applied."""
+        with self._conn:
+            return sum(self.upsert(decl, at) for decl in decls)
+
+    def get(self, number: str) -> Declaration | None:
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM declarations WHERE number = ?",  # noqa: S608 - fixed column list
+            (number,),
+        ).fetchone()
+        return None if row is None else _row_to_declaration(row)
+
+    def version_of(self, number: str) -> int | None:
+        """The stored version, so a sync can ask central only for what changed."""
+        row = self._conn.execute("SELECT version FROM declarations WHERE number = ?", (number,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def find_by_plate(self, plate: str) -> list[Declaration]:
+        """Every cached declaration naming this (normalised) plate, by number."""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM declarations WHERE number IN"  # noqa: S608 - fixed column list
+            " (SELECT declaration_number FROM declaration_plates WHERE plate = ?) ORDER BY number",
+            (plate,),
+        ).fetchall()
+        return [_row_to_declaration(row) for row in rows]
+
+    def find_by_container(self, container: str) -> list[Declaration]:
+        """Every cached declaration listing this container number, by number."""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM declarations WHERE number IN"  # noqa: S608 - fixed column list
+            " (SELECT declaration_number FROM declaration_containers WHERE container = ?) ORDER BY number",
+            (container,),
+        ).fetchall()
+        return [_row_to_declaration(row) for row in rows]
+
+    def all(self) -> list[Declaration]:
+        rows = self._conn.execute(f"SELECT {_COLUMNS} FROM declarations ORDER BY number").fetchall()  # noqa: S608 - fixed column list
+        return [_row_to_declaration(row) for row in rows]
+
+    def delete(self, number: str) -> bool:
+        """Drop a declaration from the cache (its exits stay); True if it was there."""
+        with self._conn:
+            cursor = self._conn.execute("DELETE FROM declarations WHERE number = ?", (number,))
+        return cursor.rowcount > 0
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM declarations").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class WatchEntry:
+    plate: str
+    reason: str
+    added_at: datetime
+
+
+class WatchlistRepo:
+    """Plates an officer must see whatever the declaration says."""
+
+    def __init__(self, conn: StoreConnection) -> None:
+        self._conn = conn
+
+    def add(self, plate: str, reason: str, at: datetime) -> None:
+        """Add or replace the entry for ``plate``."""
+        with self._conn:
+            self._conn.execute(
+                "INSERT INTO watchlist (plate, reason, added_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (plate) DO UPDATE SET reason = excluded.reason, added_at = excluded.added_at",
+                (plate, reason, to_text(at)),
+            )
+
+    def remove(self, plate: str) -> bool:
+        """True if the plate was listed."""
+        with self._conn:
+            cursor = self._conn.execute("DELETE FROM watchlist WHERE plate = ?", (plate,))
+        return cursor.rowcount > 0
+
+    def contains(self, plate: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM watchlist WHERE plate = ?", (plate,)).fetchone() is not None
+
+    def get(self, plate: str) -> WatchEntry | None:
+        row = self._conn.execute(
+            "SELECT plate, reason, added_at FROM watchlist WHERE plate = ?", (plate,)
+        ).fetchone()
+        return None if row is None else WatchEntry(row[0], row[1], from_text(row[2]))
+
+    def all(self) -> list[WatchEntry]:
+        rows = self._conn.execute("SELECT plate, reason, added_at FROM watchlist ORDER BY plate").fetchall()
+        return [WatchEntry(row[0], row[1], from_text(row[2])) for row in rows]
+
+
+class ExitRepo:
+    """One exit per declaration and container ('' for a vehicle with no container)."""
+
+    def __init__(self, conn: StoreConnection) -> None:
+        self._conn = conn
+
+    def has_exited(self, declaration_number: str, container: str = "") -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM exits WHERE declaration_number = ? AND container = ?",
+            (declaration_number, container),
+        ).fetchone()
+        return row is not None
+
+    def exited_pairs(self, declaration_number: str) -> set[str]:
+        """The containers of this declaration that have exited ('' for a containerless exit)."""
+        rows = self._conn.execute(
+            "SELECT container FROM exits WHERE declaration_number = ?", (declaration_number,)
+        ).fetchall()
+        return {str(row[0]) for row in rows}
+
+    def record(self, tx_id: str, pairs: Iterable[tuple[str, str]], at: datetime) -> None:
+        """Record exits for a transaction; raises :class:`DuplicateExitError` (writing none) if any exited."""
+        wanted = sorted(set(pairs))
+        at_text = to_text(at)
+        with self._conn:
+            taken = [pair for pair in wanted if self.has_exited(*pair)]
+            if taken:
+                raise DuplicateExitError(taken)
+            self._conn.executemany(
+                "INSERT INTO exits (declaration_number, container, tx_id, at) VALUES (?, ?, ?, ?)",
+                [(decl, container, tx_id, at_text) for decl, container in wanted],
+            )
+
+    def for_transaction(self, tx_id: str) -> list[tuple[str, str]]:
+        rows = self._conn.execute(
+            "SELECT declaration_number, container FROM exits WHERE tx_id = ? ORDER BY 1, 2", (tx_id,)
+        ).fetchall()
+        return [(str(row[0]), str(row[1])) for row in rows]
