@@ -5,11 +5,23 @@ Pure: no I/O and no clock read. PASS only when every rule holds.
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import TypeAlias
+
+from pydantic import BaseModel, Field
+
+from edge.declaration import Channel, Declaration, DeclarationStatus
+from vision.identity import Identification, Read
 
 
 class Outcome(StrEnum):
-    PASS = "PASS"  # barrier opens automatically
+    PASS = "PASS"  # noqa: S105 (an outcome, not a password): barrier opens automatically
     HOLD = "HOLD"  # an officer must look: approve or reject at the kiosk
     REJECT = "REJECT"  # the vehicle may not exit: it must turn back
 
@@ -25,3 +37,310 @@ class Reason(StrEnum):
     WATCHLISTED = "watchlisted"
     LOW_CONFIDENCE = "low_confidence"
     NO_STABLE_WEIGHT = "no_stable_weight"
+
+
+REASON_TEXT: dict[Reason, str] = {
+    Reason.NO_DECLARATION: "No cleared declaration found for this vehicle",
+    Reason.NOT_CLEARED: "Declaration is not cleared",
+    Reason.RED_NOT_INSPECTED: "Red channel: physical inspection not done",
+    Reason.CONTAINER_MISMATCH: "Containers do not match the declaration",
+    Reason.WEIGHT_OUT_OF_TOLERANCE: "Weight is outside the declared tolerance",
+    Reason.ALREADY_EXITED: "Already exited under this declaration",
+    Reason.EXPIRED: "Declaration is not valid at this time",
+    Reason.WATCHLISTED: "Vehicle is on the watchlist",
+    Reason.LOW_CONFIDENCE: "Camera read is uncertain",
+    Reason.NO_STABLE_WEIGHT: "No stable weight from the weighbridge",
+}
+
+# Kiosk text; to be reviewed by the customs office for its usual terms.
+REASON_TEXT_VI: dict[Reason, str] = {
+    Reason.NO_DECLARATION: "Không tìm thấy tờ khai đã thông quan cho phương tiện này",
+    Reason.NOT_CLEARED: "Tờ khai chưa được thông quan",
+    Reason.RED_NOT_INSPECTED: "Luồng đỏ: chưa kiểm tra thực tế hàng hóa",
+    Reason.CONTAINER_MISMATCH: "Số container không khớp với tờ khai",
+    Reason.WEIGHT_OUT_OF_TOLERANCE: "Trọng lượng cân vượt quá sai số cho phép so với tờ khai",
+    Reason.ALREADY_EXITED: "Đã qua cổng theo tờ khai này",
+    Reason.EXPIRED: "Tờ khai không còn hiệu lực tại thời điểm này",
+    Reason.WATCHLISTED: "Phương tiện nằm trong danh sách theo dõi",
+    Reason.LOW_CONFIDENCE: "Kết quả nhận dạng của camera không chắc chắn",
+    Reason.NO_STABLE_WEIGHT: "Chưa có số cân ổn định từ trạm cân",
+}
+
+CONTAINERLESS_EXIT = ""  # the ledger entry that records an exit under a declaration without containers
+
+# Declaration number -> container numbers already exited under it (CONTAINERLESS_EXIT for none).
+ExitLedger: TypeAlias = Mapping[str, AbstractSet[str]] | Callable[[str], AbstractSet[str]]
+
+# Floating-point slack so that a weight exactly at the bound passes whatever the arithmetic rounds to.
+_EPSILON_KG = 1e-6
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+
+
+class DecisionConfig(BaseModel, extra="forbid", frozen=True):
+    """Thresholds and policy for the gate decision."""
+
+    weight_tolerance_pct: float = Field(
+        5.0,
+        ge=0,
+        le=100,
+        allow_inf_nan=False,
+        description="Allowed deviation from the declared gross weight, in percent of it; "
+        "the larger of this and weight_tolerance_kg applies.",
+    )
+    weight_tolerance_kg: float = Field(
+        500.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Allowed deviation from the declared gross weight, in kg; "
+        "the larger of this and weight_tolerance_pct applies.",
+    )
+    min_plate_confidence: float = Field(
+        0.80, ge=0, le=1, description="A plate read below this confidence holds the vehicle."
+    )
+    min_container_confidence: float = Field(
+        0.80, ge=0, le=1, description="A container read below this confidence holds the vehicle."
+    )
+    reject_reasons: tuple[Reason, ...] = Field(
+        (Reason.NOT_CLEARED, Reason.ALREADY_EXITED, Reason.EXPIRED),
+        description="Reasons that turn the vehicle back (REJECT); any other reason holds it for an officer.",
+    )
+    require_weight: bool = Field(
+        True,
+        description="Hold a vehicle with no stable weight when its declaration declares a gross weight.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome for one vehicle, why, and what to tell the officer (details[i] explains reasons[i])."""
+
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+    declaration_number: str | None
+    details: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.reasons != tuple(sorted(set(self.reasons))):
+            raise ValueError(f"reasons must be sorted and unique: {self.reasons}")
+        if (self.outcome is Outcome.PASS) != (not self.reasons):
+            raise ValueError(f"{self.outcome} with reasons {self.reasons}: reasons are empty iff PASS")
+        if len(self.details) != len(self.reasons):
+            raise ValueError("one detail per reason")
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluation:
+    """One candidate declaration checked against the vehicle."""
+
+    declaration: Declaration
+    findings: dict[Reason, str]
+    containers_matched: int
+    containers_discrepant: int
+
+    def rank(self) -> tuple[int, int, tuple[bool, ...], str]:
+        """Lower is a better match: containers first, then cleared, valid and the other rules.
+
+        Most containers matched, then fewest discrepancies, puts an exact match first.
+        """
+        return (
+            -self.containers_matched,
+            self.containers_discrepant,
+            tuple(reason in self.findings for reason in _RANKED_REASONS),
+            self.declaration.number,
+        )
+
+
+_RANKED_REASONS = (
+    Reason.NOT_CLEARED,
+    Reason.EXPIRED,
+    Reason.ALREADY_EXITED,
+    Reason.RED_NOT_INSPECTED,
+    Reason.WEIGHT_OUT_OF_TOLERANCE,
+    Reason.NO_STABLE_WEIGHT,
+)
+
+
+def decide(
+    identification: Identification,
+    weight_kg: float | None,
+    declarations: Sequence[Declaration],
+    exited: ExitLedger,
+    watchlist: Container[str],
+    now: datetime,
+    config: DecisionConfig,
+) -> Decision:
+    """Decide whether the identified, weighed vehicle may exit under one of the cached declarations.
+
+    Candidates are the current versions of the declarations listing the read plate; when several
+    do, the best match (containers, then cleared, valid and the other rules, then number) is judged.
+    `now` must be comparable with the declarations' validity times (both aware or both naive).
+    """
+    findings = _read_findings(identification, watchlist, config)
+    plate = _normalise(identification.plate.text) if identification.plate is not None else ""
+    candidates = [d for d in _current_versions(declarations) if plate and plate in _plates(d)]
+    if not candidates:
+        findings[Reason.NO_DECLARATION] = (
+            f"No cached declaration lists plate {plate}" if plate else "No usable plate was read"
+        )
+        return _decision(findings, None, config)
+    best = min(
+        (_evaluate(d, identification, weight_kg, exited, now, config) for d in candidates),
+        key=_Evaluation.rank,
+    )
+    findings.update(best.findings)
+    return _decision(findings, best.declaration.number, config)
+
+
+def _decision(findings: dict[Reason, str], number: str | None, config: DecisionConfig) -> Decision:
+    reasons = tuple(sorted(findings))
+    if any(reason in config.reject_reasons for reason in reasons):
+        outcome = Outcome.REJECT
+    elif reasons:
+        outcome = Outcome.HOLD
+    else:
+        outcome = Outcome.PASS
+    return Decision(outcome, reasons, number, tuple(findings[reason] for reason in reasons))
+
+
+def _read_findings(
+    identification: Identification, watchlist: Container[str], config: DecisionConfig
+) -> dict[Reason, str]:
+    """The rules that depend on the reads alone, not on which declaration they are checked against."""
+    findings: dict[Reason, str] = {}
+    doubts: list[str] = []
+    plate = identification.plate
+    if plate is not None:
+        doubts.extend(_doubts("plate", plate, config.min_plate_confidence))
+        normalised = _normalise(plate.text)
+        # The raw text too: a watchlist entered by hand may keep the plate's punctuation.
+        if (normalised and normalised in watchlist) or plate.text in watchlist:
+            findings[Reason.WATCHLISTED] = f"Plate {normalised or plate.text} is on the watchlist"
+    for read in identification.containers:
+        doubts.extend(_doubts("container", read, config.min_container_confidence))
+    if doubts:
+        findings[Reason.LOW_CONFIDENCE] = "Uncertain reads: " + "; ".join(doubts)
+    return findings
+
+
+def _doubts(what: str, read: Read, minimum: float) -> list[str]:
+    doubts = []
+    if not read.valid:
+        doubts.append(f"{what} {read.text!r} is not a valid {what} number")
+    # `not >=` rather than `<` so that a NaN confidence counts as low.
+    if not read.confidence >= minimum:
+        doubts.append(f"{what} {read.text!r} read at confidence {read.confidence:.2f}, below {minimum:.2f}")
+    return doubts
+
+
+def _evaluate(
+    declaration: Declaration,
+    identification: Identification,
+    weight_kg: float | None,
+    exited: ExitLedger,
+    now: datetime,
+    config: DecisionConfig,
+) -> _Evaluation:
+    """Check the vehicle against one candidate declaration: the rules that depend on the declaration."""
+    number = declaration.number
+    findings: dict[Reason, str] = {}
+
+    if declaration.status is not DeclarationStatus.CLEARED:
+        findings[Reason.NOT_CLEARED] = f"Declaration {number} is {declaration.status.value}, not cleared"
+
+    if declaration.channel is Channel.RED and not declaration.inspection_done:
+        findings[Reason.RED_NOT_INSPECTED] = (
+            f"Declaration {number} is red channel and its inspection is not recorded as done"
+        )
+
+    # Only reads that pass the check digit identify a container; the others are reported as such.
+    read = {_normalise(r.text) for r in identification.containers if r.valid}
+    invalid = sorted({r.text for r in identification.containers if not r.valid})
+    declared = {_normalise(line.number) for line in declaration.containers}
+    missing, extra = sorted(declared - read), sorted(read - declared)
+    if missing or extra or invalid:
+        parts = []
+        if missing:
+            parts.append("declared but not read: " + ", ".join(missing))
+        if extra:
+            parts.append("read but not declared: " + ", ".join(extra))
+        if invalid:
+            parts.append("read with an invalid check digit: " + ", ".join(invalid))
+        findings[Reason.CONTAINER_MISMATCH] = f"Containers differ from declaration {number}: " + "; ".join(
+            parts
+        )
+
+    if declaration.gross_kg is not None:
+        declared_kg = declaration.gross_kg
+        if weight_kg is None:
+            if config.require_weight:
+                findings[Reason.NO_STABLE_WEIGHT] = (
+                    f"No stable weight; declaration {number} declares {_kg(declared_kg)} kg"
+                )
+        else:
+            allowed = max(config.weight_tolerance_pct * declared_kg / 100, config.weight_tolerance_kg)
+            # `not <=` rather than `>` so that a NaN weight is out of tolerance.
+            if not abs(weight_kg - declared_kg) <= allowed + _EPSILON_KG:
+                findings[Reason.WEIGHT_OUT_OF_TOLERANCE] = (
+                    f"Measured {_kg(weight_kg)} kg is outside {_kg(declared_kg)} kg ± {_kg(allowed)} kg"
+                )
+
+    ledger = exited.get(number, frozenset()) if isinstance(exited, Mapping) else exited(number)
+    gone = {_normalise(entry) for entry in ledger}
+    if declared:
+        again = sorted(c for c in read if c in gone)
+        if again:
+            findings[Reason.ALREADY_EXITED] = (
+                f"Already exited under declaration {number}: container {', '.join(again)}"
+            )
+    elif CONTAINERLESS_EXIT in gone:
+        findings[Reason.ALREADY_EXITED] = (
+            f"Declaration {number} (no containers) has already been used to exit"
+        )
+
+    if not declaration.valid_from <= now <= declaration.valid_until:
+        findings[Reason.EXPIRED] = (
+            f"Declaration {number} is valid from {_when(declaration.valid_from)} "
+            f"to {_when(declaration.valid_until)}; now is {_when(now)}"
+        )
+
+    return _Evaluation(
+        declaration=declaration,
+        findings=findings,
+        containers_matched=len(read & declared),
+        containers_discrepant=len(missing) + len(extra) + len(invalid),
+    )
+
+
+def _current_versions(declarations: Sequence[Declaration]) -> list[Declaration]:
+    """Keep only the newest version of each declaration number: an older one is superseded."""
+    newest: dict[str, Declaration] = {}
+    for declaration in declarations:
+        held = newest.get(declaration.number)
+        if held is None or _version_key(declaration) > _version_key(held):
+            newest[declaration.number] = declaration
+    return list(newest.values())
+
+
+def _version_key(declaration: Declaration) -> tuple[int, str]:
+    # The serialised form breaks a tie between two different copies of one version, whatever their order.
+    return declaration.version, declaration.model_dump_json()
+
+
+def _plates(declaration: Declaration) -> set[str]:
+    return {_normalise(plate) for plate in declaration.plates}
+
+
+def _normalise(text: str) -> str:
+    """Upper-case and keep A-Z0-9 only: "51c-123.45" -> "51C12345"."""
+    return _NOT_ALNUM.sub("", text.upper())
+
+
+def _kg(value: float) -> str:
+    if math.isfinite(value) and value == round(value):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _when(moment: datetime) -> str:
+    return moment.isoformat(sep=" ", timespec="minutes")
