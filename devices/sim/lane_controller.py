@@ -1,0 +1,361 @@
+"""Simulated lane I/O controller: a real pymodbus TCP server with the configured point map and a small
+physical model of the barrier, loops and photocell.
+
+It speaks the same bytes as the field device, so LaneIO is tested and benchmarked through the whole
+Modbus stack, faults included (pause() takes the controller off the network, resume() brings it back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from pymodbus.constants import ExcCodes
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusBaseServer, ModbusSerialServer, ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from devices.config import DevicesConfig
+
+log = logging.getLogger(__name__)
+
+_FC_READ_DISCRETE_INPUTS = 2
+_FC_READ_COILS = 1
+_FC_WRITE_COILS = (5, 15)
+
+#: Coil names as LaneIO's CoilName values, so tests can compare without importing the driver.
+COIL_NAMES = ("barrier_open", "barrier_close", "light_green", "light_red")
+
+
+def _bit_block(highest_address: int) -> list[SimData]:
+    """One block of bits from address 0, rounded up to whole 16-bit registers as pymodbus stores them."""
+    size = (highest_address // 16 + 1) * 16
+    return [SimData(0, values=[False] * size, datatype=DataType.BITS)]
+
+
+@dataclass(slots=True)
+class _Detectors:
+    entry_loop: bool = False
+    exit_loop: bool = False
+    photocell: bool = False
+
+
+class LaneControllerSim:
+    """Modbus TCP lane controller with a barrier that takes time to move and vehicles to choreograph.
+
+    Barrier position runs from 0.0 (down) to 1.0 (up) at open_time_s / close_time_s per full travel,
+    towards the coils: open coil ON drives it up, close coil ON drives it down, both ON (or both OFF)
+    stop it. `collisions` counts each time the arm descends to `contact_position` or below while the
+    photocell or exit loop is occupied: the arm touching a vehicle. Tests assert it stays 0.
+
+    With ``rtu=True`` it answers Modbus RTU frames on the TCP socket, as a serial-to-Ethernet
+    converter would; the driver reaches it with transport rtu and serial_port ``socket://host:port``.
+    """
+
+    TICK_S = 0.01
+
+    def __init__(
+        self,
+        devices: DevicesConfig,
+        host: str = "127.0.0.1",
+        port: int = 5020,
+        open_time_s: float = 1.0,
+        close_time_s: float = 1.0,
+        *,
+        vehicle_speed: float = 1.0,
+        contact_position: float = 0.5,
+        initial_position: float = 0.0,
+        rtu: bool = False,
+    ) -> None:
+        if open_time_s <= 0 or close_time_s <= 0 or vehicle_speed <= 0:
+            raise ValueError("open_time_s, close_time_s and vehicle_speed must be positive")
+        self._host = host
+        self._port = port
+        self._rtu = rtu
+        self._open_time_s = open_time_s
+        self._close_time_s = close_time_s
+        self.vehicle_speed = vehicle_speed
+        self._contact_position = contact_position
+        self._position = min(max(initial_position, 0.0), 1.0)
+        self._device_id = devices.io.device_id
+        self._coil_addr = dict(
+            zip(
+                COIL_NAMES,
+                (
+                    devices.barrier.coils.open,
+                    devices.barrier.coils.close,
+                    devices.light.coils.green,
+                    devices.light.coils.red,
+                ),
+                strict=True,
+            )
+        )
+        self._coil_name = {addr: name for name, addr in self._coil_addr.items()}
+        self._input_addr = {
+            "entry_loop": devices.detectors.entry_loop,
+            "exit_loop": devices.detectors.exit_loop,
+            "photocell": devices.detectors.photocell,
+            "barrier_up": devices.barrier.limits.up,
+            "barrier_down": devices.barrier.limits.down,
+        }
+        self._coil_count = max(self._coil_addr.values()) + 1
+        self._input_count = max(self._input_addr.values()) + 1
+        self._detectors = _Detectors()
+        self._coils = dict.fromkeys(COIL_NAMES, False)
+        self._forced: dict[str, bool] = {}
+        self._in_contact = False
+        self.collisions = 0
+        self._server: ModbusBaseServer | None = None
+        self._serving = False
+        self._tick_task: asyncio.Task[None] | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def serving(self) -> bool:
+        """True while the controller is on the network (started and not paused)."""
+        return self._serving
+
+    async def start(self) -> None:
+        """Listen on host:port and start the physical model."""
+        if self._server is not None:
+            raise RuntimeError("simulator already started")
+        device = SimDevice(
+            id=self._device_id,
+            simdata=(
+                _bit_block(self._coil_count - 1),
+                _bit_block(self._input_count - 1),
+                [SimData(0, values=0, datatype=DataType.REGISTERS)],
+                [SimData(0, values=0, datatype=DataType.REGISTERS)],
+            ),
+            action=self._on_request,
+        )
+        if self._rtu:
+            self._server = ModbusSerialServer(
+                device, port=f"socket://{self._host}:{self._port}", framer=FramerType.RTU
+            )
+        else:
+            self._server = ModbusTcpServer(device, address=(self._host, self._port))
+        await self._server.serve_forever(background=True)
+        self._serving = True
+        self._tick_task = asyncio.create_task(self._run_physics(), name="lane-sim-physics")
+        log.info(
+            "lane controller simulator listening on %s:%d (%s)",
+            self._host,
+            self._port,
+            "rtu" if self._rtu else "tcp",
+        )
+
+    async def stop(self) -> None:
+        """Close the server and its connections and stop the physical model."""
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick_task
+            self._tick_task = None
+        if self._server is not None:
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = None
+        self._serving = False
+
+    async def pause(self) -> None:
+        """Go off the network: stop listening and drop every connection. The barrier keeps moving."""
+        if self._server is None or not self._serving:
+            return
+        await self._server.shutdown()  # type: ignore[no-untyped-call]
+        self._serving = False
+        log.info("lane controller simulator paused (off the network)")
+
+    async def resume(self) -> None:
+        """Come back on the same port, with the same coils and inputs."""
+        if self._server is None or self._serving:
+            return
+        await self._server.serve_forever(background=True)
+        self._serving = True
+        log.info("lane controller simulator resumed on %s:%d", self._host, self._port)
+
+    async def __aenter__(self) -> LaneControllerSim:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    # --- state --------------------------------------------------------------------------------------
+
+    @property
+    def position(self) -> float:
+        """Arm position, 0.0 (down) .. 1.0 (up)."""
+        return self._position
+
+    @property
+    def barrier_up(self) -> bool:
+        return self._position >= 1.0
+
+    @property
+    def barrier_down(self) -> bool:
+        return self._position <= 0.0
+
+    @property
+    def entry_loop(self) -> bool:
+        return self._detectors.entry_loop
+
+    @property
+    def exit_loop(self) -> bool:
+        return self._detectors.exit_loop
+
+    @property
+    def photocell(self) -> bool:
+        return self._detectors.photocell
+
+    @property
+    def coils(self) -> dict[str, bool]:
+        """The coils as of the last physics tick (at most TICK_S old), by COIL_NAMES name."""
+        return dict(self._coils)
+
+    async def read_coils(self) -> dict[str, bool]:
+        """The coils as stored in the controller right now, by COIL_NAMES name."""
+        bits = await self._get_coil_bits()
+        return {name: bits[addr] for name, addr in self._coil_addr.items()}
+
+    def set_entry_loop(self, occupied: bool) -> None:
+        """Entry loop (stop line, weighbridge); visible to the very next FC2 read."""
+        self._detectors.entry_loop = occupied
+
+    def set_exit_loop(self, occupied: bool) -> None:
+        """Safety loop under and beyond the arm."""
+        self._detectors.exit_loop = occupied
+
+    def set_photocell(self, blocked: bool) -> None:
+        """Photocell across the arm's path."""
+        self._detectors.photocell = blocked
+
+    async def force_coil(self, name: str, value: bool | None) -> None:
+        """Hold a coil at `value` from now on, whatever is written (a stuck relay); None releases it."""
+        if name not in self._coil_addr:
+            raise KeyError(f"unknown coil {name!r}; expected one of {COIL_NAMES}")
+        if value is None:
+            self._forced.pop(name, None)
+            return
+        self._forced[name] = value
+        await self._require_server().async_setValues(self._device_id, 1, self._coil_addr[name], [value])
+
+    # --- vehicle choreography -----------------------------------------------------------------------
+
+    async def vehicle_arrives(self) -> None:
+        """A vehicle stops on the entry loop."""
+        self.set_entry_loop(True)
+        await asyncio.sleep(0)
+
+    async def vehicle_drives_through(self, timeout: float = 10.0, speed: float | None = None) -> None:
+        """Wait for the arm fully up, then cross: photocell, exit loop, leave entry loop, clear both.
+
+        Raises TimeoutError if the barrier is not up within `timeout`. `speed` scales the delays
+        (default `vehicle_speed`; 2.0 is twice as fast as a slow truck).
+        """
+        await self.wait_for_position(up=True, timeout=timeout)
+        factor = 1.0 / (speed or self.vehicle_speed)
+        self.set_photocell(True)
+        await asyncio.sleep(0.4 * factor)
+        self.set_exit_loop(True)
+        await asyncio.sleep(0.6 * factor)
+        self.set_entry_loop(False)
+        await asyncio.sleep(0.4 * factor)
+        self.set_photocell(False)
+        await asyncio.sleep(0.6 * factor)
+        self.set_exit_loop(False)
+
+    async def vehicle_backs_out(self) -> None:
+        """The vehicle reverses off the entry loop without crossing."""
+        self.set_entry_loop(False)
+        await asyncio.sleep(0)
+
+    async def wait_for_position(self, *, up: bool, timeout: float) -> None:
+        """Wait until the arm reaches its up (or down) limit; TimeoutError otherwise."""
+        async with asyncio.timeout(timeout):
+            while not (self.barrier_up if up else self.barrier_down):
+                await asyncio.sleep(self.TICK_S)
+
+    # --- model --------------------------------------------------------------------------------------
+
+    async def _on_request(
+        self,
+        function_code: int,
+        _start_address: int,
+        address: int,
+        _count: int,
+        _registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        """pymodbus action hook: present the model's inputs on reads, apply forced coils on writes."""
+        if function_code == _FC_READ_DISCRETE_INPUTS and set_values is None:
+            # Written through the server's own API (this hook sees it as a write and lets it pass).
+            await self._require_server().async_setValues(self._device_id, 2, 0, self._input_bits())
+        elif function_code in _FC_WRITE_COILS and set_values is not None:
+            for offset in range(len(set_values)):
+                name = self._coil_name.get(address + offset)
+                if name in self._forced:
+                    set_values[offset] = self._forced[name]
+        return None
+
+    def _input_bits(self) -> list[bool]:
+        values = {
+            "entry_loop": self._detectors.entry_loop,
+            "exit_loop": self._detectors.exit_loop,
+            "photocell": self._detectors.photocell,
+            "barrier_up": self.barrier_up,
+            "barrier_down": self.barrier_down,
+        }
+        bits = [False] * self._input_count
+        for name, addr in self._input_addr.items():
+            bits[addr] = values[name]
+        return bits
+
+    async def _get_coil_bits(self) -> list[bool]:
+        values = await self._require_server().async_getValues(
+            self._device_id, _FC_READ_COILS, 0, self._coil_count
+        )
+        return [bool(v) for v in values]
+
+    def _require_server(self) -> ModbusBaseServer:
+        if self._server is None:
+            raise RuntimeError("simulator not started")
+        return self._server
+
+    async def _run_physics(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(self.TICK_S)
+            now = time.monotonic()
+            bits = await self._get_coil_bits()
+            self._coils = {name: bits[addr] for name, addr in self._coil_addr.items()}
+            self._step(now - last)
+            last = now
+
+    def _step(self, dt: float) -> None:
+        up, down = self._coils["barrier_open"], self._coils["barrier_close"]
+        before = self._position
+        if up and not down:
+            self._position = min(1.0, before + dt / self._open_time_s)
+        elif down and not up:
+            self._position = max(0.0, before - dt / self._close_time_s)
+        descending = self._position < before
+        occupied = self._detectors.photocell or self._detectors.exit_loop
+        if descending and occupied and self._position <= self._contact_position:
+            if not self._in_contact:
+                self.collisions += 1
+                log.warning("simulated barrier arm hit a vehicle at position %.2f", self._position)
+            self._in_contact = True
+        else:
+            self._in_contact = False

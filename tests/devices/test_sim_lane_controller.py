@@ -1,0 +1,194 @@
+"""The simulated lane controller, checked with a plain pymodbus client: it must behave like the device."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from pymodbus.client import AsyncModbusTcpClient
+
+from devices.config import DevicesConfig
+from devices.sim.lane_controller import LaneControllerSim
+from devices.sim.net import free_tcp_port
+from tests.devices.conftest import TRAVEL_S, eventually
+
+
+@pytest.fixture
+async def client(sim: LaneControllerSim) -> AsyncIterator[AsyncModbusTcpClient]:
+    modbus = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=0.5, retries=0, reconnect_delay=0)
+    assert await modbus.connect()
+    yield modbus
+    modbus.close()
+
+
+async def read_inputs(client: AsyncModbusTcpClient, devices: DevicesConfig) -> dict[str, bool]:
+    response = await client.read_discrete_inputs(0, count=5, device_id=devices.io.device_id)
+    assert not response.isError()
+    det, lim = devices.detectors, devices.barrier.limits
+    names = {
+        "entry_loop": det.entry_loop,
+        "exit_loop": det.exit_loop,
+        "photocell": det.photocell,
+        "barrier_up": lim.up,
+        "barrier_down": lim.down,
+    }
+    return {name: bool(response.bits[addr]) for name, addr in names.items()}
+
+
+async def write(client: AsyncModbusTcpClient, devices: DevicesConfig, coil: int, value: bool) -> None:
+    response = await client.write_coil(coil, value, device_id=devices.io.device_id)
+    assert not response.isError()
+
+
+async def test_detector_controls_show_on_the_very_next_discrete_input_read(
+    sim: LaneControllerSim, client: AsyncModbusTcpClient, devices: DevicesConfig
+) -> None:
+    assert await read_inputs(client, devices) == {
+        "entry_loop": False,
+        "exit_loop": False,
+        "photocell": False,
+        "barrier_up": False,
+        "barrier_down": True,
+    }
+    sim.set_entry_loop(True)
+    sim.set_photocell(True)
+    inputs = await read_inputs(client, devices)
+    assert inputs["entry_loop"]
+    assert inputs["photocell"]
+    assert not inputs["exit_loop"]
+
+
+async def test_open_coil_raises_the_arm_and_limit_switches_follow_position(
+    sim: LaneControllerSim, client: AsyncModbusTcpClient, devices: DevicesConfig
+) -> None:
+    await write(client, devices, devices.barrier.coils.open, True)
+    await eventually(lambda: 0.1 < sim.position < 0.9, timeout=TRAVEL_S)
+    mid = await read_inputs(client, devices)
+    assert not mid["barrier_up"]
+    assert not mid["barrier_down"]
+    await sim.wait_for_position(up=True, timeout=2 * TRAVEL_S)
+    top = await read_inputs(client, devices)
+    assert top["barrier_up"]
+    assert not top["barrier_down"]
+
+    await write(client, devices, devices.barrier.coils.open, False)
+    await write(client, devices, devices.barrier.coils.close, True)
+    await sim.wait_for_position(up=False, timeout=2 * TRAVEL_S)
+    bottom = await read_inputs(client, devices)
+    assert bottom["barrier_down"]
+    assert not bottom["barrier_up"]
+
+
+async def test_both_drive_coils_on_stop_the_arm(
+    sim: LaneControllerSim, client: AsyncModbusTcpClient, devices: DevicesConfig
+) -> None:
+    await write(client, devices, devices.barrier.coils.open, True)
+    await eventually(lambda: sim.position > 0.3, timeout=TRAVEL_S)
+    await write(client, devices, devices.barrier.coils.close, True)
+    await asyncio.sleep(2 * sim.TICK_S)
+    held = sim.position
+    await asyncio.sleep(0.1)
+    assert sim.position == held
+    assert 0.0 < held < 1.0
+
+
+async def test_light_coils_are_stored_and_readable(
+    sim: LaneControllerSim, client: AsyncModbusTcpClient, devices: DevicesConfig
+) -> None:
+    await write(client, devices, devices.light.coils.green, True)
+    coils = await sim.read_coils()
+    assert coils == {"barrier_open": False, "barrier_close": False, "light_green": True, "light_red": False}
+    response = await client.read_coils(devices.light.coils.green, count=2, device_id=devices.io.device_id)
+    assert list(response.bits[:2]) == [True, False]
+
+
+async def test_forced_coil_ignores_writes_like_a_stuck_relay(
+    sim: LaneControllerSim, client: AsyncModbusTcpClient, devices: DevicesConfig
+) -> None:
+    await sim.force_coil("barrier_open", False)
+    await write(client, devices, devices.barrier.coils.open, True)
+    assert (await sim.read_coils())["barrier_open"] is False
+    await sim.force_coil("barrier_open", None)
+    await write(client, devices, devices.barrier.coils.open, True)
+    assert (await sim.read_coils())["barrier_open"] is True
+
+
+async def test_arm_descending_onto_an_occupied_path_counts_one_collision(
+    devices: DevicesConfig, port: int
+) -> None:
+    async with LaneControllerSim(devices, "127.0.0.1", port, 0.2, 0.2, initial_position=1.0) as sim:
+        client = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=0.5, retries=0, reconnect_delay=0)
+        assert await client.connect()
+        sim.set_exit_loop(True)
+        await write(client, devices, devices.barrier.coils.close, True)
+        await sim.wait_for_position(up=False, timeout=1.0)
+        client.close()
+        assert sim.collisions == 1
+
+
+async def test_vehicle_drive_through_crosses_the_detectors_in_order(
+    devices: DevicesConfig, port: int
+) -> None:
+    async with LaneControllerSim(devices, "127.0.0.1", port, initial_position=1.0, vehicle_speed=10) as sim:
+        seen: list[tuple[bool, bool, bool]] = []
+
+        async def watch() -> None:
+            while True:
+                state = (sim.entry_loop, sim.photocell, sim.exit_loop)
+                if not seen or seen[-1] != state:
+                    seen.append(state)
+                await asyncio.sleep(0.002)
+
+        watcher = asyncio.create_task(watch())
+        await asyncio.sleep(0.01)
+        await sim.vehicle_arrives()
+        await asyncio.sleep(0.01)
+        await sim.vehicle_drives_through(timeout=1.0)
+        await asyncio.sleep(0.01)
+        watcher.cancel()
+        # (entry loop, photocell, exit loop)
+        assert seen == [
+            (False, False, False),
+            (True, False, False),
+            (True, True, False),
+            (True, True, True),
+            (False, True, True),
+            (False, False, True),
+            (False, False, False),
+        ]
+        assert sim.collisions == 0
+
+
+async def test_vehicle_does_not_drive_into_a_barrier_that_stays_down(sim: LaneControllerSim) -> None:
+    await sim.vehicle_arrives()
+    with pytest.raises(TimeoutError):
+        await sim.vehicle_drives_through(timeout=0.1)
+    assert not sim.photocell
+    await sim.vehicle_backs_out()
+    assert not sim.entry_loop
+
+
+async def test_pause_drops_connections_and_resume_serves_the_same_port_and_state(
+    sim: LaneControllerSim, client: AsyncModbusTcpClient, devices: DevicesConfig
+) -> None:
+    await write(client, devices, devices.light.coils.red, True)
+    await sim.pause()
+    await eventually(lambda: not client.connected, timeout=1.0)
+    with socket.socket() as probe:
+        assert probe.connect_ex((sim.host, sim.port)) != 0  # refused: really off the network
+
+    await sim.resume()
+    assert await client.connect()
+    coils = await sim.read_coils()
+    assert coils["light_red"] is True
+    response = await client.read_coils(devices.light.coils.red, count=1, device_id=devices.io.device_id)
+    assert response.bits[0] is True
+
+
+def test_free_tcp_port_can_be_listened_on() -> None:
+    port = free_tcp_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
