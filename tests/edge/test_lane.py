@@ -1,0 +1,751 @@
+"""The lane state machine, one behaviour per test: realistic event sequences and the actions they produce."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import pytest
+from pydantic import ValidationError
+
+from devices.config import BarrierConfig
+from devices.lane_inputs import InputSnapshot
+from edge.decision import Outcome, Reason
+from edge.lane import TRANSITIONS, Expired, Lane, LaneConfig
+from edge.lane_events import (
+    Alarm,
+    CloseBarrier,
+    Decided,
+    Identified,
+    Inputs,
+    LaneAction,
+    LaneEvent,
+    LaneState,
+    LinkLost,
+    LinkRestored,
+    OfficerApproved,
+    OfficerOpen,
+    OfficerRejected,
+    OpenBarrier,
+    RequestDecision,
+    ScaleFaulted,
+    ScaleRecovered,
+    ScaleStable,
+    ScaleUnstable,
+    SetLight,
+    StartIdentification,
+    Tick,
+    TransactionEnded,
+    TransactionStarted,
+    Transition,
+)
+from vision.identity import Identification, Read, ReadKind
+
+S = LaneState
+A = TypeVar("A")
+PLATE = Identification(plate=Read(ReadKind.PLATE, "51C12345", 0.97, valid=True))
+DOWN = InputSnapshot(barrier_down=True)
+
+
+@dataclass
+class Run:
+    """A lane driven through time, with every action it returned."""
+
+    lane: Lane
+    t: float = 0.0
+    inputs: InputSnapshot = DOWN
+    actions: list[LaneAction] = field(default_factory=list)
+
+    def send(self, event: LaneEvent, dt: float = 0.0) -> list[LaneAction]:
+        self.t += dt
+        out = self.lane.handle(event, self.t)
+        self.actions.extend(out)
+        return out
+
+    def set(self, dt: float = 0.0, **inputs: bool) -> list[LaneAction]:
+        self.inputs = replace(self.inputs, **inputs)
+        return self.send(Inputs(self.inputs), dt)
+
+    def tick(self, dt: float) -> list[LaneAction]:
+        return self.send(Tick(), dt)
+
+    def state(self) -> LaneState:
+        return self.lane.state
+
+    # --- the usual steps of a vehicle ---
+
+    def arrive(self) -> None:
+        self.set(entry_loop=True)
+        self.tick(self.lane.config.arrive_settle_s)
+        assert self.lane.state is S.IDENTIFYING
+
+    def to_deciding(self, kg: float = 30_000.0) -> None:
+        self.arrive()
+        self.send(ScaleStable(kg), 0.3)
+        self.send(Identified(PLATE), 0.5)
+        assert self.lane.state is S.DECIDING
+
+    def to_passing(self) -> None:
+        self.to_deciding()
+        self.send(Decided(Outcome.PASS, (), "105000000001"), 0.2)
+        self.set(1.5, barrier_up=True, barrier_down=False)
+        assert self.lane.state is S.PASSING
+
+    def drive_through(self) -> None:
+        self.set(1.0, exit_loop=True, photocell=True)
+        self.set(1.0, entry_loop=False)
+        self.set(1.0, photocell=False)
+        self.set(1.0, exit_loop=False)
+
+    def to_hold(self, outcome: Outcome = Outcome.HOLD) -> None:
+        self.to_deciding()
+        self.send(Decided(outcome, (Reason.WEIGHT_OUT_OF_TOLERANCE,), "105000000001"), 0.2)
+        assert self.lane.state is S.HOLD
+
+
+def lane(**config: Any) -> Lane:
+    ids = itertools.count(1)
+    return Lane(LaneConfig(**config), new_id=lambda: f"tx-{next(ids)}")
+
+
+def started(snapshot: InputSnapshot = DOWN, **config: Any) -> Run:
+    run = Run(lane(**config), inputs=snapshot)
+    run.actions.extend(run.lane.startup(snapshot, 0.0))
+    return run
+
+
+def of(kind: type[A], actions: list[LaneAction]) -> list[A]:
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def path(actions: list[LaneAction]) -> list[LaneState]:
+    """The states entered, in order."""
+    return [t.to_state for t in of(Transition, actions)]
+
+
+def barrier_commands(actions: list[LaneAction]) -> list[LaneAction]:
+    return [a for a in actions if isinstance(a, OpenBarrier | CloseBarrier)]
+
+
+# --- startup ----------------------------------------------------------------------------------
+
+
+def test_startup_with_barrier_down_goes_idle_without_barrier_commands() -> None:
+    run = started()
+    assert run.state() is S.IDLE
+    assert barrier_commands(run.actions) == []
+    assert SetLight("red") in run.actions
+    assert of(Transition, run.actions) == [Transition(None, S.FAULT, S.IDLE, "startup: barrier down", 0.0)]
+
+
+def test_startup_with_barrier_up_never_opens_and_closes_once_path_clear_for_hold_time() -> None:
+    run = started(InputSnapshot(barrier_up=True))
+    assert barrier_commands(run.actions) == []
+    assert run.state() is S.PASSING
+    assert run.lane.status()["securing"] is True
+    assert barrier_commands(run.tick(0.9)) == []
+    assert barrier_commands(run.tick(0.11)) == [CloseBarrier()]  # just past the hold time
+    run.set(2.0, barrier_up=False, barrier_down=True)
+    assert run.state() is S.IDLE
+    assert of(TransactionEnded, run.actions) == []
+
+
+def test_startup_with_barrier_up_waits_while_path_obstructed_even_with_vehicle_on_entry_loop() -> None:
+    run = started(InputSnapshot(entry_loop=True, exit_loop=True, barrier_up=True))
+    run.tick(30.0)
+    assert barrier_commands(run.actions) == []
+    run.set(1.0, exit_loop=False)
+    # the vehicle on the entry loop was never cleared: securing closes in front of it
+    assert barrier_commands(run.tick(1.0)) == [CloseBarrier()]
+
+
+def test_startup_twice_raises() -> None:
+    run = started()
+    with pytest.raises(RuntimeError):
+        run.lane.startup(DOWN, 1.0)
+
+
+def test_events_before_startup_are_ignored() -> None:
+    fresh = lane()
+    assert fresh.handle(Inputs(InputSnapshot(entry_loop=True, barrier_down=True)), 0.0) == []
+    assert fresh.handle(OfficerOpen("sup", "test"), 0.1) == []
+    assert fresh.state is S.FAULT
+    assert fresh.fault == "link down: not started"
+
+
+def test_startup_with_vehicle_on_entry_loop_starts_a_transaction() -> None:
+    run = started(InputSnapshot(entry_loop=True, barrier_down=True))
+    assert path(run.actions) == [S.IDLE, S.ARRIVED]
+    assert of(TransactionStarted, run.actions) == [TransactionStarted("tx-1", 0.0)]
+
+
+# --- the happy path ---------------------------------------------------------------------------
+
+
+def test_pass_end_to_end_opens_lets_vehicle_cross_closes_and_ends_passed() -> None:
+    run = started()
+    run.set(1.0, entry_loop=True)
+    run.tick(0.5)
+    run.send(ScaleStable(30_000.0), 0.4)
+    run.send(Identified(PLATE, tx_id="tx-1"), 0.6)
+    run.send(Decided(Outcome.PASS, (), "105000000001", tx_id="tx-1"), 0.1)
+    run.set(2.0, barrier_up=True, barrier_down=False)
+    run.drive_through()
+    assert barrier_commands(run.tick(0.9)) == []
+    assert barrier_commands(run.tick(0.11)) == [CloseBarrier()]  # just past the hold time
+    run.set(3.0, barrier_up=False, barrier_down=True)
+
+    assert path(run.actions) == [
+        S.IDLE,
+        S.ARRIVED,
+        S.IDENTIFYING,
+        S.DECIDING,
+        S.OPENING,
+        S.PASSING,
+        S.CLOSING,
+        S.IDLE,
+    ]
+    assert barrier_commands(run.actions) == [OpenBarrier(), CloseBarrier()]
+    assert of(StartIdentification, run.actions) == [StartIdentification("tx-1")]
+    assert of(RequestDecision, run.actions) == [RequestDecision("tx-1", PLATE, 30_000.0)]
+    assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "passed", run.t)]
+    assert [a.color for a in of(SetLight, run.actions)] == ["red", "green", "red", "red"]
+    assert all(t.cause for t in of(Transition, run.actions))
+    assert run.lane.tx_id is None
+    assert run.lane.barrier_commanded == "closed"
+
+
+def test_timeouts_fire_at_their_deadline_not_at_the_late_event() -> None:
+    run = started()
+    run.set(1.0, entry_loop=True)
+    run.tick(10.0)
+    settle, identify_timeout = of(Transition, run.actions)[-2:]
+    assert (settle.to_state, settle.at) == (S.IDENTIFYING, 1.5)
+    assert (identify_timeout.to_state, identify_timeout.at) == (S.WEIGHING, 5.5)
+
+
+def test_entry_loop_blip_shorter_than_settle_never_starts_identification() -> None:
+    run = started()
+    run.set(1.0, entry_loop=True)
+    run.set(0.3, entry_loop=False)
+    run.tick(5.0)
+    assert of(StartIdentification, run.actions) == []
+    assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "left", 1.3)]
+    assert run.state() is S.IDLE
+
+
+def test_identification_first_then_stable_weight_decides() -> None:
+    run = started()
+    run.arrive()
+    run.send(Identified(PLATE), 1.0)
+    assert run.state() is S.WEIGHING
+    out = run.send(ScaleStable(28_500.0), 2.0)
+    assert of(RequestDecision, out) == [RequestDecision("tx-1", PLATE, 28_500.0)]
+
+
+def test_unstable_weight_discards_an_earlier_stable_weight() -> None:
+    run = started()
+    run.arrive()
+    run.send(ScaleStable(12_000.0), 0.2)
+    run.send(ScaleUnstable(), 0.2)
+    run.send(Identified(PLATE), 0.2)
+    assert run.state() is S.WEIGHING
+    assert run.lane.current is not None
+    assert run.lane.current.weight_kg is None
+
+
+def test_late_identification_while_weighing_replaces_the_empty_read() -> None:
+    run = started()
+    run.arrive()
+    run.tick(4.0)
+    assert run.state() is S.WEIGHING
+    run.send(Identified(PLATE), 0.5)
+    out = run.send(ScaleStable(30_000.0), 0.5)
+    assert of(RequestDecision, out) == [RequestDecision("tx-1", PLATE, 30_000.0)]
+
+
+def test_lane_without_weighbridge_decides_without_waiting_for_weight() -> None:
+    run = started(require_weight=False)
+    run.arrive()
+    out = run.send(Identified(PLATE), 0.5)
+    assert of(RequestDecision, out) == [RequestDecision("tx-1", PLATE, None)]
+
+
+# --- timeouts ---------------------------------------------------------------------------------
+
+
+def test_identify_timeout_proceeds_with_no_plate() -> None:
+    run = started()
+    run.arrive()
+    run.send(ScaleStable(30_000.0), 0.5)
+    out = run.tick(3.5)
+    assert of(RequestDecision, out) == [RequestDecision("tx-1", Identification(plate=None), 30_000.0)]
+    assert of(Transition, out)[0].cause == "identification timeout: no read; weight already stable"
+
+
+def test_weigh_timeout_decides_without_weight() -> None:
+    run = started()
+    run.arrive()
+    run.send(Identified(PLATE), 0.5)
+    assert run.tick(19.9) == []
+    out = run.tick(0.11)
+    assert of(RequestDecision, out) == [RequestDecision("tx-1", PLATE, None)]
+    assert run.state() is S.DECIDING
+
+
+def test_decide_timeout_holds_for_an_officer() -> None:
+    run = started()
+    run.to_deciding()
+    out = run.tick(5.0)
+    assert path(out) == [S.HOLD]
+    assert run.lane.current is not None
+    assert run.lane.current.hold_cause == "no decision within 5.0s"
+    assert barrier_commands(run.actions) == []
+    # a late answer does not open: the officer decides now
+    assert barrier_commands(run.send(Decided(Outcome.PASS), 0.5)) == []
+
+
+def test_barrier_open_timeout_faults_with_alarm_and_no_further_command() -> None:
+    run = started()
+    run.to_deciding()
+    run.send(Decided(Outcome.PASS), 0.1)
+    out = run.tick(8.0)
+    assert path(out) == [S.FAULT]
+    assert [a.code for a in of(Alarm, out)] == ["barrier_open_timeout"]
+    assert run.lane.fault == "barrier not up within 8.0s"
+    assert barrier_commands(run.tick(60.0)) == []
+
+
+def test_barrier_fault_clears_when_the_barrier_reaches_a_limit_and_the_cleared_vehicle_resumes() -> None:
+    run = started()
+    run.to_deciding()
+    run.send(Decided(Outcome.PASS), 0.1)
+    run.tick(8.0)
+    run.set(1.0, barrier_down=False)  # moving, between limits: still faulted
+    assert run.state() is S.FAULT
+    out = run.set(5.0, barrier_up=True)
+    assert of(Transition, out)[0].cause == "recovered: barrier not down; cleared transaction resumes"
+    assert run.state() is S.PASSING
+    assert run.lane.tx_id == "tx-1"
+    run.drive_through()
+    run.tick(1.0)
+    run.set(2.0, barrier_up=False, barrier_down=True)
+    assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "passed", run.t)]
+
+
+def test_barrier_close_timeout_faults_with_alarm() -> None:
+    run = started()
+    run.to_passing()
+    run.drive_through()
+    run.tick(1.0)
+    assert run.state() is S.CLOSING
+    out = run.tick(8.0)
+    assert path(out) == [S.FAULT]
+    assert [a.code for a in of(Alarm, out)] == ["barrier_close_timeout"]
+
+
+def test_pass_timeout_alarms_once_and_keeps_barrier_open() -> None:
+    run = started()
+    run.to_passing()
+    run.set(1.0, exit_loop=True)  # vehicle stopped under the arm
+    out = run.tick(60.0)
+    assert [a.code for a in of(Alarm, out)] == ["pass_timeout"]
+    assert run.state() is S.PASSING
+    assert of(Alarm, run.tick(120.0)) == []
+    assert CloseBarrier() not in run.actions
+
+
+# --- holds, rejects and officers --------------------------------------------------------------
+
+
+def test_hold_then_officer_approves_opens_and_records_the_officer() -> None:
+    run = started()
+    run.to_hold()
+    assert barrier_commands(run.actions) == []
+    out = run.send(OfficerApproved("officer-7", "weight checked by hand", tx_id="tx-1"), 30.0)
+    assert barrier_commands(out) == [OpenBarrier()]
+    assert of(Transition, out)[0].cause == "approved by officer-7: weight checked by hand"
+    assert run.lane.current is not None
+    assert run.lane.current.approved_by == "officer-7"
+
+
+def test_hold_then_officer_rejects_and_vehicle_backs_out_ends_rejected() -> None:
+    run = started()
+    run.to_hold()
+    run.send(OfficerRejected("officer-7", "seal broken"), 20.0)
+    assert run.state() is S.HOLD
+    run.set(30.0, entry_loop=False)
+    assert run.state() is S.IDLE
+    assert barrier_commands(run.actions) == []
+    assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "rejected", run.t)]
+
+
+def test_officer_rejection_is_final_for_the_transaction() -> None:
+    run = started()
+    run.to_hold()
+    run.send(OfficerRejected("officer-7", "seal broken"), 1.0)
+    assert run.send(OfficerApproved("officer-8", "changed my mind"), 1.0) == []
+
+
+def test_reject_decision_keeps_barrier_closed_until_vehicle_backs_out() -> None:
+    run = started()
+    run.to_hold(Outcome.REJECT)
+    run.tick(600.0)
+    run.set(1.0, entry_loop=False)
+    assert barrier_commands(run.actions) == []
+    assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "rejected", run.t)]
+
+
+def test_supervisor_may_override_a_reject_decision() -> None:
+    run = started()
+    run.to_hold(Outcome.REJECT)
+    out = run.send(OfficerApproved("supervisor-1", "documents verified"), 10.0)
+    assert barrier_commands(out) == [OpenBarrier()]
+
+
+def test_held_vehicle_that_leaves_without_officer_ends_left() -> None:
+    run = started()
+    run.to_hold()
+    run.set(5.0, entry_loop=False)
+    assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "left", run.t)]
+
+
+@pytest.mark.parametrize("where", [S.ARRIVED, S.IDENTIFYING, S.WEIGHING, S.DECIDING])
+def test_vehicle_leaving_before_decision_ends_left_and_returns_idle(where: LaneState) -> None:
+    run = started()
+    run.set(1.0, entry_loop=True)
+    if where is not S.ARRIVED:
+        run.tick(0.5)
+    else:
+        run.tick(0.2)
+    if where in (S.WEIGHING, S.DECIDING):
+        run.send(Identified(PLATE), 0.5)
+    if where is S.DECIDING:
+        run.send(ScaleStable(30_000.0), 0.5)
+    assert run.state() is where
+    out = run.set(0.1, entry_loop=False)
+    assert path(out) == [S.IDLE]
+    assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "left", run.t)]
+    assert barrier_commands(run.actions) == []
+
+
+def test_decision_for_another_transaction_is_ignored() -> None:
+    run = started()
+    run.to_deciding()
+    assert run.send(Decided(Outcome.PASS, tx_id="tx-0"), 0.1) == []
+    assert run.state() is S.DECIDING
+
+
+def test_officer_approval_from_a_stale_screen_is_ignored() -> None:
+    run = started()
+    run.to_hold()
+    assert run.send(OfficerApproved("officer-7", "ok", tx_id="tx-0"), 1.0) == []
+
+
+def test_officer_approval_outside_hold_is_ignored() -> None:
+    run = started()
+    run.to_deciding()
+    assert run.send(OfficerApproved("officer-7", "ok"), 0.1) == []
+
+
+def test_manual_open_outside_a_transaction_opens_and_closes_behind_the_vehicle() -> None:
+    run = started()
+    out = run.send(OfficerOpen("supervisor-1", "ambulance"), 1.0)
+    assert barrier_commands(out) == [OpenBarrier()]
+    assert run.lane.tx_id is None
+    run.set(2.0, barrier_up=True, barrier_down=False)
+    run.set(1.0, exit_loop=True)
+    run.set(1.0, exit_loop=False)
+    assert barrier_commands(run.tick(1.0)) == [CloseBarrier()]
+
+
+def test_manual_open_aborts_the_open_transaction() -> None:
+    run = started()
+    run.to_hold()
+    out = run.send(OfficerOpen("supervisor-1", "lane cleared by hand"), 1.0)
+    assert barrier_commands(out) == [OpenBarrier()]
+    assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "aborted", run.t)]
+
+
+def test_manual_open_is_ignored_while_link_down() -> None:
+    run = started()
+    run.send(LinkLost("timeout"), 1.0)
+    assert run.send(OfficerOpen("supervisor-1", "test"), 1.0) == []
+
+
+# --- passing and closing: the interlock -------------------------------------------------------
+
+
+def test_barrier_never_closes_while_exit_loop_occupied() -> None:
+    run = started()
+    run.to_passing()
+    run.set(1.0, exit_loop=True)
+    run.set(1.0, entry_loop=False)
+    for _ in range(100):
+        run.tick(1.0)
+    assert CloseBarrier() not in run.actions
+
+
+def test_photocell_blip_restarts_the_hold_time() -> None:
+    run = started()
+    run.to_passing()
+    run.drive_through()
+    run.tick(0.8)
+    run.set(0.0, photocell=True)
+    run.set(0.1, photocell=False)
+    assert barrier_commands(run.tick(0.9)) == []
+    assert barrier_commands(run.tick(0.11)) == [CloseBarrier()]  # just past the hold time
+
+
+def test_cleared_vehicle_that_has_not_moved_keeps_the_barrier_open() -> None:
+    run = started()
+    run.to_passing()
+    run.tick(30.0)
+    assert run.state() is S.PASSING
+    assert CloseBarrier() not in run.actions
+
+
+def test_cleared_vehicle_that_backs_away_closes_the_barrier_and_ends_left() -> None:
+    run = started()
+    run.to_passing()
+    # the path has been clear all along: the vehicle leaving the entry loop is enough
+    assert barrier_commands(run.set(3.0, entry_loop=False)) == [CloseBarrier()]
+    run.set(2.0, barrier_up=False, barrier_down=True)
+    assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "left", run.t)]
+
+
+def test_obstruction_while_closing_reopens_in_the_same_call_and_closes_again_later() -> None:
+    run = started()
+    run.to_passing()
+    run.drive_through()
+    run.tick(1.0)
+    run.set(0.5, barrier_up=False)
+    out = run.set(0.1, photocell=True)
+    assert barrier_commands(out) == [OpenBarrier()]
+    assert out.index(OpenBarrier()) < out.index(of(Transition, out)[0])
+    assert of(Transition, out)[0].cause == "obstruction while closing"
+    assert run.state() is S.PASSING
+    run.set(0.5, photocell=False)
+    assert barrier_commands(run.tick(1.0)) == [CloseBarrier()]
+
+
+def test_exit_loop_while_closing_also_reopens() -> None:
+    run = started()
+    run.to_passing()
+    run.drive_through()
+    run.tick(1.0)
+    assert barrier_commands(run.set(0.2, exit_loop=True)) == [OpenBarrier()]
+
+
+def test_closing_onto_a_waiting_vehicle_on_the_entry_loop_is_allowed() -> None:
+    run = started()
+    run.to_passing()
+    run.set(1.0, exit_loop=True)
+    run.set(1.0, exit_loop=False)  # first vehicle through; the entry loop never cleared (a second one)
+    assert barrier_commands(run.tick(1.0)) == [CloseBarrier()]
+
+
+def test_second_vehicle_arriving_while_first_passes_starts_its_transaction_after_close() -> None:
+    run = started()
+    run.to_passing()
+    run.set(1.0, exit_loop=True, photocell=True)
+    run.set(1.0, entry_loop=False)
+    run.set(0.5, entry_loop=True)  # the next truck pulls up to the stop line
+    run.set(1.0, photocell=False, exit_loop=False)
+    assert barrier_commands(run.tick(1.0)) == [CloseBarrier()]
+    out = run.set(2.0, barrier_up=False, barrier_down=True)
+    assert path(out) == [S.IDLE, S.ARRIVED]
+    assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "passed", run.t)]
+    assert of(TransactionStarted, out) == [TransactionStarted("tx-2", run.t)]
+    assert run.lane.tx_id == "tx-2"
+    run.tick(0.5)
+    assert run.state() is S.IDENTIFYING
+
+
+def test_light_turns_red_once_the_cleared_vehicle_reaches_the_barrier_path() -> None:
+    run = started()
+    run.to_passing()
+    assert run.set(1.0, photocell=True) == [SetLight("red")]
+
+
+def test_vehicle_on_exit_loop_while_barrier_down_raises_unauthorized_passage() -> None:
+    run = started()
+    out = run.set(1.0, exit_loop=True)
+    assert [a.code for a in of(Alarm, out)] == ["unauthorized_passage"]
+    assert barrier_commands(out) == []
+
+
+# --- link faults ------------------------------------------------------------------------------
+
+
+def test_link_lost_mid_pass_faults_without_commands_and_resumes_on_restore() -> None:
+    run = started()
+    run.to_passing()
+    run.set(1.0, exit_loop=True, photocell=True)
+    out = run.send(LinkLost("modbus timeout"), 0.5)
+    assert path(out) == [S.FAULT]
+    assert [a.code for a in of(Alarm, out)] == ["link_lost"]
+    assert run.lane.snapshot == InputSnapshot.link_down()
+    run.inputs = replace(run.inputs, entry_loop=False, exit_loop=False, photocell=False)
+    assert run.send(Inputs(run.inputs), 1.0) == []  # readings of a dead link are not trusted
+    assert run.tick(30.0) == []
+    out = run.send(LinkRestored(run.inputs), 1.0)
+    assert of(Transition, out)[0].cause == "recovered: barrier not down; cleared transaction resumes"
+    assert barrier_commands(out) == []
+    assert barrier_commands(run.tick(0.9)) == []
+    assert barrier_commands(run.tick(0.11)) == [CloseBarrier()]  # just past the hold time
+    run.set(2.0, barrier_up=False, barrier_down=True)
+    assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "passed", run.t)]
+
+
+def test_link_lost_before_decision_aborts_the_transaction_and_restarts_for_the_waiting_vehicle() -> None:
+    run = started()
+    run.to_deciding()
+    run.send(LinkLost("cable"), 0.5)
+    assert run.send(Decided(Outcome.PASS), 0.1) == []
+    out = run.send(LinkRestored(run.inputs), 3.0)
+    assert path(out) == [S.IDLE, S.ARRIVED]
+    assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "aborted", run.t)]
+    assert of(TransactionStarted, out) == [TransactionStarted("tx-2", run.t)]
+    assert barrier_commands(run.actions) == []
+
+
+def test_link_restored_with_barrier_down_after_the_cleared_vehicle_crossed_ends_passed() -> None:
+    run = started()
+    run.to_passing()
+    run.set(1.0, exit_loop=True, entry_loop=False)
+    run.send(LinkLost("cable"), 0.5)
+    out = run.send(LinkRestored(DOWN), 20.0)
+    assert path(out) == [S.IDLE]
+    assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "passed", run.t)]
+
+
+def test_link_restored_with_barrier_up_and_no_cleared_vehicle_secures_the_lane() -> None:
+    run = started()
+    run.to_hold()
+    run.send(LinkLost("cable"), 0.5)
+    up = InputSnapshot(entry_loop=True, barrier_up=True)
+    out = run.send(LinkRestored(up), 5.0)
+    assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "aborted", run.t)]
+    assert run.state() is S.PASSING
+    assert run.lane.status()["securing"] is True
+    assert barrier_commands(out) == []
+    run.inputs = up
+    assert barrier_commands(run.tick(1.0)) == [CloseBarrier()]
+
+
+def test_link_lost_while_closing_reopens_if_restored_onto_an_obstruction() -> None:
+    run = started()
+    run.to_passing()
+    run.drive_through()
+    run.tick(1.0)
+    run.send(LinkLost("cable"), 0.2)
+    out = run.send(LinkRestored(InputSnapshot(photocell=True)), 1.0)
+    assert barrier_commands(out) == [OpenBarrier()]
+    assert run.state() is S.PASSING
+    assert run.lane.tx_id == "tx-1"
+
+
+def test_link_lost_preempts_a_missed_timeout_and_commands_nothing() -> None:
+    run = started()
+    run.to_deciding()
+    out = run.send(
+        LinkLost("cable"), 10.0
+    )  # the decide timeout (5 s) passed unseen: no red light on a dead link
+    assert path(out) == [S.FAULT]
+    assert [a for a in out if isinstance(a, OpenBarrier | CloseBarrier | SetLight)] == []
+
+
+def test_interlock_refuses_to_close_while_link_down() -> None:
+    run = started()
+    assert run.lane.may_close(5.0)
+    run.send(LinkLost("cable"), 5.0)
+    assert not run.lane.may_close(60.0)
+
+
+def test_link_lost_in_fault_while_barrier_faulted_keeps_fault_and_alarms() -> None:
+    run = started()
+    run.to_deciding()
+    run.send(Decided(Outcome.PASS), 0.1)
+    run.tick(8.0)
+    out = run.send(LinkLost("cable"), 1.0)
+    assert path(out) == []
+    assert [a.code for a in of(Alarm, out)] == ["link_lost"]
+    assert run.lane.fault == "link down: cable"
+
+
+# --- scale health -----------------------------------------------------------------------------
+
+
+def test_scale_fault_while_weighing_decides_without_weight() -> None:
+    run = started()
+    run.arrive()
+    run.send(Identified(PLATE), 0.5)
+    out = run.send(ScaleFaulted("no frame for 3 s"), 1.0)
+    assert of(RequestDecision, out) == [RequestDecision("tx-1", PLATE, None)]
+    assert of(Transition, out)[0].cause == "scale fault: no frame for 3 s"
+    assert run.lane.scale_ok is False
+    assert run.lane.status()["scale_detail"] == "no frame for 3 s"
+
+
+def test_scale_already_faulted_skips_weighing() -> None:
+    run = started()
+    run.send(ScaleFaulted("port missing"), 1.0)
+    run.arrive()
+    out = run.send(Identified(PLATE), 0.5)
+    assert path(out) == [S.DECIDING]
+    run.send(ScaleRecovered(), 1.0)
+    assert run.lane.scale_ok is True
+
+
+# --- configuration, table and status ----------------------------------------------------------
+
+
+def test_lane_config_rejects_unknown_keys_and_describes_every_field() -> None:
+    with pytest.raises(ValidationError):
+        LaneConfig(close_hold=1.0)  # type: ignore[call-arg]
+    assert all(f.description for f in LaneConfig.model_fields.values())
+
+
+def test_barrier_driver_settings_lengthen_the_lane_hold_and_move_timeout() -> None:
+    strict = BarrierConfig(close_hold_s=2.5, move_timeout_s=12.0)
+    slow = Lane(LaneConfig(), new_id=lambda: "tx", barrier=strict)
+    assert slow.close_hold_s == 2.5
+    assert slow.timeouts[S.OPENING] == slow.timeouts[S.CLOSING] == 12.0
+
+
+def test_every_state_goes_to_fault_on_link_lost_and_every_timed_state_has_a_timeout_row() -> None:
+    probe = lane()
+    assert all((state, LinkLost) in TRANSITIONS for state in S)
+    assert all((state, Expired) in TRANSITIONS for state in probe.timeouts)
+
+
+def test_time_going_backwards_is_treated_as_no_time_passing() -> None:
+    run = started()
+    run.set(10.0, entry_loop=True)
+    out = run.lane.handle(Tick(), 5.0)
+    assert out == []
+    assert run.state() is S.ARRIVED
+
+
+def test_status_shows_state_vehicle_inputs_and_health() -> None:
+    run = started()
+    run.to_hold()
+    status = run.lane.status()
+    assert status["state"] == "HOLD"
+    assert status["tx_id"] == "tx-1"
+    assert status["link_up"] is True
+    vehicle = status["vehicle"]
+    assert isinstance(vehicle, dict)
+    assert vehicle["plate"] == "51C12345"
+    assert vehicle["weight_kg"] == 30_000.0
+    assert vehicle["outcome"] == "HOLD"
+    assert vehicle["reasons"] == ["weight_out_of_tolerance"]
+    assert status["inputs"] == {
+        "entry_loop": True,
+        "exit_loop": False,
+        "photocell": False,
+        "barrier_up": False,
+        "barrier_down": True,
+    }
