@@ -20,7 +20,9 @@ class ModbusTransport(StrEnum):
 class ModbusLinkConfig(_Strict):
     """How to reach the lane I/O controller."""
 
-    transport: ModbusTransport = Field(ModbusTransport.TCP, description="tcp (Modbus TCP) or rtu (Modbus RTU over serial).")
+    transport: ModbusTransport = Field(
+        ModbusTransport.TCP, description="tcp (Modbus TCP) or rtu (Modbus RTU over serial)."
+    )
     host: str = Field("127.0.0.1", description="Controller address, for tcp.")
     port: int = Field(5020, ge=1, le=65535, description="Controller TCP port, for tcp (502 on most devices).")
     serial_port: str | None = Field(None, description="Serial device, for rtu (e.g. /dev/ttyUSB0).")
@@ -93,7 +95,9 @@ class ScaleProtocol(StrEnum):
 
 class StabilityConfig(_Strict):
     divisions: int = Field(1, ge=0, le=100, description="Allowed spread of readings, in scale divisions.")
-    window_ms: int = Field(1000, ge=100, le=60000, description="Readings must stay within the spread this long.")
+    window_ms: int = Field(
+        1000, ge=100, le=60000, description="Readings must stay within the spread this long."
+    )
 
 
 class ScaleConfig(_Strict):
@@ -112,7 +116,7 @@ class ScaleConfig(_Strict):
     mtsics_poll_ms: int = Field(100, ge=20, description="MT-SICS SI poll period.")
     ascii_pattern: str = Field(
         r"^(?P<sign>[-+ ]?)\s*(?P<weight>\d+(?:\.\d+)?)\s*kg\s*(?P<motion>M?)\s*$",
-        description="ascii: regex with named groups weight, and optional sign, motion (non-empty = in motion), unit.",
+        description="ascii: regex with named group weight, optional sign, motion (non-empty = moving), unit.",
     )
     ascii_terminator: str = Field("\r\n", description="ascii: frame terminator.")
     division_kg: float = Field(20.0, gt=0, description="Scale division (d), in kg.")

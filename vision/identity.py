@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 
 class ReadKind(StrEnum):
@@ -35,3 +36,11 @@ class Identification:
 
     plate: Read | None
     containers: tuple[Read, ...] = field(default_factory=tuple)
+
+
+class IdentificationSource(Protocol):
+    """Anything that can tell the lane who is at the stop line: the cameras, or the demo's traffic."""
+
+    async def identify(self, tx_id: str, window_s: float) -> Identification:
+        """Collect reads for up to `window_s` seconds and return the fused result."""
+        ...

@@ -1,0 +1,190 @@
+"""`gate-edge`: the command line of the lane daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from edge.config import ConfigError, GateConfig, load_config
+from edge.declaration import Declaration
+from vision.identity import Identification
+
+
+class NoCameras:
+    """Identification source for a lane whose cameras are not configured: every vehicle goes to an officer."""
+
+    async def identify(self, tx_id: str, window_s: float) -> Identification:
+        return Identification(plate=None)
+
+
+def _load(path: str | None) -> GateConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"{exc.source}: {line}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok (gate {config.gate_id}, lane {config.lane.lane_id})")
+    return 0
+
+
+async def _run_until_signal(main: asyncio.Task[Any]) -> None:
+    """Wait for `main` to finish or for SIGINT/SIGTERM, whichever comes first."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if main in done:
+        main.result()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from edge.daemon import LaneDaemon
+
+    config = _load(args.config)
+
+    async def _main() -> None:
+        daemon = LaneDaemon(config, NoCameras())
+        task = asyncio.create_task(daemon.run())
+        await _run_until_signal(task)
+        await daemon.stop()
+        await task
+
+    asyncio.run(_main())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from edge.demo.runner import DemoGate
+
+    config = _load(args.config)
+    if args.vehicles is not None:
+        config = config.model_copy(
+            update={"demo": config.demo.model_copy(update={"vehicles": args.vehicles})}
+        )
+    if args.db:
+        config = config.model_copy(update={"store": config.store.model_copy(update={"path": Path(args.db)})})
+    config.store.path.parent.mkdir(parents=True, exist_ok=True)
+
+    async def _main() -> None:
+        gate = DemoGate(config)
+        task = asyncio.create_task(gate.run(config.demo.vehicles))
+        await _run_until_signal(task)
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        decisions = gate.printer.decisions
+        matched = sum(1 for vehicle, decision in decisions if decision.outcome == vehicle.expected)
+        print(f"demo: {len(decisions)} vehicles decided, {matched} as the scenario expected")
+
+    asyncio.run(_main())
+    return 0
+
+
+def cmd_declarations_import(args: argparse.Namespace) -> int:
+    from edge.store import Store
+
+    config = _load(args.config)
+    try:
+        raw = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        decls = TypeAdapter(list[Declaration]).validate_python(raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"{args.file}: cannot read: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"{args.file}: {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+        return 1
+    store = Store(config.store.path)
+    try:
+        applied = sum(1 for d in decls if store.declarations.upsert(d))
+    finally:
+        store.close()
+    print(f"{applied} of {len(decls)} declarations applied (older or equal versions are kept)")
+    return 0
+
+
+def cmd_config_example(args: argparse.Namespace) -> int:
+    from edge.examples import render_demo, render_site
+
+    print(render_site() if args.site else render_demo(), end="")
+    return 0
+
+
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(GateConfig.model_json_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gate-edge", description="Customs border-gate lane daemon.")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check-config", help="Validate a gate configuration file; exit 1 on any error.")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("config", help="Print an example configuration or the JSON Schema.")
+    csub = p.add_subparsers(dest="action", required=True)
+    q = csub.add_parser("example", help="A commented example configuration.")
+    q.add_argument("--site", action="store_true", help="A real lane rather than the demo gate.")
+    q.add_argument("--demo", action="store_true", help="The demo gate (default).")
+    q.set_defaults(func=cmd_config_example)
+    q = csub.add_parser("schema", help="The JSON Schema of the configuration.")
+    q.set_defaults(func=cmd_config_schema)
+
+    p = sub.add_parser("run", help="Run the lane daemon on real hardware.")
+    p.add_argument("--config", required=True)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="Run a whole simulated lane (embedded defaults unless --config).")
+    p.add_argument("--config", default=None)
+    p.add_argument("--vehicles", type=int, default=None, help="Vehicles to send through (0: until Ctrl-C).")
+    p.add_argument("--db", default=None, help="Store file (overrides store.path).")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("declarations", help="Manage the cached declarations.")
+    dsub = p.add_subparsers(dest="action", required=True)
+    q = dsub.add_parser("import", help="Import declarations from a JSON list (newer versions win).")
+    q.add_argument("file")
+    q.add_argument("--config", default=None)
+    q.set_defaults(func=cmd_declarations_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The gate configuration: one pydantic model per subsystem, composed here and validated at start-up.
+
+Unknown keys are errors. String values may name environment variables as `${NAME}` so secrets
+stay out of the file; a missing variable is reported with the key that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from devices.config import DevicesConfig
+from edge.decision import DecisionConfig
+from edge.lane import LaneConfig
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class StoreConfig(BaseModel):
+    """Where the lane keeps its local state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path = Field(Path("var/gate.db"), description="SQLite database file (WAL mode).")
+
+
+class DemoConfig(BaseModel):
+    """The simulated traffic used by `gate-edge demo`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vehicles: int = Field(0, ge=0, description="Vehicles to send through; 0 runs until interrupted.")
+    interval_s: float = Field(
+        2.0, ge=0, description="Pause between one vehicle leaving and the next arriving."
+    )
+    seed: int = Field(7, description="Random seed of the traffic generator (same seed, same traffic).")
+    mismatch_share: float = Field(
+        0.3, ge=0, le=1, description="Share of vehicles that do not match a cleared declaration."
+    )
+    declarations: int = Field(40, ge=1, description="Cleared declarations seeded into the store at start.")
+    barrier_move_s: float = Field(1.0, gt=0, description="Simulated barrier travel time.")
+    officer_auto_s: float = Field(
+        4.0,
+        ge=0,
+        description="A simulated officer answers held vehicles after this long; 0 leaves them held.",
+    )
+
+
+class GateConfig(BaseModel):
+    """Everything one lane daemon needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gate_id: str = Field(
+        "demo-gate", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Gate identifier."
+    )
+    lane: LaneConfig = Field(default_factory=LaneConfig, description="Lane state machine timing.")
+    devices: DevicesConfig = Field(default_factory=DevicesConfig, description="Lane hardware.")
+    decision: DecisionConfig = Field(default_factory=DecisionConfig, description="Decision rules.")
+    store: StoreConfig = Field(default_factory=StoreConfig, description="Local store.")
+    demo: DemoConfig = Field(default_factory=DemoConfig, description="Simulated traffic for the demo.")
+
+    @model_validator(mode="after")
+    def _one_barrier_timing(self) -> GateConfig:
+        # The lane and the barrier driver each enforce the interlock; they must agree on its timing.
+        if self.lane.close_hold_s != self.devices.barrier.close_hold_s:
+            raise ValueError(
+                "lane.close_hold_s and devices.barrier.close_hold_s must be equal "
+                f"({self.lane.close_hold_s} != {self.devices.barrier.close_hold_s})"
+            )
+        return self
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; `errors` holds one line per problem, each with its key path."""
+
+    def __init__(self, source: str, errors: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(errors))
+        self.source = source
+        self.errors = errors
+
+
+def _expand_env(value: Any, path: tuple[str | int, ...], missing: list[str]) -> Any:
+    if isinstance(value, str):
+
+        def _sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                missing.append(f"{_dotted(path)}: environment variable {name} is not set")
+                return ""
+            return os.environ[name]
+
+        return _ENV_REF.sub(_sub, value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v, (*path, str(k)), missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, (*path, i), missing) for i, v in enumerate(value)]
+    return value
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def parse_config(data: Any, source: str = "<config>") -> GateConfig:
+    """Validate a mapping (from YAML) into a GateConfig, or raise ConfigError naming every bad key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["(top level): expected a mapping of sections"])
+    missing: list[str] = []
+    expanded = _expand_env(data, (), missing)
+    if missing:
+        raise ConfigError(source, missing)
+    try:
+        return GateConfig.model_validate(expanded)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (not a setting of this section)"
+            errors.append(f"{_dotted(tuple(err['loc']))}: {message[:1].lower()}{message[1:]}")
+        raise ConfigError(source, errors) from None
+
+
+def load_config(path: Path | str | None) -> GateConfig:
+    """Read and validate a YAML file; None gives the embedded defaults (the demo gate)."""
+    if path is None:
+        return GateConfig()
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [f"(file): cannot read: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [f"(file): not valid YAML: {exc}"]) from None
+    return parse_config(data, source)

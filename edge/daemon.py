@@ -1,0 +1,311 @@
+"""The lane daemon: wires the Modbus I/O, the barrier, the scale, identification, the store and the lane.
+
+One asyncio loop. Device callbacks and timers turn into lane events on one queue; one task feeds
+them to the pure `Lane` and carries out the actions it returns, in order. Every transition and
+decision is written to the store together with its outbox event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from devices.barrier import Barrier, InterlockRefused
+from devices.lane_inputs import InputChanged, InputSnapshot, LaneIOEvent, LinkChanged
+from devices.modbus_io import CoilName, IOWriteError, LaneIO
+from devices.scale.driver import ScaleDriver
+from devices.scale.reading import ScaleEvent, ScaleFault, ScaleRecovered, StableWeight, WeightReading
+from edge.config import GateConfig
+from edge.decision import Decision
+from edge.lane import Lane
+from edge.lane_events import (
+    Alarm,
+    CloseBarrier,
+    Decided,
+    Identified,
+    Inputs,
+    LaneAction,
+    LaneEvent,
+    LinkLost,
+    LinkRestored,
+    OfficerApproved,
+    OfficerOpen,
+    OfficerRejected,
+    OpenBarrier,
+    RequestDecision,
+    ScaleFaulted,
+    ScaleStable,
+    ScaleUnstable,
+    SetLight,
+    StartIdentification,
+    Tick,
+    TransactionEnded,
+    TransactionStarted,
+    Transition,
+)
+from edge.lane_events import ScaleRecovered as LaneScaleRecovered
+from edge.recorder import Recorder
+from edge.store import Store
+from vision.identity import Identification, IdentificationSource
+
+log = logging.getLogger("edge.daemon")
+
+TICK_S = 0.05
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class DeviceHealth:
+    """What the lane status shows about each device."""
+
+    modbus_up: bool = False
+    modbus_detail: str = "connecting"
+    scale_ok: bool = False
+    scale_detail: str = "waiting for first frame"
+    last_weight_kg: float | None = None
+    faults: list[str] = field(default_factory=list)
+
+
+class LaneDaemon:
+    """One lane, running until `stop()`."""
+
+    def __init__(
+        self,
+        config: GateConfig,
+        identifier: IdentificationSource,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._identifier = identifier
+        self._clock = clock
+        self.lane = Lane(config.lane, barrier=config.devices.barrier)
+        self.store = Store(config.store.path)
+        self.recorder = Recorder(self.store, config.gate_id, config.lane.lane_id)
+        self.health = DeviceHealth()
+        self._events: asyncio.Queue[LaneEvent | _Startup] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._io = LaneIO(config.devices, on_event=self._on_io_event, clock=clock)
+        self._barrier = Barrier(self._io, config.devices.barrier, clock=clock)
+        self._scale = ScaleDriver(config.devices.scale, on_event=self._on_scale_event_threaded, clock=clock)
+        self._started = False
+        self._scale_moving = False
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listeners: list[Listener] = []
+        self.last_decision: Decision | None = None
+        self.ready = asyncio.Event()
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener(kind, data)` for every transaction step (the demo prints them)."""
+        self._listeners.append(listener)
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(kind, data)
+            except Exception:  # a broken listener must not stop the lane
+                log.exception("listener failed on %s", kind)
+
+    def submit(self, event: LaneEvent | _Startup) -> None:
+        self._events.put_nowait(event)
+
+    def _on_io_event(self, event: LaneIOEvent) -> None:
+        if self._stopping.is_set():  # the driver reports its own shutdown as a link loss: not a fault
+            return
+        if isinstance(event, LinkChanged):
+            self.health.modbus_up = event.up
+            self.health.modbus_detail = "connected" if event.up else event.detail
+            if event.up and not self._started:
+                self._started = True
+                self._run_startup(event.snapshot)
+                return
+            self.submit(LinkRestored(event.snapshot) if event.up else LinkLost(event.detail))
+        elif isinstance(event, InputChanged):
+            self.submit(Inputs(event.snapshot))
+
+    def _run_startup(self, snapshot: InputSnapshot) -> None:
+        self.submit(_Startup(snapshot))
+
+    def _on_scale_event_threaded(self, event: ScaleEvent) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._on_scale_event, event)
+
+    def _on_scale_event(self, event: ScaleEvent) -> None:
+        if isinstance(event, WeightReading):
+            self.health.last_weight_kg = event.gross_kg
+            self.health.scale_ok = True
+            self.health.scale_detail = "reading"
+            if event.motion and not self._scale_moving:
+                self.submit(ScaleUnstable())
+            self._scale_moving = event.motion
+        elif isinstance(event, StableWeight):
+            self.submit(ScaleStable(event.kg))
+        elif isinstance(event, ScaleFault):
+            self.health.scale_ok = False
+            self.health.scale_detail = event.detail
+            self.recorder.device_fault("scale", event.detail)
+            self.submit(ScaleFaulted(event.detail))
+        elif isinstance(event, ScaleRecovered):
+            self.health.scale_ok = True
+            self.health.scale_detail = "reading"
+            self.submit(LaneScaleRecovered())
+
+    # -- running --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Start the devices and process lane events until `stop()`."""
+        self._loop = asyncio.get_running_loop()
+        interrupted = self.recorder.recover_interrupted()
+        for tx_id in interrupted:
+            log.warning("transaction %s was interrupted by a restart: marked interrupted", tx_id)
+        self._scale.start()
+        self._tasks = [
+            asyncio.create_task(self._io.run(), name="modbus-io"),
+            asyncio.create_task(self._ticker(), name="lane-ticker"),
+            asyncio.create_task(self._process(), name="lane-loop"),
+        ]
+        try:
+            await self._stopping.wait()
+        finally:
+            await self._shutdown()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def _shutdown(self) -> None:
+        await self._io.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(self._scale.stop)
+        self.store.close()
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.submit(Tick())
+
+    async def _process(self) -> None:
+        while True:
+            event = await self._events.get()
+            now = self._clock()
+            if isinstance(event, _Startup):
+                await self._barrier.on_inputs(event.snapshot)
+                actions = self.lane.startup(event.snapshot, now)
+                self.ready.set()
+            else:
+                if isinstance(event, Inputs | LinkRestored):
+                    await self._barrier_inputs(event.snapshot)
+                actions = self.lane.handle(event, now)
+            for action in actions:
+                await self._execute(action)
+
+    async def _barrier_inputs(self, snapshot: InputSnapshot) -> None:
+        try:
+            if await self._barrier.on_inputs(snapshot):
+                log.warning("barrier reopened by the driver interlock: path obstructed while closing")
+        except IOWriteError as exc:
+            log.error("barrier reopen failed: %s", exc)
+
+    # -- actions --------------------------------------------------------------------------------
+    async def _execute(self, action: LaneAction) -> None:
+        try:
+            await self._do(action)
+        except (IOWriteError, InterlockRefused) as exc:
+            log.error("lane %s: %s failed: %s", self.config.lane.lane_id, type(action).__name__, exc)
+            self.recorder.alarm(self.lane.tx_id, "device_command_failed", f"{type(action).__name__}: {exc}")
+
+    async def _do(self, action: LaneAction) -> None:
+        if isinstance(action, OpenBarrier):
+            await self._barrier.open()
+        elif isinstance(action, CloseBarrier):
+            await self._barrier.close()
+        elif isinstance(action, SetLight):
+            green = action.color == "green"
+            await self._io.write_coil(CoilName.LIGHT_RED, not green)
+            await self._io.write_coil(CoilName.LIGHT_GREEN, green)
+        elif isinstance(action, StartIdentification):
+            self._tasks.append(asyncio.create_task(self._identify(action.tx_id)))
+        elif isinstance(action, RequestDecision):
+            self._decide(action)
+        elif isinstance(action, TransactionStarted):
+            self.recorder.started(action.tx_id)
+            self._emit("started", {"tx_id": action.tx_id})
+        elif isinstance(action, Transition):
+            self.recorder.transition(action)
+        elif isinstance(action, TransactionEnded):
+            self.recorder.ended(action)
+            self._emit("ended", {"tx_id": action.tx_id, "result": action.result})
+        elif isinstance(action, Alarm):
+            log.warning("lane alarm %s: %s", action.code, action.detail)
+            self.recorder.alarm(self.lane.tx_id, action.code, action.detail)
+
+    async def _identify(self, tx_id: str) -> None:
+        try:
+            ident = await self._identifier.identify(tx_id, self.config.lane.identify_timeout_s * 0.8)
+        except Exception as exc:  # a failing camera pipeline holds the vehicle, it must not stop the lane
+            log.error("identification for %s failed: %s", tx_id, exc)
+            ident = Identification(plate=None)
+        if self.lane.tx_id == tx_id:
+            self.submit(Identified(ident, tx_id=tx_id))
+
+    def _decide(self, request: RequestDecision) -> None:
+        decision = self.recorder.decide(request, self.config.decision)
+        self.last_decision = decision
+        self._emit(
+            "decided",
+            {
+                "tx_id": request.tx_id,
+                "identification": request.identification,
+                "weight_kg": request.weight_kg,
+                "decision": decision,
+            },
+        )
+        self.submit(
+            Decided(decision.outcome, decision.reasons, decision.declaration_number, tx_id=request.tx_id)
+        )
+
+    # -- officer actions (the kiosk and the demo call these) -------------------------------------
+    def officer_approve(self, officer: str, reason: str) -> None:
+        self.recorder.officer_action(self.lane.tx_id, officer, "approve", reason)
+        self.submit(OfficerApproved(officer, reason, tx_id=self.lane.tx_id))
+
+    def officer_reject(self, officer: str, reason: str) -> None:
+        self.recorder.officer_action(self.lane.tx_id, officer, "reject", reason)
+        self.submit(OfficerRejected(officer, reason, tx_id=self.lane.tx_id))
+
+    def officer_open(self, officer: str, reason: str) -> None:
+        self.recorder.officer_action(self.lane.tx_id, officer, "manual_open", reason)
+        self.submit(OfficerOpen(officer, reason))
+
+    def status(self) -> dict[str, Any]:
+        """The lane status: state, detectors, barrier, device health, outbox."""
+        return {
+            "gate_id": self.config.gate_id,
+            "lane": self.lane.status(),
+            "devices": {
+                "modbus": {"up": self.health.modbus_up, "detail": self.health.modbus_detail},
+                "scale": {
+                    "ok": self.health.scale_ok,
+                    "detail": self.health.scale_detail,
+                    "last_weight_kg": self.health.last_weight_kg,
+                },
+            },
+            "outbox_depth": self.store.outbox.depth(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Startup:
+    """First contact with the controller: the lane comes up safe from what the inputs show."""
+
+    snapshot: InputSnapshot

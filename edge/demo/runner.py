@@ -1,0 +1,177 @@
+"""`gate-edge demo`: a whole simulated lane on the real drivers.
+
+The lane controller simulator is a real Modbus TCP server and the scale simulator writes real
+Toledo frames to a pty, so the daemon runs its production code paths. A scripted driver moves each
+generated truck through the loops and onto the scale; a simulated officer answers held vehicles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from devices.config import ScaleProtocol
+from devices.sim.lane_controller import LaneControllerSim
+from devices.sim.scale_peer import ScaleSimPeer
+from edge.config import GateConfig
+from edge.daemon import LaneDaemon
+from edge.decision import Decision, Outcome
+from edge.demo.traffic import Scenario, SimVehicle, TrafficGenerator
+from edge.lane import LaneState
+from vision.identity import Identification
+
+log = logging.getLogger("edge.demo")
+
+
+class ScriptedIdentifier:
+    """Identifies the vehicle the traffic generator put on the stop line (stands in for cameras)."""
+
+    def __init__(self) -> None:
+        self.current: Identification | None = None
+
+    async def identify(self, tx_id: str, window_s: float) -> Identification:
+        await asyncio.sleep(min(0.3, window_s))
+        return self.current or Identification(plate=None)
+
+
+class DemoPrinter:
+    """Prints one line per transaction step, as it happens."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self._out = out
+        self.vehicle: SimVehicle | None = None
+        self.decisions: list[tuple[SimVehicle, Decision]] = []
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        tx = str(data.get("tx_id", ""))[:8]
+        if kind == "started":
+            self._line(f"{stamp} tx {tx} vehicle on the stop line")
+        elif kind == "decided":
+            decision: Decision = data["decision"]
+            ident: Identification = data["identification"]
+            plate = ident.plate.text if ident.plate else "-"
+            boxes = ",".join(r.text for r in ident.containers) or "-"
+            weight = data["weight_kg"]
+            kg = f"{weight:,.0f} kg" if weight is not None else "no weight"
+            why = "; ".join(decision.details) or "every rule holds"
+            expected = ""
+            if self.vehicle is not None:
+                self.decisions.append((self.vehicle, decision))
+                expected = f" (scenario {self.vehicle.scenario}, expected {self.vehicle.expected})"
+            head = f"{stamp} tx {tx} plate {plate} containers {boxes} {kg}"
+            self._line(f"{head} -> {decision.outcome}{expected}: {why}")
+        elif kind == "ended":
+            self._line(f"{stamp} tx {tx} ended: {data['result']}")
+        elif kind == "officer":
+            self._line(f"{stamp} tx {tx} officer {data['officer']} {data['action']}: {data['reason']}")
+
+    def _line(self, text: str) -> None:
+        print(text, file=self._out, flush=True)
+
+
+async def _wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(step)
+    return True
+
+
+class DemoGate:
+    """The simulators, the daemon and the scripted traffic, started and stopped together."""
+
+    def __init__(self, config: GateConfig, out: TextIO = sys.stdout) -> None:
+        self.scale_sim = ScaleSimPeer(
+            ScaleProtocol(config.devices.scale.protocol),
+            checksum=config.devices.scale.toledo_checksum,
+            division_kg=config.devices.scale.division_kg,
+        )
+        scale_cfg = config.devices.scale.model_copy(update={"port": self.scale_sim.port_name})
+        devices = config.devices.model_copy(update={"scale": scale_cfg})
+        self.config = config.model_copy(update={"devices": devices})
+        self.controller = LaneControllerSim(
+            self.config.devices,
+            host=self.config.devices.io.host,
+            port=self.config.devices.io.port,
+            open_time_s=config.demo.barrier_move_s,
+            close_time_s=config.demo.barrier_move_s,
+        )
+        self.identifier = ScriptedIdentifier()
+        self.daemon = LaneDaemon(self.config, self.identifier)
+        self.printer = DemoPrinter(out)
+        self.daemon.add_listener(self.printer)
+        self.traffic = TrafficGenerator(
+            config.demo.seed, config.demo.declarations, config.demo.mismatch_share
+        )
+
+    def seed_store(self) -> None:
+        for decl in self.traffic.declarations:
+            self.daemon.store.declarations.upsert(decl)
+
+    async def run(self, vehicles: int) -> list[tuple[SimVehicle, Decision]]:
+        """Send `vehicles` trucks through (0: until cancelled) and return what was decided."""
+        self.seed_store()
+        self.scale_sim.start()
+        await self.controller.start()
+        daemon_task = asyncio.create_task(self.daemon.run())
+        try:
+            await asyncio.wait_for(self.daemon.ready.wait(), timeout=15)
+            count = 0
+            while vehicles == 0 or count < vehicles:
+                await self._one_vehicle(self.traffic.next_vehicle())
+                count += 1
+                await asyncio.sleep(self.config.demo.interval_s)
+            await _wait_for(lambda: self.daemon.lane.state is LaneState.IDLE, timeout=30)
+        finally:
+            await self.daemon.stop()
+            await daemon_task
+            await self.controller.stop()
+            self.scale_sim.stop()
+        return self.printer.decisions
+
+    async def _one_vehicle(self, vehicle: SimVehicle) -> None:
+        lane = self.daemon.lane
+        await _wait_for(lambda: lane.state is LaneState.IDLE, timeout=30)
+        self.printer.vehicle = vehicle
+        self.identifier.current = vehicle.identification
+        decided_before = len(self.printer.decisions)
+        await self.controller.vehicle_arrives()
+        self.scale_sim.drive_on(vehicle.gross_kg)
+        decided = await _wait_for(lambda: len(self.printer.decisions) > decided_before, timeout=40)
+        if not decided:
+            log.error("no decision for %s within 40 s (lane %s)", vehicle.plate, lane.state)
+        outcome = self.printer.decisions[-1][1].outcome if decided else Outcome.HOLD
+        if outcome is Outcome.HOLD and self.config.demo.officer_auto_s > 0:
+            await asyncio.sleep(self.config.demo.officer_auto_s)
+            approve = vehicle.scenario in (Scenario.LOW_CONFIDENCE, Scenario.RED_UNINSPECTED)
+            reason = "plate checked by eye" if approve else "declaration does not match the vehicle"
+            if vehicle.scenario is Scenario.RED_UNINSPECTED:
+                reason = "inspection done at the gate"
+            (self.daemon.officer_approve if approve else self.daemon.officer_reject)("demo-officer", reason)
+            self.printer(
+                "officer",
+                {
+                    "tx_id": lane.tx_id,
+                    "officer": "demo-officer",
+                    "action": "approved" if approve else "rejected",
+                    "reason": reason,
+                },
+            )
+            outcome = Outcome.PASS if approve else Outcome.REJECT
+        if outcome is Outcome.PASS:
+            await _wait_for(lambda: lane.state is LaneState.PASSING, timeout=15)
+            self.scale_sim.drive_off()
+            await self.controller.vehicle_drives_through(timeout=20)
+        elif outcome is Outcome.REJECT:
+            await asyncio.sleep(1.0)
+            self.scale_sim.drive_off()
+            await self.controller.vehicle_backs_out()
+        else:  # held with no simulated officer: the truck waits; the lane stays in HOLD
+            await _wait_for(lambda: lane.state is not LaneState.HOLD, timeout=3600)
+        self.identifier.current = None
