@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from devices.barrier import Barrier, InterlockRefused
@@ -21,8 +22,8 @@ from devices.modbus_io import CoilName, IOWriteError, LaneIO
 from devices.scale.driver import ScaleDriver
 from devices.scale.reading import ScaleEvent, ScaleFault, ScaleRecovered, StableWeight, WeightReading
 from edge.config import GateConfig
-from edge.decision import Decision
-from edge.lane import Lane
+from edge.decision import Decision, normalise_plate
+from edge.lane import Lane, LaneState
 from edge.lane_events import (
     Alarm,
     CloseBarrier,
@@ -34,6 +35,7 @@ from edge.lane_events import (
     LinkLost,
     LinkRestored,
     OfficerApproved,
+    OfficerCorrected,
     OfficerOpen,
     OfficerRejected,
     OpenBarrier,
@@ -49,9 +51,10 @@ from edge.lane_events import (
     Transition,
 )
 from edge.lane_events import ScaleRecovered as LaneScaleRecovered
-from edge.recorder import Recorder
+from edge.recorder import Recorder, identification_json
 from edge.store import Store
-from vision.identity import Identification, IdentificationSource
+from vision import iso6346
+from vision.identity import Identification, IdentificationSource, Read, ReadKind
 
 log = logging.getLogger("edge.daemon")
 
@@ -283,6 +286,54 @@ class LaneDaemon:
         self.recorder.officer_action(self.lane.tx_id, officer, "reject", reason)
         self.submit(OfficerRejected(officer, reason, tx_id=self.lane.tx_id))
 
+    def officer_correct(
+        self, officer: str, reason: str, plate: str | None = None, containers: list[str] | None = None
+    ) -> None:
+        """Replace a misread plate and/or container list and decide again; both reads stay on record."""
+        vehicle = self.lane.current
+        if vehicle is None or self.lane.state is not LaneState.HOLD:
+            raise LaneNotHolding("no held vehicle to correct")
+        before = vehicle.identification or Identification(plate=None)
+        source = f"officer:{officer}"
+        new_plate = before.plate
+        if plate is not None:
+            text = normalise_plate(plate)
+            new_plate = Read(ReadKind.PLATE, text, 1.0, valid=bool(text), source=source)
+        new_containers = before.containers
+        if containers is not None:
+            new_containers = tuple(
+                Read(ReadKind.CONTAINER, iso6346.normalise(c), 1.0, iso6346.is_valid(c), source=source)
+                for c in containers
+            )
+        after = Identification(plate=new_plate, containers=new_containers)
+        self.recorder.officer_action(
+            vehicle.tx_id,
+            officer,
+            "correct_read",
+            reason,
+            before=identification_json(before),
+            after=identification_json(after),
+        )
+        self.submit(OfficerCorrected(officer, reason, after, tx_id=vehicle.tx_id))
+
+    def officer_inspection_done(self, officer: str, reason: str) -> None:
+        """Record a red-channel inspection done for the held vehicle's declaration, then decide again."""
+        vehicle = self.lane.current
+        if vehicle is None or self.lane.state is not LaneState.HOLD or not vehicle.declaration_number:
+            raise LaneNotHolding("no held vehicle with a matched declaration")
+        number = vehicle.declaration_number
+        self.store.declarations.mark_inspected(number, datetime.now(UTC))
+        self.recorder.officer_action(
+            vehicle.tx_id,
+            officer,
+            "inspection_done",
+            reason,
+            before={"declaration": number, "inspection_done": False},
+            after={"declaration": number, "inspection_done": True},
+        )
+        ident = vehicle.identification or Identification(plate=None)
+        self.submit(OfficerCorrected(officer, f"inspection done: {reason}", ident, tx_id=vehicle.tx_id))
+
     def officer_open(self, officer: str, reason: str) -> None:
         self.recorder.officer_action(self.lane.tx_id, officer, "manual_open", reason)
         self.submit(OfficerOpen(officer, reason))
@@ -302,6 +353,10 @@ class LaneDaemon:
             },
             "outbox_depth": self.store.outbox.depth(),
         }
+
+
+class LaneNotHolding(Exception):
+    """An officer action that needs a held vehicle came when none is held."""
 
 
 @dataclass(frozen=True, slots=True)

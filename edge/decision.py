@@ -177,7 +177,7 @@ def decide(
     `now` must be comparable with the declarations' validity times (both aware or both naive).
     """
     findings = _read_findings(identification, watchlist, config)
-    plate = _normalise(identification.plate.text) if identification.plate is not None else ""
+    plate = normalise_plate(identification.plate.text) if identification.plate is not None else ""
     candidates = [d for d in _current_versions(declarations) if plate and plate in _plates(d)]
     if not candidates:
         findings[Reason.NO_DECLARATION] = (
@@ -212,7 +212,7 @@ def _read_findings(
     plate = identification.plate
     if plate is not None:
         doubts.extend(_doubts("plate", plate, config.min_plate_confidence))
-        normalised = _normalise(plate.text)
+        normalised = normalise_plate(plate.text)
         # The raw text too: a watchlist entered by hand may keep the plate's punctuation.
         if (normalised and normalised in watchlist) or plate.text in watchlist:
             findings[Reason.WATCHLISTED] = f"Plate {normalised or plate.text} is on the watchlist"
@@ -254,9 +254,9 @@ def _evaluate(
         )
 
     # Only reads that pass the check digit identify a container; the others are reported as such.
-    read = {_normalise(r.text) for r in identification.containers if r.valid}
+    read = {normalise_plate(r.text) for r in identification.containers if r.valid}
     invalid = sorted({r.text for r in identification.containers if not r.valid})
-    declared = {_normalise(line.number) for line in declaration.containers}
+    declared = {normalise_plate(line.number) for line in declaration.containers}
     missing, extra = sorted(declared - read), sorted(read - declared)
     if missing or extra or invalid:
         parts = []
@@ -286,7 +286,7 @@ def _evaluate(
                 )
 
     ledger = exited.get(number, frozenset()) if isinstance(exited, Mapping) else exited(number)
-    gone = {_normalise(entry) for entry in ledger}
+    gone = {normalise_plate(entry) for entry in ledger}
     if declared:
         again = sorted(c for c in read if c in gone)
         if again:
@@ -328,10 +328,10 @@ def _version_key(declaration: Declaration) -> tuple[int, str]:
 
 
 def _plates(declaration: Declaration) -> set[str]:
-    return {_normalise(plate) for plate in declaration.plates}
+    return {normalise_plate(plate) for plate in declaration.plates}
 
 
-def _normalise(text: str) -> str:
+def normalise_plate(text: str) -> str:
     """Upper-case and keep A-Z0-9 only: "51c-123.45" -> "51C12345"."""
     return _NOT_ALNUM.sub("", text.upper())
 

@@ -71,6 +71,7 @@ from edge.lane_events import (
     LinkLost,
     LinkRestored,
     OfficerApproved,
+    OfficerCorrected,
     OfficerOpen,
     OfficerRejected,
     OpenBarrier,
@@ -463,6 +464,11 @@ class Lane:
     def _on_decide_timeout(self, _: Expired, now: float) -> None:
         self._hold(f"no decision within {self.config.decide_timeout_s}s", now)
 
+    def _on_corrected(self, event: OfficerCorrected, now: float) -> None:
+        if self._is_current(event.tx_id) and self._current is not None and self._current.rejected_by is None:
+            self._update(identification=event.identification, outcome=None, reasons=())
+            self._decide(f"corrected by {event.officer}: {event.reason}", now)
+
     def _on_approved(self, event: OfficerApproved, now: float) -> None:
         if self._is_current(event.tx_id) and self._current is not None and self._current.rejected_by is None:
             self._update(approved_by=event.officer, officer_reason=event.reason)
@@ -579,6 +585,7 @@ TRANSITIONS: Final[Mapping[tuple[LaneState, type[object]], Handler]] = {
     (S.DECIDING, Expired): Lane._on_decide_timeout,
     (S.HOLD, OfficerApproved): Lane._on_approved,
     (S.HOLD, OfficerRejected): Lane._on_rejected,
+    (S.HOLD, OfficerCorrected): Lane._on_corrected,
     **{(state, OfficerOpen): Lane._on_manual_open for state in (S.IDLE, *_WAITING, S.CLOSING, S.FAULT)},
     # the barrier
     (S.OPENING, Inputs): Lane._on_opening_inputs,

@@ -163,6 +163,19 @@ class OfficerRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class OfficerCorrected:
+    """An officer corrected a read (or recorded a red-channel inspection): decide again on the new facts.
+
+    A PASS on the corrected facts opens the barrier; both reads stay on record (the daemon keeps them).
+    """
+
+    officer: str
+    reason: str
+    identification: Identification
+    tx_id: str | None = None  # when given, must name the current transaction
+
+
+@dataclass(frozen=True, slots=True)
 class OfficerOpen:
     """A supervisor opens the barrier by hand, outside any transaction."""
 
@@ -187,6 +200,7 @@ LaneEvent = (
     | Decided
     | OfficerApproved
     | OfficerRejected
+    | OfficerCorrected
     | OfficerOpen
     | Tick
 )

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.decision import Decision, DecisionConfig, decide
+from edge.decision import Decision, DecisionConfig, decide, normalise_plate
 from edge.lane_events import RequestDecision, TransactionEnded, Transition
 from edge.store import DuplicateExitError, NewEvent, Store, StoreError
 from vision.identity import Identification, Read
@@ -96,7 +96,7 @@ class Recorder:
         """Run the decision against the cached declarations and record it with its inputs."""
         at = self._wall()
         ident = request.identification
-        plate = ident.plate.text if ident.plate else None
+        plate = normalise_plate(ident.plate.text) if ident.plate else None
         candidates = self.store.declarations.find_by_plate(plate) if plate else []
         exited = {d.number: self.store.exits.exited_pairs(d.number) for d in candidates}
         watch = {plate} if plate and self.store.watchlist.contains(plate) else set()

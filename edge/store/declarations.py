@@ -98,6 +98,18 @@ class DeclarationRepo:
             )
         return True
 
+    def mark_inspected(self, number: str, at: datetime) -> bool:
+        """Record at the gate that a red-channel declaration's inspection is done; False if unknown.
+
+        A later version from central replaces the flag with central's own (central's word wins).
+        """
+        with self._conn:
+            cursor = self._conn.execute(
+                "UPDATE declarations SET inspection_done = 1, updated_at = ? WHERE number = ?",
+                (to_text(at), number),
+            )
+        return cursor.rowcount == 1
+
     def upsert_many(self, decls: Iterable[Declaration], at: datetime | None = None) -> int:
         """Apply a sync batch in one transaction; returns how many were applied."""
         with self._conn:

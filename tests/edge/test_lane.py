@@ -25,6 +25,7 @@ from edge.lane_events import (
     LinkLost,
     LinkRestored,
     OfficerApproved,
+    OfficerCorrected,
     OfficerOpen,
     OfficerRejected,
     OpenBarrier,
@@ -379,6 +380,38 @@ def test_hold_then_officer_rejects_and_vehicle_backs_out_ends_rejected() -> None
     assert run.state() is S.IDLE
     assert barrier_commands(run.actions) == []
     assert of(TransactionEnded, run.actions) == [TransactionEnded("tx-1", "rejected", run.t)]
+
+
+def test_officer_correction_re_runs_the_decision_without_opening_by_itself() -> None:
+    run = started()
+    run.to_hold()
+    fixed = Identification(plate=Read(ReadKind.PLATE, "51C12346", 1.0, valid=True, source="officer"))
+    out = run.send(OfficerCorrected("officer-7", "plate misread", fixed, tx_id="tx-1"), 5.0)
+    assert run.state() is S.DECIDING
+    assert barrier_commands(out) == []
+    assert of(RequestDecision, out) == [RequestDecision("tx-1", fixed, 30_000.0)]
+    assert run.lane.current is not None
+    assert run.lane.current.outcome is None
+
+
+def test_corrected_read_that_passes_opens_and_one_that_still_fails_holds_again() -> None:
+    run = started()
+    run.to_hold()
+    run.send(OfficerCorrected("officer-7", "plate misread", PLATE, tx_id="tx-1"), 5.0)
+    out = run.send(Decided(Outcome.HOLD, (Reason.NO_DECLARATION,), None, tx_id="tx-1"), 0.1)
+    assert run.state() is S.HOLD
+    assert barrier_commands(out) == []
+    run.send(OfficerCorrected("officer-7", "second try", PLATE, tx_id="tx-1"), 5.0)
+    out = run.send(Decided(Outcome.PASS, (), "105000000001", tx_id="tx-1"), 0.1)
+    assert barrier_commands(out) == [OpenBarrier()]
+
+
+def test_correction_after_rejection_or_for_another_vehicle_is_ignored() -> None:
+    run = started()
+    run.to_hold()
+    assert run.send(OfficerCorrected("officer-7", "stale screen", PLATE, tx_id="tx-0"), 1.0) == []
+    run.send(OfficerRejected("officer-7", "seal broken"), 1.0)
+    assert run.send(OfficerCorrected("officer-7", "too late", PLATE, tx_id="tx-1"), 1.0) == []
 
 
 def test_officer_rejection_is_final_for_the_transaction() -> None:

@@ -30,6 +30,7 @@ from edge.lane_events import (
     LinkLost,
     LinkRestored,
     OfficerApproved,
+    OfficerCorrected,
     OfficerOpen,
     OfficerRejected,
     OpenBarrier,
@@ -251,6 +252,12 @@ class LaneSafety(RuleBasedStateMachine):
     @rule(tx=TX_CHOICE)
     def officer_approves(self, tx: str) -> None:
         self.send(OfficerApproved("officer-1", "checked", tx_id=self.tx(tx)), 0.5)
+
+    @rule(plate=PLATES, tx=TX_CHOICE)
+    def officer_corrects(self, plate: Read | None, tx: str) -> None:
+        self.send(
+            OfficerCorrected("officer-1", "misread", Identification(plate=plate), tx_id=self.tx(tx)), 0.5
+        )
 
     @rule(tx=TX_CHOICE)
     def officer_rejects(self, tx: str) -> None:

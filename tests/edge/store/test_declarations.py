@@ -130,3 +130,16 @@ def test_exits_outlive_the_cached_declaration(store: Store) -> None:
     store.transactions.complete("tx-1", at(1), exits=[("D1", "MSKU3866036")])
     store.declarations.delete("D1")
     assert store.exits.has_exited("D1", "MSKU3866036")
+
+
+def test_mark_inspected_sets_the_flag_until_central_sends_a_newer_version(store: Store) -> None:
+    store.declarations.upsert(_decl(), at(0))
+    assert store.declarations.mark_inspected("10512345678", at(10))
+    got = store.declarations.get("10512345678")
+    assert got is not None
+    assert got.inspection_done
+    assert not store.declarations.mark_inspected("no-such-declaration", at(10))
+    store.declarations.upsert(_decl(version=2), at(20))
+    newer = store.declarations.get("10512345678")
+    assert newer is not None
+    assert not newer.inspection_done
