@@ -146,7 +146,20 @@ _V1 = (
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _V1),)
+_V2 = (
+    # Officer accounts for the kiosk (password hashes only, never passwords).
+    "CREATE TABLE users ("
+    " name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN ('officer', 'supervisor', 'viewer')),"
+    " password_hash TEXT NOT NULL, created_at TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+    " failed_logins INTEGER NOT NULL DEFAULT 0, locked_until TEXT)",
+    # Small named values that must survive restarts (clearance feed version, last update time, ...).
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _V1),
+    Migration(2, "kiosk users and meta values", _V2),
+)
 
 LATEST_VERSION = MIGRATIONS[-1].version
 

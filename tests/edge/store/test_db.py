@@ -27,7 +27,10 @@ EXPECTED_TABLES = {
     "transitions",
     "outbox",
     "audit",
+    "users",
+    "meta",
 }
+NEXT = LATEST_VERSION + 1
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
@@ -81,10 +84,12 @@ def test_open_refuses_a_database_from_a_newer_release(db_path: Path) -> None:
 def test_pending_migrations_apply_in_order_from_an_older_version(db_path: Path) -> None:
     conn = open_db(db_path)
     try:
-        v2 = Migration(2, "add lane notes", ("CREATE TABLE lane_notes (id INTEGER PRIMARY KEY, text TEXT)",))
-        v3 = Migration(3, "index notes", ("CREATE INDEX lane_notes_text ON lane_notes (text)",))
-        assert migrate(conn, str(db_path), (*MIGRATIONS, v2, v3)) == [2, 3]
-        assert current_version(conn) == 3
+        v2 = Migration(
+            NEXT, "add lane notes", ("CREATE TABLE lane_notes (id INTEGER PRIMARY KEY, text TEXT)",)
+        )
+        v3 = Migration(NEXT + 1, "index notes", ("CREATE INDEX lane_notes_text ON lane_notes (text)",))
+        assert migrate(conn, str(db_path), (*MIGRATIONS, v2, v3)) == [NEXT, NEXT + 1]
+        assert current_version(conn) == NEXT + 1
         assert migrate(conn, str(db_path), (*MIGRATIONS, v2, v3)) == []
     finally:
         conn.close()
@@ -93,8 +98,8 @@ def test_pending_migrations_apply_in_order_from_an_older_version(db_path: Path) 
 def test_a_failing_migration_leaves_the_previous_schema_whole(db_path: Path) -> None:
     conn = open_db(db_path)
     try:
-        good = Migration(2, "good", ("CREATE TABLE lane_notes (id INTEGER PRIMARY KEY)",))
-        bad = Migration(3, "bad", ("CREATE TABLE broken (",))
+        good = Migration(NEXT, "good", ("CREATE TABLE lane_notes (id INTEGER PRIMARY KEY)",))
+        bad = Migration(NEXT + 1, "bad", ("CREATE TABLE broken (",))
         with pytest.raises(sqlite3.OperationalError):
             migrate(conn, str(db_path), (*MIGRATIONS, good, bad))
         assert current_version(conn) == LATEST_VERSION
@@ -106,7 +111,7 @@ def test_a_failing_migration_leaves_the_previous_schema_whole(db_path: Path) -> 
 def test_migrations_out_of_order_are_rejected(db_path: Path) -> None:
     conn = open_db(db_path)
     try:
-        skipped = Migration(3, "skips 2", ())
+        skipped = Migration(NEXT + 1, "skips one", ())
         with pytest.raises(StoreError, match=r"numbered 1\.\.n"):
             migrate(conn, str(db_path), (*MIGRATIONS, skipped))
     finally:
