@@ -209,6 +209,8 @@ class LaneDaemon:
                 if isinstance(event, Inputs | LinkRestored):
                     await self._barrier_inputs(event.snapshot)
                 actions = self.lane.handle(event, now)
+                if isinstance(event, Inputs | LinkRestored | LinkLost):
+                    self._emit("inputs", {"snapshot": self.lane.snapshot})
             for action in actions:
                 await self._execute(action)
 
@@ -245,6 +247,15 @@ class LaneDaemon:
             self._emit("started", {"tx_id": action.tx_id})
         elif isinstance(action, Transition):
             self.recorder.transition(action)
+            self._emit(
+                "transition",
+                {
+                    "tx_id": action.tx_id,
+                    "from_state": action.from_state.value,
+                    "to_state": action.to_state.value,
+                    "cause": action.cause,
+                },
+            )
         elif isinstance(action, TransactionEnded):
             self.recorder.ended(action)
             self._emit("ended", {"tx_id": action.tx_id, "result": action.result})
@@ -279,10 +290,12 @@ class LaneDaemon:
 
     # -- officer actions (the kiosk and the demo call these) -------------------------------------
     def officer_approve(self, officer: str, reason: str) -> None:
+        """Let the held vehicle pass (role checks are the caller's: the kiosk)."""
         self.recorder.officer_action(self.lane.tx_id, officer, "approve", reason)
         self.submit(OfficerApproved(officer, reason, tx_id=self.lane.tx_id))
 
     def officer_reject(self, officer: str, reason: str) -> None:
+        """Refuse the held vehicle: it must back out. Final for the transaction."""
         self.recorder.officer_action(self.lane.tx_id, officer, "reject", reason)
         self.submit(OfficerRejected(officer, reason, tx_id=self.lane.tx_id))
 
@@ -335,6 +348,7 @@ class LaneDaemon:
         self.submit(OfficerCorrected(officer, f"inspection done: {reason}", ident, tx_id=vehicle.tx_id))
 
     def officer_open(self, officer: str, reason: str) -> None:
+        """Open the barrier by hand outside a transaction (supervisors only; checked by the caller)."""
         self.recorder.officer_action(self.lane.tx_id, officer, "manual_open", reason)
         self.submit(OfficerOpen(officer, reason))
 
