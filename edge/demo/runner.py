@@ -44,7 +44,8 @@ class DemoPrinter:
     def __init__(self, out: TextIO = sys.stdout) -> None:
         self._out = out
         self.vehicle: SimVehicle | None = None
-        self.decisions: list[tuple[SimVehicle, Decision]] = []
+        self.decisions: list[tuple[SimVehicle, Decision]] = []  # the first decision of each vehicle
+        self._decided_tx: set[str] = set()
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         stamp = datetime.now(UTC).strftime("%H:%M:%S")
@@ -60,9 +61,13 @@ class DemoPrinter:
             kg = f"{weight:,.0f} kg" if weight is not None else "no weight"
             why = "; ".join(decision.details) or "every rule holds"
             expected = ""
-            if self.vehicle is not None:
+            first = data["tx_id"] not in self._decided_tx
+            if self.vehicle is not None and first:
+                self._decided_tx.add(str(data["tx_id"]))
                 self.decisions.append((self.vehicle, decision))
                 expected = f" (scenario {self.vehicle.scenario}, expected {self.vehicle.expected})"
+            elif not first:
+                expected = " (decided again after the officer's correction)"
             head = f"{stamp} tx {tx} plate {plate} containers {boxes} {kg}"
             self._line(f"{head} -> {decision.outcome}{expected}: {why}")
         elif kind == "ended":
@@ -135,6 +140,25 @@ class DemoGate:
             self.scale_sim.stop()
         return self.printer.decisions
 
+    def _simulated_officer(self, vehicle: SimVehicle) -> Outcome:
+        """What an officer at the kiosk would do with each kind of held truck."""
+        tx_id = self.daemon.lane.tx_id
+        officer = "demo-officer"
+        if vehicle.scenario is Scenario.RED_UNINSPECTED:
+            action, reason = "recorded inspection done", "physical inspection completed, seals intact"
+            self.daemon.officer_inspection_done(officer, reason)
+            result = Outcome.PASS
+        elif vehicle.scenario is Scenario.LOW_CONFIDENCE:
+            action, reason = f"corrected the plate to {vehicle.plate}", "plate read checked by eye"
+            self.daemon.officer_correct(officer, reason, plate=vehicle.plate)
+            result = Outcome.PASS
+        else:
+            action, reason = "rejected", "vehicle does not match a cleared declaration"
+            self.daemon.officer_reject(officer, reason)
+            result = Outcome.REJECT
+        self.printer("officer", {"tx_id": tx_id, "officer": officer, "action": action, "reason": reason})
+        return result
+
     async def _one_vehicle(self, vehicle: SimVehicle) -> None:
         lane = self.daemon.lane
         await _wait_for(lambda: lane.state is LaneState.IDLE, timeout=30)
@@ -149,21 +173,7 @@ class DemoGate:
         outcome = self.printer.decisions[-1][1].outcome if decided else Outcome.HOLD
         if outcome is Outcome.HOLD and self.config.demo.officer_auto_s > 0:
             await asyncio.sleep(self.config.demo.officer_auto_s)
-            approve = vehicle.scenario in (Scenario.LOW_CONFIDENCE, Scenario.RED_UNINSPECTED)
-            reason = "plate checked by eye" if approve else "declaration does not match the vehicle"
-            if vehicle.scenario is Scenario.RED_UNINSPECTED:
-                reason = "inspection done at the gate"
-            (self.daemon.officer_approve if approve else self.daemon.officer_reject)("demo-officer", reason)
-            self.printer(
-                "officer",
-                {
-                    "tx_id": lane.tx_id,
-                    "officer": "demo-officer",
-                    "action": "approved" if approve else "rejected",
-                    "reason": reason,
-                },
-            )
-            outcome = Outcome.PASS if approve else Outcome.REJECT
+            outcome = self._simulated_officer(vehicle)
         if outcome is Outcome.PASS:
             await _wait_for(lambda: lane.state is LaneState.PASSING, timeout=15)
             self.scale_sim.drive_off()

@@ -1,0 +1,149 @@
+"""The whole lane on the real drivers: Modbus TCP to the controller simulator, Toledo frames over a pty."""
+
+from __future__ import annotations
+
+import asyncio
+
+from edge.decision import Outcome
+from edge.lane import LaneState
+from edge.store import TxStatus
+
+from .conftest import RunningGate, declaration, eventually, plate
+
+
+async def _vehicle_on(gate: RunningGate, kg: float) -> None:
+    await gate.controller.vehicle_arrives()
+    gate.scale.drive_on(kg, settle_s=0.6)
+
+
+async def test_cleared_truck_passes_barrier_opens_then_closes_behind_it(gate: RunningGate) -> None:
+    gate.daemon.store.declarations.upsert(declaration())
+    gate.identifier.current = plate("51C12345")
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _vehicle_on(gate, 28_100)
+    await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="barrier up")
+    assert gate.controller.barrier_up
+    gate.scale.drive_off(settle_s=0.3)
+    await gate.controller.vehicle_drives_through(timeout=5)
+    await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane idle")
+    assert gate.controller.barrier_down
+    assert gate.controller.collisions == 0
+    [decided] = gate.kinds("decided")
+    assert decided["decision"].outcome is Outcome.PASS  # type: ignore[attr-defined]
+    assert decided["weight_kg"] == 28_100
+    [record] = gate.daemon.store.transactions.search(plate="51C12345")
+    assert record.status is TxStatus.COMPLETED
+    assert record.outcome is Outcome.PASS
+    assert record.exits == (("105000000001", "MSKU3866036"),)
+    states = [t.to_state for t in record.transitions]
+    assert states[:4] == ["ARRIVED", "IDENTIFYING", "WEIGHING", "DECIDING"]
+    assert states[-1] == "IDLE"
+    events = gate.daemon.store.outbox.pending(limit=1000)
+    assert events[0].kind == "lane.transition"  # FAULT -> IDLE at start-up, outside any transaction
+    kinds = [e.kind for e in events if e.kind.startswith("transaction.")]
+    assert kinds[0] == "transaction.started"
+    assert "transaction.decision" in kinds
+    assert kinds[-1] == "transaction.ended"
+
+
+async def test_same_declaration_twice_is_rejected_the_second_time(gate: RunningGate) -> None:
+    gate.daemon.store.declarations.upsert(declaration())
+    gate.identifier.current = plate("51C12345")
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    for _ in range(2):
+        await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane idle")
+        await _vehicle_on(gate, 28_000)
+        await eventually(lambda: bool(gate.daemon.lane.current and gate.daemon.lane.current.outcome))
+        if gate.daemon.lane.current and gate.daemon.lane.current.outcome is Outcome.PASS:
+            await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING)
+            gate.scale.drive_off(settle_s=0.3)
+            await gate.controller.vehicle_drives_through(timeout=5)
+    assert [d["decision"].outcome for d in gate.kinds("decided")] == [Outcome.PASS, Outcome.REJECT]  # type: ignore[attr-defined]
+    assert gate.daemon.lane.state is LaneState.HOLD
+    assert gate.controller.barrier_down
+
+
+async def test_held_truck_keeps_barrier_down_until_an_officer_approves(gate: RunningGate) -> None:
+    gate.identifier.current = plate("99Z99999")  # no declaration for this plate
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _vehicle_on(gate, 20_000)
+    await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held")
+    await asyncio.sleep(0.5)
+    assert gate.controller.barrier_down
+    assert (await gate.controller.read_coils())["barrier_open"] is False
+    gate.daemon.officer_approve("officer-1", "paper declaration checked")
+    await eventually(lambda: gate.controller.barrier_up, what="barrier up after approval")
+    assert gate.daemon.store.audit.verify() is None
+    [record] = gate.daemon.store.audit.records()
+    assert (record.actor, record.action, record.reason) == ("officer-1", "approve", "paper declaration checked")
+
+
+async def test_corrected_plate_re_runs_the_decision_and_passes(gate: RunningGate) -> None:
+    gate.daemon.store.declarations.upsert(declaration())
+    gate.identifier.current = plate("51C12846")  # misread of 51C12345
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _vehicle_on(gate, 28_000)
+    await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held")
+    gate.daemon.officer_correct("officer-1", "plate misread", plate="51C-123.45")
+    await eventually(lambda: gate.controller.barrier_up, what="barrier up after correction")
+    outcomes = [d["decision"].outcome for d in gate.kinds("decided")]  # type: ignore[attr-defined]
+    assert outcomes == [Outcome.HOLD, Outcome.PASS]
+    [audit] = gate.daemon.store.audit.records()
+    assert audit.before["plate"]["text"] == "51C12846"  # type: ignore[index]
+    assert audit.after["plate"]["text"] == "51C12345"  # type: ignore[index]
+
+
+async def test_unreachable_controller_is_a_visible_fault_not_a_crash(gate: RunningGate) -> None:
+    await gate.start(controller=False)
+    await eventually(lambda: gate.daemon.health.modbus_detail != "connecting", what="link reported down")
+    status = gate.daemon.status()
+    assert status["lane"]["state"] == "FAULT"
+    assert status["devices"]["modbus"]["up"] is False
+    assert f"127.0.0.1:{gate.io_port}" in status["devices"]["modbus"]["detail"]
+    await gate.controller.start()  # the controller comes online later: the lane comes up by itself
+    await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane up after controller start")
+
+
+async def test_controller_lost_mid_wait_faults_and_recovers_without_opening(gate: RunningGate) -> None:
+    gate.identifier.current = plate("99Z99999")
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _vehicle_on(gate, 20_000)
+    await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held")
+    await gate.controller.pause()
+    await eventually(lambda: gate.daemon.lane.state is LaneState.FAULT, what="fault on link loss")
+    assert gate.daemon.status()["devices"]["modbus"]["up"] is False
+    await gate.controller.resume()
+    await eventually(lambda: gate.daemon.lane.state is not LaneState.FAULT, what="recovered")
+    assert gate.controller.barrier_down
+    alarms = [e for e in gate.daemon.store.outbox.pending(limit=1000) if e.kind == "lane.alarm"]
+    assert any(a.payload["code"] == "link_lost" for a in alarms)
+
+
+async def test_missing_scale_port_is_a_scale_fault_and_vehicles_are_held(gate: RunningGate) -> None:
+    gate.scale.close()  # unplugged before the daemon starts
+    gate.identifier.current = plate("51C12345")
+    gate.daemon.store.declarations.upsert(declaration())
+    await gate.start(scale=False)
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await eventually(lambda: gate.daemon.health.scale_detail != "waiting for first frame", what="scale fault")
+    assert gate.daemon.status()["devices"]["scale"]["ok"] is False
+    await gate.controller.vehicle_arrives()
+    await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held without weight")
+    assert gate.kinds("decided")[0]["weight_kg"] is None
+
+
+async def test_garbage_on_the_serial_line_is_skipped_and_weighing_still_works(gate: RunningGate) -> None:
+    gate.daemon.store.declarations.upsert(declaration())
+    gate.identifier.current = plate("51C12345")
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    for _ in range(20):
+        gate.scale.inject(b"\x00\xff garbage \x02\x31\x30")
+    await _vehicle_on(gate, 28_000)
+    await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="passed despite garbage")
+    assert gate.kinds("decided")[0]["weight_kg"] == 28_000
