@@ -28,6 +28,14 @@ def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
+def _has(db: Path, sql: str) -> bool:
+    """True once the query returns a row; the daemon may still be creating the schema."""
+    try:
+        return db.exists() and bool(_rows(db, sql))
+    except sqlite3.OperationalError:
+        return False
+
+
 def _start_daemon(config_file: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "edge.cli", "--log-level", "WARNING", "run", "--config", str(config_file)],
@@ -50,7 +58,7 @@ async def test_sigkill_mid_transaction_restarts_safe_and_keeps_committed_work(tm
     daemon = _start_daemon(config_file)
     try:
         await eventually(
-            lambda: db.exists() and bool(_rows(db, "SELECT 1 FROM outbox WHERE kind = 'lane.transition'")),
+            lambda: _has(db, "SELECT 1 FROM outbox WHERE kind = 'lane.transition'"),
             timeout=20,
             what="daemon up",
         )
