@@ -3,11 +3,11 @@
 For each vehicle the simulated controller sets the entry loop; LaneIO's poll sees the change; a handler
 task (fed by a queue, as the lane will be) writes the barrier-open coil and confirms it by read-back.
 Measured: from the simulator's input change to the confirmed write. The poll interval dominates (a change
-waits on average half an interval for the next poll), so the run is made at 5 ms and at the default
+waits on average half an interval for the next poll), so the run is made at 5 ms, 10 ms (the site example) and at the default
 50 ms. Each arrival is placed at a random phase of the poll cycle, so the figures are not biased.
 
 Prints JSON lines: {"bench": "modbus_io", "metric": ..., "value": ..., "unit": ...}.
-Usage: python benchmarks/bench_modbus_io.py [vehicles_at_5ms] [vehicles_at_50ms]
+Usage: python benchmarks/bench_modbus_io.py [vehicles_at_5ms] [vehicles_at_10ms] [vehicles_at_50ms]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from devices.sim.net import free_tcp_port
 
 # Each vehicle costs about two poll intervals (see the loop), so the 50 ms case gets fewer vehicles
 # to keep the whole run under a minute.
-DEFAULT_VEHICLES = {5: 1000, 50: 400}
+DEFAULT_VEHICLES = {5: 1000, 10: 1000, 50: 400}
 
 
 async def _next_entry_loop_event(queue: asyncio.Queue[LaneIOEvent], occupied: bool) -> None:

@@ -88,6 +88,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.db:
         config = config.model_copy(update={"store": config.store.model_copy(update={"path": Path(args.db)})})
     config.store.path.parent.mkdir(parents=True, exist_ok=True)
+    if not args.keep_store:  # a demo starts clean: exits from an earlier run would reject its traffic
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{config.store.path}{suffix}").unlink(missing_ok=True)
 
     async def _main() -> None:
         gate = DemoGate(config)
@@ -166,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None)
     p.add_argument("--vehicles", type=int, default=None, help="Vehicles to send through (0: until Ctrl-C).")
     p.add_argument("--db", default=None, help="Store file (overrides store.path).")
+    p.add_argument("--keep-store", action="store_true", help="Keep the store of an earlier demo run.")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("declarations", help="Manage the cached declarations.")

@@ -1,0 +1,78 @@
+"""The command line: declarations import, config printing, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from edge.config import GateConfig, StoreConfig
+from edge.store import Store
+
+from .conftest import declaration
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def _config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "gate.yaml"
+    config = GateConfig(store=StoreConfig(path=tmp_path / "gate.db"))
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    return path
+
+
+def test_declarations_import_applies_newer_versions_only(tmp_path: Path) -> None:
+    config = _config_file(tmp_path)
+    file = tmp_path / "decls.json"
+    decls = [declaration("1"), declaration("2", plate_text="29A00001")]
+    file.write_text(json.dumps([d.model_dump(mode="json") for d in decls]))
+    first = _cli("declarations", "import", str(file), "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert "2 of 2 declarations applied" in first.stdout
+    again = _cli("declarations", "import", str(file), "--config", str(config))
+    assert "0 of 2 declarations applied" in again.stdout
+    with Store(tmp_path / "gate.db") as store:
+        assert store.declarations.count() == 2
+        assert [d.number for d in store.declarations.find_by_plate("29A00001")] == ["2"]
+
+
+def test_declarations_import_names_the_bad_field_and_imports_nothing(tmp_path: Path) -> None:
+    config = _config_file(tmp_path)
+    good = declaration("1").model_dump(mode="json")
+    bad = {**declaration("2").model_dump(mode="json"), "channel": "purple"}
+    file = tmp_path / "decls.json"
+    file.write_text(json.dumps([good, bad]))
+    result = _cli("declarations", "import", str(file), "--config", str(config))
+    assert result.returncode == 1
+    assert "1.channel" in result.stderr
+    assert "Traceback" not in result.stderr
+    with Store(tmp_path / "gate.db") as store:
+        assert store.declarations.count() == 0
+
+
+def test_config_schema_is_json_schema_of_the_gate_config() -> None:
+    result = _cli("config", "schema")
+    schema = json.loads(result.stdout)
+    assert schema["additionalProperties"] is False
+    assert {"lane", "devices", "decision", "store"} <= set(schema["properties"])
+
+
+def test_run_with_bad_config_exits_1_with_the_key_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "gate.yaml"
+    path.write_text("devices:\n  io:\n    port: 99999\n")
+    result = _cli("run", "--config", str(path))
+    assert result.returncode == 1
+    assert "devices.io.port" in result.stderr
+    assert "Traceback" not in result.stderr
