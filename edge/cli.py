@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # pymodbus logs every failed connect attempt; the driver already logs each outage once.
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)
     return int(args.func(args))
 
 

@@ -352,9 +352,21 @@ class LaneDaemon:
         self.recorder.officer_action(self.lane.tx_id, officer, "manual_open", reason)
         self.submit(OfficerOpen(officer, reason))
 
+    def faults(self) -> list[str]:
+        """Every device fault now, in words, for the lane status and the kiosk."""
+        found = []
+        if not self.health.modbus_up:
+            found.append(f"I/O controller: {self.health.modbus_detail}")
+        if not self.health.scale_ok:
+            found.append(f"weighbridge: {self.health.scale_detail}")
+        if self.lane.fault:
+            found.append(f"lane: {self.lane.fault}")
+        return found
+
     def status(self) -> dict[str, Any]:
         """The lane status: state, detectors, barrier, device health, outbox."""
         return {
+            "faults": self.faults(),
             "gate_id": self.config.gate_id,
             "lane": self.lane.status(),
             "devices": {

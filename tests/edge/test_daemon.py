@@ -78,7 +78,11 @@ async def test_held_truck_keeps_barrier_down_until_an_officer_approves(gate: Run
     await eventually(lambda: gate.controller.barrier_up, what="barrier up after approval")
     assert gate.daemon.store.audit.verify() is None
     [record] = gate.daemon.store.audit.records()
-    assert (record.actor, record.action, record.reason) == ("officer-1", "approve", "paper declaration checked")
+    assert (record.actor, record.action, record.reason) == (
+        "officer-1",
+        "approve",
+        "paper declaration checked",
+    )
 
 
 async def test_corrected_plate_re_runs_the_decision_and_passes(gate: RunningGate) -> None:
@@ -104,6 +108,7 @@ async def test_unreachable_controller_is_a_visible_fault_not_a_crash(gate: Runni
     assert status["lane"]["state"] == "FAULT"
     assert status["devices"]["modbus"]["up"] is False
     assert f"127.0.0.1:{gate.io_port}" in status["devices"]["modbus"]["detail"]
+    assert status["faults"][0].startswith("I/O controller: ")
     await gate.controller.start()  # the controller comes online later: the lane comes up by itself
     await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane up after controller start")
 
@@ -131,7 +136,10 @@ async def test_missing_scale_port_is_a_scale_fault_and_vehicles_are_held(gate: R
     await gate.start(scale=False)
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
     await eventually(lambda: gate.daemon.health.scale_detail != "waiting for first frame", what="scale fault")
-    assert gate.daemon.status()["devices"]["scale"]["ok"] is False
+    status = gate.daemon.status()
+    assert status["devices"]["scale"]["ok"] is False
+    port = gate.config.devices.scale.port
+    assert any(f.startswith("weighbridge: ") and port in f for f in status["faults"]), status["faults"]
     await gate.controller.vehicle_arrives()
     await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held without weight")
     assert gate.kinds("decided")[0]["weight_kg"] is None

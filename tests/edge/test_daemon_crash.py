@@ -20,10 +20,10 @@ from devices.sim.scale_peer import ScaleSimPeer
 from .conftest import eventually, fast_config
 
 
-def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+def _rows(db: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(db, timeout=5)
     try:
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
 
@@ -87,7 +87,7 @@ async def test_sigkill_mid_transaction_restarts_safe_and_keeps_committed_work(tm
             coil_log.append((await controller.read_coils())["barrier_open"])
             await asyncio.sleep(0.05)
         await eventually(
-            lambda: bool(_rows(db, f"SELECT 1 FROM transactions WHERE status = 'open' AND id != '{tx2}'")),
+            lambda: bool(_rows(db, "SELECT 1 FROM transactions WHERE status = 'open' AND id != ?", tx2)),
             what="new transaction for the waiting truck",
         )
     finally:
@@ -103,7 +103,7 @@ async def test_sigkill_mid_transaction_restarts_safe_and_keeps_committed_work(tm
     assert daemon.returncode == 0, daemon.stderr.read() if daemon.stderr else ""
     assert not any(coil_log), "barrier commanded open after restart"
     assert controller.barrier_down
-    assert _rows(db, f"SELECT status FROM transactions WHERE id = '{tx2}'") == [("interrupted",)]
+    assert _rows(db, "SELECT status FROM transactions WHERE id = ?", tx2) == [("interrupted",)]
     interrupted = _rows(db, "SELECT payload FROM outbox WHERE kind = 'transaction.interrupted'")
     assert len(interrupted) == 1
     assert tx2 in str(interrupted[0][0])
