@@ -4,7 +4,8 @@ For each vehicle the simulated controller sets the entry loop; LaneIO's poll see
 task (fed by a queue, as the lane will be) writes the barrier-open coil and confirms it by read-back.
 Measured: from the simulator's input change to the confirmed write. The poll interval dominates (a change
 waits on average half an interval for the next poll), so the run is made at 5 ms, at 10 ms (the site
-example) and at the default 50 ms. Each arrival is placed at a random phase of the poll cycle, so the figures are not biased.
+example) and at the default 50 ms. Each arrival is placed at a random phase of the poll cycle, so the
+figures are not biased.
 
 Prints JSON lines: {"bench": "modbus_io", "metric": ..., "value": ..., "unit": ...}.
 Usage: python benchmarks/bench_modbus_io.py [vehicles_at_5ms] [vehicles_at_10ms] [vehicles_at_50ms]
