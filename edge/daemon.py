@@ -100,6 +100,8 @@ class LaneDaemon:
         self._scale_moving = False
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._failures: set[str] = set()
         self._listeners: list[Listener] = []
         self.last_decision: Decision | None = None
         self.ready = asyncio.Event()
@@ -184,9 +186,9 @@ class LaneDaemon:
 
     async def _shutdown(self) -> None:
         await self._io.stop()
-        for task in self._tasks:
+        for task in (*self._tasks, *self._side_tasks):
             task.cancel()
-        for task in self._tasks:
+        for task in (*self._tasks, *self._side_tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.to_thread(self._scale.stop)
@@ -228,6 +230,14 @@ class LaneDaemon:
         except (IOWriteError, InterlockRefused) as exc:
             log.error("lane %s: %s failed: %s", self.config.lane.lane_id, type(action).__name__, exc)
             self.recorder.alarm(self.lane.tx_id, "device_command_failed", f"{type(action).__name__}: {exc}")
+        except Exception as exc:  # a store or listener failure must not stop the lane loop
+            key = f"{type(action).__name__}:{type(exc).__name__}"
+            first = key not in self._failures
+            self._failures.add(key)
+            # The traceback once per kind of failure; later ones in one line, so a full disk is no log flood.
+            log.error(
+                "lane %s: %s failed: %s", self.config.lane.lane_id, type(action).__name__, exc, exc_info=first
+            )
 
     async def _do(self, action: LaneAction) -> None:
         if isinstance(action, OpenBarrier):
@@ -239,7 +249,9 @@ class LaneDaemon:
             await self._io.write_coil(CoilName.LIGHT_RED, not green)
             await self._io.write_coil(CoilName.LIGHT_GREEN, green)
         elif isinstance(action, StartIdentification):
-            self._tasks.append(asyncio.create_task(self._identify(action.tx_id)))
+            task = asyncio.create_task(self._identify(action.tx_id))
+            self._side_tasks.add(task)  # keep a reference until done, then let it go (months of uptime)
+            task.add_done_callback(self._side_tasks.discard)
         elif isinstance(action, RequestDecision):
             self._decide(action)
         elif isinstance(action, TransactionStarted):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+
+import pytest
 
 from edge.decision import Outcome
 from edge.lane import LaneState
@@ -155,3 +158,22 @@ async def test_garbage_on_the_serial_line_is_skipped_and_weighing_still_works(ga
     await _vehicle_on(gate, 28_000)
     await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="passed despite garbage")
     assert gate.kinds("decided")[0]["weight_kg"] == 28_000
+
+
+async def test_a_failing_store_write_is_logged_and_the_lane_keeps_working(
+    gate: RunningGate, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate.daemon.store.declarations.upsert(declaration())
+    gate.identifier.current = plate("51C12345")
+
+    def disk_full(*_: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    gate.daemon.recorder.transition = disk_full  # type: ignore[method-assign]
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _vehicle_on(gate, 28_000)
+    await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="lane still decides and opens")
+    failures = [r for r in caplog.records if "Transition failed: database or disk is full" in r.getMessage()]
+    assert len(failures) >= 3
+    assert sum(1 for r in failures if r.exc_info) == 1  # one traceback, then one line each
