@@ -28,6 +28,8 @@ class Read:
     alternatives: tuple[tuple[str, float], ...] = ()
     source: str = "camera"  # camera id, "officer" for a correction, "simulator"
     evidence_sha256: str | None = None
+    # The best frame as JPEG with the region drawn; its SHA-256 is evidence_sha256.
+    evidence_jpeg: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

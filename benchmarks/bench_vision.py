@@ -1,0 +1,75 @@
+"""Per-stage timings of the vision pipeline on a rendered 1080p frame; plain PP-OCR full-frame alongside.
+
+Prints JSON lines {"bench": "vision", "metric": NAME, "value": N, "unit": UNIT}. Runs on whatever cores the
+box has: on a shared box the figures are slower than on a quiet one.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import cv2
+import numpy as np
+
+from vision.config import VisionConfig
+from vision.fuse import Observation, fuse
+from vision.identity import ReadKind
+from vision.pipeline import build_recognizer
+from vision.plates import VIETNAM
+from vision.render import render_container_code, render_plate, render_scene
+
+ROUNDS = 8
+
+
+def emit(metric: str, value: float, unit: str) -> None:
+    print(json.dumps({"bench": "vision", "metric": metric, "value": round(value, 2), "unit": unit}))
+
+
+def main() -> None:
+    cfg = VisionConfig()
+    recognizer = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, cfg.threads, det_sizes=(640,))
+    scene = render_scene(
+        [
+            (render_plate("51C12345", height=36), (800, 800)),
+            (render_container_code("MSKU3866036", height=48), (400, 300)),
+        ]
+    )
+    ok, jpeg = cv2.imencode(".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    data = np.asarray(jpeg)
+    stages: dict[str, list[float]] = {"decode": [], "detect": [], "read": [], "fuse": [], "total": []}
+    for _ in range(ROUNDS + 1):
+        t0 = time.perf_counter()
+        frame = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        t1 = time.perf_counter()
+        found = recognizer.read_frame(frame, ReadKind.PLATE)
+        t2 = time.perf_counter()
+        fuse([Observation(c, frame, "bench") for c in found[:1]], lambda t: (t, VIETNAM.check(t).valid))
+        t3 = time.perf_counter()
+        stages["decode"].append((t1 - t0) * 1000)
+        stages["detect"].append(recognizer.timings.detect_ms)
+        stages["read"].append(recognizer.timings.read_ms)
+        stages["fuse"].append((t3 - t2) * 1000)
+        stages["total"].append((t3 - t0) * 1000)
+    for name, values in stages.items():
+        emit(f"{name}_p50_ms", statistics.median(values[1:]), "ms")
+
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR(
+        params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": cfg.threads}
+    )
+    engine(scene)
+    plain = []
+    for _ in range(max(3, ROUNDS // 2)):
+        t0 = time.perf_counter()
+        engine(cv2.imdecode(data, cv2.IMREAD_COLOR))
+        plain.append((time.perf_counter() - t0) * 1000)
+    emit("plain_ppocr_full_frame_p50_ms", statistics.median(plain), "ms")
+    emit("speedup", statistics.median(plain) / statistics.median(stages["total"][1:]), "x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""`gate-edge vision ...`: read images, evaluate on a labelled folder, train a YOLO region detector."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from vision.config import VisionConfig
+from vision.identity import ReadKind
+from vision.plates import GRAMMARS, grammar
+from vision.read import ModelError
+
+
+def add_vision_parser(subparsers: Any) -> None:
+    """Add `vision read`, `vision eval` and `vision train-detector` to the `gate-edge` sub-commands."""
+    vision = subparsers.add_parser("vision", help="plate and container-number recognition")
+    sub = vision.add_subparsers(dest="vision_command", required=True)
+
+    read = sub.add_parser("read", help="read plates or container numbers in images, print JSON")
+    read.add_argument("images", nargs="+", metavar="IMAGE")
+    read.add_argument("--kind", choices=[k.value for k in ReadKind], default="plate")
+    read.add_argument("--grammar", choices=sorted(GRAMMARS), default=None)
+    read.add_argument("--crop", action="store_true", help="the images are crops of one object")
+    read.set_defaults(func=cmd_read)
+
+    ev = sub.add_parser("eval", help="evaluate on DIR/labels.csv (filename,text[,x,y,w,h])")
+    ev.add_argument("--dataset", required=True, type=Path, metavar="DIR")
+    ev.add_argument("--kind", choices=[k.value for k in ReadKind], required=True)
+    ev.add_argument("--grammar", choices=sorted(GRAMMARS), default=None)
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--errors", action="store_true", help="list the misreads on stderr")
+    ev.set_defaults(func=cmd_eval)
+
+    tr = sub.add_parser("train-detector", help="train a YOLO plate/container-code detector, export ONNX")
+    tr.add_argument("--data", required=True, type=Path, help="YOLO dataset YAML")
+    tr.add_argument("--model", default="yolo11n.pt", help="ultralytics base model")
+    tr.add_argument("--epochs", type=int, default=50)
+    tr.add_argument("--imgsz", type=int, default=640)
+    tr.add_argument("--out", type=Path, default=Path("models/detector.onnx"))
+    tr.set_defaults(func=cmd_train_detector)
+
+
+def _recognizer(grammar_name: str | None) -> Any:
+    from vision.pipeline import build_recognizer
+
+    cfg = VisionConfig()
+    return build_recognizer(
+        cfg.det_model,
+        cfg.rec_model,
+        grammar(grammar_name or cfg.grammar),
+        cfg.threads,
+        cfg.det_sizes,
+        cfg.max_regions,
+        cfg.rec_batch,
+        cfg.min_valid_confidence,
+    )
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    import cv2
+
+    try:
+        recognizer = _recognizer(args.grammar)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    kind = ReadKind(args.kind)
+    status = 0
+    for name in args.images:
+        image = cv2.imread(name, cv2.IMREAD_COLOR)
+        if image is None:
+            print(json.dumps({"image": name, "error": "cannot decode image"}))
+            status = 1
+            continue
+        found = [recognizer.read_crop(image, kind)] if args.crop else recognizer.read_frame(image, kind)
+        reads = [
+            {"text": c.text, "valid": c.valid, "confidence": round(c.confidence, 4), "box": list(c.box)}
+            for c in found
+            if c is not None
+        ]
+        print(json.dumps({"image": name, "kind": kind.value, "reads": reads}))
+    return status
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from vision import evaluate
+
+    try:
+        recognizer = _recognizer(args.grammar)
+        report, outcomes = evaluate.run(recognizer, args.dataset, ReadKind(args.kind))
+    except (ModelError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.errors:
+        for o in outcomes:
+            if o.read != o.sample.text:
+                print(
+                    f"{o.sample.filename}: {o.sample.text} read {o.read or '-'} "
+                    f"valid={o.valid} conf={o.confidence:.2f}",
+                    file=sys.stderr,
+                )
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        print(f"dataset          {args.dataset}")
+        print(f"images           {report.n}")
+        print(f"exact match      {report.exact:.2%}")
+        print(f"character acc.   {report.char_acc:.2%}")
+        print(f"reported valid   {report.valid_share:.2%}")
+        print(f"valid precision  {report.valid_precision:.2%}")
+        print(f"latency p50/p95  {report.p50_ms:.0f} / {report.p95_ms:.0f} ms per image")
+    return 0
+
+
+def cmd_train_detector(args: argparse.Namespace) -> int:
+    try:
+        from ultralytics import YOLO  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        print(
+            "error: training needs the `train` extra (ultralytics, torch): "
+            "pip install 'border-gate-edge[train]'",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.data.is_file():
+        print(f"error: {args.data}: no such dataset YAML", file=sys.stderr)
+        return 1
+    model = YOLO(args.model)
+    model.train(data=str(args.data), epochs=args.epochs, imgsz=args.imgsz)
+    exported = Path(model.export(format="onnx", imgsz=args.imgsz, dynamic=False, simplify=True))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    exported.replace(args.out)
+    print(f"detector written to {args.out}")
+    return 0

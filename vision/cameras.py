@@ -1,0 +1,244 @@
+"""Camera sources: one reader thread per camera keeps only the newest frame.
+
+Sources are whatever OpenCV opens (RTSP/HTTP streams, USB device indices, video files) plus folders
+of images, replayed in name order. A source that fails is reopened with exponential backoff; while
+it is down the camera is in FAULT with the reason, and the reader thread never dies of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from vision.config import CameraConfig
+from vision.read import Image
+
+log = logging.getLogger(__name__)
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+_ROTATIONS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+class CameraState(StrEnum):
+    STARTING = "STARTING"
+    OK = "OK"
+    FAULT = "FAULT"
+    STOPPED = "STOPPED"
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened or gave a frame that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStats:
+    state: CameraState
+    fps: float
+    frames: int
+    dropped: int  # frames replaced before anyone took them
+    last_frame_age_s: float | None
+    error: str | None
+    reconnects: int
+
+
+class FrameSource(Protocol):
+    def read(self) -> Image:
+        """The next frame; SourceError when there is none or it is unusable."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class CaptureSource:
+    """An OpenCV VideoCapture: stream URL, device index or video file."""
+
+    def __init__(self, source: str) -> None:
+        target: str | int = int(source) if source.isdigit() else source
+        if isinstance(target, str) and "://" not in target and not Path(target).exists():
+            raise SourceError(f"no such video file or device: {source}")
+        self._cap = cv2.VideoCapture(target)
+        if not self._cap.isOpened():
+            raise SourceError(f"cannot open {source}")
+        self._source = source
+
+    def read(self) -> Image:
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            raise SourceError(f"{self._source}: no frame (stream ended or camera gone)")
+        return check_frame(np.asarray(frame, dtype=np.uint8), self._source)
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class FolderSource:
+    """A folder of images, replayed in name order and looping (the demo and the tests)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+        if not self._files:
+            raise SourceError(f"{folder}: no images")
+        self._next = 0
+
+    def read(self) -> Image:
+        path = self._files[self._next % len(self._files)]
+        self._next += 1
+        if not path.exists():
+            raise SourceError(f"{path}: vanished")
+        return decode_image(path.read_bytes(), str(path))
+
+    def close(self) -> None:
+        return None
+
+
+def decode_image(data: bytes, name: str) -> Image:
+    """Decode an encoded image; SourceError for empty, corrupt or truncated data."""
+    if not data:
+        raise SourceError(f"{name}: empty file")
+    frame = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise SourceError(f"{name}: not a decodable image (corrupt or truncated)")
+    return check_frame(np.asarray(frame, dtype=np.uint8), name)
+
+
+def check_frame(frame: Image, name: str) -> Image:
+    """Reject empty and flat frames (a camera that sends black or no pixels)."""
+    if frame.size == 0 or frame.ndim != 3 or min(frame.shape[:2]) < 16:
+        raise SourceError(f"{name}: empty frame")
+    return frame
+
+
+def open_source(source: str) -> FrameSource:
+    """The frame source for a configured `source` string."""
+    path = Path(source)
+    if "://" not in source and path.is_dir():
+        return FolderSource(path)
+    return CaptureSource(source)
+
+
+class Camera:
+    """A camera with its reader thread: `latest()` returns the newest frame only."""
+
+    def __init__(
+        self,
+        config: CameraConfig,
+        opener: Callable[[str], FrameSource] = open_source,
+        backoff_s: tuple[float, float] = (0.5, 10.0),
+    ) -> None:
+        self.config = config
+        self._opener = opener
+        self._backoff = backoff_s
+        self._lock = threading.Lock()
+        self._frame: Image | None = None
+        self._frame_at = 0.0
+        self._taken = True
+        self._frames = 0
+        self._dropped = 0
+        self._reconnects = 0
+        self._state = CameraState.STARTING
+        self._error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"camera-{config.id}", daemon=True)
+        self._times: list[float] = []
+        self._live = "://" in config.source or config.source.isdigit()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+        with self._lock:
+            self._state = CameraState.STOPPED
+
+    def latest(self) -> tuple[Image, float] | None:
+        """The newest frame and its monotonic time, or None if there is none yet."""
+        with self._lock:
+            if self._frame is None:
+                return None
+            self._taken = True
+            return self._frame, self._frame_at
+
+    def stats(self) -> CameraStats:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._times if now - t < 5.0]
+            fps = (
+                (len(recent) - 1) / (recent[-1] - recent[0])
+                if len(recent) > 1 and recent[-1] > recent[0]
+                else 0.0
+            )
+            return CameraStats(
+                self._state,
+                round(fps, 2),
+                self._frames,
+                self._dropped,
+                round(now - self._frame_at, 3) if self._frame is not None else None,
+                self._error,
+                self._reconnects,
+            )
+
+    def _fault(self, message: str) -> None:
+        with self._lock:
+            if self._error != message:
+                log.warning("camera %s FAULT: %s", self.config.id, message)
+            self._state = CameraState.FAULT
+            self._error = message
+
+    def _run(self) -> None:
+        delay = self._backoff[0]
+        while not self._stop.is_set():
+            try:
+                source = self._opener(self.config.source)
+            except SourceError as exc:
+                self._fault(str(exc))
+                self._stop.wait(delay)
+                delay = min(self._backoff[1], delay * 2)
+                self._reconnects += 1
+                continue
+            try:
+                delay = self._pump(source, delay)
+            finally:
+                source.close()
+
+    def _pump(self, source: FrameSource, delay: float) -> float:
+        """Read frames until the source fails or the camera stops; the backoff for the next open."""
+        period = 0.0 if self._live else 1.0 / self.config.fps_limit
+        while not self._stop.is_set():
+            try:
+                frame = rotate(source.read(), self.config.rotation)
+            except SourceError as exc:
+                self._fault(str(exc))
+                self._stop.wait(delay)
+                self._reconnects += 1
+                return min(self._backoff[1], delay * 2)
+            now = time.monotonic()
+            with self._lock:
+                if not self._taken:
+                    self._dropped += 1
+                self._frame, self._frame_at, self._taken = frame, now, False
+                self._frames += 1
+                self._times = [*self._times[-49:], now]
+                if self._state is not CameraState.OK:
+                    log.info("camera %s OK", self.config.id)
+                self._state, self._error = CameraState.OK, None
+            delay = self._backoff[0]
+            if period:
+                self._stop.wait(period)
+        return delay
+
+
+def rotate(frame: Image, degrees: int) -> Image:
+    """The frame turned clockwise by 0, 90, 180 or 270 degrees."""
+    if degrees == 0:
+        return frame
+    return np.asarray(cv2.rotate(frame, _ROTATIONS[degrees]), dtype=np.uint8)

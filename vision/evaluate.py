@@ -1,0 +1,155 @@
+"""Evaluation on a labelled folder: `labels.csv` with `filename,text[,x,y,w,h]`.
+
+With a box, the whole pipeline runs on the scene (detection included) and the box only says which of
+the reads is the labelled object: the read whose region overlaps the box most, or, if none overlaps,
+the pipeline's own best read. Without a box the image is a crop and the reader (with two-row and
+vertical handling) runs on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vision.identity import ReadKind
+from vision.pipeline import Box, Candidate, Recognizer
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    filename: str
+    text: str
+    box: Box | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    sample: Sample
+    read: str
+    valid: bool
+    confidence: float
+    ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    n: int
+    exact: float
+    char_acc: float
+    valid_share: float
+    valid_precision: float
+    p50_ms: float
+    p95_ms: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def load_labels(folder: Path) -> list[Sample]:
+    """The samples of `folder/labels.csv`; ValueError naming the file when it is missing or malformed."""
+    path = folder / "labels.csv"
+    if not path.is_file():
+        raise ValueError(f"{path}: no labels.csv")
+    samples = []
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if not row.get("filename") or row.get("text") is None:
+                raise ValueError(f"{path}: rows need filename and text")
+            coords = [row.get(k) or "" for k in ("x", "y", "w", "h")]
+            box = tuple(int(float(v)) for v in coords) if all(coords) else None
+            samples.append(Sample(row["filename"], row["text"].upper(), box))  # type: ignore[arg-type]
+    return samples
+
+
+def overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box's area (a detected region may be larger than the label's box)."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def pick(candidates: list[Candidate], box: Box) -> Candidate | None:
+    """The read of the labelled object: most overlap with the box, valid and confident first."""
+    inside = [c for c in candidates if overlap(c.box, box) > 0.3]
+    return ranked(inside)[0] if inside else (candidates[0] if candidates else None)
+
+
+def ranked(candidates: list[Candidate]) -> list[Candidate]:
+    """Valid first, then the tallest characters (a plate's number, not its state name), then confidence."""
+    return sorted(candidates, key=lambda c: (not c.valid, -_char_height(c), -c.confidence))
+
+
+def _char_height(c: Candidate) -> int:
+    # A vertical code's region is tall because it is stacked; its width is the character size.
+    return min(c.box[2], c.box[3]) // 4  # coarse, so that confidence decides between similar sizes
+
+
+def run(
+    recognizer: Recognizer,
+    folder: Path,
+    kind: ReadKind,
+    progress: Callable[[Outcome], None] | None = None,
+) -> tuple[Report, list[Outcome]]:
+    """Run the pipeline on every sample and score it."""
+    outcomes = []
+    for outcome in _outcomes(recognizer, folder, kind):
+        outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+    return score(outcomes), outcomes
+
+
+def _outcomes(recognizer: Recognizer, folder: Path, kind: ReadKind) -> Iterator[Outcome]:
+    for sample in load_labels(folder):
+        start = time.perf_counter()
+        raw = cv2.imread(str(folder / sample.filename), cv2.IMREAD_COLOR)
+        if raw is None:
+            yield Outcome(sample, "", False, 0.0, (time.perf_counter() - start) * 1000)
+            continue
+        image = np.asarray(raw, dtype=np.uint8)
+        if sample.box is None:
+            found = recognizer.read_crop(image, kind)
+        else:
+            found = pick(recognizer.read_frame(image, kind), sample.box)
+        ms = (time.perf_counter() - start) * 1000
+        if found is None:
+            yield Outcome(sample, "", False, 0.0, ms)
+        else:
+            yield Outcome(sample, found.text, found.valid, found.confidence, ms)
+
+
+def char_accuracy(truth: str, read: str) -> float:
+    """1 - Levenshtein distance / length of the truth (floored at 0)."""
+    previous = list(range(len(read) + 1))
+    for i, a in enumerate(truth, 1):
+        current = [i]
+        for j, b in enumerate(read, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return max(0.0, 1.0 - previous[-1] / max(1, len(truth)))
+
+
+def score(outcomes: list[Outcome]) -> Report:
+    """Exact match, character accuracy, share and precision of valid reads, latency percentiles."""
+    n = len(outcomes)
+    if n == 0:
+        return Report(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    exact = sum(o.read == o.sample.text for o in outcomes)
+    valid = [o for o in outcomes if o.valid]
+    ms = np.array([o.ms for o in outcomes])
+    return Report(
+        n=n,
+        exact=round(exact / n, 4),
+        char_acc=round(sum(char_accuracy(o.sample.text, o.read) for o in outcomes) / n, 4),
+        valid_share=round(len(valid) / n, 4),
+        valid_precision=round(sum(o.read == o.sample.text for o in valid) / len(valid), 4) if valid else 1.0,
+        p50_ms=round(float(np.percentile(ms, 50)), 1),
+        p95_ms=round(float(np.percentile(ms, 95)), 1),
+    )

@@ -1,0 +1,149 @@
+"""CameraIdentifier: the lane's IdentificationSource over the configured cameras and the real models.
+
+During the identification window, every camera's newest frame is run through the pipeline in one
+inference thread (the box has two cores; parallel sessions would only fight over them), reads are
+collected per object and fused when the window ends or every wanted object has enough agreeing
+valid frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from vision import iso6346
+from vision.cameras import Camera, CameraState, CameraStats, FrameSource, open_source
+from vision.config import VisionConfig
+from vision.fuse import Fused, Observation, fuse, group
+from vision.identity import Identification, Read, ReadKind
+from vision.pipeline import Recognizer, build_recognizer
+from vision.plates import grammar
+
+log = logging.getLogger(__name__)
+
+_MAX_CONTAINERS = 2  # a truck carries at most two 20 ft or one 40/45 ft container
+
+
+class CameraIdentifier:
+    """Identifies the vehicle at the stop line from the lane's cameras (IdentificationSource)."""
+
+    def __init__(
+        self,
+        config: VisionConfig,
+        recognizer: Recognizer | None = None,
+        opener: Callable[[str], FrameSource] = open_source,
+    ) -> None:
+        self.config = config
+        self._grammar = grammar(config.grammar)
+        self._recognizer = recognizer or build_recognizer(
+            config.det_model,
+            config.rec_model,
+            self._grammar,
+            config.threads,
+            config.det_sizes,
+            config.max_regions,
+            config.rec_batch,
+            config.min_valid_confidence,
+            config.yolo_model,
+            config.yolo_labels,
+        )
+        self.cameras = [Camera(c, opener) for c in config.cameras]
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-infer")
+
+    def start(self) -> None:
+        for camera in self.cameras:
+            camera.start()
+
+    def stop(self) -> None:
+        for camera in self.cameras:
+            camera.stop()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def stats(self) -> dict[str, CameraStats]:
+        """Per camera: state (OK/FAULT), fps, dropped frames, last-frame age, last error."""
+        return {c.config.id: c.stats() for c in self.cameras}
+
+    @property
+    def faulted(self) -> list[str]:
+        return [c.config.id for c in self.cameras if c.stats().state is CameraState.FAULT]
+
+    async def identify(self, tx_id: str, window_s: float) -> Identification:
+        """Read every camera until the window ends or the reads agree; fuse per object."""
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + max(0.0, window_s)
+        seen: dict[str, float] = {}
+        observations: list[Observation] = []
+        while True:
+            fresh = False
+            for camera in self.cameras:
+                latest = camera.latest()
+                if latest is None or seen.get(camera.config.id) == latest[1]:
+                    continue
+                frame, at = latest
+                seen[camera.config.id] = at
+                fresh = True
+                kind = ReadKind.PLATE if camera.config.role.reads_plates else ReadKind.CONTAINER
+                found = await loop.run_in_executor(
+                    self._executor, self._recognizer.read_frame, frame, kind, camera.config.roi
+                )
+                observations.extend(Observation(c, frame, camera.config.id) for c in found[:3])
+            if time.monotonic() >= deadline or self._settled(observations):
+                break
+            await asyncio.sleep(self.config.frame_interval_s if fresh else 0.02)
+        result = self.fuse(observations)
+        log.info(
+            "tx %s identified plate=%s containers=%s from %d reads",
+            tx_id,
+            result.plate.text if result.plate else "-",
+            [r.text for r in result.containers],
+            len(observations),
+        )
+        return result
+
+    def _settled(self, observations: Sequence[Observation]) -> bool:
+        wants_plate = any(c.config.role.reads_plates for c in self.cameras)
+        plates = [o for o in observations if o.candidate.kind is ReadKind.PLATE and o.candidate.valid]
+        if wants_plate and not _agreeing(plates, self.config.min_frames):
+            return False
+        wants_boxes = any(not c.config.role.reads_plates for c in self.cameras)
+        boxes = [o for o in observations if o.candidate.kind is ReadKind.CONTAINER and o.candidate.valid]
+        return not wants_boxes or _agreeing(boxes, self.config.min_frames)
+
+    def fuse(self, observations: Sequence[Observation]) -> Identification:
+        """The fused plate (best-supported group) and containers (valid groups first)."""
+        plate_groups = group([o for o in observations if o.candidate.kind is ReadKind.PLATE])
+        plate = self._fused(plate_groups[0], ReadKind.PLATE) if plate_groups else None
+        boxes = [
+            fused
+            for g in group([o for o in observations if o.candidate.kind is ReadKind.CONTAINER])
+            if (fused := self._fused(g, ReadKind.CONTAINER)) is not None
+        ]
+        boxes.sort(key=lambda r: (not r.valid, -r.confidence))
+        return Identification(plate=plate, containers=tuple(boxes[:_MAX_CONTAINERS]))
+
+    def _fused(self, observations: list[Observation], kind: ReadKind) -> Read | None:
+        def validate(text: str) -> tuple[str, bool]:
+            if kind is ReadKind.PLATE:
+                match = self._grammar.check(text)
+                return match.text, match.valid
+            repaired = iso6346.repair(text)
+            return repaired.text, repaired.valid
+
+        fused: Fused | None = fuse(observations, validate, self.config.evidence_jpeg_quality)
+        if fused is None:
+            return None
+        read = fused.read
+        if read.confidence < self.config.min_valid_confidence:
+            read = replace(read, valid=False)
+        return replace(read, evidence_jpeg=fused.evidence_jpeg)
+
+
+def _agreeing(observations: Sequence[Observation], needed: int) -> bool:
+    counts: dict[str, int] = {}
+    for o in observations:
+        counts[o.candidate.text] = counts.get(o.candidate.text, 0) + 1
+    return any(n >= needed for n in counts.values())

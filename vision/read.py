@@ -1,0 +1,146 @@
+"""The reader stage: PP-OCR text recognition (CTC) on crops, through one onnxruntime session.
+
+The recognition model scores ~18 700 characters; plates and container codes use 36. Decoding keeps the
+model's probabilities for blank, 0-9 and A-Z (lower case folded into upper case) and lumps every other
+character into one "other" class that is dropped like a separator, so a stray CJK glyph never turns up
+in a plate and a digit never hides behind one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+REC_HEIGHT = 48
+_MIN_WIDTH = 320  # the width the model was trained around; narrower crops are padded to it
+
+Image = npt.NDArray[np.uint8]
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, is not ONNX, or does not have the expected inputs and outputs."""
+
+
+def default_model_dir() -> Path:
+    """The folder of the PP-OCR ONNX models shipped inside the rapidocr wheel (no download)."""
+    import rapidocr
+
+    return Path(rapidocr.__file__).parent / "models"
+
+
+def open_session(path: Path, threads: int) -> ort.InferenceSession:
+    """One CPU onnxruntime session with `threads` intra-op threads; a clear ModelError when it cannot load."""
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several internal types for a bad file
+        raise ModelError(f"cannot load {path} as an ONNX model: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class LineRead:
+    """The characters read on one text line, each with its probability and the model's runner-up."""
+
+    text: str
+    probs: tuple[float, ...]
+    runners_up: tuple[tuple[str, float], ...]  # per character: the second most likely A-Z0-9 character
+
+    @property
+    def confidence(self) -> float:
+        """The weakest character's probability (0 for an empty read): one bad character spoils a plate."""
+        return min(self.probs) if self.probs else 0.0
+
+    def __add__(self, other: LineRead) -> LineRead:
+        return LineRead(self.text + other.text, self.probs + other.probs, self.runners_up + other.runners_up)
+
+
+EMPTY = LineRead("", (), ())
+
+
+class TextReader:
+    """PP-OCR recognition on crops, batched; the session is created once."""
+
+    def __init__(self, model_path: Path, threads: int = 2, max_batch: int = 8) -> None:
+        self._session = open_session(model_path, threads)
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4:
+            raise ModelError(f"{model_path}: not a text recognition model (inputs {inputs})")
+        self._input = inputs[0].name
+        characters = self._session.get_modelmeta().custom_metadata_map.get("character")
+        if not characters:
+            raise ModelError(f"{model_path}: no character list in the model's metadata")
+        vocab = ["<blank>", *characters.split("\n"), " "]
+        self._columns = _alphabet_columns(vocab, model_path)
+        self._max_batch = max(1, max_batch)
+
+    def read(self, crops: Sequence[Image]) -> list[LineRead]:
+        """Read one text line from each BGR crop; crops of similar width are batched together."""
+        results: list[LineRead] = [EMPTY] * len(crops)
+        usable = [i for i, crop in enumerate(crops) if crop.ndim == 3 and min(crop.shape[:2]) >= 4]
+        usable.sort(key=lambda i: crops[i].shape[1] / crops[i].shape[0])
+        for start in range(0, len(usable), self._max_batch):
+            batch = usable[start : start + self._max_batch]
+            widths = [_scaled_width(crops[i]) for i in batch]
+            width = max(_MIN_WIDTH, *widths)
+            tensor = np.zeros((len(batch), 3, REC_HEIGHT, width), dtype=np.float32)
+            for row, (i, w) in enumerate(zip(batch, widths, strict=True)):
+                resized = cv2.resize(crops[i], (w, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
+                tensor[row, :, :, :w] = resized.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+            probs = self._session.run(None, {self._input: tensor})[0]
+            for row, i in enumerate(batch):
+                results[i] = self._decode(np.asarray(probs[row], dtype=np.float32))
+        return results
+
+    def _decode(self, probs: npt.NDArray[np.float32]) -> LineRead:
+        # Columns: blank, "other" (everything not blank or alphanumeric), then 0-9 and A-Z.
+        kept = np.zeros((probs.shape[0], 2 + len(ALPHABET)), dtype=np.float32)
+        kept[:, 0] = probs[:, 0]
+        for k, cols in enumerate(self._columns):
+            kept[:, 2 + k] = probs[:, cols].sum(axis=1)
+        kept[:, 1] = np.clip(1.0 - kept[:, 0] - kept[:, 2:].sum(axis=1), 0.0, 1.0)
+        best = kept.argmax(axis=1)
+        text: list[str] = []
+        char_probs: list[float] = []
+        runners: list[tuple[str, float]] = []
+        previous = -1
+        for t, cls in enumerate(best.tolist()):
+            if cls >= 2 and cls != previous:
+                alnum = kept[t, 2:]
+                order = np.argsort(alnum)
+                text.append(ALPHABET[cls - 2])
+                char_probs.append(float(kept[t, cls]))
+                runners.append((ALPHABET[int(order[-2])], float(alnum[order[-2]])))
+            elif cls >= 2:
+                # A repeated frame of the same character: keep its best probability.
+                char_probs[-1] = max(char_probs[-1], float(kept[t, cls]))
+            previous = cls
+        return LineRead("".join(text), tuple(char_probs), tuple(runners))
+
+
+def _scaled_width(crop: Image) -> int:
+    h, w = crop.shape[:2]
+    return max(8, min(1600, math.ceil(REC_HEIGHT * int(w) / int(h))))
+
+
+def _alphabet_columns(vocab: list[str], model_path: Path) -> list[list[int]]:
+    index: dict[str, list[int]] = {}
+    for i, ch in enumerate(vocab):
+        index.setdefault(ch.upper(), []).append(i)
+    missing = [ch for ch in ALPHABET if ch not in index]
+    if missing:
+        raise ModelError(f"{model_path}: the model cannot read {''.join(missing)}")
+    return [index[ch] for ch in ALPHABET]
