@@ -16,7 +16,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from edge.config import ConfigError, GateConfig, load_config
 from edge.declaration import Declaration
-from vision.identity import Identification
+from edge.vision_cli import add_vision_parser
+from vision.identity import Identification, IdentificationSource
 
 
 class NoCameras:
@@ -61,19 +62,41 @@ async def _run_until_signal(main: asyncio.Task[Any]) -> None:
         main.result()
 
 
+def _identifier(config: GateConfig) -> IdentificationSource:
+    """The lane's cameras, or NoCameras when none are configured (every vehicle then goes to an officer)."""
+    if not config.vision.cameras:
+        return NoCameras()
+    from vision.identifier import CameraIdentifier
+    from vision.read import ModelError
+
+    try:
+        cameras = CameraIdentifier(config.vision)
+    except ModelError as exc:
+        print(f"vision: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    cameras.start()
+    return cameras
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from edge.daemon import LaneDaemon
 
     config = _load(args.config)
+    identifier = _identifier(config)
 
     async def _main() -> None:
-        daemon = LaneDaemon(config, NoCameras())
+        daemon = LaneDaemon(config, identifier)
         task = asyncio.create_task(daemon.run())
         await _run_until_signal(task)
         await daemon.stop()
         await task
 
-    asyncio.run(_main())
+    try:
+        asyncio.run(_main())
+    finally:
+        stop = getattr(identifier, "stop", None)
+        if stop is not None:
+            stop()
     return 0
 
 
@@ -171,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None, help="Store file (overrides store.path).")
     p.add_argument("--keep-store", action="store_true", help="Keep the store of an earlier demo run.")
     p.set_defaults(func=cmd_demo)
+
+    add_vision_parser(sub)
 
     p = sub.add_parser("declarations", help="Manage the cached declarations.")
     dsub = p.add_subparsers(dest="action", required=True)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from devices.config import DevicesConfig
 from edge.decision import DecisionConfig
 from edge.lane import LaneConfig
+from vision.config import VisionConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -62,6 +63,7 @@ class GateConfig(BaseModel):
     lane: LaneConfig = Field(default_factory=LaneConfig, description="Lane state machine timing.")
     devices: DevicesConfig = Field(default_factory=DevicesConfig, description="Lane hardware.")
     decision: DecisionConfig = Field(default_factory=DecisionConfig, description="Decision rules.")
+    vision: VisionConfig = Field(default_factory=VisionConfig, description="Cameras and recognition.")
     store: StoreConfig = Field(default_factory=StoreConfig, description="Local store.")
     demo: DemoConfig = Field(default_factory=DemoConfig, description="Simulated traffic for the demo.")
 

@@ -41,6 +41,11 @@ def render(model: BaseModel, indent: int = 0) -> list[str]:
         if isinstance(value, BaseModel):
             lines.append(f"{pad}{name}:")
             lines.extend(render(value, indent + 1))
+        elif isinstance(value, tuple | list) and value and all(isinstance(v, BaseModel) for v in value):
+            lines.append(f"{pad}{name}:")
+            for item in value:
+                lines.append(f"{pad}  -")
+                lines.extend(render(item, indent + 2))
         else:
             lines.append(f"{pad}{name}: {_scalar(value)}")
     return lines

@@ -8,6 +8,7 @@ from devices.config import DevicesConfig, ModbusLinkConfig, ScaleConfig
 from edge.config import GateConfig, StoreConfig
 from edge.config_doc import render_document
 from edge.lane import LaneConfig
+from vision.config import CameraConfig, CameraRole, VisionConfig
 
 DEMO_HEADER = """border-gate-edge: the simulated demo gate
 (`make demo`, `gate-edge demo --config config/demo.yaml`).
@@ -35,6 +36,21 @@ def site_config() -> GateConfig:
             # 10 ms polls keep loop-to-coil p99 near 11 ms (make bench); 50 ms, the default, costs ~50 ms.
             io=ModbusLinkConfig(host="192.0.2.10", port=502, device_id=1, poll_interval_ms=10),
             scale=ScaleConfig(port="/dev/ttyUSB0", baudrate=9600, bytesize=7, parity="E"),
+        ),
+        vision=VisionConfig(
+            cameras=(
+                CameraConfig(
+                    id="plate-front",
+                    role=CameraRole.PLATE_FRONT,
+                    source="rtsp://192.0.2.21:554/stream1",
+                    roi=(480, 300, 960, 600),
+                ),
+                CameraConfig(
+                    id="container-left",
+                    role=CameraRole.CONTAINER_LEFT,
+                    source="rtsp://192.0.2.22:554/stream1",
+                ),
+            )
         ),
         store=StoreConfig(path=Path("/var/lib/border-gate-edge/gate.db")),
     )

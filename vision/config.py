@@ -60,16 +60,25 @@ def _model_dir() -> Path:
 class VisionConfig(BaseModel, extra="forbid", frozen=True):
     """Cameras, models and recognition thresholds of the lane."""
 
+    @property
+    def det_model(self) -> Path:
+        """The detection model to load (the bundled one unless a file is configured)."""
+        return self.det_model_file or _model_dir() / "PP-OCRv6_det_small.onnx"
+
+    @property
+    def rec_model(self) -> Path:
+        """The recognition model to load (the bundled one unless a file is configured)."""
+        return self.rec_model_file or _model_dir() / "PP-OCRv6_rec_small.onnx"
+
     cameras: tuple[CameraConfig, ...] = Field(
         (), description="The lane's cameras; with none, every vehicle goes to an officer."
     )
-    det_model: Path = Field(
-        default_factory=lambda: _model_dir() / "PP-OCRv6_det_small.onnx",
-        description="Text detection ONNX model (default: PP-OCR detection shipped in the rapidocr wheel).",
+    det_model_file: Path | None = Field(
+        None, description="Text detection ONNX model; null: the PP-OCR detection model in the rapidocr wheel."
     )
-    rec_model: Path = Field(
-        default_factory=lambda: _model_dir() / "PP-OCRv6_rec_small.onnx",
-        description="Text recognition ONNX model (default: PP-OCR recognition in the rapidocr wheel).",
+    rec_model_file: Path | None = Field(
+        None,
+        description="Text recognition ONNX model; null: the PP-OCR recognition model in the rapidocr wheel.",
     )
     yolo_model: Path | None = Field(
         None,
