@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from edge.config import ConfigError, GateConfig, load_config
 from edge.declaration import Declaration
+from edge.logs import configure_logging
 from edge.vision_cli import add_vision_parser
 from vision.identity import Identification, IdentificationSource
 
@@ -27,13 +27,17 @@ class NoCameras:
         return Identification(plate=None)
 
 
-def _load(path: str | None) -> GateConfig:
+def _load(path: str | None, args: argparse.Namespace | None = None) -> GateConfig:
+    """Read the configuration (exit 1 naming every bad key); with `args`, log as it and the flags say."""
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         for line in exc.errors:
             print(f"{exc.source}: {line}", file=sys.stderr)
         raise SystemExit(1) from None
+    if args is not None:
+        configure_logging(config.logging, fmt=args.log_format, level=args.log_level)
+    return config
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -80,12 +84,13 @@ def _identifier(config: GateConfig) -> IdentificationSource:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from edge.daemon import LaneDaemon
+    from edge.sdnotify import SdNotifier
 
-    config = _load(args.config)
+    config = _load(args.config, args)
     identifier = _identifier(config)
 
     async def _main() -> None:
-        daemon = LaneDaemon(config, identifier)
+        daemon = LaneDaemon(config, identifier, notifier=SdNotifier.from_env())
         task = asyncio.create_task(daemon.run())
         await _run_until_signal(task)
         await daemon.stop()
@@ -103,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from edge.demo.runner import DemoGate
 
-    config = _load(args.config)
+    config = _load(args.config, args)
     if args.vehicles is not None:
         config = config.model_copy(
             update={"demo": config.demo.model_copy(update={"vehicles": args.vehicles})}
@@ -168,7 +173,19 @@ def cmd_config_schema(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gate-edge", description="Customs border-gate lane daemon.")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR.")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        default=None,
+        help="Level of every logger (overrides logging.level of the configuration).",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help="text for a terminal, json (one object per line) for journald; overrides logging.format.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check-config", help="Validate a gate configuration file; exit 1 on any error.")
@@ -208,12 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # pymodbus logs every failed connect attempt; the driver already logs each outage once.
-    logging.getLogger("pymodbus").setLevel(logging.ERROR)
+    # Until a command has read its configuration: the defaults (pymodbus quiet) and the flags.
+    configure_logging(fmt=args.log_format, level=args.log_level)
     return int(args.func(args))
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from devices.config import DevicesConfig
 from edge.decision import DecisionConfig
 from edge.lane import LaneConfig
+from edge.logs import LoggingConfig
 from vision.config import VisionConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -64,6 +65,9 @@ class GateConfig(BaseModel):
     devices: DevicesConfig = Field(default_factory=DevicesConfig, description="Lane hardware.")
     decision: DecisionConfig = Field(default_factory=DecisionConfig, description="Decision rules.")
     vision: VisionConfig = Field(default_factory=VisionConfig, description="Cameras and recognition.")
+    logging: LoggingConfig = Field(
+        default_factory=LoggingConfig, description="Log format and levels, per subsystem."
+    )
     store: StoreConfig = Field(default_factory=StoreConfig, description="Local store.")
     demo: DemoConfig = Field(default_factory=DemoConfig, description="Simulated traffic for the demo.")
 

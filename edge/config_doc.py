@@ -25,6 +25,8 @@ def _scalar(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, dict):  # a JSON object is a YAML flow mapping
+        return json.dumps({str(k): v.value if isinstance(v, Enum) else v for k, v in value.items()})
     if isinstance(value, tuple | list):
         return json.dumps([v.value if isinstance(v, Enum) else v for v in value])
     return json.dumps(str(value))

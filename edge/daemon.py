@@ -51,14 +51,25 @@ from edge.lane_events import (
     Transition,
 )
 from edge.lane_events import ScaleRecovered as LaneScaleRecovered
+from edge.logs import log_transaction
+from edge.metrics import CameraStats, GateMetrics, GateSnapshot, ModbusStats, SerialStats, age_s
 from edge.recorder import Recorder, identification_json
+from edge.sdnotify import Notifier, SdNotifier, notify_when_ready
 from edge.store import Store
+from edge.watchdog import Heartbeat, LivenessCheck, Watchdog, all_of, progress_check, task_check
 from vision import iso6346
 from vision.identity import Identification, IdentificationSource, Read, ReadKind
 
 log = logging.getLogger("edge.daemon")
 
 TICK_S = 0.05
+#: The lane loop handles a Tick every TICK_S; this long without handling any event means it is stuck.
+LANE_LOOP_MAX_AGE_S = 5.0
+#: A camera reader that neither reads a frame nor retries for this long is stuck (OpenCV can block ~30 s
+#: opening an unreachable RTSP source, and the reader backs off up to 10 s between attempts).
+CAMERA_MAX_STALL_S = 60.0
+#: With the I/O controller unreachable, report READY after this long anyway: the kiosk shows the fault.
+READY_GRACE_S = 60.0
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -83,6 +94,7 @@ class LaneDaemon:
         config: GateConfig,
         identifier: IdentificationSource,
         clock: Callable[[], float] = time.monotonic,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self._identifier = identifier
@@ -105,6 +117,11 @@ class LaneDaemon:
         self._listeners: list[Listener] = []
         self.last_decision: Decision | None = None
         self.ready = asyncio.Event()
+        self.notifier: Notifier = notifier or SdNotifier(None)
+        self.watchdog = Watchdog(self.notifier, {})
+        self.metrics = GateMetrics(config.gate_id, config.lane.lane_id, self)
+        self._lane_heartbeat = Heartbeat(LANE_LOOP_MAX_AGE_S, clock)
+        self._tx_notes: dict[str, _TxNotes] = {}
 
     # -- wiring ---------------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -170,11 +187,20 @@ class LaneDaemon:
         interrupted = self.recorder.recover_interrupted()
         for tx_id in interrupted:
             log.warning("transaction %s was interrupted by a restart: marked interrupted", tx_id)
+            self.metrics.observe_transaction_end("interrupted")
+            log_transaction(tx_id, "interrupted")
         self._scale.start()
+        io_task = asyncio.create_task(self._io.run(), name="modbus-io")
         self._tasks = [
-            asyncio.create_task(self._io.run(), name="modbus-io"),
+            io_task,
             asyncio.create_task(self._ticker(), name="lane-ticker"),
             asyncio.create_task(self._process(), name="lane-loop"),
+        ]
+        for name, check in self._liveness_checks(io_task).items():
+            self.watchdog.register(name, check)
+        self._tasks += [
+            asyncio.create_task(self.watchdog.run(), name="watchdog"),
+            asyncio.create_task(self._notify_ready(), name="sd-ready"),
         ]
         try:
             await self._stopping.wait()
@@ -185,6 +211,7 @@ class LaneDaemon:
         self._stopping.set()
 
     async def _shutdown(self) -> None:
+        self.notifier.stopping()
         await self._io.stop()
         for task in (*self._tasks, *self._side_tasks):
             task.cancel()
@@ -202,6 +229,7 @@ class LaneDaemon:
     async def _process(self) -> None:
         while True:
             event = await self._events.get()
+            self._lane_heartbeat.beat()
             now = self._clock()
             if isinstance(event, _Startup):
                 await self._barrier.on_inputs(event.snapshot)
@@ -255,6 +283,7 @@ class LaneDaemon:
         elif isinstance(action, RequestDecision):
             self._decide(action)
         elif isinstance(action, TransactionStarted):
+            self._tx_notes[action.tx_id] = _TxNotes(started_at=action.at)
             self.recorder.started(action.tx_id)
             self._emit("started", {"tx_id": action.tx_id})
         elif isinstance(action, Transition):
@@ -270,14 +299,17 @@ class LaneDaemon:
             )
         elif isinstance(action, TransactionEnded):
             self.recorder.ended(action)
+            self._log_transaction(action)
             self._emit("ended", {"tx_id": action.tx_id, "result": action.result})
         elif isinstance(action, Alarm):
             log.warning("lane alarm %s: %s", action.code, action.detail)
             self.recorder.alarm(self.lane.tx_id, action.code, action.detail)
 
     async def _identify(self, tx_id: str) -> None:
+        started = self._clock()
         try:
             ident = await self._identifier.identify(tx_id, self.config.lane.identify_timeout_s * 0.8)
+            self.metrics.observe_identification(ident, self._clock() - started)
         except Exception as exc:  # a failing camera pipeline holds the vehicle, it must not stop the lane
             log.error("identification for %s failed: %s", tx_id, exc)
             ident = Identification(plate=None)
@@ -287,6 +319,11 @@ class LaneDaemon:
     def _decide(self, request: RequestDecision) -> None:
         decision = self.recorder.decide(request, self.config.decision)
         self.last_decision = decision
+        self.metrics.observe_decision(decision.outcome, decision.reasons)
+        notes = self._tx_notes.get(request.tx_id)
+        if notes is not None:
+            notes.decision, notes.identification = decision, request.identification
+            notes.weight_kg = request.weight_kg
         self._emit(
             "decided",
             {
@@ -391,6 +428,83 @@ class LaneDaemon:
             },
             "outbox_depth": self.store.outbox.depth(),
         }
+
+    # -- operations: systemd and metrics ----------------------------------------------------------
+    def metrics_snapshot(self) -> GateSnapshot:
+        """What /metrics reads at each scrape (on the loop: the store connection is this thread's)."""
+        cameras = getattr(self._identifier, "stats", None)
+        return GateSnapshot(
+            lane_state=self.lane.state.value,
+            modbus=ModbusStats.of(self._io.stats, self._io.link_up),
+            scale=SerialStats.of(self._scale.stats, faulted=not self.health.scale_ok),
+            cameras=(
+                {
+                    name: CameraStats(str(s.state) == "OK", s.fps, s.last_frame_age_s)
+                    for name, s in cameras().items()
+                }
+                if callable(cameras)
+                else None
+            ),
+            outbox_depth=self.store.outbox.depth(),
+            outbox_oldest_age_s=age_s(self.store.outbox.oldest_pending_at(), datetime.now(UTC)),
+            liveness=self.watchdog.status(),
+        )
+
+    def _liveness_checks(self, io_task: asyncio.Task[None]) -> dict[str, LivenessCheck]:
+        """What must be alive for the watchdog to ping: the lane loop, the pollers, the camera readers."""
+        link = self.config.devices.io
+        # One full reconnect backoff (with jitter) plus a connect and a request guard, with room.
+        io_stall_s = link.backoff_max_s * 1.1 + 2 * (link.timeout_s * 2 + 0.1) + 2.0
+        io = self._io.stats
+        checks: dict[str, LivenessCheck] = {
+            "lane-loop": self._lane_heartbeat.alive,
+            "modbus-poller": all_of(
+                task_check(io_task),
+                progress_check(lambda: io.polls + io.errors + io.reconnects, io_stall_s, self._clock),
+            ),
+        }
+        cameras = getattr(self._identifier, "stats", None)
+        if callable(cameras):
+            for name in cameras():
+                checks[f"camera:{name}"] = progress_check(_camera_progress(cameras, name), CAMERA_MAX_STALL_S)
+        return checks
+
+    async def _notify_ready(self) -> None:
+        await notify_when_ready(
+            self.notifier,
+            self.ready,
+            READY_GRACE_S,
+            waiting=lambda: f"lane I/O controller: {self.health.modbus_detail}",
+        )
+
+    def _log_transaction(self, ended: TransactionEnded) -> None:
+        notes = self._tx_notes.pop(ended.tx_id, None) or _TxNotes(started_at=ended.at)
+        self.metrics.observe_transaction_end(ended.result)
+        log_transaction(
+            ended.tx_id,
+            ended.result,
+            decision=notes.decision,
+            identification=notes.identification,
+            weight_kg=notes.weight_kg,
+            duration_s=ended.at - notes.started_at,
+            gate_id=self.config.gate_id,
+            lane_id=self.config.lane.lane_id,
+        )
+
+
+def _camera_progress(stats: Callable[[], dict[str, Any]], name: str) -> Callable[[], int]:
+    """Frames read plus reconnect attempts of one camera: grows while its reader thread is alive."""
+    return lambda: int(stats()[name].frames + stats()[name].reconnects)
+
+
+@dataclass(slots=True)
+class _TxNotes:
+    """What the one log line per transaction reports, gathered while it runs."""
+
+    started_at: float
+    decision: Decision | None = None
+    identification: Identification | None = None
+    weight_kg: float | None = None
 
 
 class LaneNotHolding(Exception):
