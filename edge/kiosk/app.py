@@ -1,0 +1,120 @@
+"""The kiosk app factory: the officer's page, the JSON API under /api/v1 and the probes, for one daemon.
+
+Every handler is `async def` on purpose: they run on the daemon's own loop, between lane events, so they
+read the lane and its store from the thread that owns them (sqlite connections never cross threads).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edge.kiosk import routes_history, routes_lane, routes_pages, routes_session
+from edge.kiosk.config import KioskConfig
+from edge.kiosk.context import KioskContext
+from edge.kiosk.live import LiveHub, SyncStatus
+from edge.kiosk.sessions import RateLimiter, SessionStore
+from edge.kiosk.users import UsersRepo
+
+if TYPE_CHECKING:
+    from edge.daemon import LaneDaemon
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+# Only this origin's own scripts, styles, images and connections: no CDN, no inline script, no framing.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+_SECURITY_HEADERS = [
+    (b"content-security-policy", _CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response (pure ASGI, so streams pass through unbuffered)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers.extend(h for h in _SECURITY_HEADERS if h[0] not in names)
+                if scope["path"].startswith("/api/") and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    daemon: LaneDaemon,
+    config: KioskConfig,
+    *,
+    clock: Callable[[], float] | None = None,
+    wall: Callable[[], datetime] | None = None,
+    sync_status: SyncStatus | None = None,
+) -> FastAPI:
+    """The kiosk for `daemon`; `sync_status` reports the link to central (the uplink's `status`).
+
+    `clock` (monotonic) and `wall` (aware UTC) are injectable for tests.
+    """
+    clock = clock or time.monotonic
+    wall = wall or _utc_now
+    hub = LiveHub(daemon, sync_status)
+    context = KioskContext(
+        daemon=daemon,
+        config=config,
+        users=UsersRepo(daemon.store.conn),
+        sessions=SessionStore(config.session_idle_timeout_s, config.session_max_age_s, clock),
+        login_limiter=RateLimiter(config.login_rate_per_minute, 60.0, clock),
+        hub=hub,
+        clock=clock,
+        wall=wall,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        hub.start()
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    app = FastAPI(
+        title="border-gate-edge kiosk",
+        version="1",
+        summary="The gate officer's screen and API for one lane.",
+        docs_url=None,  # the interactive docs load from a CDN; the schema itself stays at /openapi.json
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.kiosk = context
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (routes_session, routes_lane, routes_history, routes_pages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,205 @@
+"""The live lane: its view, the stream of views, the officer actions on it, and evidence images."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from edge.kiosk import actions
+from edge.kiosk.actions import ActionRefused
+from edge.kiosk.auth import ACTING_ROLES, Ctx, actor, reader, refuse
+from edge.kiosk.fields import ContainerText, PlateText, ReasonText, TxId
+from edge.kiosk.live import CLOSED
+from edge.kiosk.sessions import Session
+from edge.kiosk.users import Role
+from edge.kiosk.views import ErrorBody, LaneView
+
+router = APIRouter(prefix="/api/v1", tags=["lane"])
+
+KEEPALIVE_S = 5.0
+
+_ACTION_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "Not logged in."},
+    403: {"model": ErrorBody, "description": "CSRF token missing, wrong origin, or role not allowed."},
+    409: {"model": ErrorBody, "description": "The lane is not in a state that allows this."},
+}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DecisionBody(_Body):
+    tx_id: TxId
+    reason: ReasonText
+
+
+class CorrectBody(_Body):
+    tx_id: TxId
+    reason: ReasonText
+    plate: PlateText | None = Field(None, description="The plate as it really is.")
+    containers: list[ContainerText] | None = Field(
+        None, max_length=10, description="Every container number on the vehicle."
+    )
+
+    @model_validator(mode="after")
+    def _needs_a_correction(self) -> CorrectBody:
+        if self.plate is None and self.containers is None:
+            raise ValueError("give a plate, containers, or both")
+        return self
+
+
+class OpenBody(_Body):
+    reason: ReasonText
+
+
+class ActionAccepted(BaseModel):
+    """The action is on record and handed to the lane; the live view shows what the lane does."""
+
+    action: Literal["approve", "reject", "correct", "inspection_done", "manual_open"]
+    tx_id: str | None
+
+
+Actor = Annotated[Session, Depends(actor(*ACTING_ROLES))]
+
+
+def _accepted(action: str, tx_id: str | None, ctx: Ctx) -> ActionAccepted:
+    ctx.hub.poke()  # a rejection changes no lane state: the screens must still hear of it
+    return ActionAccepted.model_validate({"action": action, "tx_id": tx_id})
+
+
+@router.get("/lane", response_model=LaneView, responses={401: {"model": ErrorBody}})
+async def lane(_: Annotated[Session, Depends(reader())], ctx: Ctx) -> LaneView:
+    """The lane now: state, light, barrier, detectors, devices, sync, vehicle, decision."""
+    return ctx.hub.view()
+
+
+def _still_allowed(ctx: Ctx, session: Session) -> bool:
+    """The account behind a long-lived stream was not disabled or removed meanwhile."""
+    user = ctx.users.get(session.user)
+    return user is not None and not user.disabled
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "`lane` events, each a LaneView."},
+        401: {"model": ErrorBody},
+    },
+)
+async def events(session: Annotated[Session, Depends(reader())], ctx: Ctx) -> StreamingResponse:
+    """Server-sent events: a `lane` event with the whole LaneView on every lane step; `expired` at timeout."""
+    subscriber = ctx.hub.subscribe()
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield f"event: lane\ndata: {ctx.hub.view().model_dump_json()}\n\n"
+            while True:
+                item = await subscriber.next(KEEPALIVE_S)
+                if item is CLOSED:
+                    return
+                if not ctx.sessions.alive(session) or not _still_allowed(ctx, session):
+                    yield "event: expired\ndata: {}\n\n"
+                    return
+                yield ": keepalive\n\n" if item is None else f"event: lane\ndata: {item}\n\n"
+        finally:
+            ctx.hub.unsubscribe(subscriber)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _refused(exc: ActionRefused) -> HTTPException:
+    return refuse(exc.code, exc.detail)
+
+
+@router.post("/lane/approve", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS)
+async def approve(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
+    """Let the held vehicle pass (a REJECT decision takes a supervisor)."""
+    try:
+        actions.approve(ctx.daemon, session.user, session.role, body.tx_id, body.reason)
+    except ActionRefused as exc:
+        raise _refused(exc) from None
+    return _accepted("approve", body.tx_id, ctx)
+
+
+@router.post("/lane/reject", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS)
+async def reject(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
+    """Refuse the held vehicle: it must back out."""
+    try:
+        actions.reject(ctx.daemon, session.user, body.tx_id, body.reason)
+    except ActionRefused as exc:
+        raise _refused(exc) from None
+    return _accepted("reject", body.tx_id, ctx)
+
+
+@router.post("/lane/correct", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS)
+async def correct(body: CorrectBody, session: Actor, ctx: Ctx) -> ActionAccepted:
+    """Correct the plate and/or containers: the decision runs again; both reads stay on record."""
+    try:
+        actions.correct(ctx.daemon, session.user, body.tx_id, body.reason, body.plate, body.containers)
+    except ActionRefused as exc:
+        raise _refused(exc) from None
+    return _accepted("correct", body.tx_id, ctx)
+
+
+@router.post(
+    "/lane/inspection-done", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS
+)
+async def inspection_done(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
+    """Record the red-channel inspection as done: the decision runs again."""
+    try:
+        actions.inspection_done(ctx.daemon, session.user, body.tx_id, body.reason)
+    except ActionRefused as exc:
+        raise _refused(exc) from None
+    return _accepted("inspection_done", body.tx_id, ctx)
+
+
+@router.post("/lane/open", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS)
+async def manual_open(
+    body: OpenBody, session: Annotated[Session, Depends(actor(Role.SUPERVISOR))], ctx: Ctx
+) -> ActionAccepted:
+    """Open the barrier by hand, outside the decision (supervisors only); it closes by the interlock."""
+    tx_id = ctx.daemon.lane.tx_id
+    try:
+        actions.manual_open(ctx.daemon, session.user, body.reason)
+    except ActionRefused as exc:
+        raise _refused(exc) from None
+    return _accepted("manual_open", tx_id, ctx)
+
+
+_IMAGE_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+
+
+@router.get(
+    "/evidence/{sha256}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {t: {} for t in _IMAGE_TYPES.values()}, "description": "The evidence image."},
+        401: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+    },
+)
+async def evidence(
+    sha256: Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$")],
+    _: Annotated[Session, Depends(reader())],
+    ctx: Ctx,
+) -> FileResponse:
+    """An evidence image by its SHA-256 (the name is checked, so no path leaves the evidence folder)."""
+    folder = ctx.config.evidence_dir
+    if folder is not None:
+        for suffix, media_type in _IMAGE_TYPES.items():
+            path = Path(folder) / f"{sha256}{suffix}"
+            if path.is_file():
+                return FileResponse(path, media_type=media_type)
+    raise refuse(status.HTTP_404_NOT_FOUND, "no evidence image with that hash")

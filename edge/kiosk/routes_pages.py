@@ -1,0 +1,67 @@
+"""The page itself, and the liveness and readiness probes for systemd or a supervisor."""
+
+from __future__ import annotations
+
+import sqlite3
+from importlib import resources
+
+from fastapi import APIRouter, status
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel
+
+from edge.kiosk.auth import Ctx
+from edge.kiosk.context import KioskContext
+
+router = APIRouter(tags=["service"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    lane_started: bool
+    controller_link: bool
+    store: bool
+
+
+def _index_html() -> str:
+    return resources.files("edge.kiosk").joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def index() -> HTMLResponse:
+    """The single-page kiosk (its script and styles come from /static, never a CDN)."""
+    return HTMLResponse(_index_html(), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """Alive: the daemon's loop answers (it runs the lane too)."""
+    return Health(status="ok")
+
+
+def readiness(ctx: KioskContext) -> Readiness:
+    try:
+        ctx.daemon.store.conn.execute("SELECT 1").fetchone()
+        store_ok = True
+    except sqlite3.Error:
+        store_ok = False
+    started = ctx.daemon.ready.is_set()
+    link = ctx.daemon.lane.link_up
+    return Readiness(
+        ready=started and link and store_ok, lane_started=started, controller_link=link, store=store_ok
+    )
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: see which check fails."}},
+)
+async def readyz(ctx: Ctx) -> JSONResponse:
+    """Ready: the lane started, the I/O controller answers and the store is readable."""
+    result = readiness(ctx)
+    code = status.HTTP_200_OK if result.ready else status.HTTP_503_SERVICE_UNAVAILABLE
+    return JSONResponse(result.model_dump(), status_code=code)

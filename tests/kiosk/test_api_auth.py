@@ -1,0 +1,169 @@
+"""The API's gatekeeping on the running gate: probes, logins, lockout, sessions, CSRF, origins and roles."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from edge.kiosk.users import UsersRepo
+from edge.lane import LaneState
+from tests.kiosk.conftest import KioskGate, as_user
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def test_healthz_answers_and_readyz_reports_ready_once_the_lane_runs(
+    gate: KioskGate, client: httpx.AsyncClient
+) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "lane_started": True, "controller_link": True, "store": True}
+
+
+async def test_login_sets_an_httponly_samesite_strict_cookie_and_returns_the_csrf_token(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/api/v1/login", json={"name": "olga", "password": "officer-pass-1"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"] == "olga"
+    assert body["role"] == "officer"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "secure" not in cookie  # plain HTTP on loopback; Secure comes with TLS
+    session = await client.get("/api/v1/session")
+    assert session.json()["csrf_token"] == body["csrf_token"]
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_401(client: httpx.AsyncClient) -> None:
+    wrong = await client.post("/api/v1/login", json={"name": "sam", "password": "nope-nope"})
+    unknown = await client.post("/api/v1/login", json={"name": "nobody", "password": "nope-nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert "set-cookie" not in wrong.headers
+
+
+async def test_account_locks_after_three_failed_logins_even_against_the_right_password(
+    gate: KioskGate, client: httpx.AsyncClient
+) -> None:
+    gate.daemon.store.conn.execute(
+        "INSERT INTO users (name, role, password_hash, created_at) SELECT 'lena', role, password_hash,"
+        " created_at FROM users WHERE name = 'olga'"
+    )
+    codes = [
+        (await client.post("/api/v1/login", json={"name": "lena", "password": "bad-guess"})).status_code
+        for _ in range(3)
+    ]
+    assert codes == [401, 401, 423]
+    right = await client.post("/api/v1/login", json={"name": "lena", "password": "officer-pass-1"})
+    assert right.status_code == 423
+    assert right.json()["detail"] == "account locked: try again later"
+
+
+async def test_every_api_read_needs_a_session(client: httpx.AsyncClient) -> None:
+    fresh = httpx.AsyncClient(base_url=str(client.base_url))
+    async with fresh:
+        for path in (
+            "/api/v1/lane",
+            "/api/v1/events",
+            "/api/v1/session",
+            "/api/v1/transactions",
+            "/api/v1/transactions/x",
+            "/api/v1/audit",
+            "/api/v1/audit/verify",
+            "/api/v1/evidence/" + "a" * 64,
+        ):
+            assert (await fresh.get(path)).status_code == 401, path
+
+
+async def test_a_change_without_the_csrf_token_or_from_another_origin_is_refused(gate: KioskGate) -> None:
+    async with as_user(gate, "sam") as (http, csrf):
+        body = {"reason": "barrier maintenance"}
+        missing = await http.post("/api/v1/lane/open", json=body)
+        wrong = await http.post("/api/v1/lane/open", json=body, headers={"X-CSRF-Token": "forged"})
+        foreign = await http.post(
+            "/api/v1/lane/open", json=body, headers={**csrf, "Origin": "http://evil.example"}
+        )
+        logout = await http.post("/api/v1/logout", json={})
+        assert [missing.status_code, wrong.status_code, foreign.status_code, logout.status_code] == [
+            403,
+            403,
+            403,
+            403,
+        ]
+        assert missing.json()["detail"] == "CSRF token missing or wrong"
+        assert gate.daemon.lane.state is LaneState.IDLE
+        assert gate.daemon.store.audit.records() == []
+
+
+async def test_viewer_may_watch_but_not_approve_reject_correct_or_open(gate: KioskGate) -> None:
+    async with as_user(gate, "vic") as (http, csrf):
+        assert (await http.get("/api/v1/lane")).status_code == 200
+        decision = {"tx_id": "t", "reason": "checked by eye"}
+        for path, body in (
+            ("/api/v1/lane/approve", decision),
+            ("/api/v1/lane/reject", decision),
+            ("/api/v1/lane/inspection-done", decision),
+            ("/api/v1/lane/correct", {**decision, "plate": "51C10001"}),
+            ("/api/v1/lane/open", {"reason": "maintenance"}),
+        ):
+            response = await http.post(path, json=body, headers=csrf)
+            assert response.status_code == 403, path
+            assert response.json()["detail"] == "role viewer may not do this"
+        assert (await http.get("/api/v1/audit")).status_code == 403
+
+
+async def test_officer_cannot_open_the_barrier_by_hand(gate: KioskGate) -> None:
+    async with as_user(gate, "olga") as (http, csrf):
+        response = await http.post("/api/v1/lane/open", json={"reason": "maintenance"}, headers=csrf)
+        assert response.status_code == 403
+    assert gate.daemon.lane.state is LaneState.IDLE
+
+
+async def test_actions_on_a_lane_holding_nothing_answer_409(gate: KioskGate) -> None:
+    async with as_user(gate, "olga") as (http, csrf):
+        response = await http.post(
+            "/api/v1/lane/approve", json={"tx_id": "none", "reason": "checked"}, headers=csrf
+        )
+        assert response.status_code == 409
+        assert response.json()["detail"] == "no vehicle is held at the lane"
+
+
+async def test_event_stream_sends_the_lane_view_at_once(gate: KioskGate) -> None:
+    async with as_user(gate, "vic") as (http, _), http.stream("GET", "/api/v1/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.aiter_lines()
+        assert await anext(lines) == "event: lane"
+        data = await anext(lines)
+        assert data.startswith("data: ")
+        assert '"state":"IDLE"' in data
+
+
+async def test_disabling_an_account_ends_its_session_at_once(gate: KioskGate) -> None:
+    async with as_user(gate, "vic") as (http, _):
+        assert (await http.get("/api/v1/lane")).status_code == 200
+        users = UsersRepo(gate.daemon.store.conn)
+        users.set_disabled("vic", True)
+        try:
+            assert (await http.get("/api/v1/lane")).status_code == 401
+        finally:
+            users.set_disabled("vic", False)
+
+
+async def test_page_and_assets_come_from_the_daemon_with_a_strict_content_policy(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert page.headers["x-frame-options"] == "DENY"
+    for asset in ("/static/kiosk.js", "/static/history.js", "/static/kiosk.css"):
+        response = await client.get(asset)
+        assert response.status_code == 200
+        assert "https://" not in response.text
+        assert "http://" not in response.text
+    assert "http" not in page.text.replace("http-equiv", "")
+    assert (await client.get("/docs")).status_code == 404  # Swagger UI would load from a CDN
+    assert "/api/v1/lane/approve" in (await client.get("/openapi.json")).json()["paths"]

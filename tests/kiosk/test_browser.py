@@ -1,0 +1,180 @@
+"""The kiosk in a real browser (Debian's Chromium driven by Playwright) against the running gate.
+
+An officer watches a held truck appear with no reload, corrects the misread plate, approves with a reason
+and the simulated controller's barrier opens; a viewer cannot act, and a request without the CSRF token
+is refused. Screenshots of the held and the live view land in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from edge.lane import LaneState
+from tests.kiosk.conftest import PASSWORDS, KioskGate, camera_read, declaration
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+
+# Records, in the page, the first moment the held-truck actions become visible (no reload involved).
+WATCH_HELD = """() => {
+  window.heldShownAt = null;
+  const actions = document.getElementById('actions');
+  new MutationObserver(() => {
+    if (!actions.hidden && window.heldShownAt === null) window.heldShownAt = Date.now();
+  }).observe(actions, {attributes: true, attributeFilter: ['hidden']});
+}"""
+
+POST_WITH = """async ([path, body, withToken]) => {
+  const session = await (await fetch('/api/v1/session')).json();
+  const headers = {'Content-Type': 'application/json'};
+  if (withToken) headers['X-CSRF-Token'] = session.csrf_token;
+  const response = await fetch(path, {method: 'POST', headers, body: JSON.stringify(body)});
+  return [response.status, (await response.json()).detail];
+}"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def logged_in(browser: Browser, gate: KioskGate, name: str) -> Page:
+    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    await page.goto(gate.base_url + "/")
+    await page.fill("#login-name", name)
+    await page.fill("#login-password", PASSWORDS[name])
+    await page.press("#login-password", "Enter")
+    await expect(page.locator("#live")).to_be_visible()
+    await expect(page.locator("#link")).to_have_text("Trực tuyến")  # the live stream is connected
+    return page
+
+
+async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_the_barrier_opens(
+    gate: KioskGate, browser: Browser
+) -> None:
+    decl = declaration(11)
+    gate.seed(decl)
+    page = await logged_in(browser, gate, "olga")
+    await expect(page.locator("#lane-state")).to_have_text("Chờ xe")
+    await page.click("#lang")  # Vietnamese is the default; English is one touch away, and back
+    await expect(page.locator("#lane-state")).to_have_text("Waiting for a vehicle")
+    await page.evaluate(WATCH_HELD)
+
+    # The plate is misread, and the truck is 25 % over its declared weight.
+    await gate.arrive(camera_read(decl, plate="51G10011"), 35_000)
+    await expect(page.locator("#actions")).to_be_visible(timeout=10_000)
+    tx_id = gate.daemon.lane.tx_id
+    assert tx_id is not None
+    latency_ms = await page.evaluate("window.heldShownAt") - gate.first("decided", tx_id) * 1000
+    print(f"\ndecision -> held truck shown in the browser: {latency_ms:.0f} ms")
+    assert latency_ms < 200
+    await expect(page.locator("#decision-banner")).to_contain_text("HOLD")
+    await expect(page.locator("#plate")).to_have_text("51G10011")
+    await expect(page.locator("#reasons")).to_contain_text("No cleared declaration found for this vehicle")
+    await expect(page.locator("#light")).to_have_class("lamp red")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "kiosk-held.png"))
+
+    await page.click("#correct")
+    await page.fill("#new-plate", "51C10011")
+    await page.click("#presets button >> nth=0")
+    await page.click("#dialog-confirm")
+    await expect(page.locator("#plate")).to_have_text("51C10011")
+    await expect(page.locator("#camera-plate")).to_contain_text("51G10011")
+    await expect(page.locator("#reasons")).to_contain_text("Weight is outside the declared tolerance")
+    await expect(page.locator("#declaration")).to_have_text(decl.number)
+    assert gate.daemon.lane.state is LaneState.HOLD
+
+    await page.click("#approve")
+    await page.fill("#reason-text", "weighed again on the second bridge")
+    await page.press("#reason-text", "Enter")
+    await gate.controller.wait_for_position(up=True, timeout=5)
+    assert (await gate.controller.read_coils())["barrier_open"]
+    await expect(page.locator("#barrier")).to_have_class("barrier-state up")
+    await expect(page.locator("#light")).to_have_class("lamp green")
+    await page.click("#lang")
+    await expect(page.locator("#lane-state")).to_have_text("Xe đang qua")
+    await page.screenshot(path=str(SCREENSHOTS / "kiosk-live.png"))
+
+    await gate.drive_through()
+    await expect(page.locator("#no-vehicle")).to_be_visible()
+
+    await page.click("[data-tab=history]")  # the transaction is on record with its timeline and actions
+    await page.fill("#search-form input[name=plate]", "51C10011")
+    await page.press("#search-form input[name=plate]", "Enter")
+    await expect(page.locator("#results tbody tr")).to_have_count(1)
+    await page.click("#results tbody tr")
+    await expect(page.locator("#tx-detail")).to_contain_text("Đang xét → Tạm giữ")
+    await expect(page.locator("#tx-detail")).to_contain_text(
+        "olga · Cho qua: weighed again on the second bridge"
+    )
+    actions = [
+        (r.actor, r.action, r.reason) for r in reversed(gate.daemon.store.audit.records(subject=tx_id))
+    ]
+    assert actions == [
+        ("olga", "correct_read", "Camera misread the plate"),
+        ("olga", "approve", "weighed again on the second bridge"),
+    ]
+    await page.close()
+
+
+async def test_viewer_cannot_approve_and_a_request_without_the_csrf_token_is_refused(
+    gate: KioskGate, browser: Browser
+) -> None:
+    decl = declaration(12)
+    gate.seed(decl)
+    viewer = await logged_in(browser, gate, "vic")
+    await gate.arrive(camera_read(decl, plate="51G10012"), 28_000)
+    await expect(viewer.locator("#view-only")).to_be_visible(timeout=10_000)
+    await expect(viewer.locator("#actions")).to_be_hidden()
+    tx_id = gate.daemon.lane.tx_id
+    body = {"tx_id": tx_id, "reason": "looks fine to me"}
+    status, detail = await viewer.evaluate(POST_WITH, ["/api/v1/lane/approve", body, True])
+    assert (status, detail) == (403, "role viewer may not do this")
+
+    context = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    officer = await context.new_page()
+    await officer.goto(gate.base_url + "/")
+    await officer.fill("#login-name", "olga")
+    await officer.fill("#login-password", PASSWORDS["olga"])
+    await officer.press("#login-password", "Enter")
+    await expect(officer.locator("#actions")).to_be_visible()
+    status, detail = await officer.evaluate(POST_WITH, ["/api/v1/lane/approve", body, False])
+    assert (status, detail) == (403, "CSRF token missing or wrong")
+    await asyncio.sleep(0.1)  # nothing was queued for the lane: it must still hold the truck
+    assert gate.daemon.lane.state is LaneState.HOLD
+    assert not (await gate.controller.read_coils())["barrier_open"]
+    assert gate.daemon.store.audit.records(subject=str(tx_id)) == []
+
+    status, _ = await officer.evaluate(
+        POST_WITH, ["/api/v1/lane/reject", {"tx_id": tx_id, "reason": "no papers"}, True]
+    )
+    assert status == 202
+    await expect(viewer.locator("#officer-note")).to_contain_text("olga")
+    await gate.back_out()
+    await context.close()
+    await viewer.close()
