@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from edge.config import ConfigError, GateConfig, load_config
 from edge.declaration import Declaration
+from edge.kiosk.cli import add_kiosk_parsers
 from edge.logs import configure_logging
 from edge.vision_cli import add_vision_parser
 from vision.identity import Identification, IdentificationSource
@@ -90,9 +91,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     identifier = _identifier(config)
 
     async def _main() -> None:
+        from edge.kiosk.server import run_kiosk
+
         daemon = LaneDaemon(config, identifier, notifier=SdNotifier.from_env())
         task = asyncio.create_task(daemon.run())
+        kiosk = asyncio.create_task(run_kiosk(daemon, config.kiosk))
         await _run_until_signal(task)
+        kiosk.cancel()  # before the daemon closes the store the kiosk reads
+        with contextlib.suppress(asyncio.CancelledError):
+            await kiosk
         await daemon.stop()
         await task
 
@@ -213,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     add_vision_parser(sub)
+    add_kiosk_parsers(sub)
 
     p = sub.add_parser("declarations", help="Manage the cached declarations.")
     dsub = p.add_subparsers(dest="action", required=True)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from devices.config import DevicesConfig
 from edge.decision import DecisionConfig
+from edge.kiosk import KioskConfig
 from edge.lane import LaneConfig
 from edge.logs import LoggingConfig
 from vision.config import VisionConfig
@@ -67,6 +68,9 @@ class GateConfig(BaseModel):
     vision: VisionConfig = Field(default_factory=VisionConfig, description="Cameras and recognition.")
     logging: LoggingConfig = Field(
         default_factory=LoggingConfig, description="Log format and levels, per subsystem."
+    )
+    kiosk: KioskConfig = Field(
+        default_factory=KioskConfig, description="The officer's kiosk: screen and JSON API."
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="Local store.")
     demo: DemoConfig = Field(default_factory=DemoConfig, description="Simulated traffic for the demo.")

@@ -116,6 +116,7 @@ class LaneDaemon:
         self._failures: set[str] = set()
         self._listeners: list[Listener] = []
         self.last_decision: Decision | None = None
+        self.light: str | None = None  # the colour last commanded, for the kiosk
         self.ready = asyncio.Event()
         self.notifier: Notifier = notifier or SdNotifier(None)
         self.watchdog = Watchdog(self.notifier, {})
@@ -273,6 +274,7 @@ class LaneDaemon:
         elif isinstance(action, CloseBarrier):
             await self._barrier.close()
         elif isinstance(action, SetLight):
+            self.light = action.color
             green = action.color == "green"
             await self._io.write_coil(CoilName.LIGHT_RED, not green)
             await self._io.write_coil(CoilName.LIGHT_GREEN, green)
@@ -416,6 +418,7 @@ class LaneDaemon:
         """The lane status: state, detectors, barrier, device health, outbox."""
         return {
             "faults": self.faults(),
+            "light": self.light,
             "gate_id": self.config.gate_id,
             "lane": self.lane.status(),
             "devices": {

@@ -8,7 +8,9 @@ generated truck through the loops and onto the scale; a simulated officer answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +23,8 @@ from edge.config import GateConfig
 from edge.daemon import LaneDaemon
 from edge.decision import Decision, Outcome
 from edge.demo.traffic import Scenario, SimVehicle, TrafficGenerator
+from edge.kiosk.server import run_kiosk
+from edge.kiosk.users import Role, UsersRepo
 from edge.lane import LaneState
 from vision.identity import Identification
 
@@ -75,6 +79,9 @@ class DemoPrinter:
         elif kind == "officer":
             self._line(f"{stamp} tx {tx} officer {data['officer']} {data['action']}: {data['reason']}")
 
+    def note(self, text: str) -> None:
+        self._line(text)
+
     def _line(self, text: str) -> None:
         print(text, file=self._out, flush=True)
 
@@ -119,14 +126,36 @@ class DemoGate:
         for decl in self.traffic.declarations:
             self.daemon.store.declarations.upsert(decl)
 
+    def create_demo_users(self) -> dict[str, str]:
+        """Kiosk accounts for the demo, with passwords made for this run (printed, never stored in clear)."""
+        users = UsersRepo(self.daemon.store.conn)
+        made: dict[str, str] = {}
+        for name, role in (
+            ("officer", Role.OFFICER),
+            ("supervisor", Role.SUPERVISOR),
+            ("viewer", Role.VIEWER),
+        ):
+            if users.get(name) is None:
+                password = secrets.token_urlsafe(9)
+                users.add(name, role, password, datetime.now(UTC))
+                made[name] = password
+        return made
+
     async def run(self, vehicles: int) -> list[tuple[SimVehicle, Decision]]:
         """Send `vehicles` trucks through (0: until cancelled) and return what was decided."""
         self.seed_store()
+        if self.config.kiosk.enabled:  # before the loop runs devices: password hashing takes a while
+            url = f"http://{self.config.kiosk.host}:{self.config.kiosk.port}"
+            accounts = self.create_demo_users()
+            logins = ", ".join(f"{name} / {password}" for name, password in accounts.items())
+            self.printer.note(f"kiosk on {url}" + (f"  (log in as {logins})" if logins else ""))
         self.scale_sim.start()
         await self.controller.start()
         daemon_task = asyncio.create_task(self.daemon.run())
+        kiosk: asyncio.Task[None] | None = None
         try:
             await asyncio.wait_for(self.daemon.ready.wait(), timeout=15)
+            kiosk = asyncio.create_task(run_kiosk(self.daemon, self.config.kiosk))
             count = 0
             while vehicles == 0 or count < vehicles:
                 await self._one_vehicle(self.traffic.next_vehicle())
@@ -134,6 +163,10 @@ class DemoGate:
                 await asyncio.sleep(self.config.demo.interval_s)
             await _wait_for(lambda: self.daemon.lane.state is LaneState.IDLE, timeout=30)
         finally:
+            if kiosk is not None:  # the kiosk reads the store: stop it before the daemon closes it
+                kiosk.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await kiosk
             await self.daemon.stop()
             await daemon_task
             await self.controller.stop()

@@ -11,6 +11,7 @@ from edge.config import DemoConfig, GateConfig, StoreConfig
 from edge.decision import Outcome
 from edge.demo.runner import DemoGate
 from edge.demo.traffic import Scenario
+from edge.kiosk import KioskConfig
 from edge.lane import LaneConfig
 
 
@@ -22,6 +23,7 @@ async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expect
             barrier=BarrierConfig(close_hold_s=0.3),
         ),
         store=StoreConfig(path=tmp_path / "demo.db"),
+        kiosk=KioskConfig(enabled=False),
         demo=DemoConfig(seed=9, mismatch_share=0.5, interval_s=0.1, barrier_move_s=0.3, officer_auto_s=0.2),
     )
     out = io.StringIO()
