@@ -1,0 +1,5 @@
+"""Store-and-forward to the central office over MQTT: the contract, the outbox drainer, clearances, commands.
+
+A library: it knows nothing of edge/ (the gate adapts its store and lane to :mod:`sync.ports`), and
+:mod:`sync.central` is the reference receiver of the contract documented in docs/mqtt.md.
+"""

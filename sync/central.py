@@ -1,0 +1,267 @@
+"""A reference central office: receives every gate's events exactly once, and feeds clearances and commands.
+
+It is the executable half of the contract in docs/mqtt.md. Instances share the load through an MQTT 5 shared
+subscription (``$share/<group>/...``): the broker gives each message to one instance of the group, and the
+instances share one database in which ``event_id`` is unique, so an event the gate sent twice is stored once
+whichever instance receives each copy. Sequence gaps are found through each event's ``prev_seq``.
+
+paho's network thread does all the receiving and the database writes of an instance; the database
+connection is used by that thread only, and closed after it has stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from pydantic import ValidationError
+
+from sync.central_feed import current_snapshot, next_message
+from sync.central_store import CentralStore
+from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
+from sync.client import mqtt_properties
+from sync.commands import Command, CommandAck, CommandName, sign
+from sync.config import BrokerConfig
+from sync.contract import EventEnvelope, GateStatus, gate_id_of, gate_topics
+
+log = logging.getLogger("sync.central")
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+PUBLISH_TIMEOUT_S = 10.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CentralSettings:
+    """Where central listens and stores."""
+
+    broker: BrokerConfig
+    db_path: Path
+    topic_prefix: str = "customs/v1/gates/{gate_id}/"
+    group: str | None = "central"  # shared subscription group; None: a plain subscription
+    name: str = "central-1"  # MQTT client id: unique per instance
+    session_expiry_s: int = 24 * 3600  # 0: a clean, throw-away session (one-shot tools)
+    acks_only: bool = False  # subscribe to command acks only (a tool that sends a command and waits)
+
+
+def _client(broker: BrokerConfig, client_id: str, clean: bool) -> mqtt.Client:
+    v5 = broker.protocol == "5"
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+        clean_session=None if v5 else clean,
+    )
+    client.max_inflight_messages_set(0)
+    if broker.username is not None:
+        client.username_pw_set(
+            broker.username, broker.password.get_secret_value() if broker.password else None
+        )
+    if broker.tls.enabled:
+        client.tls_set(
+            ca_certs=str(broker.tls.ca_file),
+            certfile=str(broker.tls.cert_file) if broker.tls.cert_file else None,
+            keyfile=str(broker.tls.key_file) if broker.tls.key_file else None,
+        )
+    client.reconnect_delay_set(min_delay=1, max_delay=5)
+    return client
+
+
+def _expiry(seconds: int) -> Properties:
+    props = mqtt_properties(PacketTypes.PUBLISH)
+    props.MessageExpiryInterval = seconds
+    return props
+
+
+class Central:
+    """One central instance; :meth:`start` runs it on paho's thread until :meth:`stop`."""
+
+    def __init__(self, settings: CentralSettings, clock: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._wild = gate_topics(settings.topic_prefix, "+")
+        self._client = _client(settings.broker, settings.name, clean=settings.session_expiry_s == 0)
+        self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._store: CentralStore | None = None  # opened on paho's thread
+        self.counts: Counter[str] = Counter()
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self._acks: dict[str, CommandAck] = {}
+        self._ack_arrived = threading.Condition()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        broker = self.settings.broker
+        kwargs: dict[str, Any] = {}
+        if broker.protocol == "5":
+            props = mqtt_properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.settings.session_expiry_s
+            kwargs = {"clean_start": self.settings.session_expiry_s == 0, "properties": props}
+        self._client.connect_async(broker.host, broker.port, broker.keepalive_s, **kwargs)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _db(self) -> CentralStore:
+        if self._store is None:
+            self._store = CentralStore(self.settings.db_path)
+        return self._store
+
+    def _subscriptions(self) -> list[tuple[str, int]]:
+        share = f"$share/{self.settings.group}/" if self.settings.group else ""
+        wild = self._wild
+        if self.settings.acks_only:
+            return [(wild.commands_ack, 1)]
+        return [(share + t, 1) for t in (wild.events, wild.telemetry, wild.status, wild.commands_ack)]
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("%s: broker refused the connection: %s", self.settings.name, reason)
+            return
+        client.subscribe(self._subscriptions())
+        self.connected.set()
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        if failed:
+            log.error("%s: subscriptions refused: %s", self.settings.name, ", ".join(failed))
+        else:
+            self.subscribed.set()
+
+    # -- receiving ----------------------------------------------------------------------------
+    def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        topic = message.topic
+        raw = bytes(message.payload)
+        gate = gate_id_of(self.settings.topic_prefix, topic)
+        now = self._clock()
+        try:
+            if gate is None or len(raw) > MAX_MESSAGE_BYTES:
+                raise ValueError("not a gate topic, or too large")
+            topics = gate_topics(self.settings.topic_prefix, gate)
+            if topic == topics.events:
+                self._event(gate, raw, now)
+            elif topic == topics.telemetry:
+                self._telemetry(gate, raw, now)
+            elif topic == topics.status:
+                self._status(client, gate, raw, now)
+            elif topic == topics.commands_ack:
+                self._ack(gate, raw, now)
+        except (ValueError, ValidationError) as exc:
+            self.counts["invalid"] += 1
+            log.warning("%s: invalid message on %s: %s", self.settings.name, topic, str(exc)[:200])
+            self._db().store_invalid(topic, str(exc), len(raw), now)
+
+    def _envelope(self, gate: str, raw: bytes) -> EventEnvelope:
+        event = EventEnvelope.model_validate_json(raw)
+        if event.gate_id != gate:
+            raise ValueError(f"envelope of gate {event.gate_id!r} on the topic of gate {gate!r}")
+        return event
+
+    def _event(self, gate: str, raw: bytes, now: datetime) -> None:
+        event = self._envelope(gate, raw)
+        payload = json.dumps(event.payload, sort_keys=True, separators=(",", ":"))
+        stored = self._db().store_event(event, payload, self.settings.name, now)
+        self.counts["stored" if stored else "duplicate"] += 1
+
+    def _telemetry(self, gate: str, raw: bytes, now: datetime) -> None:
+        event = self._envelope(gate, raw)
+        if event.expires_at is not None and event.expires_at < now:
+            self.counts["telemetry_expired"] += 1
+            return
+        self._db().store_telemetry(gate, event.seq, event.at, json.dumps(event.payload), now)
+        self.counts["telemetry"] += 1
+
+    def _status(self, client: mqtt.Client, gate: str, raw: bytes, now: datetime) -> None:
+        status = GateStatus.model_validate_json(raw)
+        store = self._db()
+        store.store_status(gate, status.state, status.at, status.clearance_version, now)
+        self.counts["status"] += 1
+        version, _ = store.feed(gate)
+        behind = status.clearance_version is not None and status.clearance_version < version
+        if status.state == "online" and (status.want_snapshot or behind):
+            snapshot = current_snapshot(store, gate, now)
+            if snapshot is not None:
+                log.info(
+                    "%s: sending gate %s a snapshot at feed version %d", self.settings.name, gate, version
+                )
+                topic = gate_topics(self.settings.topic_prefix, gate).clearances
+                client.publish(topic, snapshot.model_dump_json().encode(), qos=1)
+                self.counts["snapshots_sent"] += 1
+
+    def _ack(self, gate: str, raw: bytes, now: datetime) -> None:
+        ack = CommandAck.model_validate_json(raw)
+        command_id = str(ack.command_id) if ack.command_id else None
+        self._db().store_ack(gate, command_id, ack.status, ack.detail, raw.decode(), now)
+        with self._ack_arrived:
+            if command_id:
+                self._acks[command_id] = ack
+            self._ack_arrived.notify_all()
+
+    # -- sending ------------------------------------------------------------------------------
+    def publish_clearances(
+        self, gate_id: str, declarations: list[WireDeclaration], snapshot: bool = False
+    ) -> ClearanceSnapshot | ClearanceDelta | None:
+        """Record the gate's next feed version and publish it (QoS 1); None if nothing changed."""
+        store = CentralStore(self.settings.db_path)  # this (caller's) thread's own connection
+        try:
+            message = next_message(store, gate_id, declarations, snapshot, self._clock())
+        finally:
+            store.close()
+        if message is not None:
+            self.publish_raw(
+                gate_topics(self.settings.topic_prefix, gate_id).clearances,
+                message.model_dump_json().encode(),
+            )
+        return message
+
+    def publish_raw(self, topic: str, payload: bytes, expiry_s: int | None = None) -> None:
+        """Publish QoS 1 and wait for the broker's acknowledgement."""
+        props = _expiry(expiry_s) if expiry_s and self.settings.broker.protocol == "5" else None
+        info = self._client.publish(topic, payload, qos=1, properties=props)
+        info.wait_for_publish(PUBLISH_TIMEOUT_S)
+        if not info.is_published():
+            raise TimeoutError(f"broker did not acknowledge the publish on {topic}")
+
+    def send_command(
+        self, gate_id: str, name: CommandName, key: str, issuer: str, reason: str = "", max_age_s: int = 120
+    ) -> Command:
+        """Sign and publish a command; its message expires when the gate would refuse it as stale anyway."""
+        command = Command(
+            command_id=uuid.uuid4(),
+            gate_id=gate_id,
+            name=name,
+            issuer=issuer,
+            issued_at=self._clock(),
+            reason=reason,
+        )
+        topic = gate_topics(self.settings.topic_prefix, gate_id).commands
+        self.publish_raw(topic, sign(command, key), expiry_s=max_age_s)
+        return command
+
+    def wait_ack(self, command_id: uuid.UUID, timeout: float) -> CommandAck | None:
+        """The gate's ack for a command, once it arrives on this instance (None after ``timeout``)."""
+        with self._ack_arrived:
+            self._ack_arrived.wait_for(lambda: str(command_id) in self._acks, timeout)
+            return self._acks.get(str(command_id))

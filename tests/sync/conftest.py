@@ -1,0 +1,63 @@
+"""Fixtures for the sync tests: a real Mosquitto on a free port, and an in-process reference central."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.central import Central, CentralSettings
+from sync.config import BrokerConfig
+from tests.sync.broker import Mosquitto
+
+
+def run_broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A started Mosquitto for the length of a test (a fixture body, shared with tests/edge)."""
+    mosquitto = Mosquitto(tmp_path / "mosquitto")
+    mosquitto.start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    yield from run_broker(tmp_path)
+
+
+def broker_config(mosquitto: Mosquitto, **overrides: object) -> BrokerConfig:
+    return BrokerConfig.model_validate({"host": mosquitto.host, "port": mosquitto.port, **overrides})
+
+
+@pytest.fixture
+def start_central(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Central]]:
+    yield from central_starter(tmp_path, broker)
+
+
+def central_starter(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Central]]:
+    """Start reference central instances (stopped at teardown); they share tmp_path/central.db."""
+    started: list[Central] = []
+
+    def start(name: str = "central-1", group: str | None = "central") -> Central:
+        settings = CentralSettings(
+            broker=broker_config(broker), db_path=tmp_path / "central.db", group=group, name=name
+        )
+        central = Central(settings)
+        central.start()
+        assert central.subscribed.wait(5), "central did not subscribe"
+        started.append(central)
+        return central
+
+    yield start
+    for central in started:
+        central.stop()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll ``predicate`` from a plain (non-async) test until it holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not met within {timeout} s")
+        time.sleep(0.01)

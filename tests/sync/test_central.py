@@ -1,0 +1,226 @@
+"""The reference central: events stored once across instances, gaps found, clearance feeds from files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sync.central import Central
+from sync.central_feed import FeedFileError, load_declarations, next_message
+from sync.central_store import CentralStore
+from sync.clearances import ClearanceDelta, ClearanceSnapshot
+from sync.contract import encode_event, gate_topics
+from tests.sync.broker import Mosquitto
+from tests.sync.conftest import wait_for
+from tests.sync.observer import Observer
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = gate_topics("customs/v1/gates/{gate_id}/", "g1").events
+AT = datetime(2025, 3, 1, 8, tzinfo=UTC)
+
+
+def envelope(seq: int, prev: int | None, event_id: str | None = None) -> bytes:
+    return encode_event(
+        event_id=event_id or str(uuid.uuid4()),
+        gate_id="g1",
+        seq=seq,
+        prev_seq=prev,
+        kind="transaction.started",
+        at=AT,
+        payload={"seq": seq},
+    )
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def two_centrals(tmp_path: Path, broker: Mosquitto) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Two `gate-edge central run` processes in one shared-subscription group, on one database file."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = []
+    for name in ("central-a", "central-b"):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "edge.central_cli",
+                "run",
+                "--port",
+                str(broker.port),
+                "--name",
+                name,
+                "--db",
+                str(tmp_path / "central.db"),
+            ],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        procs.append(proc)
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert b"receiving" in line, proc.stderr.read() if proc.stderr else b""
+    yield procs
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_two_central_instances_on_a_shared_subscription_store_each_event_exactly_once(
+    tmp_path: Path, broker: Mosquitto, two_centrals: list[subprocess.Popen[bytes]]
+) -> None:
+    gate = Observer(broker)
+    assert gate.wait_ready()
+    ids = [str(uuid.uuid4()) for _ in range(200)]
+    for seq, event_id in enumerate(ids, start=1):
+        gate.publish(EVENTS, envelope(seq, seq - 1 or None, event_id))
+    for seq, event_id in enumerate(ids[:100], start=1):  # the gate resends after a lost ack: duplicates
+        gate.publish(EVENTS, envelope(seq, seq - 1 or None, event_id))
+    gate.close()
+    db = tmp_path / "central.db"
+    wait_for(lambda: len(rows(db, "SELECT event_id FROM events")) >= 200, 10, "200 events stored")
+    stored = rows(db, "SELECT event_id, receiver FROM events")
+    assert sorted(str(r[0]) for r in stored) == sorted(ids)
+    assert {r[1] for r in stored} == {"central-a", "central-b"}  # the broker shared the load
+    assert rows(db, "SELECT * FROM gaps") == []
+
+
+def test_central_reports_a_gap_until_the_missing_event_arrives(
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
+) -> None:
+    central = start_central(group=None)
+    gate = Observer(broker)
+    assert gate.wait_ready()
+    for seq in (1, 2, 4):
+        gate.publish(EVENTS, envelope(seq, seq - 1 or None if seq != 4 else 3))
+    db = tmp_path / "central.db"
+    wait_for(lambda: len(rows(db, "SELECT * FROM events")) == 3)
+    assert rows(db, "SELECT missing_seq FROM gaps") == [(3,)]
+    gate.publish(EVENTS, envelope(3, 2))
+    wait_for(lambda: rows(db, "SELECT * FROM gaps") == [], what="gap closed")
+    gate.publish(EVENTS, b'{"not": "an envelope"}')
+    gate.publish(gate_topics("customs/v1/gates/{gate_id}/", "g2").events, envelope(5, 4))  # g1 posing as g2
+    wait_for(lambda: central.counts["invalid"] == 2, what="invalid messages counted")
+    gate.close()
+    store = CentralStore(db)
+    assert store.report()["gates"]["g1"] == {"events": 4, "max_seq": 4, "gaps": []}
+    store.close()
+
+
+def test_feed_from_a_csv_file_sends_a_snapshot_then_deltas_with_bumped_versions(tmp_path: Path) -> None:
+    csv_file = tmp_path / "cleared.csv"
+    header = "number,status,channel,plates,containers,gross_kg,valid_from,valid_until\n"
+    row = (
+        "D1,cleared,green,51C12345,MSKU3866036:S1,24000,2025-03-01T00:00:00+00:00,2025-04-01T00:00:00+00:00\n"
+    )
+    csv_file.write_text(header + row + row.replace("D1", "D2").replace("51C12345", "29H99999"))
+    store = CentralStore(tmp_path / "central.db")
+    first = next_message(store, "g1", load_declarations(csv_file), snapshot=False, at=AT)
+    assert isinstance(first, ClearanceSnapshot)  # the first message of a feed is always a snapshot
+    assert [d.number for d in first.declarations] == ["D1", "D2"]
+    assert first.declarations[0].containers[0].seal == "S1"
+    assert next_message(store, "g1", load_declarations(csv_file), snapshot=False, at=AT) is None
+
+    csv_file.write_text(header + row.replace("cleared", "revoked"))
+    second = next_message(store, "g1", load_declarations(csv_file), snapshot=False, at=AT)
+    assert isinstance(second, ClearanceDelta)
+    assert (second.base_version, second.feed_version) == (1, 2)
+    assert [(d.number, d.status, d.version) for d in second.upserts] == [("D1", "revoked", 2)]
+    assert second.removals == ["D2"]
+    store.close()
+
+
+def test_feed_file_errors_name_the_bad_item(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            [
+                {
+                    "number": "D1",
+                    "status": "cleared",
+                    "channel": "blue",
+                    "plates": ["A1"],
+                    "valid_from": "2025-03-01T00:00:00Z",
+                    "valid_until": "2025-04-01T00:00:00Z",
+                }
+            ]
+        )
+    )
+    with pytest.raises(FeedFileError, match=r"item 0\.channel"):
+        load_declarations(bad)
+
+
+def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_stored(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    feed = tmp_path / "cleared.json"
+    feed.write_text(
+        json.dumps(
+            [
+                {
+                    "number": "D1",
+                    "status": "cleared",
+                    "channel": "red",
+                    "plates": ["51C12345"],
+                    "valid_from": "2025-03-01T00:00:00Z",
+                    "valid_until": "2025-04-01T00:00:00Z",
+                }
+            ]
+        )
+    )
+    topic = gate_topics("customs/v1/gates/{gate_id}/", "g1").clearances
+    gate = Observer(broker, topic)
+    assert gate.wait_ready()
+    db = str(tmp_path / "central.db")
+    cli = [sys.executable, "-m", "edge.central_cli"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    sent = subprocess.run(
+        [*cli, "clearances", "--port", str(broker.port), "--db", db, "--gate", "g1", "--file", str(feed)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert "snapshot at feed version 1 sent" in sent.stdout
+    wait_for(lambda: len(gate.on(topic)) == 1)
+    message = ClearanceSnapshot.model_validate_json(gate.on(topic)[0].payload)
+    assert message.declarations[0].channel == "red"
+    gate.close()
+    report = subprocess.run(
+        [*cli, "report", "--db", db],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(report.stdout) == {"gates": {}, "invalid_messages": 0}
