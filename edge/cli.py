@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from edge.central_cli import add_central_parser
 from edge.config import ConfigError, GateConfig, load_config
 from edge.declaration import Declaration
 from edge.kiosk.cli import add_kiosk_parsers
@@ -92,14 +93,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     async def _main() -> None:
         from edge.kiosk.server import run_kiosk
+        from edge.uplink import Uplink
 
         daemon = LaneDaemon(config, identifier, notifier=SdNotifier.from_env())
+        uplink = Uplink.for_daemon(daemon, config.sync)
+        daemon.uplink_status = uplink.status
         task = asyncio.create_task(daemon.run())
-        kiosk = asyncio.create_task(run_kiosk(daemon, config.kiosk))
+        link = asyncio.create_task(uplink.run())
+        kiosk = asyncio.create_task(run_kiosk(daemon, config.kiosk, sync_status=uplink.status))
         await _run_until_signal(task)
         kiosk.cancel()  # before the daemon closes the store the kiosk reads
         with contextlib.suppress(asyncio.CancelledError):
             await kiosk
+        await uplink.stop()  # a retained offline status; undelivered events stay in the outbox
+        await link
         await daemon.stop()
         await task
 
@@ -221,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_vision_parser(sub)
     add_kiosk_parsers(sub)
+    add_central_parser(sub)
 
     p = sub.add_parser("declarations", help="Manage the cached declarations.")
     dsub = p.add_subparsers(dest="action", required=True)

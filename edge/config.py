@@ -19,6 +19,7 @@ from edge.decision import DecisionConfig
 from edge.kiosk import KioskConfig
 from edge.lane import LaneConfig
 from edge.logs import LoggingConfig
+from sync.config import SyncConfig
 from vision.config import VisionConfig
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -47,6 +48,11 @@ class DemoConfig(BaseModel):
     )
     declarations: int = Field(40, ge=1, description="Cleared declarations seeded into the store at start.")
     barrier_move_s: float = Field(1.0, gt=0, description="Simulated barrier travel time.")
+    private_broker: bool = Field(
+        True,
+        description="Start a private Mosquitto (if installed) and the reference central office, and point "
+        "sync at them; false uses sync.broker as configured.",
+    )
     officer_auto_s: float = Field(
         4.0,
         ge=0,
@@ -68,6 +74,9 @@ class GateConfig(BaseModel):
     vision: VisionConfig = Field(default_factory=VisionConfig, description="Cameras and recognition.")
     logging: LoggingConfig = Field(
         default_factory=LoggingConfig, description="Log format and levels, per subsystem."
+    )
+    sync: SyncConfig = Field(
+        default_factory=SyncConfig, description="Uplink to the central office over MQTT."
     )
     kiosk: KioskConfig = Field(
         default_factory=KioskConfig, description="The officer's kiosk: screen and JSON API."

@@ -117,6 +117,7 @@ class LaneDaemon:
         self._listeners: list[Listener] = []
         self.last_decision: Decision | None = None
         self.light: str | None = None  # the colour last commanded, for the kiosk
+        self.uplink_status: Callable[[], dict[str, Any]] | None = None  # set when sync runs beside the lane
         self.ready = asyncio.Event()
         self.notifier: Notifier = notifier or SdNotifier(None)
         self.watchdog = Watchdog(self.notifier, {})
@@ -430,6 +431,7 @@ class LaneDaemon:
                 },
             },
             "outbox_depth": self.store.outbox.depth(),
+            "sync": self.uplink_status() if self.uplink_status is not None else None,
         }
 
     # -- operations: systemd and metrics ----------------------------------------------------------

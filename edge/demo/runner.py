@@ -14,6 +14,7 @@ import secrets
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from devices.config import ScaleProtocol
@@ -22,10 +23,13 @@ from devices.sim.scale_peer import ScaleSimPeer
 from edge.config import GateConfig
 from edge.daemon import LaneDaemon
 from edge.decision import Decision, Outcome
+from edge.demo.broker import DemoBroker, mosquitto_binary
 from edge.demo.traffic import Scenario, SimVehicle, TrafficGenerator
 from edge.kiosk.server import run_kiosk
 from edge.kiosk.users import Role, UsersRepo
 from edge.lane import LaneState
+from edge.uplink import Uplink
+from sync.central import Central, CentralSettings
 from vision.identity import Identification
 
 log = logging.getLogger("edge.demo")
@@ -114,8 +118,20 @@ class DemoGate:
             open_time_s=config.demo.barrier_move_s,
             close_time_s=config.demo.barrier_move_s,
         )
+        self.broker: DemoBroker | None = None
+        self.central: Central | None = None
+        binary = mosquitto_binary() if config.demo.private_broker and config.sync.enabled else None
+        if binary is not None:
+            self.broker = DemoBroker(binary, self.config.store.path.parent / "demo-broker")
+            broker_cfg = self.config.sync.broker.model_copy(
+                update={"host": "127.0.0.1", "port": self.broker.port}
+            )
+            sync_cfg = self.config.sync.model_copy(update={"broker": broker_cfg})
+            self.config = self.config.model_copy(update={"sync": sync_cfg})
         self.identifier = ScriptedIdentifier()
         self.daemon = LaneDaemon(self.config, self.identifier)
+        self.uplink = Uplink.for_daemon(self.daemon, self.config.sync)
+        self.daemon.uplink_status = self.uplink.status
         self.printer = DemoPrinter(out)
         self.daemon.add_listener(self.printer)
         self.traffic = TrafficGenerator(
@@ -149,13 +165,17 @@ class DemoGate:
             accounts = self.create_demo_users()
             logins = ", ".join(f"{name} / {password}" for name, password in accounts.items())
             self.printer.note(f"kiosk on {url}" + (f"  (log in as {logins})" if logins else ""))
+        self._start_central()
         self.scale_sim.start()
         await self.controller.start()
         daemon_task = asyncio.create_task(self.daemon.run())
+        link_task = asyncio.create_task(self.uplink.run())
         kiosk: asyncio.Task[None] | None = None
         try:
             await asyncio.wait_for(self.daemon.ready.wait(), timeout=15)
-            kiosk = asyncio.create_task(run_kiosk(self.daemon, self.config.kiosk))
+            kiosk = asyncio.create_task(
+                run_kiosk(self.daemon, self.config.kiosk, sync_status=self.uplink.status)
+            )
             count = 0
             while vehicles == 0 or count < vehicles:
                 await self._one_vehicle(self.traffic.next_vehicle())
@@ -167,11 +187,42 @@ class DemoGate:
                 kiosk.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await kiosk
+            await _wait_for(lambda: self.daemon.store.outbox.depth() == 0, timeout=5)  # let central catch up
+            await self.uplink.stop()
+            await link_task
             await self.daemon.stop()
             await daemon_task
             await self.controller.stop()
             self.scale_sim.stop()
+            self._stop_central()
         return self.printer.decisions
+
+    def _start_central(self) -> None:
+        """The private broker and the reference central office beside the demo gate."""
+        if self.broker is None:
+            return
+        self.broker.start()
+        db = self.config.store.path.parent / "demo-central.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        settings = CentralSettings(
+            broker=self.config.sync.broker.model_copy(update={"client_id": None}),
+            db_path=db,
+            topic_prefix=self.config.sync.topic_prefix,
+            session_expiry_s=0,
+        )
+        self.central = Central(settings)
+        self.central.start()
+        self.printer.note(
+            f"central office: MQTT broker on 127.0.0.1:{self.broker.port}, events stored in {db}"
+        )
+
+    def _stop_central(self) -> None:
+        if self.central is not None:
+            self.printer.note(f"central office stored {self.central.counts['stored']} gate events ({self.central.counts['duplicate']} duplicates dropped)")
+            self.central.stop()
+        if self.broker is not None:
+            self.broker.stop()
 
     def _simulated_officer(self, vehicle: SimVehicle) -> Outcome:
         """What an officer at the kiosk would do with each kind of held truck."""

@@ -13,6 +13,7 @@ from edge.demo.runner import DemoGate
 from edge.demo.traffic import Scenario
 from edge.kiosk import KioskConfig
 from edge.lane import LaneConfig
+from edge.store import Store
 
 
 async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expects(tmp_path: Path) -> None:
@@ -42,6 +43,12 @@ async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expect
     assert {d.outcome for _, d in decisions} == {Outcome.PASS, Outcome.HOLD, Outcome.REJECT}
     assert "decided again after the officer's correction" in text
     assert gate.controller.collisions == 0
+    # every lane event reached the reference central office over the private Mosquitto, once
+    assert gate.central is not None
+    with Store(tmp_path / "demo.db") as store:
+        assert store.outbox.depth() == 0
+        sent = store.conn.execute("SELECT COUNT(*) FROM outbox WHERE critical = 1").fetchone()[0]
+    assert gate.central.counts["stored"] == sent > 0
     results = [line.rsplit(": ", 1)[1] for line in text.splitlines() if " ended: " in line]
     # overweight is rejected by the officer, the correction and the inspection both end in a pass
     assert results == ["rejected", "passed", "passed", "rejected", "passed"]
