@@ -468,6 +468,16 @@ class LaneDaemon:
                 progress_check(lambda: io.polls + io.errors + io.reconnects, io_stall_s, self._clock),
             ),
         }
+        scale = self._scale
+        # A read returns within its timeout, a reopen attempt comes every reconnect_s: a stall is a hang.
+        checks["scale-reader"] = progress_check(
+            lambda: scale.turns, self.config.devices.scale.reconnect_s + 3.0, self._clock
+        )
+        scale = self._scale
+        # A read returns within its timeout, a reopen attempt comes every reconnect_s: a stall is a hang.
+        checks["scale-reader"] = progress_check(
+            lambda: scale.turns, self.config.devices.scale.reconnect_s + 3.0, self._clock
+        )
         cameras = getattr(self._identifier, "stats", None)
         if callable(cameras):
             for name in cameras():

@@ -59,6 +59,7 @@ class ScaleDriver:
             config.division_kg, config.stability.divisions, config.stability.window_ms
         )
         self._stop = threading.Event()
+        self.turns = 0  # reader loop iterations (reads and reopen attempts), for liveness checks
         self._thread: threading.Thread | None = None
         self._faulted = False
         self._opened_before = False
@@ -95,6 +96,7 @@ class ScaleDriver:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.turns += 1
             port = self._open()
             if port is not None:
                 try:
@@ -161,6 +163,7 @@ class ScaleDriver:
                 port.write(SIR)
                 sir_sent = now
             data = port.read(max(1, port.in_waiting))
+            self.turns += 1  # the watchdog's proof of life: a hung read stops it
             now = self._clock()
             if data:
                 for reading in parser.feed(data, now):

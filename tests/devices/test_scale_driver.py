@@ -342,3 +342,20 @@ def test_stop_joins_the_reader_promptly(make_peer: Callable[..., ScaleSimPeer]) 
     driver.stop()
     assert time.monotonic() - started < 0.5
     assert not any(t.name == "scale-reader" and t.is_alive() for t in threading.enumerate())
+
+
+def test_reader_turns_advance_while_reading_or_reopening_and_stop_when_the_thread_stops(
+    make_peer: Callable[..., ScaleSimPeer], run_driver: Callable[[ScaleConfig], ScaleDriver], tmp_path: Path
+) -> None:
+    peer = make_peer()
+    reading = run_driver(_config(peer.port_name))
+    missing = run_driver(_config(tmp_path / "no-such-port"))  # reopen attempts count as life too
+    time.sleep(0.6)
+    seen = (reading.turns, missing.turns)
+    time.sleep(0.6)
+    assert reading.turns > seen[0] > 0
+    assert missing.turns > seen[1] > 0
+    reading.stop()
+    stopped = reading.turns
+    time.sleep(0.3)
+    assert reading.turns == stopped  # a dead (or hung) reader stops counting: the watchdog sees it
