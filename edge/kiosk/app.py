@@ -23,6 +23,7 @@ from edge.kiosk.context import KioskContext
 from edge.kiosk.live import LiveHub, SyncStatus
 from edge.kiosk.sessions import RateLimiter, SessionStore
 from edge.kiosk.users import UsersRepo
+from edge.metrics import mount_metrics
 
 if TYPE_CHECKING:
     from edge.daemon import LaneDaemon
@@ -117,4 +118,5 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (routes_session, routes_lane, routes_history, routes_pages):
         app.include_router(module.router)
+    mount_metrics(app, daemon.metrics)  # Prometheus scrapes the daemon's own port: no login, firewall it
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from edge.kiosk.users import UsersRepo
 from edge.lane import LaneState
@@ -19,6 +20,14 @@ async def test_healthz_answers_and_readyz_reports_ready_once_the_lane_runs(
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"ready": True, "lane_started": True, "controller_link": True, "store": True}
+
+
+async def test_metrics_are_served_on_the_kiosk_port_in_prometheus_format(client: httpx.AsyncClient) -> None:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    families = {f.name for f in text_string_to_metric_families(response.text)}
+    assert {"gate_outbox_depth", "gate_liveness_check_ok"} <= families
 
 
 async def test_login_sets_an_httponly_samesite_strict_cookie_and_returns_the_csrf_token(
