@@ -1,8 +1,8 @@
 """`gate-edge central`: the reference central office (receive events, send clearances and commands).
 
 ``add_central_parser`` plugs the subcommand into the gate's CLI; ``python -m edge.central_cli`` runs it alone.
-Secrets (broker password, command key) are read from environment variables named on the command line, never
-from arguments, which other users of the machine can read.
+Secrets (broker password, command key, a database URL with a password) are read from environment variables
+named on the command line, never from arguments, which other users of the machine can read.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from sync.central import Central, CentralSettings
+from sync.central import Central, CentralSettings, open_store
 from sync.central_feed import FeedFileError, load_declarations
-from sync.central_store import CentralStore
+from sync.central_pg import check_url, url_has_password
+from sync.central_store import StoreUnavailable
 from sync.config import BrokerConfig, TlsConfig
 
 _COMMANDS = ("reload_clearances", "status_report", "open_barrier")
@@ -37,7 +38,23 @@ def _broker_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-cert", default=None, help="Client certificate (PEM).")
     parser.add_argument("--tls-key", default=None, help="Client key (PEM).")
     parser.add_argument("--prefix", default="customs/v1/gates/{gate_id}/", help="Topic prefix template.")
-    parser.add_argument("--db", default="var/central.db", help="Central's SQLite database file.")
+    _db_args(parser)
+
+
+def _db_args(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--db", default="var/central.db", help="Central's SQLite database file.")
+    where.add_argument(
+        "--db-url",
+        default=None,
+        help="PostgreSQL instead of SQLite: postgresql://USER@HOST:PORT/DBNAME (a schema: append"
+        " ?options=-csearch_path%%3DSCHEMA). No password here: use PGPASSWORD, ~/.pgpass or --db-url-env.",
+    )
+    where.add_argument(
+        "--db-url-env",
+        default=None,
+        help="Environment variable holding the PostgreSQL URL (it may hold a password).",
+    )
 
 
 def _env(name: str | None, what: str) -> str | None:
@@ -47,6 +64,33 @@ def _env(name: str | None, what: str) -> str | None:
     if value is None:
         raise SystemExit(f"{what}: environment variable {name} is not set")
     return value
+
+
+def _database(args: argparse.Namespace) -> dict[str, Any]:
+    """The database arguments as CentralSettings fields: db_url for PostgreSQL, else db_path."""
+    url = args.db_url if args.db_url is not None else _env(args.db_url_env, "--db-url-env")
+    if url is None:
+        return {"db_path": Path(args.db)}
+    try:
+        check_url(url)
+    except ValueError as exc:
+        raise SystemExit(f"central: {exc}") from None
+    if args.db_url is not None and url_has_password(url):
+        raise SystemExit(
+            "--db-url: the URL holds a password, which other users can read in the process list;"
+            " put the URL in an environment variable and name it with --db-url-env (or use PGPASSWORD)"
+        )
+    return {"db_url": url}
+
+
+def _check_database(settings: CentralSettings) -> None:
+    """Open the database once (creating its tables) so that a wrong path or URL is reported now, plainly."""
+    if settings.db_path is not None and settings.db_url is None:
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        open_store(db_path=settings.db_path, db_url=settings.db_url, name=settings.name).close()
+    except StoreUnavailable as exc:
+        raise SystemExit(f"central: {exc}") from None
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> CentralSettings:
@@ -63,7 +107,7 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> CentralSettings:
             key_file=Path(args.tls_key) if args.tls_key else None,
         ),
     )
-    return CentralSettings(broker=broker, db_path=Path(args.db), topic_prefix=args.prefix, **overrides)
+    return CentralSettings(broker=broker, topic_prefix=args.prefix, **_database(args), **overrides)
 
 
 def _connected(central: Central, timeout: float = 10.0) -> Central:
@@ -75,8 +119,9 @@ def _connected(central: Central, timeout: float = 10.0) -> Central:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
-    central = _connected(Central(_settings(args, group=args.group or None, name=args.name)))
+    settings = _settings(args, group=args.group or None, name=args.name)
+    _check_database(settings)
+    central = _connected(Central(settings))
     print(f"central {args.name}: receiving (group {args.group or '-'})", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -93,11 +138,15 @@ def cmd_clearances(args: argparse.Namespace) -> int:
     except FeedFileError as exc:
         print(exc, file=sys.stderr)
         return 1
-    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     name = f"central-feed-{os.getpid()}"
-    central = _connected(Central(_settings(args, group=None, name=name, session_expiry_s=0, acks_only=True)))
+    settings = _settings(args, group=None, name=name, session_expiry_s=0, acks_only=True)
+    _check_database(settings)
+    central = _connected(Central(settings))
     try:
         message = central.publish_clearances(args.gate, declarations, snapshot=args.snapshot)
+    except StoreUnavailable as exc:
+        print(f"central: {exc}", file=sys.stderr)
+        return 1
     finally:
         central.stop()
     if message is None:
@@ -112,7 +161,9 @@ def cmd_command(args: argparse.Namespace) -> int:
     if key is None:
         raise SystemExit("--key-env is required")
     name = f"central-cmd-{os.getpid()}"
-    central = _connected(Central(_settings(args, group=None, name=name, session_expiry_s=0, acks_only=True)))
+    settings = _settings(args, group=None, name=name, session_expiry_s=0, acks_only=True)
+    _check_database(settings)  # the answer is stored there
+    central = _connected(Central(settings))
     try:
         command = central.send_command(args.gate, args.name, key, args.issuer, args.reason)
         ack = central.wait_ack(command.command_id, args.wait)
@@ -126,11 +177,16 @@ def cmd_command(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    store = CentralStore(Path(args.db))
     try:
-        print(json.dumps(store.report(), indent=2))
-    finally:
-        store.close()
+        store = open_store(**_database(args), name="gate-edge-central-report")
+        try:
+            report = store.report()
+        finally:
+            store.close()
+    except StoreUnavailable as exc:
+        print(f"central: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
     return 0
 
 
@@ -165,7 +221,7 @@ def add_central_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_command)
 
     p = sub.add_parser("report", help="Events stored per gate, highest seq, unresolved gaps.")
-    p.add_argument("--db", default="var/central.db", help="Central's SQLite database file.")
+    _db_args(p)
     p.set_defaults(func=cmd_report)
     return parser
 

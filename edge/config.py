@@ -31,6 +31,10 @@ class StoreConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: Path = Field(Path("var/gate.db"), description="SQLite database file (WAL mode).")
+    evidence_dir: Path = Field(
+        Path("var/evidence"),
+        description="Evidence images of the reads (best frame, region drawn), kept as <sha256>.jpg.",
+    )
 
 
 class DemoConfig(BaseModel):

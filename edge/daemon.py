@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -316,8 +317,29 @@ class LaneDaemon:
         except Exception as exc:  # a failing camera pipeline holds the vehicle, it must not stop the lane
             log.error("identification for %s failed: %s", tx_id, exc)
             ident = Identification(plate=None)
+        await asyncio.to_thread(self._save_evidence, ident)
         if self.lane.tx_id == tx_id:
             self.submit(Identified(ident, tx_id=tx_id))
+
+    def _save_evidence(self, ident: Identification) -> None:
+        """Keep each read's evidence image by its SHA-256, so the kiosk and an audit can show it later."""
+        reads = [r for r in (ident.plate, *ident.containers) if r is not None]
+        for read in reads:
+            if read.evidence_jpeg is None or read.evidence_sha256 is None:
+                continue
+            if hashlib.sha256(read.evidence_jpeg).hexdigest() != read.evidence_sha256:
+                log.error("evidence of %s %s does not match its SHA-256: not kept", read.kind, read.text)
+                continue
+            folder = self.config.store.evidence_dir
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{read.evidence_sha256}.jpg"
+                if not path.exists():
+                    tmp = path.with_suffix(".part")
+                    tmp.write_bytes(read.evidence_jpeg)
+                    tmp.replace(path)
+            except OSError as exc:
+                log.error("evidence image could not be kept in %s: %s", folder, exc)
 
     def _decide(self, request: RequestDecision) -> None:
         decision = self.recorder.decide(request, self.config.decision)

@@ -52,7 +52,10 @@ def site_config() -> GateConfig:
                 ),
             )
         ),
-        store=StoreConfig(path=Path("/var/lib/border-gate-edge/gate.db")),
+        store=StoreConfig(
+            path=Path("/var/lib/border-gate-edge/gate.db"),
+            evidence_dir=Path("/var/lib/border-gate-edge/evidence"),
+        ),
     )
 
 

@@ -36,7 +36,9 @@ class KioskConfig(BaseModel):
         20, ge=1, le=10000, description="Login attempts allowed per client address per minute (then 429)."
     )
     evidence_dir: Path | None = Field(
-        None, description="Folder of evidence images named <sha256>.jpg/.png, shown with their reads."
+        None,
+        description="Folder of evidence images named <sha256>.jpg/.png, shown with their reads; "
+        "null: the store's evidence_dir, where the daemon keeps them.",
     )
 
     @model_validator(mode="after")

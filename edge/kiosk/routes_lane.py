@@ -196,7 +196,7 @@ async def evidence(
     ctx: Ctx,
 ) -> FileResponse:
     """An evidence image by its SHA-256 (the name is checked, so no path leaves the evidence folder)."""
-    folder = ctx.config.evidence_dir
+    folder = ctx.config.evidence_dir or ctx.daemon.config.store.evidence_dir
     if folder is not None:
         for suffix, media_type in _IMAGE_TYPES.items():
             path = Path(folder) / f"{sha256}{suffix}"

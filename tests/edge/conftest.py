@@ -54,7 +54,7 @@ def fast_config(tmp_path: Path, io_port: int, scale_port: str) -> GateConfig:
                 stale_s=1.0,
             ),
         ),
-        store=StoreConfig(path=tmp_path / "gate.db"),
+        store=StoreConfig(path=tmp_path / "gate.db", evidence_dir=tmp_path / "evidence"),
     )
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
 from edge.decision import Outcome
 from edge.lane import LaneState
 from edge.store import TxStatus
+from vision.identity import Identification
 
 from .conftest import RunningGate, declaration, eventually, plate
 
@@ -177,3 +180,21 @@ async def test_a_failing_store_write_is_logged_and_the_lane_keeps_working(
     failures = [r for r in caplog.records if "Transition failed: database or disk is full" in r.getMessage()]
     assert len(failures) >= 3
     assert sum(1 for r in failures if r.exc_info) == 1  # one traceback, then one line each
+
+
+async def test_evidence_images_are_kept_by_their_sha256_and_a_mismatch_is_refused(gate: RunningGate) -> None:
+    jpeg = b"\xff\xd8\xff\xe0 evidence frame"
+    good = hashlib.sha256(jpeg).hexdigest()
+    ident = plate("51C12345")
+    assert ident.plate is not None
+    gate.identifier.current = Identification(
+        plate=replace(ident.plate, evidence_jpeg=jpeg, evidence_sha256=good),
+        containers=(replace(ident.containers[0], evidence_jpeg=b"other bytes", evidence_sha256="0" * 64),),
+    )
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _vehicle_on(gate, 20_000)
+    await eventually(lambda: bool(gate.kinds("decided")), what="decision")
+    folder = gate.config.store.evidence_dir
+    assert sorted(p.name for p in folder.iterdir()) == [f"{good}.jpg"]
+    assert (folder / f"{good}.jpg").read_bytes() == jpeg
