@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest system-deps demo bench clean
+.PHONY: venv test lint typecheck pytest system-deps demo bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -42,6 +42,9 @@ test: lint typecheck pytest
 
 demo: $(STAMP)
 	$(BIN)/gate-edge demo --config config/demo.yaml
+
+screenshots: $(STAMP) system-deps
+	KIOSK_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/kiosk/test_browser.py
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
