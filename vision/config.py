@@ -107,6 +107,12 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
         "character is at least this sure (keeps the precision of valid reads high).",
     )
     min_frames: int = Field(1, ge=1, description="Frames that must agree before a read is reported.")
+    min_container_frames: int = Field(
+        2,
+        ge=1,
+        description="Frames that must read a container number valid and the same before it is reported "
+        "valid (a check digit alone lets one wrong read in ten pass).",
+    )
     frame_interval_s: float = Field(
         0.1, gt=0, description="Pause between frames taken from one camera during an identification window."
     )

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from vision.identity import ReadKind
-from vision.pipeline import Box, Candidate, Recognizer
+from vision.pipeline import Box, Candidate, Recognizer, overlap, ranked
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,28 +67,10 @@ def load_labels(folder: Path) -> list[Sample]:
     return samples
 
 
-def overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area (a detected region may be larger than the label's box)."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    smaller = min(a[2] * a[3], b[2] * b[3])
-    return ix * iy / smaller if smaller > 0 else 0.0
-
-
 def pick(candidates: list[Candidate], box: Box) -> Candidate | None:
-    """The read of the labelled object: most overlap with the box, valid and confident first."""
+    """The read of the labelled object: the best of those overlapping the box, else the best of all."""
     inside = [c for c in candidates if overlap(c.box, box) > 0.3]
     return ranked(inside)[0] if inside else (candidates[0] if candidates else None)
-
-
-def ranked(candidates: list[Candidate]) -> list[Candidate]:
-    """Valid first, then the tallest characters (a plate's number, not its state name), then confidence."""
-    return sorted(candidates, key=lambda c: (not c.valid, -_char_height(c), -c.confidence))
-
-
-def _char_height(c: Candidate) -> int:
-    # A vertical code's region is tall because it is stacked; its width is the character size.
-    return min(c.box[2], c.box[3]) // 4  # coarse, so that confidence decides between similar sizes
 
 
 def run(

@@ -21,7 +21,7 @@ from vision.config import VisionConfig
 from vision.fuse import Fused, Observation, fuse, group
 from vision.identity import Identification, Read, ReadKind
 from vision.pipeline import Recognizer, build_recognizer
-from vision.plates import grammar
+from vision.plates import Grammar, grammar
 
 log = logging.getLogger(__name__)
 
@@ -111,35 +111,75 @@ class CameraIdentifier:
             return False
         wants_boxes = any(not c.config.role.reads_plates for c in self.cameras)
         boxes = [o for o in observations if o.candidate.kind is ReadKind.CONTAINER and o.candidate.valid]
-        return not wants_boxes or _agreeing(boxes, self.config.min_frames)
+        needed = max(self.config.min_frames, self.config.min_container_frames)
+        return not wants_boxes or _agreeing(boxes, needed)
 
     def fuse(self, observations: Sequence[Observation]) -> Identification:
         """The fused plate (best-supported group) and containers (valid groups first)."""
-        plate_groups = group([o for o in observations if o.candidate.kind is ReadKind.PLATE])
-        plate = self._fused(plate_groups[0], ReadKind.PLATE) if plate_groups else None
-        boxes = [
-            fused
-            for g in group([o for o in observations if o.candidate.kind is ReadKind.CONTAINER])
-            if (fused := self._fused(g, ReadKind.CONTAINER)) is not None
-        ]
-        boxes.sort(key=lambda r: (not r.valid, -r.confidence))
-        return Identification(plate=plate, containers=tuple(boxes[:_MAX_CONTAINERS]))
+        return fuse_reads(
+            observations,
+            self._grammar,
+            self.config.min_valid_confidence,
+            self.config.min_container_frames,
+            self.config.evidence_jpeg_quality,
+        )
 
-    def _fused(self, observations: list[Observation], kind: ReadKind) -> Read | None:
-        def validate(text: str) -> tuple[str, bool]:
-            if kind is ReadKind.PLATE:
-                match = self._grammar.check(text)
-                return match.text, match.valid
-            repaired = iso6346.repair(text)
-            return repaired.text, repaired.valid
 
-        fused: Fused | None = fuse(observations, validate, self.config.evidence_jpeg_quality)
-        if fused is None:
-            return None
-        read = fused.read
-        if read.confidence < self.config.min_valid_confidence:
-            read = replace(read, valid=False)
-        return replace(read, evidence_jpeg=fused.evidence_jpeg)
+def fuse_reads(
+    observations: Sequence[Observation],
+    plate_grammar: Grammar,
+    min_valid_confidence: float = 0.8,
+    min_container_frames: int = 2,
+    jpeg_quality: int = 85,
+) -> Identification:
+    """The fused plate (best-supported group) and containers (valid groups first) of one window.
+
+    A container number is valid only when at least `min_container_frames` frames read it valid, the
+    same: the check digit lets one garbage read in ten through, two independent frames one in a hundred.
+    """
+    plate_groups = group([o for o in observations if o.candidate.kind is ReadKind.PLATE])
+    plate = (
+        _fused(plate_groups[0], ReadKind.PLATE, plate_grammar, min_valid_confidence, 1, jpeg_quality)
+        if plate_groups
+        else None
+    )
+    boxes = [
+        fused
+        for g in group([o for o in observations if o.candidate.kind is ReadKind.CONTAINER])
+        if (
+            fused := _fused(
+                g, ReadKind.CONTAINER, plate_grammar, min_valid_confidence, min_container_frames, jpeg_quality
+            )
+        )
+        is not None
+    ]
+    boxes.sort(key=lambda r: (not r.valid, -r.confidence))
+    return Identification(plate=plate, containers=tuple(boxes[:_MAX_CONTAINERS]))
+
+
+def _fused(
+    observations: list[Observation],
+    kind: ReadKind,
+    plate_grammar: Grammar,
+    min_valid_confidence: float,
+    min_frames: int,
+    jpeg_quality: int,
+) -> Read | None:
+    def validate(text: str) -> tuple[str, bool]:
+        if kind is ReadKind.PLATE:
+            match = plate_grammar.check(text)
+            return match.text, match.valid
+        repaired = iso6346.repair(text)
+        return repaired.text, repaired.valid
+
+    fused: Fused | None = fuse(observations, validate, jpeg_quality)
+    if fused is None:
+        return None
+    read = fused.read
+    agreeing = sum(o.candidate.valid and o.candidate.text == read.text for o in observations)
+    if read.confidence < min_valid_confidence or agreeing < min_frames:
+        read = replace(read, valid=False)
+    return replace(read, evidence_jpeg=fused.evidence_jpeg)
 
 
 def _agreeing(observations: Sequence[Observation], needed: int) -> bool:

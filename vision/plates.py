@@ -36,10 +36,18 @@ class Grammar:
     name: str
     pattern: re.Pattern[str]
     templates: tuple[str, ...] = ()  # strings over D/L/A, one class per character
+    # Each character must be at least this sure for the read to be valid. A grammar with no position
+    # classes cannot catch a look-alike (O/0, D/0, 4/L), so its reads must be surer.
+    min_char_confidence: float = 0.0
+    # Characters that make a read not valid: on many plates (US states, Slovakia) O and 0 are one glyph, and
+    # reference lists write it either way; a grammar without position classes cannot say which it is.
+    ambiguous: str = ""
 
     def check(self, raw: str) -> PlateMatch:
         """Normalise, match, and correct look-alikes where a template demands another class."""
         text = _ALNUM.sub("", raw.upper())
+        if self.ambiguous and any(ch in self.ambiguous for ch in text):
+            return PlateMatch(text, False)
         if self.pattern.fullmatch(text):
             return PlateMatch(text, True)
         fixes = {
@@ -94,12 +102,17 @@ _VN_TEMPLATES = tuple(
 )
 
 VIETNAM = Grammar("vietnam", re.compile(_VN_PARTS.pattern), _VN_TEMPLATES)
-# Any 4-9 character A-Z0-9 plate (the openalpr sets: US, EU and Brazilian plates).
-GENERIC = Grammar("generic", re.compile(r"[A-Z0-9]{4,9}"))
+# Any 4-9 character A-Z0-9 plate (the openalpr sets: US, EU and Brazilian plates), with at least one
+# letter and one digit to be valid: an all-letter read is nearly always a word near the plate (a state
+# name, a dealer, PRIVATE), an all-digit one a phone number or a plate with its letters cut off. Such reads
+# are still returned, only never claimed valid.
+GENERIC = Grammar(
+    "generic", re.compile(r"(?=.*[0-9])(?=.*[A-Z])[A-Z0-9]{4,9}"), min_char_confidence=0.92, ambiguous="O0"
+)
 # Foreign plates in Latin letters under the GMS cross-border transport agreement (Laos, Cambodia,
 # Thailand's Latin GMS plates, China's Latin GMS plates, Myanmar): letters and digits, 4-9 characters,
 # at least one digit.
-GMS = Grammar("gms", re.compile(r"(?=.*[0-9])[A-Z0-9]{4,9}"))
+GMS = Grammar("gms", re.compile(r"(?=.*[0-9])[A-Z0-9]{4,9}"), min_char_confidence=0.92, ambiguous="O0")
 
 GRAMMARS: dict[str, Grammar] = {g.name: g for g in (VIETNAM, GENERIC, GMS)}
 

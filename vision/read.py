@@ -87,8 +87,14 @@ class TextReader:
         self._columns = _alphabet_columns(vocab, model_path)
         self._max_batch = max(1, max_batch)
 
-    def read(self, crops: Sequence[Image]) -> list[LineRead]:
-        """Read one text line from each BGR crop; crops of similar width are batched together."""
+    def read(self, crops: Sequence[Image], background_pad: bool = False) -> list[LineRead]:
+        """Read one text line from each BGR crop; crops of similar width are batched together.
+
+        Narrow crops are padded to the batch's width with grey, or with `background_pad` with the median
+        colour of their left and right edges: on a coloured container panel a grey block reads as one
+        more character (generated degraded containers: 89% exact with grey, 96% with the panel colour),
+        while tight plate crops, whose edges are the plate's frame, read better with grey.
+        """
         results: list[LineRead] = [EMPTY] * len(crops)
         usable = [i for i, crop in enumerate(crops) if crop.ndim == 3 and min(crop.shape[:2]) >= 4]
         usable.sort(key=lambda i: crops[i].shape[1] / crops[i].shape[0])
@@ -99,7 +105,14 @@ class TextReader:
             tensor = np.zeros((len(batch), 3, REC_HEIGHT, width), dtype=np.float32)
             for row, (i, w) in enumerate(zip(batch, widths, strict=True)):
                 resized = cv2.resize(crops[i], (w, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
-                tensor[row, :, :, :w] = resized.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+                if background_pad and w < width:
+                    border = np.concatenate([resized[:, :2], resized[:, -2:]], axis=1).reshape(-1, 3)
+                    fill = np.empty((REC_HEIGHT, width - w, 3), dtype=np.uint8)
+                    fill[:] = np.median(border, axis=0).astype(np.uint8)
+                    resized = np.concatenate([resized, fill], axis=1)
+                tensor[row, :, :, : resized.shape[1]] = (
+                    resized.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+                )
             probs = self._session.run(None, {self._input: tensor})[0]
             for row, i in enumerate(batch):
                 results[i] = self._decode(np.asarray(probs[row], dtype=np.float32))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -13,9 +14,9 @@ import pytest
 from vision.cameras import Camera, CameraState, SourceError, decode_image, open_source
 from vision.config import CameraConfig, CameraRole, VisionConfig
 from vision.fuse import Observation, fuse, group
-from vision.identifier import CameraIdentifier
+from vision.identifier import CameraIdentifier, fuse_reads
 from vision.identity import ReadKind
-from vision.pipeline import Candidate, Recognizer
+from vision.pipeline import Candidate, Recognizer, _contested
 from vision.plates import VIETNAM
 from vision.render import render_plate, render_scene
 
@@ -163,3 +164,26 @@ async def test_camera_identifier_with_faulted_camera_returns_no_plate(
     finally:
         identifier.stop()
     assert ident.plate is None
+
+
+def _box(text: str, conf: float = 0.95, box: tuple[int, int, int, int] = (10, 10, 200, 40)) -> Candidate:
+    return Candidate(ReadKind.CONTAINER, text, (conf,) * len(text), True, box)
+
+
+def test_container_read_valid_in_one_frame_only_is_not_reported_valid() -> None:
+    one = fuse_reads([Observation(_box("MSKU3866036"), None, "left")], VIETNAM)
+    assert [(r.text, r.valid) for r in one.containers] == [("MSKU3866036", False)]
+    two = fuse_reads(
+        [Observation(_box("MSKU3866036"), None, "left"), Observation(_box("MSKU3866036"), None, "right")],
+        VIETNAM,
+    )
+    assert [(r.text, r.valid) for r in two.containers] == [("MSKU3866036", True)]
+
+
+def test_valid_read_that_a_close_rival_nearly_matches_is_not_valid() -> None:
+    sure = Candidate(ReadKind.PLATE, "UH1F0F", (0.91,) * 6, True, (0, 0, 60, 30))
+    rival = Candidate(ReadKind.PLATE, "UHIF0F", (0.9,) * 6, True, (0, 0, 60, 30))
+    far = Candidate(ReadKind.PLATE, "UH1F0F", (0.91,) * 6, True, (500, 0, 60, 30))
+    contested = _contested([sure, rival, far])
+    assert [c.valid for c in contested] == [False, False, True]
+    assert _contested([sure, replace(rival, probs=(0.5,) * 6)])[0].valid

@@ -96,3 +96,16 @@ def test_non_onnx_model_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_clean_render_is_unchanged_by_a_null_degradation() -> None:
     plate = render_plate("51C12345")
     assert np.array_equal(degrade(plate, Degradation(), np.random.default_rng(0)), plate)
+
+
+@pytest.mark.parametrize("text", ["29LD1234", "51C12345"])
+def test_two_line_plate_in_a_scene_is_read_by_joining_its_rows(recognizer: Recognizer, text: str) -> None:
+    scene = render_scene([(render_plate(text, two_line=True, height=36), (800, 700))])
+    found = recognizer.read_frame(scene, ReadKind.PLATE)
+    assert (found[0].text, found[0].valid) == (text, True)
+
+
+def test_fragment_of_a_longer_valid_read_is_not_valid(recognizer: Recognizer) -> None:
+    scene = render_scene([(render_plate("51C12345", height=36), (800, 800))])
+    for c in recognizer.read_frame(scene, ReadKind.PLATE):
+        assert not c.valid or c.text == "51C12345"
