@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -52,6 +52,11 @@ class DemoConfig(BaseModel):
     )
     declarations: int = Field(40, ge=1, description="Cleared declarations seeded into the store at start.")
     barrier_move_s: float = Field(1.0, gt=0, description="Simulated barrier travel time.")
+    cameras: Literal["rendered", "scripted"] = Field(
+        "rendered",
+        description="rendered: each truck's plate and containers are drawn into camera frames and read by "
+        "the real models; scripted: the generator's reads are used as they are (no models, deterministic).",
+    )
     private_broker: bool = Field(
         True,
         description="Start a private Mosquitto (if installed) and the reference central office, and point "

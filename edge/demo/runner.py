@@ -24,6 +24,7 @@ from edge.config import GateConfig
 from edge.daemon import LaneDaemon
 from edge.decision import Decision, Outcome
 from edge.demo.broker import DemoBroker, mosquitto_binary
+from edge.demo.rendered import RenderedIdentifier
 from edge.demo.traffic import Scenario, SimVehicle, TrafficGenerator
 from edge.kiosk.server import run_kiosk
 from edge.kiosk.users import Role, UsersRepo
@@ -36,14 +37,14 @@ log = logging.getLogger("edge.demo")
 
 
 class ScriptedIdentifier:
-    """Identifies the vehicle the traffic generator put on the stop line (stands in for cameras)."""
+    """The reads the traffic generator scripted for the vehicle on the stop line (no cameras, no models)."""
 
     def __init__(self) -> None:
-        self.current: Identification | None = None
+        self.current: SimVehicle | None = None
 
     async def identify(self, tx_id: str, window_s: float) -> Identification:
         await asyncio.sleep(min(0.3, window_s))
-        return self.current or Identification(plate=None)
+        return self.current.identification if self.current else Identification(plate=None)
 
 
 class DemoPrinter:
@@ -128,7 +129,9 @@ class DemoGate:
             )
             sync_cfg = self.config.sync.model_copy(update={"broker": broker_cfg})
             self.config = self.config.model_copy(update={"sync": sync_cfg})
-        self.identifier = ScriptedIdentifier()
+        self.identifier: ScriptedIdentifier | RenderedIdentifier = (
+            RenderedIdentifier(config.vision) if config.demo.cameras == "rendered" else ScriptedIdentifier()
+        )
         self.daemon = LaneDaemon(self.config, self.identifier)
         self.uplink = Uplink.for_daemon(self.daemon, self.config.sync)
         self.daemon.uplink_status = self.uplink.status
@@ -160,6 +163,8 @@ class DemoGate:
     async def run(self, vehicles: int) -> list[tuple[SimVehicle, Decision]]:
         """Send `vehicles` trucks through (0: until cancelled) and return what was decided."""
         self.seed_store()
+        if isinstance(self.identifier, RenderedIdentifier):
+            await asyncio.to_thread(self.identifier.warm_up)  # load the models before the first truck
         if self.config.kiosk.enabled:  # before the loop runs devices: password hashing takes a while
             url = f"http://{self.config.kiosk.host}:{self.config.kiosk.port}"
             accounts = self.create_demo_users()
@@ -219,7 +224,8 @@ class DemoGate:
 
     def _stop_central(self) -> None:
         if self.central is not None:
-            self.printer.note(f"central office stored {self.central.counts['stored']} gate events ({self.central.counts['duplicate']} duplicates dropped)")
+            stored, dropped = self.central.counts["stored"], self.central.counts["duplicate"]
+            self.printer.note(f"central office stored {stored} gate events ({dropped} duplicates dropped)")
             self.central.stop()
         if self.broker is not None:
             self.broker.stop()
@@ -232,9 +238,12 @@ class DemoGate:
             action, reason = "recorded inspection done", "physical inspection completed, seals intact"
             self.daemon.officer_inspection_done(officer, reason)
             result = Outcome.PASS
-        elif vehicle.scenario is Scenario.LOW_CONFIDENCE:
-            action, reason = f"corrected the plate to {vehicle.plate}", "plate read checked by eye"
-            self.daemon.officer_correct(officer, reason, plate=vehicle.plate)
+        elif vehicle.scenario in (Scenario.LOW_CONFIDENCE, Scenario.CLEARED):
+            # A cleared truck held by a misread: the officer types what the plate and containers say.
+            action, reason = f"corrected the reads to {vehicle.plate}", "reads checked by eye"
+            self.daemon.officer_correct(
+                officer, reason, plate=vehicle.plate, containers=list(vehicle.containers)
+            )
             result = Outcome.PASS
         else:
             action, reason = "rejected", "vehicle does not match a cleared declaration"
@@ -247,7 +256,7 @@ class DemoGate:
         lane = self.daemon.lane
         await _wait_for(lambda: lane.state is LaneState.IDLE, timeout=30)
         self.printer.vehicle = vehicle
-        self.identifier.current = vehicle.identification
+        self.identifier.current = vehicle
         decided_before = len(self.printer.decisions)
         await self.controller.vehicle_arrives()
         self.scale_sim.drive_on(vehicle.gross_kg)

@@ -25,7 +25,14 @@ async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expect
         ),
         store=StoreConfig(path=tmp_path / "demo.db"),
         kiosk=KioskConfig(enabled=False),
-        demo=DemoConfig(seed=9, mismatch_share=0.5, interval_s=0.1, barrier_move_s=0.3, officer_auto_s=0.2),
+        demo=DemoConfig(
+            cameras="scripted",
+            seed=9,
+            mismatch_share=0.5,
+            interval_s=0.1,
+            barrier_move_s=0.3,
+            officer_auto_s=0.2,
+        ),
     )
     out = io.StringIO()
     gate = DemoGate(config, out=out)
