@@ -2,11 +2,14 @@
 
 It is the executable half of the contract in docs/mqtt.md. Instances share the load through an MQTT 5 shared
 subscription (``$share/<group>/...``): the broker gives each message to one instance of the group, and the
-instances share one database in which ``event_id`` is unique, so an event the gate sent twice is stored once
-whichever instance receives each copy. Sequence gaps are found through each event's ``prev_seq``.
+instances share one database (SQLite on one machine, PostgreSQL across machines) in which ``event_id`` is
+unique, so an event the gate sent twice is stored once whichever instance receives each copy. Sequence gaps
+are found through each event's ``prev_seq``.
 
 paho's network thread does all the receiving and the database writes of an instance; the database
-connection is used by that thread only, and closed after it has stopped.
+connection is used by that thread only, and closed after it has stopped. A message is acknowledged to the
+broker only once it is stored: while the database is out of reach the instance holds the message and tries
+again with backoff, and a message it never stored (it was stopped meanwhile) is delivered again.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -29,7 +33,8 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from sync.central_feed import current_snapshot, next_message
-from sync.central_store import CentralStore
+from sync.central_pg import PostgresCentralStore, check_url
+from sync.central_store import CentralStore, SqliteCentralStore, StoreUnavailable
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
 from sync.client import mqtt_properties
 from sync.commands import Command, CommandAck, CommandName, sign
@@ -40,6 +45,8 @@ log = logging.getLogger("sync.central")
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 PUBLISH_TIMEOUT_S = 10.0
+STORE_RETRY_MIN_S = 0.2
+STORE_RETRY_MAX_S = 5.0
 
 
 def utc_now() -> datetime:
@@ -51,12 +58,33 @@ class CentralSettings:
     """Where central listens and stores."""
 
     broker: BrokerConfig
-    db_path: Path
+    db_path: Path | None = None  # SQLite file
     topic_prefix: str = "customs/v1/gates/{gate_id}/"
     group: str | None = "central"  # shared subscription group; None: a plain subscription
     name: str = "central-1"  # MQTT client id: unique per instance
     session_expiry_s: int = 24 * 3600  # 0: a clean, throw-away session (one-shot tools)
     acks_only: bool = False  # subscribe to command acks only (a tool that sends a command and waits)
+    db_url: str | None = None  # postgresql://... (libpq URL): used instead of db_path
+
+    def __post_init__(self) -> None:
+        if self.db_url is not None:
+            check_url(self.db_url)
+        elif self.db_path is None:
+            raise ValueError("central needs a database: db_path (SQLite) or db_url (PostgreSQL)")
+
+
+def open_store(
+    *, db_path: Path | None = None, db_url: str | None = None, name: str = "gate-edge-central"
+) -> CentralStore:
+    """A new connection to central's database: PostgreSQL given a URL, else SQLite (StoreUnavailable: none).
+
+    ``name`` labels the connection on the server (PostgreSQL's ``application_name``) unless the URL sets one.
+    """
+    if db_url is not None:
+        return PostgresCentralStore(db_url, application_name=name)
+    if db_path is None:
+        raise ValueError("central needs a database: db_path (SQLite) or db_url (PostgreSQL)")
+    return SqliteCentralStore(db_path)
 
 
 def _client(broker: BrokerConfig, client_id: str, clean: bool) -> mqtt.Client:
@@ -66,6 +94,7 @@ def _client(broker: BrokerConfig, client_id: str, clean: bool) -> mqtt.Client:
         client_id=client_id,
         protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
         clean_session=None if v5 else clean,
+        manual_ack=True,  # PUBACK once stored, not when paho hands the message over
     )
     client.max_inflight_messages_set(0)
     if broker.username is not None:
@@ -101,6 +130,7 @@ class Central:
         self._client.on_subscribe = self._on_subscribe
         self._store: CentralStore | None = None  # opened on paho's thread
         self.counts: Counter[str] = Counter()
+        self._stopping = threading.Event()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self._acks: dict[str, CommandAck] = {}
@@ -118,16 +148,25 @@ class Central:
         self._client.loop_start()
 
     def stop(self) -> None:
+        self._stopping.set()  # ends a wait for the database on paho's thread
         self._client.disconnect()
         self._client.loop_stop()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self._drop_store()
+
+    def open_store(self) -> CentralStore:
+        """A new connection to this instance's database, for the calling thread."""
+        s = self.settings
+        return open_store(db_path=s.db_path, db_url=s.db_url, name=s.name)
 
     def _db(self) -> CentralStore:
         if self._store is None:
-            self._store = CentralStore(self.settings.db_path)
+            self._store = self.open_store()
         return self._store
+
+    def _drop_store(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def _subscriptions(self) -> list[tuple[str, int]]:
         share = f"$share/{self.settings.group}/" if self.settings.group else ""
@@ -152,6 +191,29 @@ class Central:
 
     # -- receiving ----------------------------------------------------------------------------
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        """Handle a message, waiting out a database outage, and only then acknowledge it."""
+        delay = STORE_RETRY_MIN_S
+        down_since: float | None = None
+        while True:
+            try:
+                self._handle(client, message)
+                break
+            except StoreUnavailable as exc:
+                self._drop_store()  # a new connection on the next try
+                if down_since is None:
+                    down_since = time.monotonic()
+                    self.counts["store_outages"] += 1
+                    log.error("%s: %s; holding the message and retrying", self.settings.name, exc)
+                else:
+                    log.debug("%s: still unavailable: %s", self.settings.name, exc)
+                if self._stopping.wait(delay):
+                    return  # not acknowledged: the broker delivers it again
+                delay = min(delay * 2, STORE_RETRY_MAX_S)
+        if down_since is not None:
+            log.info("%s: database back after %.1f s", self.settings.name, time.monotonic() - down_since)
+        client.ack(message.mid, message.qos)
+
+    def _handle(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
         topic = message.topic
         raw = bytes(message.payload)
         gate = gate_id_of(self.settings.topic_prefix, topic)
@@ -169,9 +231,9 @@ class Central:
             elif topic == topics.commands_ack:
                 self._ack(gate, raw, now)
         except (ValueError, ValidationError) as exc:
+            self._db().store_invalid(topic, str(exc), len(raw), now)
             self.counts["invalid"] += 1
             log.warning("%s: invalid message on %s: %s", self.settings.name, topic, str(exc)[:200])
-            self._db().store_invalid(topic, str(exc), len(raw), now)
 
     def _envelope(self, gate: str, raw: bytes) -> EventEnvelope:
         event = EventEnvelope.model_validate_json(raw)
@@ -224,7 +286,7 @@ class Central:
         self, gate_id: str, declarations: list[WireDeclaration], snapshot: bool = False
     ) -> ClearanceSnapshot | ClearanceDelta | None:
         """Record the gate's next feed version and publish it (QoS 1); None if nothing changed."""
-        store = CentralStore(self.settings.db_path)  # this (caller's) thread's own connection
+        store = self.open_store()  # this (caller's) thread's own connection
         try:
             message = next_message(store, gate_id, declarations, snapshot, self._clock())
         finally:

@@ -85,10 +85,9 @@ def next_message(
     store: CentralStore, gate_id: str, declarations: list[WireDeclaration], snapshot: bool, at: datetime
 ) -> ClearanceSnapshot | ClearanceDelta | None:
     """Record the gate's new feed state and return the message that carries it (None: nothing changed)."""
-    with store.write() as conn:
-        row = conn.execute("SELECT version, declarations FROM feeds WHERE gate_id = ?", (gate_id,)).fetchone()
-        version = 0 if row is None else int(row[0])
-        sent = {d.number: d for d in ([] if row is None else _DECLARATIONS.validate_json(row[1]))}
+
+    def step(version: int, sent_json: str | None) -> tuple[str, ClearanceSnapshot | ClearanceDelta] | None:
+        sent = {d.number: d for d in ([] if sent_json is None else _DECLARATIONS.validate_json(sent_json))}
         current: list[WireDeclaration] = []
         upserts: list[WireDeclaration] = []
         for decl in declarations:
@@ -114,13 +113,9 @@ def next_message(
                 upserts=upserts,
                 removals=removals,
             )
-        conn.execute(
-            "INSERT INTO feeds (gate_id, version, declarations, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (gate_id) DO UPDATE SET version = excluded.version,"
-            " declarations = excluded.declarations, updated_at = excluded.updated_at",
-            (gate_id, version + 1, _DECLARATIONS.dump_json(current).decode(), at.isoformat()),
-        )
-    return message
+        return _DECLARATIONS.dump_json(current).decode(), message
+
+    return store.advance_feed(gate_id, at, step)
 
 
 def current_snapshot(store: CentralStore, gate_id: str, at: datetime) -> ClearanceSnapshot | None:

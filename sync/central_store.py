@@ -1,21 +1,92 @@
-"""The reference central's SQLite database: events stored once, sequence gaps, gate status, clearance feeds.
+"""The reference central's database: events stored once, sequence gaps, gate status, clearance feeds.
 
-Several central instances may share one database file: every write is one ``BEGIN IMMEDIATE`` transaction
-(sqlite's write lock, waited for up to the busy timeout), and ``event_id`` is UNIQUE, so an event delivered
-twice (to one instance or to two) is stored once. WAL with ``synchronous=NORMAL``: a committed event survives
-a crash of the process; a production central on PostgreSQL would be durable against power loss as well.
+:class:`CentralStore` is what central needs of a database; :class:`SqliteCentralStore` (here) and
+``sync.central_pg.PostgresCentralStore`` provide it with the same tables and the same meaning. Several central
+instances may share one database: ``event_id`` is unique, so an event delivered twice (to one instance or to
+two) is stored once, and each backend serialises the writes that read before they write (the gap check, the
+feed version) per gate, so two instances cannot both miss each other's rows.
+
+SQLite: every write is one ``BEGIN IMMEDIATE`` transaction (sqlite's write lock, waited for up to the busy
+timeout). WAL with ``synchronous=NORMAL``: a committed event survives a crash of the process, not of the
+machine; a production central runs on PostgreSQL, which is durable against power loss as well.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sync.contract import EventEnvelope
+
+T = TypeVar("T")
+
+# A step of a gate's clearance feed: given the version and declarations (JSON text) central last sent, the
+# declarations to record at the next version and a value for the caller; None: nothing to record.
+FeedStep = Callable[[int, str | None], tuple[str, T] | None]
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or written just now (down, locked, full); worth trying again later.
+
+    The message names the database (a URL without its password) and the reason, for a log line or the CLI.
+    """
+
+
+class CentralStore(Protocol):
+    """Central's database: one connection, used by one thread at a time (each instance opens its own).
+
+    Writes raise :class:`StoreUnavailable` when the database is out of reach; each write is one transaction,
+    so a write that failed may be repeated whole.
+    """
+
+    def close(self) -> None: ...
+
+    def store_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
+        """Store an event unless its id is known; keep the gap list in step. True if it was new."""
+        ...
+
+    def store_telemetry(
+        self, gate_id: str, seq: int, at: datetime, payload_json: str, received: datetime
+    ) -> None:
+        """Keep the gate's latest telemetry sample (by seq; an older one arriving late changes nothing)."""
+        ...
+
+    def store_status(
+        self, gate_id: str, state: str, at: datetime, version: int | None, received: datetime
+    ) -> None:
+        """Keep the gate's last status message."""
+        ...
+
+    def store_ack(
+        self, gate_id: str, command_id: str | None, status: str, detail: str, body: str, at: datetime
+    ) -> None:
+        """Append a command acknowledgement."""
+        ...
+
+    def store_invalid(self, topic: str, detail: str, size: int, at: datetime) -> None:
+        """Record a message that was rejected (its topic, why, its size; never its content)."""
+        ...
+
+    def feed(self, gate_id: str) -> tuple[int, str | None]:
+        """The gate's feed version (0 if none) and its declarations as JSON text."""
+        ...
+
+    def advance_feed(self, gate_id: str, at: datetime, step: FeedStep[T]) -> T | None:
+        """Run ``step`` on the gate's feed and record what it returns at the next version, atomically.
+
+        No other writer changes the gate's feed in between, whichever instance it runs in.
+        """
+        ...
+
+    def report(self) -> dict[str, Any]:
+        """Per gate: events stored, highest seq, unresolved gaps; and invalid messages seen."""
+        ...
+
 
 _SCHEMA = (
     # id gives the arrival order, which the tests check against seq.
@@ -38,41 +109,77 @@ _SCHEMA = (
     " detail TEXT NOT NULL, size INTEGER NOT NULL, received_at TEXT NOT NULL)",
 )
 
+# Primary result codes that say "not now" rather than "this is wrong": busy, locked, I/O error, disk full,
+# cannot open. Anything else (a bad statement, a constraint) is a bug and is not retried.
+_TRANSIENT = {5, 6, 10, 13, 14}
+BUSY_TIMEOUT_S = 30.0
 
-class CentralStore:
-    """One connection, used by one thread at a time (each central instance opens its own)."""
+
+def _transient(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (exc.sqlite_errorcode & 0xFF) in _TRANSIENT
+
+
+class SqliteCentralStore:
+    """:class:`CentralStore` in one SQLite file (the default, and the demo's)."""
 
     def __init__(self, path: Path | str) -> None:
-        # Not bound to the opening thread: an instance opens it on paho's thread and closes it after that
-        # thread has ended. It is never used by two threads at once.
-        self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        with self.write():
-            for statement in _SCHEMA:
-                self.conn.execute(statement)
+        self.path = str(path)
+        try:
+            # Not bound to the opening thread: an instance opens it on paho's thread and closes it after
+            # that thread has ended. It is never used by two threads at once.
+            self.conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+            )
+            self._wal()
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            with self.write():
+                for statement in _SCHEMA:
+                    self.conn.execute(statement)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"database {self.path}: {exc}") from None
+
+    def _wal(self) -> None:
+        # Two instances opening a new file at once: switching it to WAL answers "busy" at once rather than
+        # waiting for the busy timeout, so wait here.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction holding sqlite's write lock from its start."""
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except OverflowError as exc:  # an integer beyond SQLite's 64 bits, e.g. a forged seq
+            raise ValueError(f"cannot store the message: {exc}") from None
+        except sqlite3.Error as exc:
+            if not _transient(exc):
+                raise
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"database {self.path}: {exc}") from None
 
     def close(self) -> None:
         self.conn.close()
 
     def store_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
-        """Store an event unless its id is known; keep the gap list in step. True if it was new."""
         gate, seq = event.gate_id, event.seq
         with self.write() as conn:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO events (event_id, gate_id, seq, prev_seq, kind, at, payload,"
-                " received_at, receiver) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (event_id, gate_id, seq, prev_seq, kind, at, payload, received_at,"
+                " receiver) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                 (
                     str(event.event_id),
                     gate,
@@ -91,8 +198,8 @@ class CentralStore:
             prev = event.prev_seq
             if prev is not None and not self._has_seq(gate, prev):
                 conn.execute(
-                    "INSERT OR IGNORE INTO gaps (gate_id, missing_seq, noticed_seq, noticed_at)"
-                    " VALUES (?, ?, ?, ?)",
+                    "INSERT INTO gaps (gate_id, missing_seq, noticed_seq, noticed_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (gate, prev, seq, at.isoformat()),
                 )
         return True
@@ -145,14 +252,30 @@ class CentralStore:
             )
 
     def feed(self, gate_id: str) -> tuple[int, str | None]:
-        """The gate's feed version (0 if none) and its declarations as JSON text."""
         row = self.conn.execute(
             "SELECT version, declarations FROM feeds WHERE gate_id = ?", (gate_id,)
         ).fetchone()
         return (0, None) if row is None else (int(row[0]), str(row[1]))
 
+    def advance_feed(self, gate_id: str, at: datetime, step: FeedStep[T]) -> T | None:
+        with self.write() as conn:  # BEGIN IMMEDIATE: no other writer until this commits
+            row = conn.execute(
+                "SELECT version, declarations FROM feeds WHERE gate_id = ?", (gate_id,)
+            ).fetchone()
+            version = 0 if row is None else int(row[0])
+            outcome = step(version, None if row is None else str(row[1]))
+            if outcome is None:
+                return None
+            declarations, value = outcome
+            conn.execute(
+                "INSERT INTO feeds (gate_id, version, declarations, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (gate_id) DO UPDATE SET version = excluded.version,"
+                " declarations = excluded.declarations, updated_at = excluded.updated_at",
+                (gate_id, version + 1, declarations, at.isoformat()),
+            )
+        return value
+
     def report(self) -> dict[str, Any]:
-        """Per gate: events stored, highest seq, unresolved gaps; and invalid messages seen."""
         gates: dict[str, Any] = {}
         for gate, count, high in self.conn.execute(
             "SELECT gate_id, COUNT(*), MAX(seq) FROM events GROUP BY gate_id ORDER BY gate_id"

@@ -144,12 +144,18 @@ pattern read customs/v1/gates/%u/commands
 
 `gate-edge central run` is the reference receiver: it subscribes to all gates' `events`, `telemetry`,
 `status` and `commands/ack` through the MQTT 5 shared subscription `$share/central/...`, stores each event
-once (unique `event_id`) in SQLite, and records gaps. Several instances share the load (the broker gives
-each message to one of them) and one database. `gate-edge central clearances --gate G --file F` sends a
-gate its clearances from a JSON list or a CSV file (`number,status,channel,plates,containers,gross_kg,
-valid_from,valid_until`; plates and containers `;`-separated, a container as `NUMBER:SEAL`), as a delta
-against what was last sent (or `--snapshot`). `gate-edge central command` sends a signed command and prints
-the answer; `gate-edge central report` prints per gate the events stored, the highest `seq` and open gaps.
+once (unique `event_id`) in SQLite (`--db FILE`) or PostgreSQL (`--db-url postgresql://USER@HOST/DB`, or
+`--db-url-env NAME` for a URL that holds a password), and records gaps. Several instances share the load
+(the broker gives each message to one of them) and one database: PostgreSQL when they run on several
+machines. An instance acknowledges a message to the broker only once it is stored; while its database is
+out of reach it holds the message and tries again, so nothing is lost. The tables are the same in both:
+`events`, `gaps`, `telemetry` (latest per gate), `gate_status`, `feeds`, `acks`, `invalid`.
+
+`gate-edge central clearances --gate G --file F` sends a gate its clearances from a JSON list or a CSV file
+(`number,status,channel,plates,containers,gross_kg,valid_from,valid_until`; plates and containers
+`;`-separated, a container as `NUMBER:SEAL`), as a delta against what was last sent (or `--snapshot`).
+`gate-edge central command` sends a signed command and prints the answer; `gate-edge central report` prints
+per gate the events stored, the highest `seq` and open gaps.
 
 ## Message schemas (JSON Schema)
 """

@@ -17,10 +17,11 @@ import pytest
 
 from sync.central import Central
 from sync.central_feed import FeedFileError, load_declarations, next_message
-from sync.central_store import CentralStore
+from sync.central_store import SqliteCentralStore
 from sync.clearances import ClearanceDelta, ClearanceSnapshot
 from sync.contract import encode_event, gate_topics
 from tests.sync.broker import Mosquitto
+from tests.sync.central_db import Database, open_database
 from tests.sync.conftest import wait_for
 from tests.sync.observer import Observer
 
@@ -53,9 +54,14 @@ def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    yield from open_database(request.param, tmp_path)
+
+
 @pytest.fixture
-def two_centrals(tmp_path: Path, broker: Mosquitto) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Two `gate-edge central run` processes in one shared-subscription group, on one database file."""
+def two_centrals(broker: Mosquitto, database: Database) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Two `gate-edge central run` processes in one shared-subscription group, on one database."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = []
     for name in ("central-a", "central-b"):
@@ -69,8 +75,7 @@ def two_centrals(tmp_path: Path, broker: Mosquitto) -> Iterator[list[subprocess.
                 str(broker.port),
                 "--name",
                 name,
-                "--db",
-                str(tmp_path / "central.db"),
+                *database.cli,
             ],
             env=env,
             cwd=REPO,
@@ -92,7 +97,7 @@ def two_centrals(tmp_path: Path, broker: Mosquitto) -> Iterator[list[subprocess.
 
 
 def test_two_central_instances_on_a_shared_subscription_store_each_event_exactly_once(
-    tmp_path: Path, broker: Mosquitto, two_centrals: list[subprocess.Popen[bytes]]
+    broker: Mosquitto, database: Database, two_centrals: list[subprocess.Popen[bytes]]
 ) -> None:
     gate = Observer(broker)
     assert gate.wait_ready()
@@ -102,12 +107,11 @@ def test_two_central_instances_on_a_shared_subscription_store_each_event_exactly
     for seq, event_id in enumerate(ids[:100], start=1):  # the gate resends after a lost ack: duplicates
         gate.publish(EVENTS, envelope(seq, seq - 1 or None, event_id))
     gate.close()
-    db = tmp_path / "central.db"
-    wait_for(lambda: len(rows(db, "SELECT event_id FROM events")) >= 200, 10, "200 events stored")
-    stored = rows(db, "SELECT event_id, receiver FROM events")
+    wait_for(lambda: len(database.rows("SELECT event_id FROM events")) >= 200, 10, "200 events stored")
+    stored = database.rows("SELECT event_id, receiver FROM events")
     assert sorted(str(r[0]) for r in stored) == sorted(ids)
     assert {r[1] for r in stored} == {"central-a", "central-b"}  # the broker shared the load
-    assert rows(db, "SELECT * FROM gaps") == []
+    assert database.rows("SELECT * FROM gaps") == []
 
 
 def test_central_reports_a_gap_until_the_missing_event_arrives(
@@ -127,7 +131,7 @@ def test_central_reports_a_gap_until_the_missing_event_arrives(
     gate.publish(gate_topics("customs/v1/gates/{gate_id}/", "g2").events, envelope(5, 4))  # g1 posing as g2
     wait_for(lambda: central.counts["invalid"] == 2, what="invalid messages counted")
     gate.close()
-    store = CentralStore(db)
+    store = SqliteCentralStore(db)
     assert store.report()["gates"]["g1"] == {"events": 4, "max_seq": 4, "gaps": []}
     store.close()
 
@@ -139,7 +143,7 @@ def test_feed_from_a_csv_file_sends_a_snapshot_then_deltas_with_bumped_versions(
         "D1,cleared,green,51C12345,MSKU3866036:S1,24000,2025-03-01T00:00:00+00:00,2025-04-01T00:00:00+00:00\n"
     )
     csv_file.write_text(header + row + row.replace("D1", "D2").replace("51C12345", "29H99999"))
-    store = CentralStore(tmp_path / "central.db")
+    store = SqliteCentralStore(tmp_path / "central.db")
     first = next_message(store, "g1", load_declarations(csv_file), snapshot=False, at=AT)
     assert isinstance(first, ClearanceSnapshot)  # the first message of a feed is always a snapshot
     assert [d.number for d in first.declarations] == ["D1", "D2"]
