@@ -34,6 +34,14 @@ system-deps:
 	    echo "missing:$$missing. Install Debian's packages: sudo apt-get install$$missing"; exit 1; \
 	  fi; \
 	fi
+	@if [ -z "$$GATE_EDGE_TEST_POSTGRES" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then \
+	    echo "starting the local PostgreSQL for the central office tests"; \
+	    pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; \
+	  else \
+	    echo "no PostgreSQL on 127.0.0.1:5432: install Debian's postgresql or set GATE_EDGE_TEST_POSTGRES"; exit 1; \
+	  fi; \
+	fi
 
 pytest: $(STAMP) system-deps
 	$(BIN)/pytest -q
