@@ -108,6 +108,7 @@ class Barrier:
         self._lock = asyncio.Lock()
         self._commanded: Commanded | None = None
         self._commanded_at: float | None = None
+        self._closing = False  # a close is under way: set by close(), cleared at the down limit
         self._last = InputSnapshot.link_down()
 
     @property
@@ -144,6 +145,7 @@ class Barrier:
             # Commanded before the writes: if an obstruction arrives meanwhile, on_inputs() reopens.
             self._commanded = "closed"
             self._commanded_at = now
+            self._closing = True
             await self._io.write_coil(CoilName.BARRIER_OPEN, False)
             await self._io.write_coil(CoilName.BARRIER_CLOSE, True)
 
@@ -155,6 +157,8 @@ class Barrier:
         """
         self.interlock.observe(snapshot, self._clock())
         self._last = snapshot
+        if snapshot.barrier_down:
+            self._closing = False  # the close completed: an obstruction from now on is no reason to open
         if not self._must_reopen(snapshot):
             return False
         async with self._lock:
@@ -164,9 +168,17 @@ class Barrier:
             await self._drive_open()
             return True
 
+    def link_lost(self) -> None:
+        """The controller cannot be read: restart the clear-path timer (nothing is known of the path)."""
+        self.interlock.observe(InputSnapshot.link_down(), self._clock())
+        self._last = InputSnapshot.link_down()
+
     def _must_reopen(self, snapshot: InputSnapshot) -> bool:
+        # Only a close under way reverses: an arm at rest that leaves its down limit (a truck nosing into
+        # it, a bouncing switch) is the lane's to report, never a reason to open for an uncleared vehicle.
         return (
             self._commanded == "closed"
+            and self._closing
             and self.interlock.obstructed
             and barrier_position(snapshot) is not BarrierPosition.DOWN
         )
@@ -177,3 +189,4 @@ class Barrier:
         await self._io.write_coil(CoilName.BARRIER_OPEN, True)
         self._commanded = "open"
         self._commanded_at = self._clock()
+        self._closing = False

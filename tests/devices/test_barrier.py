@@ -234,6 +234,25 @@ async def test_obstruction_after_the_arm_is_fully_down_does_not_reopen(
     assert sim.barrier_down
 
 
+async def test_arm_leaving_its_down_limit_at_rest_is_never_a_reason_to_open(
+    barrier: Barrier, sim: LaneControllerSim
+) -> None:
+    await open_fully(barrier, sim)
+    await asyncio.sleep(barrier.interlock.hold_s)
+    await barrier.close()
+    await sim.wait_for_position(up=False, timeout=3 * TRAVEL_S)
+    await eventually(lambda: barrier.position is BarrierPosition.DOWN)
+    await sim.force_coil("barrier_close", False)  # stuck relays (or a truck nosing in) lift the arm
+    await sim.force_coil("barrier_open", True)
+    await eventually(lambda: barrier.position is not BarrierPosition.DOWN, timeout=TRAVEL_S)
+    sim.set_photocell(True)
+    await eventually(lambda: barrier.interlock.obstructed)
+    await asyncio.sleep(0.05)
+    assert barrier.commanded == "closed"  # the driver did not drive the arm up for an uncleared vehicle
+    await sim.force_coil("barrier_open", None)
+    await sim.force_coil("barrier_close", None)
+
+
 async def test_vehicle_cycle_opens_lets_it_through_and_closes_without_collision(
     barrier: Barrier, sim: LaneControllerSim
 ) -> None:
