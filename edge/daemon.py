@@ -214,13 +214,14 @@ class LaneDaemon:
         self._stopping.set()
 
     async def _shutdown(self) -> None:
+        # The lane stops first, so it never acts on the frozen inputs of a driver that is going away.
         self.notifier.stopping()
-        await self._io.stop()
         for task in (*self._tasks, *self._side_tasks):
             task.cancel()
         for task in (*self._tasks, *self._side_tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._io.stop()
         await asyncio.to_thread(self._scale.stop)
         self.store.close()
 
@@ -233,19 +234,41 @@ class LaneDaemon:
         while True:
             event = await self._events.get()
             self._lane_heartbeat.beat()
-            now = self._clock()
-            if isinstance(event, _Startup):
-                await self._barrier.on_inputs(event.snapshot)
-                actions = self.lane.startup(event.snapshot, now)
-                self.ready.set()
-            else:
-                if isinstance(event, Inputs | LinkRestored):
-                    await self._barrier_inputs(event.snapshot)
-                actions = self.lane.handle(event, now)
-                if isinstance(event, Inputs | LinkRestored | LinkLost):
-                    self._emit("inputs", {"snapshot": self.lane.snapshot})
+            try:
+                actions = await self._step(event)
+            except Exception:  # a lane bug must not silently end the loop (the watchdog would only see it)
+                log.exception("lane %s: handling %s failed", self.config.lane.lane_id, type(event).__name__)
+                continue
             for action in actions:
                 await self._execute(action)
+
+    async def _step(self, event: LaneEvent | _Startup) -> list[LaneAction]:
+        now = self._clock()
+        if isinstance(event, _Startup):
+            await self._barrier_inputs(event.snapshot)
+            actions = self.lane.startup(event.snapshot, now)
+            self.ready.set()
+        else:
+            if isinstance(event, Inputs | LinkRestored):
+                await self._barrier_inputs(event.snapshot)
+            elif isinstance(event, LinkLost):
+                self._barrier.link_lost()
+            actions = self.lane.handle(event, now)
+            if isinstance(event, Inputs | LinkRestored | LinkLost):
+                self._emit("inputs", {"snapshot": self.lane.snapshot})
+        if isinstance(event, _Startup | LinkRestored) and self.lane.barrier_commanded != "open":
+            await self._release_open_coil()
+        return actions
+
+    async def _release_open_coil(self) -> None:
+        """After a restart or an outage: an open coil left ON by the last command must not lift the arm later.
+
+        I/O modules keep their coils across a client disconnect; switching the open coil off is always safe.
+        """
+        try:
+            await self._io.write_coil(CoilName.BARRIER_OPEN, False)
+        except IOWriteError as exc:
+            log.error("could not switch the barrier open coil off: %s", exc)
 
     async def _barrier_inputs(self, snapshot: InputSnapshot) -> None:
         try:
@@ -363,15 +386,23 @@ class LaneDaemon:
         )
 
     # -- officer actions (the kiosk and the demo call these) -------------------------------------
+    def _held_tx(self) -> str:
+        vehicle = self.lane.current
+        if vehicle is None or self.lane.state is not LaneState.HOLD:
+            raise LaneNotHolding("no held vehicle")
+        return vehicle.tx_id
+
     def officer_approve(self, officer: str, reason: str) -> None:
         """Let the held vehicle pass (role checks are the caller's: the kiosk)."""
-        self.recorder.officer_action(self.lane.tx_id, officer, "approve", reason)
-        self.submit(OfficerApproved(officer, reason, tx_id=self.lane.tx_id))
+        tx_id = self._held_tx()
+        self.recorder.officer_action(tx_id, officer, "approve", reason)
+        self.submit(OfficerApproved(officer, reason, tx_id=tx_id))
 
     def officer_reject(self, officer: str, reason: str) -> None:
         """Refuse the held vehicle: it must back out. Final for the transaction."""
-        self.recorder.officer_action(self.lane.tx_id, officer, "reject", reason)
-        self.submit(OfficerRejected(officer, reason, tx_id=self.lane.tx_id))
+        tx_id = self._held_tx()
+        self.recorder.officer_action(tx_id, officer, "reject", reason)
+        self.submit(OfficerRejected(officer, reason, tx_id=tx_id))
 
     def officer_correct(
         self, officer: str, reason: str, plate: str | None = None, containers: list[str] | None = None
@@ -490,11 +521,6 @@ class LaneDaemon:
                 progress_check(lambda: io.polls + io.errors + io.reconnects, io_stall_s, self._clock),
             ),
         }
-        scale = self._scale
-        # A read returns within its timeout, a reopen attempt comes every reconnect_s: a stall is a hang.
-        checks["scale-reader"] = progress_check(
-            lambda: scale.turns, self.config.devices.scale.reconnect_s + 3.0, self._clock
-        )
         scale = self._scale
         # A read returns within its timeout, a reopen attempt comes every reconnect_s: a stall is a hang.
         checks["scale-reader"] = progress_check(

@@ -198,3 +198,21 @@ async def test_evidence_images_are_kept_by_their_sha256_and_a_mismatch_is_refuse
     folder = gate.config.store.evidence_dir
     assert sorted(p.name for p in folder.iterdir()) == [f"{good}.jpg"]
     assert (folder / f"{good}.jpg").read_bytes() == jpeg
+
+
+async def test_restart_switches_off_an_open_coil_left_on_by_the_last_run(gate: RunningGate) -> None:
+    await gate.controller.start()
+    # The previous daemon died after commanding open while the arm was jammed at its down limit: the I/O
+    # module keeps the coil ON across the disconnect (both coils ON hold the simulated arm still).
+    for coil in ("barrier_open", "barrier_close"):
+        await gate.controller.force_coil(coil, True)
+        await gate.controller.force_coil(coil, None)
+    await gate.start(controller=False)
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane idle")
+    await eventually(lambda: not gate.controller.coils["barrier_open"], timeout=2, what="open coil off")
+    # The jam clears: with the open coil still ON the arm would now rise for nobody.
+    await gate.controller.force_coil("barrier_close", False)
+    await gate.controller.force_coil("barrier_close", None)
+    await asyncio.sleep(0.6)
+    assert gate.controller.barrier_down
