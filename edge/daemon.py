@@ -52,6 +52,7 @@ from edge.lane_events import (
     Transition,
 )
 from edge.lane_events import ScaleRecovered as LaneScaleRecovered
+from edge.lane_writer import LaneWriter
 from edge.logs import log_transaction
 from edge.metrics import CameraStats, GateMetrics, GateSnapshot, ModbusStats, SerialStats, age_s
 from edge.recorder import Recorder, identification_json
@@ -102,7 +103,10 @@ class LaneDaemon:
         self._clock = clock
         self.lane = Lane(config.lane, barrier=config.devices.barrier)
         self.store = Store(config.store.path)
+        # Officer actions write from the loop (rare, and the officer waits for them); the lane's own records
+        # go through the writer, so the lane loop never waits on the database lock.
         self.recorder = Recorder(self.store, config.gate_id, config.lane.lane_id)
+        self.writer = LaneWriter(config.store.path, config.gate_id, config.lane.lane_id)
         self.health = DeviceHealth()
         self._events: asyncio.Queue[LaneEvent | _Startup] = asyncio.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -176,7 +180,8 @@ class LaneDaemon:
         elif isinstance(event, ScaleFault):
             self.health.scale_ok = False
             self.health.scale_detail = event.detail
-            self.recorder.device_fault("scale", event.detail)
+            detail = event.detail
+            self.writer.post("device fault", lambda r: r.device_fault("scale", detail))
             self.submit(ScaleFaulted(event.detail))
         elif isinstance(event, ScaleRecovered):
             self.health.scale_ok = True
@@ -187,7 +192,8 @@ class LaneDaemon:
     async def run(self) -> None:
         """Start the devices and process lane events until `stop()`."""
         self._loop = asyncio.get_running_loop()
-        interrupted = self.recorder.recover_interrupted()
+        await self.writer.open()
+        interrupted = await self.writer.call(lambda r: r.recover_interrupted())
         for tx_id in interrupted:
             log.warning("transaction %s was interrupted by a restart: marked interrupted", tx_id)
             self.metrics.observe_transaction_end("interrupted")
@@ -223,6 +229,7 @@ class LaneDaemon:
                 await task
         await self._io.stop()
         await asyncio.to_thread(self._scale.stop)
+        await self.writer.close()
         self.store.close()
 
     async def _ticker(self) -> None:
@@ -283,7 +290,8 @@ class LaneDaemon:
             await self._do(action)
         except (IOWriteError, InterlockRefused) as exc:
             log.error("lane %s: %s failed: %s", self.config.lane.lane_id, type(action).__name__, exc)
-            self.recorder.alarm(self.lane.tx_id, "device_command_failed", f"{type(action).__name__}: {exc}")
+            tx_id, detail = self.lane.tx_id, f"{type(action).__name__}: {exc}"
+            self.writer.post("Alarm", lambda r: r.alarm(tx_id, "device_command_failed", detail))
         except Exception as exc:  # a store or listener failure must not stop the lane loop
             key = f"{type(action).__name__}:{type(exc).__name__}"
             first = key not in self._failures
@@ -308,13 +316,17 @@ class LaneDaemon:
             self._side_tasks.add(task)  # keep a reference until done, then let it go (months of uptime)
             task.add_done_callback(self._side_tasks.discard)
         elif isinstance(action, RequestDecision):
-            self._decide(action)
+            task = asyncio.create_task(self._decide(action))
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
         elif isinstance(action, TransactionStarted):
             self._tx_notes[action.tx_id] = _TxNotes(started_at=action.at)
-            self.recorder.started(action.tx_id)
+            tx_id = action.tx_id
+            self.writer.post("TransactionStarted", lambda r: r.started(tx_id))
             self._emit("started", {"tx_id": action.tx_id})
         elif isinstance(action, Transition):
-            self.recorder.transition(action)
+            transition = action
+            self.writer.post("Transition", lambda r: r.transition(transition))
             self._emit(
                 "transition",
                 {
@@ -325,12 +337,14 @@ class LaneDaemon:
                 },
             )
         elif isinstance(action, TransactionEnded):
-            self.recorder.ended(action)
+            ended = action
+            self.writer.post("TransactionEnded", lambda r: r.ended(ended))
             self._log_transaction(action)
             self._emit("ended", {"tx_id": action.tx_id, "result": action.result})
         elif isinstance(action, Alarm):
             log.warning("lane alarm %s: %s", action.code, action.detail)
-            self.recorder.alarm(self.lane.tx_id, action.code, action.detail)
+            alarm_tx, alarm = self.lane.tx_id, action
+            self.writer.post("Alarm", lambda r: r.alarm(alarm_tx, alarm.code, alarm.detail))
 
     async def _identify(self, tx_id: str) -> None:
         started = self._clock()
@@ -364,8 +378,14 @@ class LaneDaemon:
             except OSError as exc:
                 log.error("evidence image could not be kept in %s: %s", folder, exc)
 
-    def _decide(self, request: RequestDecision) -> None:
-        decision = self.recorder.decide(request, self.config.decision)
+    async def _decide(self, request: RequestDecision) -> None:
+        """Decide on the writer thread (after the transaction's records); the lane waits in DECIDING."""
+        config = self.config.decision
+        try:
+            decision = await self.writer.call(lambda r: r.decide(request, config))
+        except Exception:  # the lane's decide timeout then holds the vehicle for an officer
+            log.exception("decision for %s failed", request.tx_id)
+            return
         self.last_decision = decision
         self.metrics.observe_decision(decision.outcome, decision.reasons)
         notes = self._tx_notes.get(request.tx_id)

@@ -125,6 +125,11 @@ class LaneConfig(BaseModel, extra="forbid", frozen=True):
     barrier_move_timeout_s: float = Field(
         8.0, gt=0, le=60, description="A barrier not at its limit switch by then is a fault."
     )
+    min_vehicle_kg: float = Field(
+        1000.0,
+        ge=0,
+        description="A stable weight below this is the empty scale (the truck not yet on it), not a vehicle.",
+    )
     require_weight: bool = Field(
         True, description="Wait for a stable weight before deciding; false for a lane without a weighbridge."
     )
@@ -435,12 +440,15 @@ class Lane:
             self._update(identification=event.identification)
 
     def _on_weight(self, event: ScaleStable, _: float) -> None:
-        self._update(weight_kg=event.kg)
+        if event.kg >= self.config.min_vehicle_kg:
+            self._update(weight_kg=event.kg)
 
     def _on_weight_lost(self, _: ScaleUnstable, __: float) -> None:
         self._update(weight_kg=None)
 
     def _on_weighed(self, event: ScaleStable, now: float) -> None:
+        if event.kg < self.config.min_vehicle_kg:
+            return  # the empty scale settled before the truck drove on: keep waiting
         self._update(weight_kg=event.kg)
         self._decide(f"stable weight {event.kg:g} kg", now)
 

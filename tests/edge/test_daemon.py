@@ -172,9 +172,9 @@ async def test_a_failing_store_write_is_logged_and_the_lane_keeps_working(
     def disk_full(*_: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    gate.daemon.recorder.transition = disk_full  # type: ignore[method-assign]
     await gate.start()
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    gate.daemon.writer.recorder.transition = disk_full  # type: ignore[method-assign]
     await _vehicle_on(gate, 28_000)
     await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="lane still decides and opens")
     failures = [r for r in caplog.records if "Transition failed: database or disk is full" in r.getMessage()]
@@ -216,3 +216,29 @@ async def test_restart_switches_off_an_open_coil_left_on_by_the_last_run(gate: R
     await gate.controller.force_coil("barrier_close", None)
     await asyncio.sleep(0.6)
     assert gate.controller.barrier_down
+
+
+async def test_lane_keeps_reacting_while_another_writer_holds_the_database_and_loses_no_record(
+    gate: RunningGate,
+) -> None:
+    gate.daemon.store.declarations.upsert(declaration())
+    gate.identifier.current = plate("51C12345")
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    blocker = sqlite3.connect(gate.config.store.path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # e.g. the uplink applying a large clearance snapshot
+    try:
+        t0 = asyncio.get_running_loop().time()
+        await _vehicle_on(gate, 28_000)
+        await eventually(
+            lambda: gate.daemon.lane.state is LaneState.IDENTIFYING, timeout=2, what="lane moved"
+        )
+        assert asyncio.get_running_loop().time() - t0 < 1.5  # not stuck behind the 5 s lock wait
+        await asyncio.sleep(1.0)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="decided after the lock")
+    await eventually(lambda: bool(gate.daemon.store.transactions.search(plate="51C12345")), what="records")
+    [record] = gate.daemon.store.transactions.search(plate="51C12345")
+    assert [t.to_state for t in record.transitions][:4] == ["ARRIVED", "IDENTIFYING", "WEIGHING", "DECIDING"]

@@ -245,6 +245,18 @@ def test_identification_first_then_stable_weight_decides() -> None:
     assert of(RequestDecision, out) == [RequestDecision("tx-1", PLATE, 28_500.0)]
 
 
+def test_empty_scale_settling_is_not_taken_as_the_vehicle_weight() -> None:
+    run = started()
+    run.arrive()
+    run.send(ScaleStable(0.0), 0.1)  # the empty scale settles before the truck is fully on
+    run.send(Identified(PLATE), 0.2)
+    assert run.state() is S.WEIGHING
+    run.send(ScaleStable(20.0), 0.5)
+    assert run.state() is S.WEIGHING
+    out = run.send(ScaleStable(28_000.0), 0.5)
+    assert of(RequestDecision, out) == [RequestDecision("tx-1", PLATE, 28_000.0)]
+
+
 def test_unstable_weight_discards_an_earlier_stable_weight() -> None:
     run = started()
     run.arrive()
