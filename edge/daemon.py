@@ -460,15 +460,16 @@ class LaneDaemon:
         if vehicle is None or self.lane.state is not LaneState.HOLD or not vehicle.declaration_number:
             raise LaneNotHolding("no held vehicle with a matched declaration")
         number = vehicle.declaration_number
-        self.store.declarations.mark_inspected(number, datetime.now(UTC))
-        self.recorder.officer_action(
-            vehicle.tx_id,
-            officer,
-            "inspection_done",
-            reason,
-            before={"declaration": number, "inspection_done": False},
-            after={"declaration": number, "inspection_done": True},
-        )
+        with self.store.conn:  # the flag, its audit record and its event: all or nothing
+            self.store.declarations.mark_inspected(number, datetime.now(UTC))
+            self.recorder.officer_action(
+                vehicle.tx_id,
+                officer,
+                "inspection_done",
+                reason,
+                before={"declaration": number, "inspection_done": False},
+                after={"declaration": number, "inspection_done": True},
+            )
         ident = vehicle.identification or Identification(plate=None)
         self.submit(OfficerCorrected(officer, f"inspection done: {reason}", ident, tx_id=vehicle.tx_id))
 

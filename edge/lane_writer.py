@@ -62,6 +62,10 @@ class LaneWriter:
         """Run `fn` on the writer thread, after every write posted before it, and return its result."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._with_retry, fn)
 
+    async def flush(self) -> None:
+        """Wait until every write posted so far is done (tests, and a clean stop)."""
+        await self.call(lambda _: None)
+
     async def close(self) -> None:
         """Finish the queued writes, then close the connection."""
         loop = asyncio.get_running_loop()

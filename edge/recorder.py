@@ -141,18 +141,21 @@ class Recorder:
         if action.result == "passed" and declaration:
             containers = record.containers if record else ()
             exits = [(declaration, c) for c in containers] or [(declaration, "")]
-        event = self._event(
-            "transaction.ended",
-            tx_id=action.tx_id,
-            result=action.result,
-            outcome=decision.outcome.value if decision else None,
-            exits=[list(e) for e in exits],
-        )
+
+        def event(recorded: list[tuple[str, str]]) -> NewEvent:
+            return self._event(
+                "transaction.ended",
+                tx_id=action.tx_id,
+                result=action.result,
+                outcome=decision.outcome.value if decision else None,
+                exits=[list(e) for e in recorded],
+            )
+
         try:
-            self.store.transactions.complete(action.tx_id, at, exits=exits, event=event)
+            self.store.transactions.complete(action.tx_id, at, exits=exits, event=event(exits))
         except DuplicateExitError as exc:  # an officer let an already-exited pair through: keep the record
             log.warning("transaction %s: %s; completed without new exits", action.tx_id, exc)
-            self.store.transactions.complete(action.tx_id, at, exits=(), event=event)
+            self.store.transactions.complete(action.tx_id, at, exits=(), event=event([]))
         except StoreError as exc:
             log.error("transaction %s could not be completed: %s", action.tx_id, exc)
 

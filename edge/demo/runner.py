@@ -40,11 +40,13 @@ class ScriptedIdentifier:
     """The reads the traffic generator scripted for the vehicle on the stop line (no cameras, no models)."""
 
     def __init__(self) -> None:
-        self.current: SimVehicle | None = None
+        self.current: SimVehicle | Identification | None = None  # a generated truck, or reads set by a test
 
     async def identify(self, tx_id: str, window_s: float) -> Identification:
         await asyncio.sleep(min(0.3, window_s))
-        return self.current.identification if self.current else Identification(plate=None)
+        if isinstance(self.current, SimVehicle):
+            return self.current.identification
+        return self.current or Identification(plate=None)
 
 
 class DemoPrinter:

@@ -60,7 +60,7 @@ def gate_config(db: Path) -> GateConfig:
             scale=ScaleConfig(stability=StabilityConfig(divisions=1, window_ms=200), stale_s=2.0),
         ),
         store=StoreConfig(path=db),
-        demo=DemoConfig(declarations=5, barrier_move_s=0.3, officer_auto_s=0),
+        demo=DemoConfig(declarations=5, barrier_move_s=0.3, officer_auto_s=0, cameras="scripted"),
     )
 
 
@@ -148,11 +148,13 @@ class KioskGate:
         self.scale.drive_off(0.2)
         await self.controller.vehicle_drives_through(timeout=5, speed=4.0)
         await self.wait_state(LaneState.IDLE)
+        await self.daemon.writer.flush()  # the lane's records are written on their own thread
 
     async def back_out(self) -> None:
         self.scale.drive_off(0.2)
         await self.controller.vehicle_backs_out()
         await self.wait_state(LaneState.IDLE)
+        await self.daemon.writer.flush()
 
     def first(self, kind: str, tx_id: str) -> float:
         """When the daemon first reported `kind` for `tx_id` (Unix seconds)."""
