@@ -30,7 +30,7 @@ def emit(metric: str, value: float, unit: str) -> None:
 
 def main() -> None:
     cfg = VisionConfig()
-    recognizer = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, cfg.threads, det_sizes=(640,))
+    recognizer = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, cfg.threads, cfg.det_sizes)
     scene = render_scene(
         [
             (render_plate("51C12345", height=36), (800, 800)),

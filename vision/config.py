@@ -91,10 +91,11 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
         2, ge=1, le=64, description="onnxruntime intra-op threads per session (cores to use)."
     )
     det_sizes: tuple[int, ...] = Field(
-        (640, 960),
+        (480, 960),
         min_length=1,
-        description="Longer side the frame (or ROI) is scaled to for detection; the next size is tried "
-        "only when the previous found nothing valid.",
+        description="Longer side the frame is scaled to for detection (a region of interest is scaled "
+        "alike, so it costs fewer pixels); the next size is tried only when the previous found nothing "
+        "valid.",
     )
     max_regions: int = Field(16, ge=1, description="Detected regions read per frame at most.")
     rec_batch: int = Field(8, ge=1, description="Crops per recognition batch.")

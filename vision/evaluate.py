@@ -1,9 +1,8 @@
 """Evaluation on a labelled folder: `labels.csv` with `filename,text[,x,y,w,h]`.
 
 With a box, the whole pipeline runs on the scene (detection included) and the box only says which of
-the reads is the labelled object: the read whose region overlaps the box most, or, if none overlaps,
-the pipeline's own best read. Without a box the image is a crop and the reader (with two-row and
-vertical handling) runs on it.
+the reads is the labelled object: the best read whose region overlaps the box (none if no read does).
+Without a box the image is a crop and the reader (with two-row and vertical handling) runs on it.
 """
 
 from __future__ import annotations
@@ -68,9 +67,13 @@ def load_labels(folder: Path) -> list[Sample]:
 
 
 def pick(candidates: list[Candidate], box: Box) -> Candidate | None:
-    """The read of the labelled object: the best of those overlapping the box, else the best of all."""
+    """The read of the labelled object: the best of those overlapping the box; None if none does.
+
+    A read elsewhere in the photo is of another object (a second car's plate): scoring it against the
+    label would count a right read of that car as a misread of this one, and a miss as a read.
+    """
     inside = [c for c in candidates if overlap(c.box, box) > 0.3]
-    return ranked(inside)[0] if inside else (candidates[0] if candidates else None)
+    return ranked(inside)[0] if inside else None
 
 
 def run(

@@ -8,19 +8,27 @@ plate or a container number; nothing here knows about cameras, time or the lane.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from vision import iso6346, layout
-from vision.detect import Detector, Region, TextDetector, YoloDetector, crop_quad, quad_from_box
+from vision.detect import Detector, TextDetector, YoloDetector, crop_quad
+from vision.hypotheses import (
+    Box as Box,
+)
+from vision.hypotheses import (
+    Hypothesis,
+    add_columns,
+    add_layouts,
+    add_neighbours,
+    plausible,
+    restretched,
+    wider,
+)
 from vision.identity import ReadKind
 from vision.plates import Grammar
 from vision.read import Image, LineRead, TextReader
-
-Box = tuple[int, int, int, int]  # x, y, w, h in frame pixels
 
 _CORRECTED_PENALTY = 0.85  # a character the grammar changed is less certain than the reader said
 _UNSURE = 0.9  # below this, the reader's runner-up is worth trying in a check-digit repair
@@ -63,12 +71,6 @@ class Timings:
     crops: int = 0
 
 
-@dataclass(slots=True)
-class _Hypothesis:
-    box: Box
-    parts: list[int] = field(default_factory=list)  # indices of crops read and joined in order
-
-
 class Recognizer:
     """The per-frame pipeline: detector + reader + grammar for plates and ISO 6346 for containers."""
 
@@ -93,9 +95,12 @@ class Recognizer:
         """Read a crop that holds one plate or one container code (one row, two rows or vertical)."""
         h, w = crop.shape[:2]
         crops: list[Image] = []
-        hyps: list[_Hypothesis] = []
-        _add_layouts(crop, (0, 0, w, h), kind, crops, hyps)
-        return _best(self._judge(crops, hyps, kind))
+        hyps: list[Hypothesis] = []
+        add_layouts(crop, (0, 0, w, h), kind, crops, hyps)
+        found = self._judge(crops, hyps, kind)
+        if kind is ReadKind.PLATE:
+            found = self._confirm(found, lambda c: [restretched(crop)])
+        return _best(found)
 
     def read_frame(self, frame: Image, kind: ReadKind, roi: Box | None = None) -> list[Candidate]:
         """Every plate or container number found in the frame (or its region of interest), best first."""
@@ -121,10 +126,10 @@ class Recognizer:
         else:
             regions = self.detector.detect(view)
         self.timings.detect_ms += (time.perf_counter() - start) * 1000
-        regions = _plausible(regions, kind)[: self.max_regions]
+        regions = plausible(regions, kind)[: self.max_regions]
         self.timings.regions += len(regions)
         crops: list[Image] = []
-        hyps: list[_Hypothesis] = []
+        hyps: list[Hypothesis] = []
         two_rows = kind is ReadKind.CONTAINER  # plates: only where the one-line read gave nothing valid
         region_crops = []
         line_of: list[int] = []  # the index of each region's one-line crop (-1: none)
@@ -132,17 +137,22 @@ class Recognizer:
             crop = crop_quad(view, region.quad, pad=0.12)
             region_crops.append(crop)
             line_of.append(len(crops) if crop.size and not layout.is_vertical(*crop.shape[1::-1]) else -1)
-            _add_layouts(crop, region.box, kind, crops, hyps, rows=two_rows)
+            add_layouts(crop, region.box, kind, crops, hyps, rows=two_rows)
         if kind is ReadKind.CONTAINER:
-            _add_columns(view, regions, crops, hyps)
-        _add_neighbours(regions, hyps)
+            add_columns(view, regions, crops, hyps)
+        add_neighbours(regions, hyps)
         lines = self._read(crops, kind)
         found = self._score(lines, hyps, kind)
         if two_rows:
             return found
+        found = self._confirm(found, lambda c: wider(view, c.box))
+        confirmed = {(c.text, c.box) for c in found if c.valid}
         # Second pass, plates: a region as square as a two-line plate that read as nothing valid is cut
-        # into its rows. Most regions of a frame are one line or clutter, so most frames need no row crops.
+        # into its rows. Most regions of a frame are one line or clutter, so most frames need no row crops;
+        # none once a plate of the frame has read valid and been confirmed (one vehicle at the stop line).
         more: list[Image] = []
+        if confirmed:
+            return found
         for region, crop, line in zip(regions, region_crops, line_of, strict=True):
             _, _, w, h = region.box
             if not layout.may_be_two_rows(w, h, _TWO_ROW_WIDEST) or h < 2 * _MIN_ROW_HEIGHT:
@@ -156,12 +166,49 @@ class Recognizer:
             if split is not None:
                 first = len(crops) + len(more)
                 more.extend(split)
-                hyps.append(_Hypothesis(region.box, [first, first + 1]))
+                hyps.append(Hypothesis(region.box, [first, first + 1]))
         if not more:
             return found
-        return self._score(lines + self._read(more, kind), hyps, kind)
+        found = self._score(lines + self._read(more, kind), hyps, kind)
+        return self._confirm(found, lambda c: wider(view, c.box), confirmed)
 
-    def _judge(self, crops: list[Image], hyps: list[_Hypothesis], kind: ReadKind) -> list[Candidate]:
+    def _confirm(
+        self,
+        found: list[Candidate],
+        variants: Callable[[Candidate], list[Image]],
+        confirmed: set[tuple[str, Box]] | None = None,
+    ) -> list[Candidate]:
+        """Valid plate reads that a second, differently framed crop of the same place does not read
+        alike: not valid.
+
+        One crop can fool the reader in ways another of the same plate does not: a box that cut the
+        plate (`SU216` of `6LSU216`: the wider crop shows the rest), a run of one digit merged by CTC
+        (`30E9999` of `30E99999`: stretched, the run splits), two letters read swapped. A read is kept
+        valid only when the second crop's surest read is the same text (its confidence already passed).
+        `confirmed`: reads (text, box) an earlier confirmation of this frame kept valid.
+        """
+        todo = [c for c in found if c.valid and (c.text, c.box) not in (confirmed or set())]
+        if not todo:
+            return found
+        crops: list[Image] = []
+        hyps: list[Hypothesis] = []
+        owner: list[int] = []  # for each hypothesis, the index in `todo` it confirms
+        for k, cand in enumerate(todo):
+            for variant in variants(cand):
+                before = len(hyps)
+                add_layouts(variant, cand.box, ReadKind.PLATE, crops, hyps)
+                owner.extend([k] * (len(hyps) - before))
+        lines = self._read(crops, ReadKind.PLATE)
+        agreed: set[int] = set()
+        for k in range(len(todo)):
+            mine = [h for h, o in zip(hyps, owner, strict=True) if o == k]
+            second = self._score(lines, mine, ReadKind.PLATE)
+            if second and max(second, key=lambda c: c.confidence).text == todo[k].text:
+                agreed.add(k)
+        refused = {(c.text, c.box) for k, c in enumerate(todo) if k not in agreed}
+        return ranked([replace(c, valid=False) if (c.text, c.box) in refused else c for c in found])
+
+    def _judge(self, crops: list[Image], hyps: list[Hypothesis], kind: ReadKind) -> list[Candidate]:
         return self._score(self._read(crops, kind), hyps, kind)
 
     def _read(self, crops: list[Image], kind: ReadKind) -> list[LineRead]:
@@ -171,7 +218,7 @@ class Recognizer:
         self.timings.crops += len(crops)
         return lines
 
-    def _score(self, lines: list[LineRead], hyps: list[_Hypothesis], kind: ReadKind) -> list[Candidate]:
+    def _score(self, lines: list[LineRead], hyps: list[Hypothesis], kind: ReadKind) -> list[Candidate]:
         out: dict[tuple[str, Box], Candidate] = {}
         for hyp in hyps:
             line = LineRead("", (), ())
@@ -282,114 +329,6 @@ def _best(candidates: list[Candidate]) -> Candidate | None:
 def _shift(c: Candidate, dx: int, dy: int) -> Candidate:
     x, y, w, h = c.box
     return replace(c, box=(x + dx, y + dy, w, h))
-
-
-def _add_layouts(
-    crop: Image, box: Box, kind: ReadKind, crops: list[Image], hyps: list[_Hypothesis], rows: bool = True
-) -> None:
-    """Hypotheses for one region: one line; two rows joined (if `rows`); a vertical stack of characters."""
-    h, w = crop.shape[:2]
-    if h < 4 or w < 4:
-        return
-    if layout.is_vertical(w, h):
-        if kind is ReadKind.CONTAINER:  # plates are never written one character under another
-            for stacked in layout.vertical_variants(crop):
-                crops.append(stacked)
-                hyps.append(_Hypothesis(box, [len(crops) - 1]))
-        return
-    crops.append(crop)
-    hyps.append(_Hypothesis(box, [len(crops) - 1]))
-    if rows and layout.may_be_two_rows(w, h, 3.0 if kind is ReadKind.PLATE else 5.0):
-        split = layout.split_rows(crop)
-        if split is not None:
-            crops.extend(split)
-            top, bottom = len(crops) - 2, len(crops) - 1
-            hyps.append(_Hypothesis(box, [top, bottom]))
-            if kind is ReadKind.CONTAINER:  # the number alone above its size/type code
-                hyps.extend([_Hypothesis(box, [top]), _Hypothesis(box, [bottom])])
-
-
-def _plausible(regions: list[Region], kind: ReadKind) -> list[Region]:
-    """Regions that can hold what is sought, largest and surest first.
-
-    Every region costs a recognition crop (or three), so the shapes no plate line has are dropped before
-    reading: taller than wide (plates are never vertical) or a sliver longer than 12 heights.
-    """
-    keep = []
-    for r in regions:
-        _, _, w, h = r.box
-        if min(w, h) < 6 or w * h < 150:
-            continue
-        if kind is ReadKind.PLATE and (h > 1.1 * w or w > 12 * h or h < 8):
-            continue
-        keep.append(r)
-    keep.sort(key=lambda r: -(r.score * np.sqrt(r.box[2] * r.box[3])))
-    return keep
-
-
-def _add_columns(view: Image, regions: Sequence[Region], crops: list[Image], hyps: list[_Hypothesis]) -> None:
-    """Characters detected one under another (a vertical code): their union, read as a stack."""
-    chars = sorted((r.box for r in regions if r.box[3] < 2.0 * r.box[2]), key=lambda b: b[1])
-    used: set[int] = set()
-    for i, first in enumerate(chars):
-        if i in used:
-            continue
-        column = [first]
-        for j in range(i + 1, len(chars)):
-            last = column[-1]
-            b = chars[j]
-            centre_gap = abs((b[0] + b[2] / 2) - (last[0] + last[2] / 2))
-            if centre_gap < 0.6 * max(b[2], last[2]) and b[1] - (last[1] + last[3]) < 1.5 * last[3]:
-                column.append(b)
-                used.add(j)
-        if len(column) < 3:
-            continue
-        x0 = min(b[0] for b in column)
-        y0 = min(b[1] for b in column)
-        x1 = max(b[0] + b[2] for b in column)
-        y1 = max(b[1] + b[3] for b in column)
-        crop = crop_quad(view, quad_from_box(x0, y0, x1 - x0, y1 - y0), pad=0.1)
-        for stacked in layout.vertical_variants(crop):
-            crops.append(stacked)
-            hyps.append(_Hypothesis((x0, y0, x1 - x0, y1 - y0), [len(crops) - 1]))
-
-
-def _add_neighbours(regions: Sequence[Region], hyps: list[_Hypothesis]) -> None:
-    """Codes split across boxes, joined: a plate's number cut at a gap or a bolt (`6L` `SU216`), a
-    two-line plate's rows; a container's owner code, serial and boxed check digit, or its two rows.
-    No new crop is read: the join is of lines already read."""
-    by_box: dict[Box, int] = {}
-    for h in hyps:
-        if len(h.parts) == 1:
-            by_box.setdefault(h.box, h.parts[0])  # the region read as one line, not one of its rows
-    boxes = [r.box for r in regions if r.box in by_box]
-    for a in boxes:
-        for b in boxes:
-            if a == b or not _line_up(a, b):
-                continue
-            union = (
-                min(a[0], b[0]),
-                min(a[1], b[1]),
-                max(a[0] + a[2], b[0] + b[2]) - min(a[0], b[0]),
-                max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1]),
-            )
-            hyps.append(_Hypothesis(union, [by_box[a], by_box[b]]))
-
-
-def _line_up(a: Box, b: Box) -> bool:
-    """Whether b continues a's code: the same character height, and either further along a's line
-    (centres level, a short gap) or the row under it (left edges or centres aligned, a short gap, no
-    wider than twice and a half a: a container's serial under its owner code, a plate's number under
-    its province and series)."""
-    ha, hb = a[3], b[3]
-    if not 0.7 < hb / ha < 1.45:
-        return False
-    gap_x = b[0] - (a[0] + a[2])
-    same_line = abs((a[1] + ha / 2) - (b[1] + hb / 2)) < 0.3 * ha and -0.2 * ha <= gap_x < 2.0 * ha
-    gap_y = b[1] - (a[1] + ha)
-    aligned = abs(a[0] - b[0]) < 0.8 * ha or abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)) < 0.8 * ha
-    next_row = aligned and -0.2 * ha <= gap_y < 0.8 * ha and b[2] < 2.5 * a[2]
-    return same_line or next_row
 
 
 def build_recognizer(

@@ -1,14 +1,16 @@
 """The reader stage: PP-OCR text recognition (CTC) on crops, through one onnxruntime session.
 
 The recognition model scores ~18 700 characters; plates and container codes use 36. Decoding keeps the
-model's probabilities for blank, 0-9 and A-Z (lower case folded into upper case) and lumps every other
-character into one "other" class that is dropped like a separator, so a stray CJK glyph never turns up
-in a plate and a digit never hides behind one.
+model's probabilities for blank, 0-9 and A-Z (lower case, accented and full-width forms folded into
+their plain upper-case character) and lumps every other character into one "other" class that is
+dropped like a separator, so a stray CJK glyph never turns up in a plate and a digit never hides
+behind one.
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,10 +151,24 @@ def _scaled_width(crop: Image) -> int:
     return max(8, min(1600, math.ceil(REC_HEIGHT * int(w) / int(h))))
 
 
+def plain_letter(ch: str) -> str:
+    """The A-Z0-9 character a vocabulary entry stands for on a plate, or the entry upper-cased.
+
+    The model's vocabulary spells one glyph many ways: a worn O on a Brazilian plate came out as
+    `Ö` (0.27), `ö` (0.29) and `ō` (0.10) and was dropped as "other", leaving `ZV6697` of `OZV6697`.
+    Plates carry no diacritics and no full-width forms, so compatibility forms and accented Latin
+    letters count as their base character.
+    """
+    if len(ch) != 1:
+        return ch.upper()
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)).upper()
+    return base if len(base) == 1 and base in ALPHABET else ch.upper()
+
+
 def _alphabet_columns(vocab: list[str], model_path: Path) -> list[list[int]]:
     index: dict[str, list[int]] = {}
     for i, ch in enumerate(vocab):
-        index.setdefault(ch.upper(), []).append(i)
+        index.setdefault(plain_letter(ch), []).append(i)
     missing = [ch for ch in ALPHABET if ch not in index]
     if missing:
         raise ModelError(f"{model_path}: the model cannot read {''.join(missing)}")

@@ -1,0 +1,162 @@
+"""Reading hypotheses of a frame's regions: which crops to read, and which reads to join.
+
+A region is read as one line, as two rows joined, or (containers) as a vertical stack; neighbouring
+regions that line up are joined without reading more; a valid plate read is confirmed on a wider,
+stretched crop. Each hypothesis names the crops whose reads make it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from vision import layout
+from vision.detect import Region, crop_quad, quad_from_box
+from vision.identity import ReadKind
+from vision.read import Image
+
+Box = tuple[int, int, int, int]  # x, y, w, h in frame pixels
+
+# The confirming read of a valid plate: its box grown sideways by this many heights (room for one or two
+# characters a cut box left out) and stretched sideways by this factor (more CTC time steps per
+# character, so a run of one digit is not merged).
+_WIDEN = 0.6
+_STRETCH = 1.15
+
+
+@dataclass(slots=True)
+class Hypothesis:
+    box: Box
+    parts: list[int] = field(default_factory=list)  # indices of crops read and joined in order
+
+
+def wider(view: Image, box: Box) -> list[Image]:
+    """The box grown sideways by `_WIDEN` line heights (where the rest of a cut plate would be) and a
+    little up and down, cut straight from the view and stretched.
+
+    A box as square as a two-line plate holds two lines: grown by its whole height, it would take in
+    so much beside the plate that its rows could no longer be found.
+    """
+    x, y, w, h = box
+    line = h / 2 if layout.may_be_two_rows(w, h, 2.2) else h
+    dx, dy = round(_WIDEN * line), round(0.15 * line)
+    x0, y0 = max(0, x - dx), max(0, y - dy)
+    crop = view[y0 : min(view.shape[0], y + h + dy), x0 : min(view.shape[1], x + w + dx)]
+    return [restretched(np.ascontiguousarray(crop))] if min(crop.shape[:2]) >= 4 else []
+
+
+def restretched(crop: Image) -> Image:
+    """The crop stretched sideways: the reader sees other pixels and more time steps per character."""
+    h, w = crop.shape[:2]
+    return np.asarray(cv2.resize(crop, (round(w * _STRETCH), h), interpolation=cv2.INTER_CUBIC), np.uint8)
+
+
+def add_layouts(
+    crop: Image, box: Box, kind: ReadKind, crops: list[Image], hyps: list[Hypothesis], rows: bool = True
+) -> None:
+    """Hypotheses for one region: one line; two rows joined (if `rows`); a vertical stack of characters."""
+    h, w = crop.shape[:2]
+    if h < 4 or w < 4:
+        return
+    if layout.is_vertical(w, h):
+        if kind is ReadKind.CONTAINER:  # plates are never written one character under another
+            for stacked in layout.vertical_variants(crop):
+                crops.append(stacked)
+                hyps.append(Hypothesis(box, [len(crops) - 1]))
+        return
+    crops.append(crop)
+    hyps.append(Hypothesis(box, [len(crops) - 1]))
+    if rows and layout.may_be_two_rows(w, h, 3.0 if kind is ReadKind.PLATE else 5.0):
+        split = layout.split_rows(crop)
+        if split is not None:
+            crops.extend(split)
+            top, bottom = len(crops) - 2, len(crops) - 1
+            hyps.append(Hypothesis(box, [top, bottom]))
+            if kind is ReadKind.CONTAINER:  # the number alone above its size/type code
+                hyps.extend([Hypothesis(box, [top]), Hypothesis(box, [bottom])])
+
+
+def plausible(regions: list[Region], kind: ReadKind) -> list[Region]:
+    """Regions that can hold what is sought, largest and surest first.
+
+    Every region costs a recognition crop (or three), so the shapes no plate line has are dropped before
+    reading: taller than wide (plates are never vertical) or a sliver longer than 12 heights.
+    """
+    keep = []
+    for r in regions:
+        _, _, w, h = r.box
+        if min(w, h) < 6 or w * h < 150:
+            continue
+        if kind is ReadKind.PLATE and (h > 1.1 * w or w > 12 * h or h < 8):
+            continue
+        keep.append(r)
+    keep.sort(key=lambda r: -(r.score * np.sqrt(r.box[2] * r.box[3])))
+    return keep
+
+
+def add_columns(view: Image, regions: Sequence[Region], crops: list[Image], hyps: list[Hypothesis]) -> None:
+    """Characters detected one under another (a vertical code): their union, read as a stack."""
+    chars = sorted((r.box for r in regions if r.box[3] < 2.0 * r.box[2]), key=lambda b: b[1])
+    used: set[int] = set()
+    for i, first in enumerate(chars):
+        if i in used:
+            continue
+        column = [first]
+        for j in range(i + 1, len(chars)):
+            last = column[-1]
+            b = chars[j]
+            centre_gap = abs((b[0] + b[2] / 2) - (last[0] + last[2] / 2))
+            if centre_gap < 0.6 * max(b[2], last[2]) and b[1] - (last[1] + last[3]) < 1.5 * last[3]:
+                column.append(b)
+                used.add(j)
+        if len(column) < 3:
+            continue
+        x0 = min(b[0] for b in column)
+        y0 = min(b[1] for b in column)
+        x1 = max(b[0] + b[2] for b in column)
+        y1 = max(b[1] + b[3] for b in column)
+        crop = crop_quad(view, quad_from_box(x0, y0, x1 - x0, y1 - y0), pad=0.1)
+        for stacked in layout.vertical_variants(crop):
+            crops.append(stacked)
+            hyps.append(Hypothesis((x0, y0, x1 - x0, y1 - y0), [len(crops) - 1]))
+
+
+def add_neighbours(regions: Sequence[Region], hyps: list[Hypothesis]) -> None:
+    """Codes split across boxes, joined: a plate's number cut at a gap or a bolt (`6L` `SU216`), a
+    two-line plate's rows; a container's owner code, serial and boxed check digit, or its two rows.
+    No new crop is read: the join is of lines already read."""
+    by_box: dict[Box, int] = {}
+    for h in hyps:
+        if len(h.parts) == 1:
+            by_box.setdefault(h.box, h.parts[0])  # the region read as one line, not one of its rows
+    boxes = [r.box for r in regions if r.box in by_box]
+    for a in boxes:
+        for b in boxes:
+            if a == b or not _line_up(a, b):
+                continue
+            union = (
+                min(a[0], b[0]),
+                min(a[1], b[1]),
+                max(a[0] + a[2], b[0] + b[2]) - min(a[0], b[0]),
+                max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1]),
+            )
+            hyps.append(Hypothesis(union, [by_box[a], by_box[b]]))
+
+
+def _line_up(a: Box, b: Box) -> bool:
+    """Whether b continues a's code: the same character height, and either further along a's line
+    (centres level, a short gap) or the row under it (left edges or centres aligned, a short gap, no
+    wider than twice and a half a: a container's serial under its owner code, a plate's number under
+    its province and series)."""
+    ha, hb = a[3], b[3]
+    if not 0.7 < hb / ha < 1.45:
+        return False
+    gap_x = b[0] - (a[0] + a[2])
+    same_line = abs((a[1] + ha / 2) - (b[1] + hb / 2)) < 0.3 * ha and -0.2 * ha <= gap_x < 2.0 * ha
+    gap_y = b[1] - (a[1] + ha)
+    aligned = abs(a[0] - b[0]) < 0.8 * ha or abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)) < 0.8 * ha
+    next_row = aligned and -0.2 * ha <= gap_y < 0.8 * ha and b[2] < 2.5 * a[2]
+    return same_line or next_row
