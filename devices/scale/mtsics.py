@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from devices.scale.reading import FrameStats, WeightReading
+from devices.scale.lines import LineParser
+from devices.scale.reading import WeightReading
 
 SI = b"SI\r\n"
 SIR = b"SIR\r\n"
@@ -39,7 +40,7 @@ def encode_mtsics(
     return f"S {'D' if motion else 'S'} {value:>10} kg\r\n".encode("ascii")
 
 
-class MtsicsParser:
+class MtsicsParser(LineParser):
     """Incremental line parser; bad input is counted in ``stats`` and skipped, never raised.
 
     ``stats.extra`` counts ``busy`` (``S I``), ``command_errors`` (ES/ET/EL) and ``resync_bytes`` (the partial
@@ -47,53 +48,10 @@ class MtsicsParser:
     """
 
     def __init__(self) -> None:
-        self.stats = FrameStats()
-        self._buf = b""
-        self._resync = False
-        self._overlong = False
-
-    def reset(self) -> None:
-        """The stream restarted: drop everything up to the next line end, which may be mid-reply."""
-        self._buf = b""
-        self._resync = True
-        self._overlong = False
-
-    def feed(self, data: bytes, at: float) -> list[WeightReading]:
-        """Parse ``data`` (any split of the stream); every reading is stamped ``at``."""
-        buf = self._buf + data if self._buf else data
-        readings: list[WeightReading] = []
-        start = 0
-        while True:
-            end = buf.find(_TERMINATOR, start)
-            if end < 0:
-                break
-            line = buf[start:end]
-            start = end + 1
-            size = len(line) + 1
-            if self._overlong or size > _MAX_LINE:
-                self._overlong = self._resync = False
-                self.stats.garbage_bytes += size
-                continue
-            if self._resync:
-                self._resync = False
-                self._count("resync_bytes", size)
-                continue
-            reading = self._line(line.rstrip(b"\r"), size, at)
-            if reading is not None:
-                readings.append(reading)
-        rest = buf[start:]
-        if len(rest) > _MAX_LINE:
-            # Too long to be a reply; the rest of it, up to the next line end, is garbage too.
-            self.stats.garbage_bytes += len(rest)
-            rest = b""
-            self._overlong = True
-        self._buf = rest
-        return readings
-
-    def _count(self, key: str, n: int = 1) -> None:
-        self.stats.extra[key] = self.stats.extra.get(key, 0) + n
+        super().__init__(_TERMINATOR, _MAX_LINE)
 
     def _line(self, line: bytes, size: int, at: float) -> WeightReading | None:
+        line = line.rstrip(b"\r")
         stats = self.stats
         match = _WEIGHT.fullmatch(line)
         if match is not None:
