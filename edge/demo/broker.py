@@ -33,7 +33,10 @@ class DemoBroker:
         conf = self._workdir / "mosquitto.conf"
         conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
         self._process = subprocess.Popen(  # noqa: S603 - a fixed binary and our own config file
-            [self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [self.binary, "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C stops the demo, which then stops its broker last
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
