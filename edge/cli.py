@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from edge.declaration import Declaration
 from edge.kiosk.cli import add_kiosk_parsers
 from edge.logs import configure_logging
 from edge.vision_cli import add_vision_parser
+from edge.watchdog import task_check
 from vision.identity import Identification, IdentificationSource
 
 
@@ -84,6 +87,16 @@ def _identifier(config: GateConfig) -> IdentificationSource:
     return cameras
 
 
+def _report_end(what: str) -> Callable[[asyncio.Task[Any]], None]:
+    """A done-callback that logs a background task that ended by crashing (once, with its traceback)."""
+
+    def done(task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logging.getLogger("edge.cli").error("%s stopped", what, exc_info=task.exception())
+
+    return done
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from edge.daemon import LaneDaemon
     from edge.sdnotify import SdNotifier
@@ -100,13 +113,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         daemon.uplink_status = uplink.status
         task = asyncio.create_task(daemon.run())
         link = asyncio.create_task(uplink.run())
+        link.add_done_callback(_report_end("uplink to central"))
+        # A dead uplink stops the watchdog pings: systemd restarts the daemon (events wait in the outbox).
+        daemon.watchdog.register("uplink", task_check(link))
         kiosk = asyncio.create_task(run_kiosk(daemon, config.kiosk, sync_status=uplink.status))
         await _run_until_signal(task)
         kiosk.cancel()  # before the daemon closes the store the kiosk reads
         with contextlib.suppress(asyncio.CancelledError):
             await kiosk
         await uplink.stop()  # a retained offline status; undelivered events stay in the outbox
-        await link
+        with contextlib.suppress(Exception):  # a crashed uplink was reported when it ended
+            await link
         await daemon.stop()
         await task
 
