@@ -512,6 +512,7 @@ class LaneDaemon:
     def metrics_snapshot(self) -> GateSnapshot:
         """What /metrics reads at each scrape (on the loop: the store connection is this thread's)."""
         cameras = getattr(self._identifier, "stats", None)
+        uplink = self.uplink_status() if self.uplink_status is not None else None
         return GateSnapshot(
             lane_state=self.lane.state.value,
             modbus=ModbusStats.of(self._io.stats, self._io.link_up),
@@ -527,6 +528,8 @@ class LaneDaemon:
             outbox_depth=self.store.outbox.depth(),
             outbox_oldest_age_s=age_s(self.store.outbox.oldest_pending_at(), datetime.now(UTC)),
             liveness=self.watchdog.status(),
+            mqtt_connected=bool(uplink["connected"]) if uplink is not None else None,
+            clearance_cache_age_s=uplink.get("clearance_age_s") if uplink is not None else None,
         )
 
     def _liveness_checks(self, io_task: asyncio.Task[None]) -> dict[str, LivenessCheck]:

@@ -244,3 +244,14 @@ async def test_lane_keeps_reacting_while_another_writer_holds_the_database_and_l
     await eventually(lambda: bool(gate.daemon.store.transactions.search(plate="51C12345")), what="records")
     [record] = gate.daemon.store.transactions.search(plate="51C12345")
     assert [t.to_state for t in record.transitions][:4] == ["ARRIVED", "IDENTIFYING", "WEIGHING", "DECIDING"]
+
+
+async def test_metrics_carry_the_uplink_state_and_clearance_age(gate: RunningGate) -> None:
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    body, _ = gate.daemon.metrics.render_for(None)
+    assert "gate_mqtt_connected" not in body.decode()  # no uplink: the metric is absent, not a false 0
+    gate.daemon.uplink_status = lambda: {"connected": True, "clearance_age_s": 12.5}
+    text = gate.daemon.metrics.render_for(None)[0].decode()
+    assert "gate_mqtt_connected 1.0" in text
+    assert "gate_clearance_cache_age_seconds 12.5" in text
