@@ -35,6 +35,9 @@ class StoreConfig(BaseModel):
         Path("var/evidence"),
         description="Evidence images of the reads (best frame, region drawn), kept as <sha256>.jpg.",
     )
+    evidence_keep_days: float = Field(
+        90.0, gt=0, description="Evidence images older than this are deleted (checked hourly)."
+    )
 
 
 class DemoConfig(BaseModel):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from devices.barrier import Barrier, InterlockRefused
@@ -65,6 +66,7 @@ from vision.identity import Identification, IdentificationSource, Read, ReadKind
 log = logging.getLogger("edge.daemon")
 
 TICK_S = 0.05
+EVIDENCE_PRUNE_EVERY_S = 3600.0
 #: The lane loop handles a Tick every TICK_S; this long without handling any event means it is stuck.
 LANE_LOOP_MAX_AGE_S = 5.0
 #: A camera reader that neither reads a frame nor retries for this long is stuck (OpenCV can block ~30 s
@@ -233,9 +235,18 @@ class LaneDaemon:
         self.store.close()
 
     async def _ticker(self) -> None:
+        next_prune = self._clock()
         while True:
             await asyncio.sleep(TICK_S)
             self.submit(Tick())
+            if self._clock() >= next_prune:
+                next_prune = self._clock() + EVIDENCE_PRUNE_EVERY_S
+                store = self.config.store
+                task = asyncio.create_task(
+                    asyncio.to_thread(prune_evidence, store.evidence_dir, store.evidence_keep_days * 86400)
+                )
+                self._side_tasks.add(task)
+                task.add_done_callback(self._side_tasks.discard)
 
     async def _process(self) -> None:
         while True:
@@ -596,6 +607,26 @@ class _TxNotes:
 
 class LaneNotHolding(Exception):
     """An officer action that needs a held vehicle came when none is held."""
+
+
+def prune_evidence(folder: Path, keep_s: float, now: float | None = None) -> int:
+    """Delete evidence images older than `keep_s` so months of uptime never fill the disk; count them."""
+    cutoff = (time.time() if now is None else now) - keep_s
+    removed = 0
+    try:
+        files = list(folder.glob("*.jpg"))
+    except OSError:
+        return 0
+    for path in files:
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError as exc:  # vanished meanwhile, or not ours to delete: try again next time
+            log.debug("evidence %s not pruned: %s", path, exc)
+    if removed:
+        log.info("pruned %d evidence images older than %.0f days", removed, keep_s / 86400)
+    return removed
 
 
 @dataclass(frozen=True, slots=True)

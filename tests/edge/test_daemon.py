@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import sqlite3
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from edge.daemon import prune_evidence
 from edge.decision import Outcome
 from edge.lane import LaneState
 from edge.store import TxStatus
@@ -255,3 +258,14 @@ async def test_metrics_carry_the_uplink_state_and_clearance_age(gate: RunningGat
     text = gate.daemon.metrics.render_for(None)[0].decode()
     assert "gate_mqtt_connected 1.0" in text
     assert "gate_clearance_cache_age_seconds 12.5" in text
+
+
+def test_evidence_older_than_the_retention_is_pruned_and_newer_kept(tmp_path: Path) -> None:
+    now = 1_800_000_000.0
+    old, new, other = tmp_path / ("a" * 64 + ".jpg"), tmp_path / ("b" * 64 + ".jpg"), tmp_path / "notes.txt"
+    for path, age_days in ((old, 91), (new, 89), (other, 400)):
+        path.write_bytes(b"x")
+        os.utime(path, (now - age_days * 86400, now - age_days * 86400))
+    assert prune_evidence(tmp_path, 90 * 86400, now=now) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([new.name, other.name])
+    assert prune_evidence(tmp_path / "missing", 90 * 86400, now=now) == 0
