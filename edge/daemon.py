@@ -119,7 +119,7 @@ class LaneDaemon:
         self._scale_moving = False
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._side_tasks: set[asyncio.Task[Any]] = set()
         self._failures: set[str] = set()
         self._listeners: list[Listener] = []
         self.last_decision: Decision | None = None
