@@ -124,6 +124,7 @@ class LaneDaemon:
         self._listeners: list[Listener] = []
         self.last_decision: Decision | None = None
         self.light: str | None = None  # the colour last commanded, for the kiosk
+        self.officer_pending: str | None = None  # tx id of an officer action not yet applied by the lane
         self.uplink_status: Callable[[], dict[str, Any]] | None = None  # set when sync runs beside the lane
         self.ready = asyncio.Event()
         self.notifier: Notifier = notifier or SdNotifier(None)
@@ -145,6 +146,10 @@ class LaneDaemon:
                 log.exception("listener failed on %s", kind)
 
     def submit(self, event: LaneEvent | _Startup) -> None:
+        if isinstance(event, OfficerApproved | OfficerRejected | OfficerCorrected):
+            # Until the lane has applied it, a second officer's action on the same vehicle is refused: the
+            # audit log must only ever hold actions the lane acted on.
+            self.officer_pending = event.tx_id
         self._events.put_nowait(event)
 
     def _on_io_event(self, event: LaneIOEvent) -> None:
@@ -257,6 +262,8 @@ class LaneDaemon:
             except Exception:  # a lane bug must not silently end the loop (the watchdog would only see it)
                 log.exception("lane %s: handling %s failed", self.config.lane.lane_id, type(event).__name__)
                 continue
+            if isinstance(event, OfficerApproved | OfficerRejected | OfficerCorrected):
+                self.officer_pending = None
             for action in actions:
                 await self._execute(action)
 
@@ -421,6 +428,8 @@ class LaneDaemon:
         vehicle = self.lane.current
         if vehicle is None or self.lane.state is not LaneState.HOLD:
             raise LaneNotHolding("no held vehicle")
+        if self.officer_pending == vehicle.tx_id:
+            raise LaneNotHolding("another officer's action on this vehicle is being applied")
         return vehicle.tx_id
 
     def officer_approve(self, officer: str, reason: str) -> None:
@@ -439,8 +448,9 @@ class LaneDaemon:
         self, officer: str, reason: str, plate: str | None = None, containers: list[str] | None = None
     ) -> None:
         """Replace a misread plate and/or container list and decide again; both reads stay on record."""
+        tx_id = self._held_tx()
         vehicle = self.lane.current
-        if vehicle is None or self.lane.state is not LaneState.HOLD:
+        if vehicle is None or vehicle.tx_id != tx_id:
             raise LaneNotHolding("no held vehicle to correct")
         before = vehicle.identification or Identification(plate=None)
         source = f"officer:{officer}"
@@ -467,8 +477,9 @@ class LaneDaemon:
 
     def officer_inspection_done(self, officer: str, reason: str) -> None:
         """Record a red-channel inspection done for the held vehicle's declaration, then decide again."""
+        self._held_tx()
         vehicle = self.lane.current
-        if vehicle is None or self.lane.state is not LaneState.HOLD or not vehicle.declaration_number:
+        if vehicle is None or not vehicle.declaration_number:
             raise LaneNotHolding("no held vehicle with a matched declaration")
         number = vehicle.declaration_number
         with self.store.conn:  # the flag, its audit record and its event: all or nothing

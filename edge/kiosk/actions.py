@@ -45,6 +45,10 @@ def _held(daemon: LaneDaemon, tx_id: str) -> Vehicle:
         raise ActionRefused(
             status.HTTP_409_CONFLICT, f"already rejected by {vehicle.rejected_by}: it must back out"
         )
+    if daemon.officer_pending == tx_id:
+        raise ActionRefused(
+            status.HTTP_409_CONFLICT, "another officer's action on this vehicle is being applied"
+        )
     return vehicle
 
 

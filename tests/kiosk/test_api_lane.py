@@ -10,6 +10,9 @@ import pytest
 
 from edge.decision import Outcome, Reason
 from edge.declaration import Channel, DeclarationStatus
+from edge.kiosk import actions
+from edge.kiosk.actions import ActionRefused
+from edge.kiosk.users import Role
 from edge.lane import LaneState
 from edge.store.db import to_text
 from tests.kiosk.conftest import KioskGate, as_user, camera_read, declaration, eventually
@@ -267,3 +270,19 @@ async def test_audit_trail_holds_who_what_why_before_after_in_an_intact_hash_cha
     async with as_user(gate, "olga") as (http, _):
         assert (await http.get("/api/v1/audit")).status_code == 403
         assert (await http.get("/api/v1/audit/verify")).status_code == 403
+
+
+async def test_a_second_officer_acting_before_the_lane_applied_the_first_is_refused(gate: KioskGate) -> None:
+    decl = declaration(7)
+    gate.seed(decl)
+    await gate.arrive(camera_read(decl, plate="51G10007"), 28_000)
+    await gate.wait_state(LaneState.HOLD)
+    tx_id = gate.daemon.lane.tx_id
+    assert tx_id is not None
+    actions.approve(gate.daemon, "olga", Role.OFFICER, tx_id, "papers checked")
+    with pytest.raises(ActionRefused) as refused:  # same loop turn: the lane has not applied the approval
+        actions.reject(gate.daemon, "ivan", tx_id, "seal looks broken")
+    assert refused.value.code == 409
+    await gate.wait_state(LaneState.PASSING)
+    assert [r.action for r in gate.daemon.store.audit.records(subject=tx_id)] == ["approve"]
+    await gate.drive_through()
