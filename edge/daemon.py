@@ -495,6 +495,16 @@ class LaneDaemon:
         ident = vehicle.identification or Identification(plate=None)
         self.submit(OfficerCorrected(officer, f"inspection done: {reason}", ident, tx_id=vehicle.tx_id))
 
+    def open_refusal(self) -> str | None:
+        """Why a manual open would be ignored by the lane now, or None (for central's remote open)."""
+        if not self.ready.is_set():
+            return "the lane has not started"
+        if not self.lane.link_up:
+            return "the lane controller is not reachable"
+        if self.lane.state in (LaneState.OPENING, LaneState.PASSING):
+            return "the barrier is already open"
+        return None
+
     def officer_open(self, officer: str, reason: str) -> None:
         """Open the barrier by hand outside a transaction (supervisors only; checked by the caller)."""
         self.recorder.officer_action(self.lane.tx_id, officer, "manual_open", reason)

@@ -116,6 +116,9 @@ class NoLane:
     def lane_status(self) -> dict[str, Any]:
         return {}
 
+    def open_refusal(self) -> str | None:
+        return "no lane attached"
+
     def open_barrier(self, actor: str, reason: str) -> None:
         log.warning("open_barrier from %s ignored: no lane attached (%s)", actor, reason)
 
@@ -128,6 +131,9 @@ class DaemonLane:
 
     def lane_status(self) -> dict[str, Any]:
         return self._daemon.status()
+
+    def open_refusal(self) -> str | None:
+        return self._daemon.open_refusal()
 
     def open_barrier(self, actor: str, reason: str) -> None:
         self._daemon.officer_open(actor, reason)

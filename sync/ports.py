@@ -58,8 +58,12 @@ class GateControl(Protocol):
         """Lane, device and camera status (keys lane, devices, cameras, recognition_latency_ms)."""
         ...
 
+    def open_refusal(self) -> str | None:
+        """Why the lane cannot open the barrier now (link down, already open, ...), or None."""
+        ...
+
     def open_barrier(self, actor: str, reason: str) -> None:
-        """Open the barrier on central's order (only called when the configuration allows it)."""
+        """Open the barrier on central's order (only called when open_refusal() said None)."""
         ...
 
 

@@ -286,6 +286,12 @@ class GateSync:
     def _decide(self, command: Command) -> tuple[AckStatus, str]:
         if command.name == "open_barrier" and not self.config.remote_open_allowed:
             return "refused", "remote opening is not allowed by this gate's configuration"
+        if command.name == "open_barrier":
+            # Decided before the command is journalled, so the audit never says "opening" for a lane that
+            # could not act on it.
+            refusal = self._gate.open_refusal()
+            if refusal is not None:
+                return "refused", f"the lane cannot open now: {refusal}"
         return "accepted", {
             "reload_clearances": "snapshot requested",
             "status_report": "status attached",

@@ -269,3 +269,14 @@ def test_evidence_older_than_the_retention_is_pruned_and_newer_kept(tmp_path: Pa
     assert prune_evidence(tmp_path, 90 * 86400, now=now) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([new.name, other.name])
     assert prune_evidence(tmp_path / "missing", 90 * 86400, now=now) == 0
+
+
+async def test_open_refusal_names_why_a_remote_open_would_be_ignored(gate: RunningGate) -> None:
+    assert gate.daemon.open_refusal() == "the lane has not started"
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    assert gate.daemon.open_refusal() is None
+    await gate.controller.pause()
+    await eventually(lambda: gate.daemon.lane.state is LaneState.FAULT, what="fault")
+    assert gate.daemon.open_refusal() == "the lane controller is not reachable"
+    await gate.controller.resume()

@@ -342,6 +342,7 @@ class LaneStub:
 
     def __init__(self) -> None:
         self.opened: list[tuple[str, str]] = []
+        self.refusal: str | None = None
 
     def lane_status(self) -> dict[str, Any]:
         return {
@@ -349,6 +350,9 @@ class LaneStub:
             "devices": {"modbus": {"up": True}},
             "recognition_latency_ms": 41.5,
         }
+
+    def open_refusal(self) -> str | None:
+        return self.refusal
 
     def open_barrier(self, actor: str, reason: str) -> None:
         self.opened.append((actor, reason))
@@ -498,3 +502,25 @@ async def test_mqtt_311_gate_delivers_events_and_receives_clearances(
             central.publish_clearances("g1", [declaration("D1", "51C12345")])
             await until(lambda: uplink.status()["clearance_version"] == 1)
     assert "transaction.started" in [row[2] for row in central_rows(tmp_path / "central.db")]
+
+
+async def test_remote_open_the_lane_cannot_act_on_is_refused_and_audited_as_refused(
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
+) -> None:
+    central = start_central()
+    db = tmp_path / "gate.db"
+    lane = LaneStub()
+    lane.refusal = "the lane controller is not reachable"
+    config = sync_config(broker, command_key=KEY, remote_open_allowed=True)
+    with Store(db) as store:
+        uplink = Uplink(config, "g1", db, gate=lane)
+        async with running(uplink):
+            opening = central.send_command("g1", "open_barrier", KEY, "ops-anna", reason="stuck truck")
+            ack = await asyncio.to_thread(central.wait_ack, opening.command_id, 5)
+            assert ack is not None
+            assert ack.status == "refused"
+            assert "not reachable" in ack.detail
+        assert lane.opened == []
+        record = {r.subject: r for r in store.audit.records()}[f"command:{opening.command_id}"]
+        assert record.after is not None
+        assert record.after["status"] == "refused"
