@@ -261,9 +261,9 @@ class LaneDaemon:
                 actions = await self._step(event)
             except Exception:  # a lane bug must not silently end the loop (the watchdog would only see it)
                 log.exception("lane %s: handling %s failed", self.config.lane.lane_id, type(event).__name__)
-                continue
+                actions = []
             if isinstance(event, OfficerApproved | OfficerRejected | OfficerCorrected):
-                self.officer_pending = None
+                self.officer_pending = None  # applied or ignored by the lane: the next officer may act
             for action in actions:
                 await self._execute(action)
 
