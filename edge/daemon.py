@@ -54,7 +54,7 @@ from edge.lane_events import (
 )
 from edge.lane_events import ScaleRecovered as LaneScaleRecovered
 from edge.lane_writer import LaneWriter
-from edge.logs import log_transaction
+from edge.logs import FailureLog, log_transaction
 from edge.metrics import CameraStats, GateMetrics, GateSnapshot, ModbusStats, SerialStats, age_s
 from edge.recorder import Recorder, identification_json
 from edge.sdnotify import Notifier, SdNotifier, notify_when_ready
@@ -120,7 +120,7 @@ class LaneDaemon:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._side_tasks: set[asyncio.Task[Any]] = set()
-        self._failures: set[str] = set()
+        self._failures = FailureLog(log)
         self._listeners: list[Listener] = []
         self.last_decision: Decision | None = None
         self.light: str | None = None  # the colour last commanded, for the kiosk
@@ -311,13 +311,8 @@ class LaneDaemon:
             tx_id, detail = self.lane.tx_id, f"{type(action).__name__}: {exc}"
             self.writer.post("Alarm", lambda r: r.alarm(tx_id, "device_command_failed", detail))
         except Exception as exc:  # a store or listener failure must not stop the lane loop
-            key = f"{type(action).__name__}:{type(exc).__name__}"
-            first = key not in self._failures
-            self._failures.add(key)
-            # The traceback once per kind of failure; later ones in one line, so a full disk is no log flood.
-            log.error(
-                "lane %s: %s failed: %s", self.config.lane.lane_id, type(action).__name__, exc, exc_info=first
-            )
+            what = type(action).__name__
+            self._failures.error(what, exc, "lane %s: %s failed: %s", self.config.lane.lane_id, what, exc)
 
     async def _do(self, action: LaneAction) -> None:
         if isinstance(action, OpenBarrier):
@@ -432,16 +427,16 @@ class LaneDaemon:
             raise LaneNotHolding("another officer's action on this vehicle is being applied")
         return vehicle.tx_id
 
-    def officer_approve(self, officer: str, reason: str) -> None:
+    def officer_approve(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
         """Let the held vehicle pass (role checks are the caller's: the kiosk)."""
         tx_id = self._held_tx()
-        self.recorder.officer_action(tx_id, officer, "approve", reason)
+        self.recorder.officer_action(tx_id, officer, "approve", reason, before=before, after=after)
         self.submit(OfficerApproved(officer, reason, tx_id=tx_id))
 
-    def officer_reject(self, officer: str, reason: str) -> None:
+    def officer_reject(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
         """Refuse the held vehicle: it must back out. Final for the transaction."""
         tx_id = self._held_tx()
-        self.recorder.officer_action(tx_id, officer, "reject", reason)
+        self.recorder.officer_action(tx_id, officer, "reject", reason, before=before, after=after)
         self.submit(OfficerRejected(officer, reason, tx_id=tx_id))
 
     def officer_correct(
@@ -505,9 +500,11 @@ class LaneDaemon:
             return "the barrier is already open"
         return None
 
-    def officer_open(self, officer: str, reason: str) -> None:
+    def officer_open(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
         """Open the barrier by hand outside a transaction (supervisors only; checked by the caller)."""
-        self.recorder.officer_action(self.lane.tx_id, officer, "manual_open", reason)
+        self.recorder.officer_action(
+            self.lane.tx_id, officer, "manual_open", reason, before=before, after=after
+        )
         self.submit(OfficerOpen(officer, reason))
 
     def faults(self) -> list[str]:

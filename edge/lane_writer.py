@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from edge.logs import FailureLog
 from edge.recorder import Recorder
 from edge.store import Store
 
@@ -39,7 +40,7 @@ class LaneWriter:
         self._lane_id = lane_id
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lane-store")
         self._recorder: Recorder | None = None
-        self._failures: set[str] = set()
+        self._failures = FailureLog(log)
 
     @property
     def recorder(self) -> Recorder:
@@ -89,8 +90,4 @@ class LaneWriter:
         try:
             self._with_retry(fn)
         except Exception as exc:  # a failed record must not stop the records after it
-            key = f"{what}:{type(exc).__name__}"
-            first = key not in self._failures
-            self._failures.add(key)
-            # The traceback once per kind of failure; later ones in one line, so a full disk is no log flood.
-            log.error("lane %s: %s failed: %s", self._lane_id, what, exc, exc_info=first)
+            self._failures.error(what, exc, "lane %s: %s failed: %s", self._lane_id, what, exc)

@@ -103,6 +103,20 @@ _TEXT_RULES: Final = (
 )
 
 
+class FailureLog:
+    """A repeated failure logs its traceback only the first time per kind: a full disk is no log flood."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._seen: set[str] = set()
+
+    def error(self, what: str, exc: BaseException, msg: str, *args: object) -> None:
+        key = f"{what}:{type(exc).__name__}"
+        first = key not in self._seen
+        self._seen.add(key)
+        self._logger.error(msg, *args, exc_info=exc if first else None)
+
+
 def redact_text(text: str) -> str:
     """`text` with every secret-looking value replaced by ``***``."""
     for pattern, replacement in _TEXT_RULES:

@@ -16,7 +16,7 @@ from fastapi import status
 from edge.decision import Outcome, Reason
 from edge.kiosk.users import Role
 from edge.lane import LaneState
-from edge.lane_events import OfficerApproved, OfficerOpen, OfficerRejected, Vehicle
+from edge.lane_events import Vehicle
 from edge.recorder import identification_json
 
 if TYPE_CHECKING:
@@ -68,29 +68,23 @@ def approve(daemon: LaneDaemon, officer: str, role: Role, tx_id: str, reason: st
     vehicle = _held(daemon, tx_id)
     if vehicle.outcome is Outcome.REJECT and role is not Role.SUPERVISOR:
         raise ActionRefused(status.HTTP_403_FORBIDDEN, "only a supervisor may let a rejected vehicle pass")
-    daemon.recorder.officer_action(
-        tx_id,
+    daemon.officer_approve(
         officer,
-        "approve",
         reason,
         before=_decision_json(vehicle),
         after={"state": LaneState.OPENING.value, "approved_by": officer},
     )
-    daemon.submit(OfficerApproved(officer, reason, tx_id=tx_id))
 
 
 def reject(daemon: LaneDaemon, officer: str, tx_id: str, reason: str) -> None:
     """Refuse the held vehicle: it must back out; final for the transaction."""
     vehicle = _held(daemon, tx_id)
-    daemon.recorder.officer_action(
-        tx_id,
+    daemon.officer_reject(
         officer,
-        "reject",
         reason,
         before=_decision_json(vehicle),
         after={"state": LaneState.HOLD.value, "rejected_by": officer},
     )
-    daemon.submit(OfficerRejected(officer, reason, tx_id=tx_id))
 
 
 def correct(
@@ -126,12 +120,6 @@ def manual_open(daemon: LaneDaemon, officer: str, reason: str) -> None:
         "tx_id": lane.tx_id,
         "barrier_commanded": lane.barrier_commanded,
     }
-    daemon.recorder.officer_action(
-        lane.tx_id,
-        officer,
-        "manual_open",
-        reason,
-        before=before,
-        after={"state": LaneState.OPENING.value, "barrier_commanded": "open"},
+    daemon.officer_open(
+        officer, reason, before=before, after={"state": LaneState.OPENING.value, "barrier_commanded": "open"}
     )
-    daemon.submit(OfficerOpen(officer, reason))
