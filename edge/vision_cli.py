@@ -108,6 +108,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"dataset          {args.dataset}")
         print(f"images           {report.n}")
         print(f"exact match      {report.exact:.2%}")
+        print(f"exact, O = 0     {report.exact_o_is_0:.2%}")
         print(f"character acc.   {report.char_acc:.2%}")
         print(f"reported valid   {report.valid_share:.2%}")
         print(f"valid precision  {report.valid_precision:.2%}")

@@ -115,6 +115,7 @@ Signing in Python:
 
 ```python
 import hashlib, hmac, json
+
 text = json.dumps(command)  # the Command object below
 mac = hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
 message = {"command": text, "hmac_sha256": mac}

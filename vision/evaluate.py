@@ -40,6 +40,9 @@ class Outcome:
 class Report:
     n: int
     exact: float
+    # Exact when the letter O and the digit 0 count as one character: on many plates (US states,
+    # Slovakia) they are one glyph, and reference sets write it either way (openalpr us: always 0; eu: O).
+    exact_o_is_0: float
     char_acc: float
     valid_share: float
     valid_precision: float
@@ -125,16 +128,22 @@ def score(outcomes: list[Outcome]) -> Report:
     """Exact match, character accuracy, share and precision of valid reads, latency percentiles."""
     n = len(outcomes)
     if n == 0:
-        return Report(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return Report(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     exact = sum(o.read == o.sample.text for o in outcomes)
+    exact_o0 = sum(_o_is_0(o.read) == _o_is_0(o.sample.text) for o in outcomes)
     valid = [o for o in outcomes if o.valid]
     ms = np.array([o.ms for o in outcomes])
     return Report(
         n=n,
         exact=round(exact / n, 4),
+        exact_o_is_0=round(exact_o0 / n, 4),
         char_acc=round(sum(char_accuracy(o.sample.text, o.read) for o in outcomes) / n, 4),
         valid_share=round(len(valid) / n, 4),
         valid_precision=round(sum(o.read == o.sample.text for o in valid) / len(valid), 4) if valid else 1.0,
         p50_ms=round(float(np.percentile(ms, 50)), 1),
         p95_ms=round(float(np.percentile(ms, 95)), 1),
     )
+
+
+def _o_is_0(text: str) -> str:
+    return text.replace("O", "0")

@@ -42,6 +42,7 @@ class Grammar:
     # Characters that make a read not valid: on many plates (US states, Slovakia) O and 0 are one glyph, and
     # reference lists write it either way; a grammar without position classes cannot say which it is.
     ambiguous: str = ""
+    longest: int = 9  # characters in the longest plate of the grammar
 
     def check(self, raw: str) -> PlateMatch:
         """Normalise, match, and correct look-alikes where a template demands another class."""

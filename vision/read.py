@@ -66,6 +66,10 @@ class LineRead:
     text: str
     probs: tuple[float, ...]
     runners_up: tuple[tuple[str, float], ...]  # per character: the second most likely A-Z0-9 character
+    # Where the model saw a separator (a space, a dash, a dot, a glyph outside A-Z0-9) between two
+    # characters: the index of the character after it. A plate read together with the frame's dealer
+    # name (`ARONA ANW2529`) is cut there.
+    breaks: tuple[int, ...] = ()
 
     @property
     def confidence(self) -> float:
@@ -73,7 +77,33 @@ class LineRead:
         return min(self.probs) if self.probs else 0.0
 
     def __add__(self, other: LineRead) -> LineRead:
-        return LineRead(self.text + other.text, self.probs + other.probs, self.runners_up + other.runners_up)
+        n = len(self.text)
+        joint = (n,) if n and other.text else ()
+        return LineRead(
+            self.text + other.text,
+            self.probs + other.probs,
+            self.runners_up + other.runners_up,
+            self.breaks + joint + tuple(n + b for b in other.breaks),
+        )
+
+    def segment(self, start: int, end: int) -> LineRead:
+        """Characters start..end of the line, with the breaks inside them."""
+        return LineRead(
+            self.text[start:end],
+            self.probs[start:end],
+            self.runners_up[start:end],
+            tuple(b - start for b in self.breaks if start < b < end),
+        )
+
+    def segments(self) -> list[tuple[int, int]]:
+        """Every run of whole words (start, end), the whole line excepted: cut at the breaks."""
+        cuts = [0, *self.breaks, len(self.text)]
+        return [
+            (cuts[i], cuts[j])
+            for i in range(len(cuts) - 1)
+            for j in range(i + 1, len(cuts))
+            if (i, j) != (0, len(cuts) - 1)
+        ]
 
 
 EMPTY = LineRead("", (), ())
@@ -137,8 +167,11 @@ class TextReader:
         text: list[str] = []
         char_probs: list[float] = []
         runners: list[tuple[str, float]] = []
+        breaks: list[int] = []
         previous = -1
         for t, cls in enumerate(best.tolist()):
+            if cls == 1 and text and (not breaks or breaks[-1] != len(text)):
+                breaks.append(len(text))
             if cls >= 2 and cls != previous:
                 alnum = kept[t, 2:]
                 order = np.argsort(alnum)
@@ -149,7 +182,9 @@ class TextReader:
                 # A repeated frame of the same character: keep its best probability.
                 char_probs[-1] = max(char_probs[-1], float(kept[t, cls]))
             previous = cls
-        return LineRead("".join(text), tuple(char_probs), tuple(runners))
+        if breaks and breaks[-1] == len(text):  # a separator after the last character cuts nothing
+            breaks.pop()
+        return LineRead("".join(text), tuple(char_probs), tuple(runners), tuple(breaks))
 
 
 def _scaled_width(crop: Image) -> int:
