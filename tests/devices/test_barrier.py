@@ -295,7 +295,7 @@ async def test_link_loss_while_closing_reports_the_failed_reopen(
     await eventually(lambda: len(reopen_failures) == 1)
     assert barrier.commanded == "closed"
     await sim.resume()
-    await lane_io.wait_link(up=True, timeout=1.0)
+    await lane_io.wait_link(up=True, timeout=5.0)
     await eventually(lambda: sim.barrier_down, timeout=3 * TRAVEL_S)
 
 

@@ -123,7 +123,7 @@ async def test_arm_descending_onto_an_occupied_path_counts_one_collision(
         assert await client.connect()
         sim.set_exit_loop(True)
         await write(client, devices, devices.barrier.coils.close, True)
-        await sim.wait_for_position(up=False, timeout=1.0)
+        await sim.wait_for_position(up=False, timeout=5.0)
         client.close()
         assert sim.collisions == 1
 
@@ -145,7 +145,7 @@ async def test_vehicle_drive_through_crosses_the_detectors_in_order(
         await asyncio.sleep(0.01)
         await sim.vehicle_arrives()
         await asyncio.sleep(0.01)
-        await sim.vehicle_drives_through(timeout=1.0)
+        await sim.vehicle_drives_through(timeout=5.0)
         await asyncio.sleep(0.01)
         watcher.cancel()
         # (entry loop, photocell, exit loop)
@@ -175,7 +175,7 @@ async def test_pause_drops_connections_and_resume_serves_the_same_port_and_state
 ) -> None:
     await write(client, devices, devices.light.coils.red, True)
     await sim.pause()
-    await eventually(lambda: not client.connected, timeout=1.0)
+    await eventually(lambda: not client.connected, timeout=5.0)
     with socket.socket() as probe:
         assert probe.connect_ex((sim.host, sim.port)) != 0  # refused: really off the network
 

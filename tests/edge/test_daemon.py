@@ -215,7 +215,7 @@ async def test_restart_switches_off_an_open_coil_left_on_by_the_last_run(gate: R
     await gate.start(controller=False)
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
     await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane idle")
-    await eventually(lambda: not gate.controller.coils["barrier_open"], timeout=2, what="open coil off")
+    await eventually(lambda: not gate.controller.coils["barrier_open"], timeout=5, what="open coil off")
     # The jam clears: with the open coil still ON the arm would now rise for nobody.
     await gate.controller.force_coil("barrier_close", False)
     await gate.controller.force_coil("barrier_close", None)
