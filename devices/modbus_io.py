@@ -400,5 +400,8 @@ class LaneIO:
         if delay <= 0:
             await asyncio.sleep(0)
             return
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the
+        # awaited event is set, and this task would poll on after the daemon cancelled it.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), delay)
+            async with asyncio.timeout(delay):
+                await self._stop.wait()

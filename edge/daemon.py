@@ -8,7 +8,6 @@ decision is written to the store together with its outbox event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import time
@@ -66,6 +65,7 @@ from vision.identity import Identification, IdentificationSource, Read, ReadKind
 log = logging.getLogger("edge.daemon")
 
 TICK_S = 0.05
+STOP_WAIT_S = 5.0  # how long the shutdown waits for each group of tasks to end
 EVIDENCE_PRUNE_EVERY_S = 3600.0
 #: The lane loop handles a Tick every TICK_S; this long without handling any event means it is stuck.
 LANE_LOOP_MAX_AGE_S = 5.0
@@ -228,16 +228,29 @@ class LaneDaemon:
 
     async def _shutdown(self) -> None:
         # The lane stops first, so it never acts on the frozen inputs of a driver that is going away.
+        # Each wait is bounded: a task that swallowed its cancellation (Python 3.11's wait_for can, when
+        # the awaited call completes in the same step) must not keep the daemon from stopping the
+        # drivers and closing the store; the Modbus poller is also told to stop by its flag.
         self.notifier.stopping()
-        for task in (*self._tasks, *self._side_tasks):
-            task.cancel()
-        for task in (*self._tasks, *self._side_tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self._io.stop()
+        io_task = self._tasks[0] if self._tasks else None
+        await self._cancel([t for t in (*self._tasks, *self._side_tasks) if t is not io_task])
+        stopping_io = asyncio.create_task(self._io.stop(), name="modbus-io-stop")
+        await self._cancel([io_task] if io_task else [], also=[stopping_io])
         await asyncio.to_thread(self._scale.stop)
         await self.writer.close()
         self.store.close()
+
+    @staticmethod
+    async def _cancel(tasks: list[asyncio.Task[Any]], also: list[asyncio.Task[Any]] | None = None) -> None:
+        """Cancel `tasks` and wait (bounded) for them and for `also`; log any that did not end."""
+        for task in tasks:
+            task.cancel()
+        waited = [*tasks, *(also or [])]
+        if not waited:
+            return
+        _, stuck = await asyncio.wait(waited, timeout=STOP_WAIT_S)
+        for task in stuck:
+            log.error("%s did not end within %.0f s of the stop", task.get_name(), STOP_WAIT_S)
 
     async def _ticker(self) -> None:
         next_prune = self._clock()

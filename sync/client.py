@@ -404,5 +404,6 @@ class MqttLink:
             listener(up)
 
     async def _sleep(self, delay: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), delay)
+        with contextlib.suppress(TimeoutError):  # asyncio.timeout: cancel-safe on 3.11, unlike wait_for
+            async with asyncio.timeout(delay):
+                await self._stop.wait()

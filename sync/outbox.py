@@ -215,8 +215,11 @@ class Drainer:
         await self._flush()
         self._wake.clear()
         if self._live(generation):
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as
+            # the event is set (an event queued during the stop), and the drainer would run on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._config.idle_poll_s)
+                async with asyncio.timeout(self._config.idle_poll_s):
+                    await self._wake.wait()
 
     async def _settle(self, generation: int) -> None:
         """Let the rest of the window's acks arrive, so the retry resends only what needs it."""
@@ -225,7 +228,8 @@ class Drainer:
         while self._inflight and self._link.connected and self._link.generation == generation:
             self._space.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._space.wait(), max(0.0, deadline - loop.time()))
+                async with asyncio.timeout_at(deadline):
+                    await self._space.wait()
             if loop.time() >= deadline:
                 break
 

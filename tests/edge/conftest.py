@@ -126,7 +126,7 @@ class RunningGate:
     async def stop(self) -> None:
         await self.daemon.stop()
         if self._task is not None:
-            await asyncio.wait_for(self._task, timeout=10)
+            await asyncio.wait_for(self._task, timeout=30)
         with contextlib.suppress(Exception):
             await self.controller.stop()
         self.scale.stop()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import sqlite3
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -280,3 +282,36 @@ async def test_open_refusal_names_why_a_remote_open_would_be_ignored(gate: Runni
     await eventually(lambda: gate.daemon.lane.state is LaneState.FAULT, what="fault")
     assert gate.daemon.open_refusal() == "the lane controller is not reachable"
     await gate.controller.resume()
+
+
+async def test_a_task_that_swallows_its_cancellation_does_not_keep_the_daemon_from_stopping(
+    gate: RunningGate, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Python 3.11's wait_for can swallow a cancellation; a poller that did would have kept the
+    # shutdown awaiting it forever (seen once in CI: the kiosk tests' teardown hung 180 s).
+    monkeypatch.setattr("edge.daemon.STOP_WAIT_S", 0.5)
+    swallowed = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            swallowed.set()
+        await asyncio.sleep(3600)  # ends only when cancelled a second time, below
+
+    await gate.start()
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    stuck = asyncio.create_task(stubborn(), name="stubborn")
+    gate.daemon._side_tasks.add(stuck)
+    await gate.daemon.stop()
+    assert gate._task is not None
+    await asyncio.wait_for(gate._task, timeout=5)
+    assert swallowed.is_set()
+    assert any("stubborn did not end" in r.getMessage() for r in caplog.records)
+    # the drivers were stopped and the store closed all the same
+    assert not any(t.name == "scale-reader" and t.is_alive() for t in threading.enumerate())
+    with pytest.raises(sqlite3.ProgrammingError):
+        gate.daemon.store.conn.execute("SELECT 1")
+    stuck.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await stuck

@@ -126,7 +126,7 @@ class KioskGate:
                 await asyncio.wait_for(self._tasks[1], 10)
         await self.daemon.stop()
         if self._tasks:
-            await asyncio.wait_for(self._tasks[0], 10)
+            await asyncio.wait_for(self._tasks[0], 30)
         await self.controller.stop()
         self.scale.stop()
 
