@@ -243,8 +243,10 @@ class Recognizer:
             # Longer than any plate: a plate read together with a word beside it (`ARONA ANW2529`,
             # `383NJP NORTHIAM`). Each run of whole words that is a plate by itself is a candidate too.
             # (Only then: a plate read whole with a separator inside, `HLO KTY1`, is never cut to `KTY1`.)
+            # Only as read: a look-alike swap on a cut-out part would make plates of container serials
+            # (`MSKU 3866036` -> `38G6036`).
             parts = [self._plate(line.segment(a, b), box) for a, b in line.segments()]
-            return [whole, *(p for p in parts if p is not None and p.grammatical)]
+            return [whole, *(p for p in parts if p is not None and p.grammatical and not p.corrections)]
         found = []
         for start in range(max(0, len(line.text) - 10)):
             window = line.text[start : start + 11]

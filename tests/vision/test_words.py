@@ -13,7 +13,7 @@ from vision.config import VisionConfig
 from vision.detect import Region, TextDetector, quad_from_box
 from vision.identity import ReadKind
 from vision.pipeline import Recognizer, build_recognizer
-from vision.plates import GENERIC
+from vision.plates import GENERIC, VIETNAM
 from vision.read import Image, LineRead, TextReader
 
 
@@ -109,3 +109,17 @@ def test_finer_scale_adds_to_the_coarser_reads_and_replaces_them_only_where_they
     detector.by_size[960] = [other]
     found = recognizer.read_frame(np.full((720, 1280, 3), 200, np.uint8), ReadKind.PLATE)
     assert {c.text for c in found} == {"AB123", "SALE"}  # nothing finer there: the coarser read stays
+
+
+def test_a_cut_out_part_is_taken_only_as_read_never_through_a_look_alike_swap() -> None:
+    # `MSKU 3866036` (a container number in a plate camera's view): its serial would be the Vietnamese
+    # plate `38G6036` with the 6 at the series position swapped for a G.
+    cfg = VisionConfig()
+    vietnam = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, threads=2)
+    crop = _typed("MSKU 3866036")
+    assert vietnam.reader.read([crop])[0].breaks == (4,)
+    frame = np.full((720, 1280, 3), 235, np.uint8)
+    frame[300 : 300 + crop.shape[0], 400 : 400 + crop.shape[1]] = crop
+    found = vietnam.read_frame(frame, ReadKind.PLATE)
+    assert "MSKU3866036" in {c.text for c in found}  # the line was read...
+    assert "38G6036" not in {c.text for c in found}  # ...and no plate was made of its serial
