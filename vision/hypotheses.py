@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from vision import layout
 from vision.detect import Region, crop_quad, quad_from_box
@@ -99,7 +100,9 @@ def plausible(regions: list[Region], kind: ReadKind) -> list[Region]:
 
 def add_columns(view: Image, regions: Sequence[Region], crops: list[Image], hyps: list[Hypothesis]) -> None:
     """Characters detected one under another (a vertical code): their union, read as a stack."""
-    chars = sorted((r.box for r in regions if r.box[3] < 2.0 * r.box[2]), key=lambda b: b[1])
+    # Character-sized boxes only: words one under another (a serial over its size/type code, `170036`
+    # over `22G1`) read as a stack give confident nonsense.
+    chars = sorted((r.box for r in regions if 0.5 * r.box[3] < r.box[2] < 1.6 * r.box[3]), key=lambda b: b[1])
     used: set[int] = set()
     for i, first in enumerate(chars):
         if i in used:
@@ -124,10 +127,18 @@ def add_columns(view: Image, regions: Sequence[Region], crops: list[Image], hyps
             hyps.append(Hypothesis((x0, y0, x1 - x0, y1 - y0), [len(crops) - 1]))
 
 
-def add_neighbours(regions: Sequence[Region], hyps: list[Hypothesis]) -> None:
+def add_neighbours(
+    regions: Sequence[Region], hyps: list[Hypothesis], kind: ReadKind = ReadKind.PLATE
+) -> None:
     """Codes split across boxes, joined: a plate's number cut at a gap or a bolt (`6L` `SU216`), a
     two-line plate's rows; a container's owner code, serial and boxed check digit, or its two rows.
-    No new crop is read: the join is of lines already read."""
+    No new crop is read: the join is of lines already read.
+
+    Containers also join three boxes, down a vertical code's column, and rows whose boxes overlap more
+    (a container's painted rows sit close); plates keep to pairs and to the tighter row rule, which keeps
+    the state name under a US plate (`AYX8803` / `ARIZONA`) out of the plate.
+    """
+    container = kind is ReadKind.CONTAINER
     by_box: dict[Box, int] = {}
     for h in hyps:
         if len(h.parts) == 1:
@@ -135,18 +146,52 @@ def add_neighbours(regions: Sequence[Region], hyps: list[Hypothesis]) -> None:
     boxes = [r.box for r in regions if r.box in by_box]
     for a in boxes:
         for b in boxes:
-            if a == b or not _line_up(a, b):
+            rows_overlap = 0.35 if container else 0.2
+            if a == b or not (_line_up(a, b, rows_overlap) or (container and _column_goes_on(a, b))):
                 continue
-            union = (
-                min(a[0], b[0]),
-                min(a[1], b[1]),
-                max(a[0] + a[2], b[0] + b[2]) - min(a[0], b[0]),
-                max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1]),
-            )
-            hyps.append(Hypothesis(union, [by_box[a], by_box[b]]))
+            hyps.append(Hypothesis(_union(a, b), [by_box[a], by_box[b]]))
+            if not container:
+                continue
+            # A third box further along the same line or down the same column: a container's owner
+            # code, serial and boxed check digit (`BEAU` `257687` `8`), each found as a region of its
+            # own. The digit's box is found smaller than the words' (67 px against 104 for
+            # `TRHU 170036 9`).
+            for c in boxes:
+                if c in (a, b):
+                    continue
+                if (_same_line(a, b) and _same_line(b, c, smallest=0.55)) or _column_goes_on(b, c):
+                    hyps.append(Hypothesis(_union(_union(a, b), c), [by_box[a], by_box[b], by_box[c]]))
 
 
-def _line_up(a: Box, b: Box) -> bool:
+def _union(a: Box, b: Box) -> Box:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    return x0, y0, max(a[0] + a[2], b[0] + b[2]) - x0, max(a[1] + a[3], b[1] + b[3]) - y0
+
+
+def _column_goes_on(a: Box, b: Box) -> bool:
+    """Whether b continues a vertical code a (characters one under another) downwards: centred under
+    it, about as wide (the width is the characters' size), a short gap. b may be the boxed check
+    digit alone (`BEAU` / `257687` / `8` of a side camera)."""
+    wa, wb = a[2], b[2]
+    if a[3] < 2.0 * wa or not 0.5 < wb / wa < 2.0:
+        return False
+    gap_y = b[1] - (a[1] + a[3])
+    centred = abs((a[0] + wa / 2) - (b[0] + wb / 2)) < 0.6 * max(wa, wb)
+    return centred and -0.3 * wa <= gap_y < 1.5 * wa
+
+
+def _same_line(a: Box, b: Box, smallest: float = 0.7) -> bool:
+    """Whether b continues a's line to the right (see `_line_up`), b at least `smallest` as high."""
+    ha, hb = a[3], b[3]
+    gap_x = b[0] - (a[0] + a[2])
+    return (
+        smallest < hb / ha < 1.45
+        and abs((a[1] + ha / 2) - (b[1] + hb / 2)) < 0.3 * ha
+        and -0.2 * ha <= gap_x < 2.0 * ha
+    )
+
+
+def _line_up(a: Box, b: Box, rows_overlap: float = 0.2) -> bool:
     """Whether b continues a's code: the same character height, and either further along a's line
     (centres level, a short gap) or the row under it (left edges or centres aligned, a short gap, no
     wider than twice and a half a: a container's serial under its owner code, a plate's number under
@@ -154,9 +199,37 @@ def _line_up(a: Box, b: Box) -> bool:
     ha, hb = a[3], b[3]
     if not 0.7 < hb / ha < 1.45:
         return False
-    gap_x = b[0] - (a[0] + a[2])
-    same_line = abs((a[1] + ha / 2) - (b[1] + hb / 2)) < 0.3 * ha and -0.2 * ha <= gap_x < 2.0 * ha
     gap_y = b[1] - (a[1] + ha)
     aligned = abs(a[0] - b[0]) < 0.8 * ha or abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)) < 0.8 * ha
-    next_row = aligned and -0.2 * ha <= gap_y < 0.8 * ha and b[2] < 2.5 * a[2]
-    return same_line or next_row
+    next_row = aligned and -rows_overlap * ha <= gap_y < 0.8 * ha and b[2] < 2.5 * a[2]
+    return _same_line(a, b) or next_row
+
+
+def upright_quad(region: Region, kind: ReadKind) -> npt.NDArray[np.float32]:
+    """The region's corners ordered so that a vertical container code is cut out standing.
+
+    The detector orders a slightly tilted, tall box's corners from its bottom-left along its long side:
+    cut out as given, the column comes out lying on its side (673 x 81 px for a 661 px tall code) and is
+    read as one line of rotated characters. Ordered top-left, top-right, bottom-right, bottom-left by
+    position, it comes out tall and is read as a stack.
+    """
+    _, _, w, h = region.box
+    if kind is not ReadKind.CONTAINER or not layout.is_vertical(w, h):
+        return region.quad
+    q = region.quad
+    total, diff = q.sum(axis=1), q[:, 1] - q[:, 0]
+    ordered = [q[np.argmin(total)], q[np.argmin(diff)], q[np.argmax(total)], q[np.argmax(diff)]]
+    return np.asarray(ordered, dtype=np.float32)
+
+
+def crop_margin(region: Region, kind: ReadKind) -> float:
+    """How much of the surroundings a region's crop takes in, in heights.
+
+    A container's check digit is painted in a box of its own: cut with a margin, the crop shows the box's
+    frame around the digit and the reader reads nothing (`9` of `TRHU 170036 9`); a character-sized
+    square region of a container is cut tight.
+    """
+    _, _, w, h = region.box
+    if kind is ReadKind.CONTAINER and 0.5 < w / max(1, h) < 1.3:
+        return 0.0
+    return 0.12

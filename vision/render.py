@@ -66,13 +66,25 @@ def render_plate(text: str, grammar: str = "vietnam", two_line: bool = False, he
     return _framed(rows, paper, ink)
 
 
+CONTAINER_LAYOUTS = ("one_block", "two_row", "vertical", "door", "door_vertical")
+
+
 def render_container_code(
     number: str, size_type: str = "22G1", layout: str = "one_block", height: int = 40
 ) -> Image:
-    """A container code painted white on a coloured panel: one_block, two_row or vertical."""
+    """A container code painted white on a coloured panel: one_block, two_row or vertical; or as
+    painted on a door, the owner code apart from the serial and the check digit in a box of its own,
+    in a row (door) or down a column (door_vertical)."""
     ink, paper = (245, 245, 245), (60, 40, 150)
-    if layout == "vertical":
+    if layout == "door":
+        return _door_code(number, size_type, height, ink, paper)
+    if layout in ("vertical", "door_vertical"):
         glyphs = [_text_block(ch, height, ink, paper) for ch in number]
+        if layout == "door_vertical":
+            _box_glyph(glyphs[-1], height, ink)
+            gap = np.empty((height // 2, glyphs[0].shape[1], 3), dtype=np.uint8)
+            gap[:] = paper
+            glyphs.insert(4, gap)
         width = max(g.shape[1] for g in glyphs)
         rows = []
         for g in glyphs:
@@ -95,6 +107,39 @@ def render_container_code(
         canvas[:, : r.shape[1]] = r
         out.append(canvas)
     return np.concatenate(out, axis=0)
+
+
+def _box_glyph(block: Image, height: int, ink: tuple[int, int, int]) -> None:
+    """Frame a one-character block, clear of the glyph (the block's margin is a quarter height)."""
+    inset = max(1, height // 20)
+    h, w = block.shape[:2]
+    cv2.rectangle(block, (inset, inset), (w - 1 - inset, h - 1 - inset), ink, max(1, height // 16))
+
+
+def _door_code(
+    number: str, size_type: str, height: int, ink: tuple[int, int, int], paper: tuple[int, int, int]
+) -> Image:
+    owner, serial, digit = (
+        _text_block(t, height, ink, paper) for t in (number[:4], number[4:10], number[10:])
+    )
+    _box_glyph(digit, height, ink)
+    row_h = max(b.shape[0] for b in (owner, serial, digit))
+
+    def blank(w: int, h: int = row_h) -> Image:
+        out = np.empty((h, w, 3), dtype=np.uint8)
+        out[:] = paper
+        return out
+
+    def level(b: Image) -> Image:
+        return np.concatenate([b, blank(b.shape[1], row_h - b.shape[0])]) if b.shape[0] < row_h else b
+
+    wide, narrow = blank(round(1.5 * height)), blank(height // 3)
+    row = np.concatenate([level(owner), wide, level(serial), narrow, level(digit)], axis=1)
+    size = _text_block(size_type, int(height * 0.8), ink, paper)
+    left = owner.shape[1] + wide.shape[1]
+    under = blank(row.shape[1], size.shape[0])
+    under[:, left : left + size.shape[1]] = size[:, : row.shape[1] - left]
+    return np.concatenate([row, under], axis=0)
 
 
 def degrade(image: Image, d: Degradation, rng: np.random.Generator) -> Image:
@@ -153,7 +198,7 @@ def render_scene(
 
 
 def write_container_set(folder: str, n: int = 100, seed: int = 0, severity: float = 1.0) -> None:
-    """Write n degraded container-code crops (one_block, two_row, vertical) and their labels.csv."""
+    """Write n degraded container-code crops (each layout in turn) and their labels.csv."""
     from pathlib import Path
 
     from vision.iso6346 import complete
@@ -165,7 +210,7 @@ def write_container_set(folder: str, n: int = 100, seed: int = 0, severity: floa
     for i in range(n):
         owner = "".join(rng.choice(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), 3)) + "U"
         number = complete(owner + "".join(rng.choice(list("0123456789"), 6)))
-        layout = ("one_block", "two_row", "vertical")[i % 3]
+        layout = CONTAINER_LAYOUTS[i % len(CONTAINER_LAYOUTS)]
         image = degrade(render_container_code(number, layout=layout), random_degradation(rng, severity), rng)
         name = f"c{i:04d}.jpg"
         cv2.imwrite(str(out / name), image)
