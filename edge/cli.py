@@ -159,9 +159,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        decisions = gate.printer.decisions
-        matched = sum(1 for vehicle, decision in decisions if decision.outcome == vehicle.expected)
-        print(f"demo: {len(decisions)} vehicles decided, {matched} as the scenario expected")
+        printer = gate.printer
+        print(f"demo: {printer.decided} vehicles decided, {printer.as_expected} as the scenario expected")
 
     asyncio.run(_main())
     return 0

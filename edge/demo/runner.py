@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 import sys
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,14 +50,21 @@ class ScriptedIdentifier:
         return self.current or Identification(plate=None)
 
 
+KEEP_DECISIONS = 1000
+
+
 class DemoPrinter:
     """Prints one line per transaction step, as it happens."""
 
     def __init__(self, out: TextIO = sys.stdout) -> None:
         self._out = out
         self.vehicle: SimVehicle | None = None
-        self.decisions: list[tuple[SimVehicle, Decision]] = []  # the first decision of each vehicle
-        self._decided_tx: set[str] = set()
+        # The first decision of each vehicle: the latest KEEP_DECISIONS of them (a demo run with
+        # --vehicles 0 goes on for days); `decided` counts them all.
+        self.decisions: deque[tuple[SimVehicle, Decision]] = deque(maxlen=KEEP_DECISIONS)
+        self.decided = 0
+        self.as_expected = 0
+        self._last_tx: str | None = None  # a vehicle is decided again only while it is on the stop line
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         stamp = datetime.now(UTC).strftime("%H:%M:%S")
@@ -72,10 +80,12 @@ class DemoPrinter:
             kg = f"{weight:,.0f} kg" if weight is not None else "no weight"
             why = "; ".join(decision.details) or "every rule holds"
             expected = ""
-            first = data["tx_id"] not in self._decided_tx
+            first = data["tx_id"] != self._last_tx
             if self.vehicle is not None and first:
-                self._decided_tx.add(str(data["tx_id"]))
+                self._last_tx = str(data["tx_id"])
                 self.decisions.append((self.vehicle, decision))
+                self.decided += 1
+                self.as_expected += decision.outcome == self.vehicle.expected
                 expected = f" (scenario {self.vehicle.scenario}, expected {self.vehicle.expected})"
             elif not first:
                 expected = " (decided again after the officer's correction)"
@@ -206,7 +216,7 @@ class DemoGate:
             await self.controller.stop()
             self.scale_sim.stop()
             self._stop_central()
-        return self.printer.decisions
+        return list(self.printer.decisions)
 
     def _start_central(self) -> None:
         """The private broker and the reference central office beside the demo gate."""
@@ -263,10 +273,10 @@ class DemoGate:
         await _wait_for(lambda: lane.state is LaneState.IDLE, timeout=30)
         self.printer.vehicle = vehicle
         self.identifier.current = vehicle
-        decided_before = len(self.printer.decisions)
+        decided_before = self.printer.decided
         await self.controller.vehicle_arrives()
         self.scale_sim.drive_on(vehicle.gross_kg)
-        decided = await _wait_for(lambda: len(self.printer.decisions) > decided_before, timeout=40)
+        decided = await _wait_for(lambda: self.printer.decided > decided_before, timeout=40)
         if not decided:
             log.error("no decision for %s within 40 s (lane %s)", vehicle.plate, lane.state)
         outcome = self.printer.decisions[-1][1].outcome if decided else Outcome.HOLD

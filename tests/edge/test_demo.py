@@ -8,9 +8,9 @@ from pathlib import Path
 from devices.config import BarrierConfig, DevicesConfig, ModbusLinkConfig
 from devices.sim.net import free_tcp_port
 from edge.config import DemoConfig, GateConfig, StoreConfig
-from edge.decision import Outcome
-from edge.demo.runner import DemoGate
-from edge.demo.traffic import Scenario
+from edge.decision import Decision, Outcome
+from edge.demo.runner import KEEP_DECISIONS, DemoGate, DemoPrinter
+from edge.demo.traffic import Scenario, TrafficGenerator
 from edge.kiosk import KioskConfig
 from edge.lane import LaneConfig
 from edge.store import Store
@@ -59,3 +59,28 @@ async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expect
     results = [line.rsplit(": ", 1)[1] for line in text.splitlines() if " ended: " in line]
     # overweight is rejected by the officer, the correction and the inspection both end in a pass
     assert results == ["rejected", "passed", "passed", "rejected", "passed"]
+
+
+def test_the_demo_printer_keeps_the_latest_decisions_and_counts_them_all() -> None:
+    # `gate-edge demo --vehicles 0` runs for days: what it keeps in memory must not grow with it.
+    printer = DemoPrinter(out=io.StringIO())
+    traffic = TrafficGenerator(seed=1, declarations=50, mismatch_share=0.5)
+    total = KEEP_DECISIONS + 5
+    passes_expected = 0
+    for n in range(total):
+        vehicle = traffic.next_vehicle_unknown() if n % 2 else traffic.next_vehicle()
+        passes_expected += vehicle.expected is Outcome.PASS
+        printer.vehicle = vehicle
+        decision = Decision(Outcome.PASS, (), None, ())
+        data = {
+            "tx_id": f"tx{n}",
+            "decision": decision,
+            "identification": vehicle.identification,
+            "weight_kg": 1.0,
+        }
+        printer("decided", data)
+        printer("decided", data)  # decided again (an officer's correction): not a second vehicle
+    assert printer.decided == total
+    assert len(printer.decisions) == KEEP_DECISIONS
+    assert printer.decisions[-1][0] is vehicle
+    assert 0 < printer.as_expected == passes_expected < total
