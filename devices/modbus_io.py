@@ -257,6 +257,10 @@ class LaneIO:
             self._running = False
             self._finished.set()
 
+    def request_stop(self) -> None:
+        """Tell run() to end at its next step, without waiting (stop() also waits for it)."""
+        self._stop.set()
+
     async def stop(self) -> None:
         """End run() and wait for it (at most about one request timeout); a stopped LaneIO stays stopped."""
         self._stop.set()

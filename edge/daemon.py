@@ -120,6 +120,7 @@ class LaneDaemon:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._side_tasks: set[asyncio.Task[Any]] = set()
+        self._io_task: asyncio.Task[None] | None = None
         self._failures = FailureLog(log)
         self._listeners: list[Listener] = []
         self.last_decision: Decision | None = None
@@ -206,7 +207,7 @@ class LaneDaemon:
             self.metrics.observe_transaction_end("interrupted")
             log_transaction(tx_id, "interrupted")
         self._scale.start()
-        io_task = asyncio.create_task(self._io.run(), name="modbus-io")
+        io_task = self._io_task = asyncio.create_task(self._io.run(), name="modbus-io")
         self._tasks = [
             io_task,
             asyncio.create_task(self._ticker(), name="lane-ticker"),
@@ -230,27 +231,21 @@ class LaneDaemon:
         # The lane stops first, so it never acts on the frozen inputs of a driver that is going away.
         # Each wait is bounded: a task that swallowed its cancellation (Python 3.11's wait_for can, when
         # the awaited call completes in the same step) must not keep the daemon from stopping the
-        # drivers and closing the store; the Modbus poller is also told to stop by its flag.
+        # drivers and closing the store; the Modbus poller is also told to stop by its flag. The store
+        # is closed whatever happens on the way, a second cancellation of the daemon included.
         self.notifier.stopping()
-        io_task = self._tasks[0] if self._tasks else None
-        await self._cancel([t for t in (*self._tasks, *self._side_tasks) if t is not io_task])
-        stopping_io = asyncio.create_task(self._io.stop(), name="modbus-io-stop")
-        await self._cancel([io_task] if io_task else [], also=[stopping_io])
-        await asyncio.to_thread(self._scale.stop)
-        await self.writer.close()
-        self.store.close()
-
-    @staticmethod
-    async def _cancel(tasks: list[asyncio.Task[Any]], also: list[asyncio.Task[Any]] | None = None) -> None:
-        """Cancel `tasks` and wait (bounded) for them and for `also`; log any that did not end."""
-        for task in tasks:
-            task.cancel()
-        waited = [*tasks, *(also or [])]
-        if not waited:
-            return
-        _, stuck = await asyncio.wait(waited, timeout=STOP_WAIT_S)
-        for task in stuck:
-            log.error("%s did not end within %.0f s of the stop", task.get_name(), STOP_WAIT_S)
+        try:
+            io_task = self._io_task
+            await _cancel([t for t in (*self._tasks, *self._side_tasks) if t is not io_task])
+            stopping_io = asyncio.create_task(self._io.stop(), name="modbus-io-stop")
+            await _cancel([io_task] if io_task else [], also=[stopping_io])
+        finally:
+            self._io.request_stop()  # the poller ends by its flag even if this stop was cut short
+            try:
+                await asyncio.to_thread(self._scale.stop)
+                await self.writer.close()
+            finally:
+                self.store.close()
 
     async def _ticker(self) -> None:
         next_prune = self._clock()
@@ -665,3 +660,26 @@ class _Startup:
     """First contact with the controller: the lane comes up safe from what the inputs show."""
 
     snapshot: InputSnapshot
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]], also: list[asyncio.Task[Any]] | None = None) -> None:
+    """Cancel `tasks` and wait (bounded) for them and for `also`.
+
+    A task that swallowed a cancellation is cancelled again until it ends or STOP_WAIT_S runs out; one
+    still running then is logged by name. A task that had failed has its exception logged here: nothing
+    else awaits it any more.
+    """
+    waited = [*tasks, *(also or [])]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_WAIT_S
+    pending = set(waited)
+    while pending and loop.time() < deadline:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=min(0.1, max(0.0, deadline - loop.time())))
+    for task in waited:
+        if task in pending:
+            log.error("%s did not end within %.0f s of the stop", task.get_name(), STOP_WAIT_S)
+        elif not task.cancelled() and task.exception() is not None:
+            log.error("%s had failed: %r", task.get_name(), task.exception())

@@ -150,7 +150,8 @@ async def notify_when_ready(
     (then the unit's TimeoutStartSec decides).
     """
     try:
-        await asyncio.wait_for(lane_up.wait(), grace_s)
+        async with asyncio.timeout(grace_s):  # not wait_for: on 3.11 it can swallow a cancellation
+            await lane_up.wait()
     except TimeoutError:
         detail = waiting()
         log.warning("lane not up after %g s (%s): reporting ready to serve the kiosk", grace_s or 0, detail)

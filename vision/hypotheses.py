@@ -7,6 +7,7 @@ stretched crop. Each hypothesis names the crops whose reads make it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -117,14 +118,11 @@ def add_columns(view: Image, regions: Sequence[Region], crops: list[Image], hyps
                 used.add(j)
         if len(column) < 3:
             continue
-        x0 = min(b[0] for b in column)
-        y0 = min(b[1] for b in column)
-        x1 = max(b[0] + b[2] for b in column)
-        y1 = max(b[1] + b[3] for b in column)
-        crop = crop_quad(view, quad_from_box(x0, y0, x1 - x0, y1 - y0), pad=0.1)
+        union = functools.reduce(_union, column)
+        crop = crop_quad(view, quad_from_box(*union), pad=0.1)
         for stacked in layout.vertical_variants(crop):
             crops.append(stacked)
-            hyps.append(Hypothesis((x0, y0, x1 - x0, y1 - y0), [len(crops) - 1]))
+            hyps.append(Hypothesis(union, [len(crops) - 1]))
 
 
 def add_neighbours(

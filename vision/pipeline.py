@@ -109,7 +109,8 @@ class Recognizer:
         elif not any(c.valid for c in found) and isinstance(self.detector, TextDetector):
             # A container code read as lines gave no valid number: the parts painted apart (the boxed
             # check digit, which a line read drops) are found as regions of their own and joined.
-            found = ranked(found + self._read_at(crop, kind, max(h, w)))
+            # Judged together: a valid part-read must still beat a near rival of the line reads.
+            found = ranked(_contested(found + self._read_at(crop, kind, max(h, w))))
         return _best(found)
 
     def read_frame(self, frame: Image, kind: ReadKind, roi: Box | None = None) -> list[Candidate]:
@@ -210,9 +211,10 @@ class Recognizer:
             if line < 0 or not _SERIAL_ALONE.fullmatch(lines[line].text):
                 continue
             x, y, w, h = region.box
+            x, y = max(0, x), max(0, y)  # a YOLO box may start outside the frame
             x1 = min(view.shape[1], x + w + round(_SERIAL_ROOM * h))
             crop = np.ascontiguousarray(view[y : y + h, x:x1])
-            if min(crop.shape[:2]) < 4:
+            if x1 <= x + w or min(crop.shape[:2]) < 4:  # no room to the right: nothing more to read
                 continue
             box = (x, y, x1 - x, h)
             more.append(crop)
@@ -284,15 +286,9 @@ class Recognizer:
     def _grammar(self, line: LineRead, kind: ReadKind, box: Box) -> list[Candidate]:
         if kind is ReadKind.PLATE:
             whole = self._plate(line, box)
-            if whole is None or len(whole.text) <= self.grammar.longest:
+            if whole is None or len(whole.text) <= self.grammar.longest or iso6346.find(line.text):
                 return [whole] if whole else []
-            # Longer than any plate: a plate read together with a word beside it (`ARONA ANW2529`,
-            # `383NJP NORTHIAM`). Each run of whole words that is a plate by itself is a candidate too.
-            # (Only then: a plate read whole with a separator inside, `HLO KTY1`, is never cut to `KTY1`.)
-            # Only as read: a look-alike swap on a cut-out part would make plates of container serials
-            # (`MSKU 3866036` -> `38G6036`).
-            parts = [self._plate(line.segment(a, b), box) for a, b in line.segments()]
-            return [whole, *(p for p in parts if p is not None and p.grammatical and not p.corrections)]
+            return [whole, *self._pieces(line, box)]
         found = []
         for start in range(max(0, len(line.text) - 10)):
             window = line.text[start : start + 11]
@@ -312,6 +308,27 @@ class Recognizer:
                 Candidate(kind, repaired.text, fixed_probs, valid, box, runners, repaired.corrections)
             )
         return found
+
+    def _pieces(self, line: LineRead, box: Box) -> list[Candidate]:
+        """Plates cut out of a read longer than any plate, at the reader's word breaks: a plate read
+        together with a word beside it (`ARONA ANW2529`, `383NJP NORTHIAM`).
+
+        Only then: a plate read whole with a separator inside (`HLO KTY1`) is never cut to `KTY1`, and a
+        container number in the plate camera's view (`MSKU 3866036`) is never cut at all. Only as read:
+        a look-alike swap on a piece would make plates of what is not one. And a piece may be valid only
+        when it is the one plate of the line, every other piece part of it: when the plate had an unsure
+        character (`AB12CDE` not valid), its surer part (`AB12`) must not stand in for it.
+        """
+        pieces = [
+            p
+            for a, b in line.segments(longest=self.grammar.longest)
+            if (p := self._plate(line.segment(a, b), box)) is not None and p.grammatical and not p.corrections
+        ]
+        if not pieces:
+            return []
+        top = max(pieces, key=lambda p: len(p.text))
+        alone = all(p.text in top.text for p in pieces)
+        return [p if p is top and alone else replace(p, valid=False) for p in pieces]
 
     def _plate(self, line: LineRead, box: Box) -> Candidate | None:
         match = self.grammar.check(line.text)

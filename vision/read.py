@@ -95,14 +95,15 @@ class LineRead:
             tuple(b - start for b in self.breaks if start < b < end),
         )
 
-    def segments(self) -> list[tuple[int, int]]:
-        """Every run of whole words (start, end), the whole line excepted: cut at the breaks."""
+    def segments(self, longest: int | None = None) -> list[tuple[int, int]]:
+        """Every run of whole words (start, end) of at most `longest` characters, the whole line
+        excepted: cut at the breaks."""
         cuts = [0, *self.breaks, len(self.text)]
         return [
             (cuts[i], cuts[j])
             for i in range(len(cuts) - 1)
             for j in range(i + 1, len(cuts))
-            if (i, j) != (0, len(cuts) - 1)
+            if (i, j) != (0, len(cuts) - 1) and (longest is None or cuts[j] - cuts[i] <= longest)
         ]
 
 

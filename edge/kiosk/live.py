@@ -52,7 +52,8 @@ class Subscriber:
     async def next(self, timeout: float) -> str | _Closed | None:
         """The next view, CLOSED at shutdown, or None after `timeout` seconds of quiet."""
         try:
-            return await asyncio.wait_for(self._box.get(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can swallow a cancellation
+                return await self._box.get()
         except TimeoutError:
             return None
 

@@ -125,7 +125,7 @@ class RunningGate:
 
     async def stop(self) -> None:
         await self.daemon.stop()
-        if self._task is not None:
+        if self._task is not None and not self._task.cancelled():  # a test may have cancelled it
             await asyncio.wait_for(self._task, timeout=30)
         with contextlib.suppress(Exception):
             await self.controller.stop()

@@ -91,14 +91,15 @@ def test_door_codes_are_read_whole_in_a_scene_and_never_valid_when_wrong(
 def test_a_door_code_crop_whose_line_read_drops_the_boxed_digit_is_read_by_its_parts(
     recognizer: Recognizer,
 ) -> None:
-    # Read as lines, `QHOU 898349 [9]` gives `QHOU898349` (the boxed digit dropped); its parts, found
-    # as regions of their own inside the crop, give the whole number.
-    read = []
+    # Read as lines, `QHOU 898349 [9]` gives `QHOU898349` (the boxed digit dropped; the size code's
+    # 2 may stand in for it, and the check digit then fails); its parts, found as regions of their own
+    # inside the crop, give the whole number. Valid only where no near rival of the line reads is as
+    # sure: never a wrong number valid.
+    exact = 0
     for height in HEIGHTS:
-        found = recognizer.read_crop(
-            render_container_code("QHOU8983499", layout="door", height=height), ReadKind.CONTAINER
-        )
+        crop = render_container_code("QHOU8983499", layout="door", height=height)
+        found = recognizer.read_crop(crop, ReadKind.CONTAINER)
         assert found is not None
         assert found.text == "QHOU8983499" or not found.valid
-        read.append(found.valid)
-    assert sum(read) >= len(HEIGHTS) - 1
+        exact += found.text == "QHOU8983499"
+    assert exact >= len(HEIGHTS) - 1

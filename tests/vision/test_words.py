@@ -11,9 +11,10 @@ import pytest
 
 from vision.config import VisionConfig
 from vision.detect import Region, TextDetector, quad_from_box
+from vision.hypotheses import Hypothesis
 from vision.identity import ReadKind
 from vision.pipeline import Recognizer, build_recognizer
-from vision.plates import GENERIC, VIETNAM
+from vision.plates import GENERIC, GRAMMARS, VIETNAM
 from vision.read import Image, LineRead, TextReader
 
 
@@ -123,3 +124,41 @@ def test_a_cut_out_part_is_taken_only_as_read_never_through_a_look_alike_swap() 
     found = vietnam.read_frame(frame, ReadKind.PLATE)
     assert "MSKU3866036" in {c.text for c in found}  # the line was read...
     assert "38G6036" not in {c.text for c in found}  # ...and no plate was made of its serial
+
+
+class FixedReader(TextReader):
+    """Reads every crop as the same line (no model): the grammar step on a line chosen by the test."""
+
+    def __init__(self, line: LineRead) -> None:
+        self.line = line
+
+    def read(self, crops: Sequence[Image], background_pad: bool = False) -> list[LineRead]:
+        return [self.line for _ in crops]
+
+
+def _pieces_of(line: LineRead, grammar: str = "generic") -> list[tuple[str, bool]]:
+    recognizer = Recognizer(ScaleDetector({}), FixedReader(line), GRAMMARS[grammar])
+    found = recognizer._score([line], [Hypothesis((0, 0, 200, 40), [0])], ReadKind.PLATE)
+    return sorted((c.text, c.valid) for c in found)
+
+
+def test_a_piece_never_stands_in_for_the_plate_it_is_part_of() -> None:
+    # `AB12 CDE NORTHIAM` with the E unsure: AB12CDE is not valid, so neither is its surer part AB12.
+    probs = (0.99,) * 6 + (0.90,) + (0.99,) * 8
+    line = LineRead("AB12CDENORTHIAM", probs, (("0", 0.0),) * 15, (4, 7))
+    assert not any(valid for _, valid in _pieces_of(line))
+    assert ("AB12CDE", False) in _pieces_of(line)
+
+
+def test_the_one_plate_of_a_long_line_is_valid_and_rival_pieces_are_not() -> None:
+    sure = LineRead("ARONAANW2529", (0.99,) * 12, (("0", 0.0),) * 12, (5,))
+    assert ("ANW2529", True) in _pieces_of(sure)
+    # Two pieces that are plates and not parts of one another: neither is taken.
+    rivals = LineRead("AB123CD456XYZ", (0.99,) * 13, (("0", 0.0),) * 13, (5, 10))
+    assert not any(valid for _, valid in _pieces_of(rivals))
+
+
+def test_a_container_number_in_a_plate_read_is_never_cut_into_plates() -> None:
+    # The GMS grammar takes an all-digit plate: `3866137` would be one.
+    line = LineRead("MSKU3866137", (0.99,) * 11, (("0", 0.0),) * 11, (4,))
+    assert [text for text, _ in _pieces_of(line, "gms")] == ["MSKU3866137"]
