@@ -50,6 +50,17 @@ class Inbound:
     payload: bytes
 
 
+async def wait_set(event: asyncio.Event, timeout: float) -> None:
+    """Wait until `event` is set or `timeout` seconds have passed, whichever comes first.
+
+    asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the event
+    is set, and the waiting task would run on after it was cancelled.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(max(0.0, timeout)):
+            await event.wait()
+
+
 class Backoff:
     """Exponential delays with jitter in [0.5, 1] of the step, so gates that lost one broker spread out."""
 
@@ -404,6 +415,4 @@ class MqttLink:
             listener(up)
 
     async def _sleep(self, delay: float) -> None:
-        with contextlib.suppress(TimeoutError):  # asyncio.timeout: cancel-safe on 3.11, unlike wait_for
-            async with asyncio.timeout(delay):
-                await self._stop.wait()
+        await wait_set(self._stop, delay)

@@ -11,14 +11,13 @@ written back in batches.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sync.client import NO_MATCHING_SUBSCRIBERS, Backoff, MqttLink
+from sync.client import NO_MATCHING_SUBSCRIBERS, Backoff, MqttLink, wait_set
 from sync.config import SyncConfig
 from sync.contract import GateTopics, encode_event
 from sync.ports import OutboxRow, OutboxSource, StoreThread
@@ -215,11 +214,7 @@ class Drainer:
         await self._flush()
         self._wake.clear()
         if self._live(generation):
-            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as
-            # the event is set (an event queued during the stop), and the drainer would run on.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._config.idle_poll_s):
-                    await self._wake.wait()
+            await wait_set(self._wake, self._config.idle_poll_s)
 
     async def _settle(self, generation: int) -> None:
         """Let the rest of the window's acks arrive, so the retry resends only what needs it."""
@@ -227,9 +222,7 @@ class Drainer:
         deadline = loop.time() + SETTLE_S
         while self._inflight and self._link.connected and self._link.generation == generation:
             self._space.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout_at(deadline):
-                    await self._space.wait()
+            await wait_set(self._space, deadline - loop.time())
             if loop.time() >= deadline:
                 break
 
