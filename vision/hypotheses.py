@@ -137,6 +137,7 @@ def add_neighbours(
     the state name under a US plate (`AYX8803` / `ARIZONA`) out of the plate.
     """
     container = kind is ReadKind.CONTAINER
+    rows_overlap = 0.35 if container else 0.2
     by_box: dict[Box, int] = {}
     for h in hyps:
         if len(h.parts) == 1:
@@ -144,7 +145,6 @@ def add_neighbours(
     boxes = [r.box for r in regions if r.box in by_box]
     for a in boxes:
         for b in boxes:
-            rows_overlap = 0.35 if container else 0.2
             if a == b or not (_line_up(a, b, rows_overlap) or (container and _column_goes_on(a, b))):
                 continue
             hyps.append(Hypothesis(_union(a, b), [by_box[a], by_box[b]]))

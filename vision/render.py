@@ -34,22 +34,25 @@ def _text_block(text: str, height: int, ink: tuple[int, int, int], paper: tuple[
     thickness = max(1, round(scale * 1.6))
     (w, h), base = cv2.getTextSize(text, _FONT, scale, thickness)
     pad = height // 4
-    block = np.empty((h + base + 2 * pad, w + 2 * pad, 3), dtype=np.uint8)
-    block[:] = paper
+    block = np.full((h + base + 2 * pad, w + 2 * pad, 3), paper, dtype=np.uint8)
     cv2.putText(block, text, (pad, pad + h), _FONT, scale, ink, thickness, cv2.LINE_AA)
     return block
 
 
-def _framed(rows: list[Image], paper: tuple[int, int, int], ink: tuple[int, int, int]) -> Image:
+def _stack(rows: list[Image], paper: tuple[int, int, int], centred: bool = True) -> Image:
+    """Rows one under another on the widest one's width, each centred (or left-aligned) on the paper."""
     width = max(r.shape[1] for r in rows)
-    padded = []
+    out = []
     for r in rows:
-        left = (width - r.shape[1]) // 2
-        canvas = np.empty((r.shape[0], width, 3), dtype=np.uint8)
-        canvas[:] = paper
+        canvas = np.full((r.shape[0], width, 3), paper, dtype=np.uint8)
+        left = (width - r.shape[1]) // 2 if centred else 0
         canvas[:, left : left + r.shape[1]] = r
-        padded.append(canvas)
-    plate = np.concatenate(padded, axis=0)
+        out.append(canvas)
+    return np.concatenate(out, axis=0)
+
+
+def _framed(rows: list[Image], paper: tuple[int, int, int], ink: tuple[int, int, int]) -> Image:
+    plate = _stack(rows, paper)
     cv2.rectangle(plate, (1, 1), (plate.shape[1] - 2, plate.shape[0] - 2), ink, 2)
     return plate
 
@@ -82,31 +85,14 @@ def render_container_code(
         glyphs = [_text_block(ch, height, ink, paper) for ch in number]
         if layout == "door_vertical":
             _box_glyph(glyphs[-1], height, ink)
-            gap = np.empty((height // 2, glyphs[0].shape[1], 3), dtype=np.uint8)
-            gap[:] = paper
-            glyphs.insert(4, gap)
-        width = max(g.shape[1] for g in glyphs)
-        rows = []
-        for g in glyphs:
-            canvas = np.empty((g.shape[0], width, 3), dtype=np.uint8)
-            canvas[:] = paper
-            left = (width - g.shape[1]) // 2
-            canvas[:, left : left + g.shape[1]] = g
-            rows.append(canvas)
-        return np.concatenate(rows, axis=0)
+            glyphs.insert(4, np.full((height // 2, glyphs[0].shape[1], 3), paper, dtype=np.uint8))
+        return _stack(glyphs, paper)
     if layout == "two_row":
         rows = [_text_block(number[:4], height, ink, paper), _text_block(number[4:], height, ink, paper)]
     else:
         rows = [_text_block(f"{number[:4]} {number[4:10]} {number[10:]}", height, ink, paper)]
     rows.append(_text_block(size_type, int(height * 0.7), ink, paper))
-    width = max(r.shape[1] for r in rows)
-    out = []
-    for r in rows:
-        canvas = np.empty((r.shape[0], width, 3), dtype=np.uint8)
-        canvas[:] = paper
-        canvas[:, : r.shape[1]] = r
-        out.append(canvas)
-    return np.concatenate(out, axis=0)
+    return _stack(rows, paper, centred=False)
 
 
 def _box_glyph(block: Image, height: int, ink: tuple[int, int, int]) -> None:
@@ -126,9 +112,7 @@ def _door_code(
     row_h = max(b.shape[0] for b in (owner, serial, digit))
 
     def blank(w: int, h: int = row_h) -> Image:
-        out = np.empty((h, w, 3), dtype=np.uint8)
-        out[:] = paper
-        return out
+        return np.full((h, w, 3), paper, dtype=np.uint8)
 
     def level(b: Image) -> Image:
         return np.concatenate([b, blank(b.shape[1], row_h - b.shape[0])]) if b.shape[0] < row_h else b
