@@ -32,6 +32,18 @@ def add_vision_parser(subparsers: Any) -> None:
     ev.add_argument("--grammar", choices=sorted(GRAMMARS), default=None)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--errors", action="store_true", help="list the misreads on stderr")
+    ev.add_argument(
+        "--reader-only",
+        action="store_true",
+        help="read the labelled box (x,y,w,h) instead of detecting: the reader alone, on a perfect detection",
+    )
+    ev.add_argument(
+        "--rec-model",
+        type=Path,
+        default=None,
+        metavar="ONNX",
+        help="another PP-OCR recognition model (character list in its metadata) to evaluate",
+    )
     ev.set_defaults(func=cmd_eval)
 
     tr = sub.add_parser("train-detector", help="train a YOLO plate/container-code detector, export ONNX")
@@ -43,13 +55,13 @@ def add_vision_parser(subparsers: Any) -> None:
     tr.set_defaults(func=cmd_train_detector)
 
 
-def _recognizer(grammar_name: str | None) -> Any:
+def _recognizer(grammar_name: str | None, rec_model: Path | None = None) -> Any:
     from vision.pipeline import build_recognizer
 
     cfg = VisionConfig()
     return build_recognizer(
         cfg.det_model,
-        cfg.rec_model,
+        rec_model or cfg.rec_model,
         grammar(grammar_name or cfg.grammar),
         cfg.threads,
         cfg.det_sizes,
@@ -89,8 +101,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from vision import evaluate
 
     try:
-        recognizer = _recognizer(args.grammar)
-        report, outcomes = evaluate.run(recognizer, args.dataset, ReadKind(args.kind))
+        recognizer = _recognizer(args.grammar, args.rec_model)
+        report, outcomes = evaluate.run(
+            recognizer, args.dataset, ReadKind(args.kind), reader_only=args.reader_only
+        )
     except (ModelError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

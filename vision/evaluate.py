@@ -3,6 +3,8 @@
 With a box, the whole pipeline runs on the scene (detection included) and the box only says which of
 the reads is the labelled object: the best read whose region overlaps the box (none if no read does).
 Without a box the image is a crop and the reader (with two-row and vertical handling) runs on it.
+`reader_only` cuts the labelled box out instead of detecting: what the reader scores on a perfect
+detection, which tells detection misses from misreads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from vision.identity import ReadKind
 from vision.pipeline import Box, Candidate, Recognizer, overlap, ranked
+from vision.read import Image
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,22 +82,29 @@ def pick(candidates: list[Candidate], box: Box) -> Candidate | None:
     return ranked(inside)[0] if inside else None
 
 
+# Around a labelled box cut out for the reader alone, in box heights. Labelled boxes are drawn round the
+# plate's frame already; more margin brings in the text around the plate (openalpr us, reader only:
+# 0.05 -> 66.7 %, 0.15 -> 64.8 %, 0.3 -> 52.8 %; br 89.1, 83.6, 76.4 %).
+BOX_MARGIN = 0.05
+
+
 def run(
     recognizer: Recognizer,
     folder: Path,
     kind: ReadKind,
     progress: Callable[[Outcome], None] | None = None,
+    reader_only: bool = False,
 ) -> tuple[Report, list[Outcome]]:
     """Run the pipeline on every sample and score it."""
     outcomes = []
-    for outcome in _outcomes(recognizer, folder, kind):
+    for outcome in _outcomes(recognizer, folder, kind, reader_only):
         outcomes.append(outcome)
         if progress:
             progress(outcome)
     return score(outcomes), outcomes
 
 
-def _outcomes(recognizer: Recognizer, folder: Path, kind: ReadKind) -> Iterator[Outcome]:
+def _outcomes(recognizer: Recognizer, folder: Path, kind: ReadKind, reader_only: bool) -> Iterator[Outcome]:
     for sample in load_labels(folder):
         start = time.perf_counter()
         raw = cv2.imread(str(folder / sample.filename), cv2.IMREAD_COLOR)
@@ -104,6 +114,8 @@ def _outcomes(recognizer: Recognizer, folder: Path, kind: ReadKind) -> Iterator[
         image = np.asarray(raw, dtype=np.uint8)
         if sample.box is None:
             found = recognizer.read_crop(image, kind)
+        elif reader_only:
+            found = recognizer.read_crop(cut_box(image, sample.box), kind)
         else:
             found = pick(recognizer.read_frame(image, kind), sample.box)
         ms = (time.perf_counter() - start) * 1000
@@ -111,6 +123,13 @@ def _outcomes(recognizer: Recognizer, folder: Path, kind: ReadKind) -> Iterator[
             yield Outcome(sample, "", False, 0.0, ms)
         else:
             yield Outcome(sample, found.text, found.valid, found.confidence, ms)
+
+
+def cut_box(image: Image, box: Box, margin: float = BOX_MARGIN) -> Image:
+    """The labelled box with `margin` box heights around it, clipped to the image."""
+    x, y, w, h = box
+    m = round(margin * h)
+    return np.ascontiguousarray(image[max(0, y - m) : y + h + m, max(0, x - m) : x + w + m])
 
 
 def char_accuracy(truth: str, read: str) -> float:

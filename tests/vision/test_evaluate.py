@@ -9,6 +9,7 @@ import cv2
 import pytest
 
 from edge.cli import main
+from vision.config import VisionConfig
 from vision.evaluate import Outcome, Sample, load_labels, score
 from vision.render import render_plate, render_scene
 
@@ -74,3 +75,43 @@ def test_eval_command_on_a_folder_without_labels_exits_1_naming_it(
     code = main(["vision", "eval", "--dataset", str(tmp_path), "--kind", "plate"])
     assert code == 1
     assert "no labels.csv" in capsys.readouterr().err
+
+
+def test_reader_only_reads_the_labelled_box_and_nothing_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plate = render_plate("51C12345", height=40)
+    cv2.imwrite(str(tmp_path / "scene.png"), render_scene([(plate, (900, 700))]))
+    h, w = plate.shape[:2]
+    # The plate's own box, then a box round its left half only.
+    rows = [
+        "filename,text,x,y,w,h",
+        f"scene.png,51C12345,900,700,{w},{h}",
+        f"scene.png,51C12345,900,700,{w // 2},{h}",
+    ]
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    args = ["vision", "eval", "--dataset", str(tmp_path), "--kind", "plate", "--json"]
+    assert main(args) == 0
+    # The whole pipeline detects the plate itself: the half box only says which read is the label's.
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["exact"] == 1.0
+    assert main([*args, "--reader-only", "--errors"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.strip().splitlines()[-1])["exact"] == 0.5
+    assert "scene.png: 51C12345 read " in captured.err  # the half box: part of the plate, not all of it
+
+
+def test_rec_model_option_loads_that_model_and_names_a_bad_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cv2.imwrite(str(tmp_path / "crop.png"), render_plate("51C12345", height=48))
+    (tmp_path / "labels.csv").write_text("filename,text\ncrop.png,51C12345\n")
+    not_onnx = tmp_path / "rec.onnx"
+    not_onnx.write_bytes(b"not a model")
+    args = ["vision", "eval", "--dataset", str(tmp_path), "--kind", "plate", "--rec-model"]
+    assert main([*args, str(not_onnx)]) == 1
+    assert f"cannot load {not_onnx} as an ONNX model" in capsys.readouterr().err
+    # A real ONNX model that is not a recognizer (the text detector) is refused for what it lacks.
+    assert main([*args, str(VisionConfig().det_model)]) == 1
+    assert "no character list" in capsys.readouterr().err
+    assert main([*args, str(VisionConfig().rec_model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["exact"] == 1.0
