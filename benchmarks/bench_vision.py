@@ -1,5 +1,9 @@
 """Per-stage timings of the vision pipeline on a rendered 1080p frame; plain PP-OCR full-frame alongside.
 
+The plate camera's frame (plate and container code in view), with and without its region of interest;
+then the container camera's frame once per painted layout, which costs more than a plate frame where the
+code is painted in parts (extra crops for the parts, the serial widened, the parts looked for again).
+
 Prints JSON lines {"bench": "vision", "metric": NAME, "value": N, "unit": UNIT}. Runs on whatever cores the
 box has: on a shared box the figures are slower than on a quiet one.
 """
@@ -16,11 +20,13 @@ import numpy as np
 from vision.config import VisionConfig
 from vision.fuse import Observation, fuse
 from vision.identity import ReadKind
-from vision.pipeline import build_recognizer
+from vision.pipeline import Recognizer, build_recognizer
 from vision.plates import VIETNAM
-from vision.render import render_container_code, render_plate, render_scene
+from vision.render import CONTAINER_LAYOUTS, render_container_code, render_plate, render_scene
 
 ROUNDS = 8
+CONTAINER_ROUNDS = 4
+CONTAINER = "MSKU3866036"
 PLATE_ROI = (480, 540, 960, 540)  # x, y, w, h of a plate camera's region of interest
 
 
@@ -72,6 +78,8 @@ def main() -> None:
     emit("total_roi_p50_ms", statistics.median(roi_totals[1:]), "ms")
     emit("crops_per_frame_roi", recognizer.timings.crops, "crops")
 
+    container_frames(recognizer)
+
     from rapidocr import RapidOCR
 
     engine = RapidOCR(
@@ -85,6 +93,27 @@ def main() -> None:
         plain.append((time.perf_counter() - t0) * 1000)
     emit("plain_ppocr_full_frame_p50_ms", statistics.median(plain), "ms")
     emit("speedup", statistics.median(plain) / statistics.median(stages["total"][1:]), "x")
+
+
+def container_frames(recognizer: Recognizer) -> None:
+    """The container camera's frame, one code per layout: per-stage medians and crops per frame."""
+    for layout in CONTAINER_LAYOUTS:
+        code = render_container_code(CONTAINER, layout=layout, height=40)
+        frame = render_scene([(code, (700, 150))], seed=1)
+        totals, detect, read = [], [], []
+        found = []
+        for _ in range(CONTAINER_ROUNDS + 1):
+            t0 = time.perf_counter()
+            found = recognizer.read_frame(frame, ReadKind.CONTAINER)
+            totals.append((time.perf_counter() - t0) * 1000)
+            detect.append(recognizer.timings.detect_ms)
+            read.append(recognizer.timings.read_ms)
+        right = bool(found) and found[0].text == CONTAINER and found[0].valid
+        emit(f"container_{layout}_total_p50_ms", statistics.median(totals[1:]), "ms")
+        emit(f"container_{layout}_detect_p50_ms", statistics.median(detect[1:]), "ms")
+        emit(f"container_{layout}_read_p50_ms", statistics.median(read[1:]), "ms")
+        emit(f"container_{layout}_crops_per_frame", recognizer.timings.crops, "crops")
+        emit(f"container_{layout}_read_valid_and_right", int(right), "bool")
 
 
 if __name__ == "__main__":
