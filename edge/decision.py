@@ -5,7 +5,6 @@ Pure: no I/O and no clock read. PASS only when every rule holds.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Container, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -16,7 +15,12 @@ from typing import TypeAlias
 
 from pydantic import BaseModel, Field
 
+from edge import reasons as say
 from edge.declaration import Channel, Declaration, DeclarationStatus
+from edge.reasons import REASON_TEXT as REASON_TEXT
+from edge.reasons import REASON_TEXT_VI as REASON_TEXT_VI
+from edge.reasons import Detail
+from edge.reasons import Reason as Reason
 from vision.identity import Identification, Read
 
 
@@ -25,46 +29,6 @@ class Outcome(StrEnum):
     HOLD = "HOLD"  # an officer must look: approve or reject at the kiosk
     REJECT = "REJECT"  # the vehicle may not exit: it must turn back
 
-
-class Reason(StrEnum):
-    NO_DECLARATION = "no_declaration"
-    NOT_CLEARED = "not_cleared"
-    RED_NOT_INSPECTED = "red_not_inspected"
-    CONTAINER_MISMATCH = "container_mismatch"
-    WEIGHT_OUT_OF_TOLERANCE = "weight_out_of_tolerance"
-    ALREADY_EXITED = "already_exited"
-    EXPIRED = "expired"
-    WATCHLISTED = "watchlisted"
-    LOW_CONFIDENCE = "low_confidence"
-    NO_STABLE_WEIGHT = "no_stable_weight"
-
-
-REASON_TEXT: dict[Reason, str] = {
-    Reason.NO_DECLARATION: "No cleared declaration found for this vehicle",
-    Reason.NOT_CLEARED: "Declaration is not cleared",
-    Reason.RED_NOT_INSPECTED: "Red channel: physical inspection not done",
-    Reason.CONTAINER_MISMATCH: "Containers do not match the declaration",
-    Reason.WEIGHT_OUT_OF_TOLERANCE: "Weight is outside the declared tolerance",
-    Reason.ALREADY_EXITED: "Already exited under this declaration",
-    Reason.EXPIRED: "Declaration is not valid at this time",
-    Reason.WATCHLISTED: "Vehicle is on the watchlist",
-    Reason.LOW_CONFIDENCE: "Camera read is uncertain",
-    Reason.NO_STABLE_WEIGHT: "No stable weight from the weighbridge",
-}
-
-# Kiosk text; to be reviewed by the customs office for its usual terms.
-REASON_TEXT_VI: dict[Reason, str] = {
-    Reason.NO_DECLARATION: "Không tìm thấy tờ khai đã thông quan cho phương tiện này",
-    Reason.NOT_CLEARED: "Tờ khai chưa được thông quan",
-    Reason.RED_NOT_INSPECTED: "Luồng đỏ: chưa kiểm tra thực tế hàng hóa",
-    Reason.CONTAINER_MISMATCH: "Số container không khớp với tờ khai",
-    Reason.WEIGHT_OUT_OF_TOLERANCE: "Trọng lượng cân vượt quá sai số cho phép so với tờ khai",
-    Reason.ALREADY_EXITED: "Đã qua cổng theo tờ khai này",
-    Reason.EXPIRED: "Tờ khai không còn hiệu lực tại thời điểm này",
-    Reason.WATCHLISTED: "Phương tiện nằm trong danh sách theo dõi",
-    Reason.LOW_CONFIDENCE: "Kết quả nhận dạng của camera không chắc chắn",
-    Reason.NO_STABLE_WEIGHT: "Chưa có số cân ổn định từ trạm cân",
-}
 
 CONTAINERLESS_EXIT = ""  # the ledger entry that records an exit under a declaration without containers
 
@@ -113,12 +77,14 @@ class DecisionConfig(BaseModel, extra="forbid", frozen=True):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The outcome for one vehicle, why, and what to tell the officer (details[i] explains reasons[i])."""
+    """The outcome for one vehicle, why, and what to tell the officer (details[i] explains reasons[i],
+    in English for the record; details_vi[i] the same in Vietnamese for the kiosk, empty when unknown)."""
 
     outcome: Outcome
     reasons: tuple[Reason, ...]
     declaration_number: str | None
     details: tuple[str, ...]
+    details_vi: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.reasons != tuple(sorted(set(self.reasons))):
@@ -127,6 +93,8 @@ class Decision:
             raise ValueError(f"{self.outcome} with reasons {self.reasons}: reasons are empty iff PASS")
         if len(self.details) != len(self.reasons):
             raise ValueError("one detail per reason")
+        if self.details_vi and len(self.details_vi) != len(self.reasons):
+            raise ValueError("one Vietnamese detail per reason, or none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +102,7 @@ class _Evaluation:
     """One candidate declaration checked against the vehicle."""
 
     declaration: Declaration
-    findings: dict[Reason, str]
+    findings: dict[Reason, Detail]
     containers_matched: int
     containers_discrepant: int
 
@@ -180,9 +148,7 @@ def decide(
     plate = normalise_plate(identification.plate.text) if identification.plate is not None else ""
     candidates = [d for d in _current_versions(declarations) if plate and plate in _plates(d)]
     if not candidates:
-        findings[Reason.NO_DECLARATION] = (
-            f"No cached declaration lists plate {plate}" if plate else "No usable plate was read"
-        )
+        findings[Reason.NO_DECLARATION] = say.no_declaration(plate) if plate else say.no_plate()
         return _decision(findings, None, config)
     best = min(
         (_evaluate(d, identification, weight_kg, exited, now, config) for d in candidates),
@@ -192,7 +158,7 @@ def decide(
     return _decision(findings, best.declaration.number, config)
 
 
-def _decision(findings: dict[Reason, str], number: str | None, config: DecisionConfig) -> Decision:
+def _decision(findings: dict[Reason, Detail], number: str | None, config: DecisionConfig) -> Decision:
     reasons = tuple(sorted(findings))
     if any(reason in config.reject_reasons for reason in reasons):
         outcome = Outcome.REJECT
@@ -200,36 +166,37 @@ def _decision(findings: dict[Reason, str], number: str | None, config: DecisionC
         outcome = Outcome.HOLD
     else:
         outcome = Outcome.PASS
-    return Decision(outcome, reasons, number, tuple(findings[reason] for reason in reasons))
+    said = [findings[reason] for reason in reasons]
+    return Decision(outcome, reasons, number, tuple(d.en for d in said), tuple(d.vi for d in said))
 
 
 def _read_findings(
     identification: Identification, watchlist: Container[str], config: DecisionConfig
-) -> dict[Reason, str]:
+) -> dict[Reason, Detail]:
     """The rules that depend on the reads alone, not on which declaration they are checked against."""
-    findings: dict[Reason, str] = {}
-    doubts: list[str] = []
+    findings: dict[Reason, Detail] = {}
+    doubts: list[Detail] = []
     plate = identification.plate
     if plate is not None:
         doubts.extend(_doubts("plate", plate, config.min_plate_confidence))
         normalised = normalise_plate(plate.text)
         # The raw text too: a watchlist entered by hand may keep the plate's punctuation.
         if (normalised and normalised in watchlist) or plate.text in watchlist:
-            findings[Reason.WATCHLISTED] = f"Plate {normalised or plate.text} is on the watchlist"
+            findings[Reason.WATCHLISTED] = say.watchlisted(normalised or plate.text)
     for read in identification.containers:
         doubts.extend(_doubts("container", read, config.min_container_confidence))
     if doubts:
-        findings[Reason.LOW_CONFIDENCE] = "Uncertain reads: " + "; ".join(doubts)
+        findings[Reason.LOW_CONFIDENCE] = say.uncertain(doubts)
     return findings
 
 
-def _doubts(what: str, read: Read, minimum: float) -> list[str]:
+def _doubts(what: str, read: Read, minimum: float) -> list[Detail]:
     doubts = []
     if not read.valid:
-        doubts.append(f"{what} {read.text!r} is not a valid {what} number")
+        doubts.append(say.not_valid(what, read.text))
     # `not >=` rather than `<` so that a NaN confidence counts as low.
     if not read.confidence >= minimum:
-        doubts.append(f"{what} {read.text!r} read at confidence {read.confidence:.2f}, below {minimum:.2f}")
+        doubts.append(say.unsure(what, read.text, read.confidence, minimum))
     return doubts
 
 
@@ -243,15 +210,13 @@ def _evaluate(
 ) -> _Evaluation:
     """Check the vehicle against one candidate declaration: the rules that depend on the declaration."""
     number = declaration.number
-    findings: dict[Reason, str] = {}
+    findings: dict[Reason, Detail] = {}
 
     if declaration.status is not DeclarationStatus.CLEARED:
-        findings[Reason.NOT_CLEARED] = f"Declaration {number} is {declaration.status.value}, not cleared"
+        findings[Reason.NOT_CLEARED] = say.not_cleared(number, declaration.status.value)
 
     if declaration.channel is Channel.RED and not declaration.inspection_done:
-        findings[Reason.RED_NOT_INSPECTED] = (
-            f"Declaration {number} is red channel and its inspection is not recorded as done"
-        )
+        findings[Reason.RED_NOT_INSPECTED] = say.red_not_inspected(number)
 
     # Only reads that pass the check digit identify a container; the others are reported as such.
     read = {normalise_plate(r.text) for r in identification.containers if r.valid}
@@ -259,30 +224,19 @@ def _evaluate(
     declared = {normalise_plate(line.number) for line in declaration.containers}
     missing, extra = sorted(declared - read), sorted(read - declared)
     if missing or extra or invalid:
-        parts = []
-        if missing:
-            parts.append("declared but not read: " + ", ".join(missing))
-        if extra:
-            parts.append("read but not declared: " + ", ".join(extra))
-        if invalid:
-            parts.append("read with an invalid check digit: " + ", ".join(invalid))
-        findings[Reason.CONTAINER_MISMATCH] = f"Containers differ from declaration {number}: " + "; ".join(
-            parts
-        )
+        findings[Reason.CONTAINER_MISMATCH] = say.containers_differ(number, missing, extra, invalid)
 
     if declaration.gross_kg is not None:
         declared_kg = declaration.gross_kg
         if weight_kg is None:
             if config.require_weight:
-                findings[Reason.NO_STABLE_WEIGHT] = (
-                    f"No stable weight; declaration {number} declares {_kg(declared_kg)} kg"
-                )
+                findings[Reason.NO_STABLE_WEIGHT] = say.no_stable_weight(number, declared_kg)
         else:
             allowed = max(config.weight_tolerance_pct * declared_kg / 100, config.weight_tolerance_kg)
             # `not <=` rather than `>` so that a NaN weight is out of tolerance.
             if not abs(weight_kg - declared_kg) <= allowed + _EPSILON_KG:
-                findings[Reason.WEIGHT_OUT_OF_TOLERANCE] = (
-                    f"Measured {_kg(weight_kg)} kg is outside {_kg(declared_kg)} kg ± {_kg(allowed)} kg"
+                findings[Reason.WEIGHT_OUT_OF_TOLERANCE] = say.weight_out_of_tolerance(
+                    weight_kg, declared_kg, allowed
                 )
 
     ledger = exited.get(number, frozenset()) if isinstance(exited, Mapping) else exited(number)
@@ -290,19 +244,12 @@ def _evaluate(
     if declared:
         again = sorted(c for c in read if c in gone)
         if again:
-            findings[Reason.ALREADY_EXITED] = (
-                f"Already exited under declaration {number}: container {', '.join(again)}"
-            )
+            findings[Reason.ALREADY_EXITED] = say.already_exited(number, again)
     elif CONTAINERLESS_EXIT in gone:
-        findings[Reason.ALREADY_EXITED] = (
-            f"Declaration {number} (no containers) has already been used to exit"
-        )
+        findings[Reason.ALREADY_EXITED] = say.already_exited_without_containers(number)
 
     if not declaration.valid_from <= now <= declaration.valid_until:
-        findings[Reason.EXPIRED] = (
-            f"Declaration {number} is valid from {_when(declaration.valid_from)} "
-            f"to {_when(declaration.valid_until)}; now is {_when(now)}"
-        )
+        findings[Reason.EXPIRED] = say.expired(number, declaration.valid_from, declaration.valid_until, now)
 
     return _Evaluation(
         declaration=declaration,
@@ -334,13 +281,3 @@ def _plates(declaration: Declaration) -> set[str]:
 def normalise_plate(text: str) -> str:
     """Upper-case and keep A-Z0-9 only: "51c-123.45" -> "51C12345"."""
     return _NOT_ALNUM.sub("", text.upper())
-
-
-def _kg(value: float) -> str:
-    if math.isfinite(value) and value == round(value):
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def _when(moment: datetime) -> str:
-    return moment.isoformat(sep=" ", timespec="minutes")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from edge.decision import Outcome, normalise_plate
+from edge.decision import Decision, Outcome, normalise_plate
 from edge.kiosk.auth import Ctx, reader, refuse
 from edge.kiosk.sessions import Session
 from edge.kiosk.users import Role
@@ -73,7 +73,7 @@ class AuditCheck(BaseModel):
     head: str = Field(description="The newest record's hash (anchor it outside the gate).")
 
 
-def _summary_fields(record: TransactionRecord, details: dict[Any, str]) -> dict[str, Any]:
+def _summary_fields(record: TransactionRecord, decision: Decision | None) -> dict[str, Any]:
     return {
         "id": record.id,
         "lane_id": record.lane_id,
@@ -86,7 +86,7 @@ def _summary_fields(record: TransactionRecord, details: dict[Any, str]) -> dict[
         "containers": list(record.containers),
         "gross_kg": record.gross_kg,
         "outcome": record.outcome,
-        "reasons": [reason_view(r, details.get(r)) for r in record.reasons],
+        "reasons": [reason_view(r, decision) for r in record.reasons],
         "declaration_number": record.declaration_number,
         "officer": record.officer,
     }
@@ -147,12 +147,7 @@ async def search(
         until=_utc(until),
         limit=limit,
     )
-    return [TransactionSummary(**_summary_fields(r, _details(ctx, r.id))) for r in records]
-
-
-def _details(ctx: Ctx, tx_id: str) -> dict[Any, str]:
-    decision = ctx.hub.decisions.get(tx_id)
-    return dict(zip(decision.reasons, decision.details, strict=True)) if decision else {}
+    return [TransactionSummary(**_summary_fields(r, ctx.hub.decisions.get(r.id))) for r in records]
 
 
 @router.get(
@@ -167,7 +162,7 @@ async def transaction(tx_id: str, _: Reader, ctx: Ctx) -> TransactionDetail:
         raise refuse(status.HTTP_404_NOT_FOUND, "no such transaction")
     audit = [audit_view(a) for a in reversed(ctx.daemon.store.audit.records(subject=tx_id, limit=200))]
     return TransactionDetail(
-        **_summary_fields(record, _details(ctx, record.id)),
+        **_summary_fields(record, ctx.hub.decisions.get(record.id)),
         transitions=[
             TransitionView(seq=t.seq, from_state=t.from_state, to_state=t.to_state, cause=t.cause, at=t.at)
             for t in record.transitions

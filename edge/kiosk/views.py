@@ -43,6 +43,9 @@ class ReasonView(_View):
     text_en: str
     text_vi: str
     detail: str = Field(description="The decision's own sentence for this vehicle (English).")
+    detail_vi: str = Field(
+        description="The same sentence in Vietnamese; the English one when the decision has none."
+    )
 
 
 class VehicleView(_View):
@@ -136,12 +139,21 @@ def read_view(read: Read | None) -> ReadView | None:
     )
 
 
-def reason_view(reason: Reason, detail: str | None) -> ReasonView:
+def reason_view(reason: Reason, decision: Decision | None) -> ReasonView:
+    """The reason's fixed texts and the decision's sentences for this vehicle; the fixed texts stand in
+    when the decision is no longer in memory (an older transaction after a restart)."""
+    en = vi = None
+    if decision is not None and reason in decision.reasons:
+        i = decision.reasons.index(reason)
+        en = decision.details[i]
+        vi = decision.details_vi[i] if decision.details_vi else None
     return ReasonView(
         code=reason,
         text_en=REASON_TEXT[reason],
         text_vi=REASON_TEXT_VI[reason],
-        detail=detail or REASON_TEXT[reason],
+        detail=en or REASON_TEXT[reason],
+        # The facts in English rather than none: the officer needs the numbers more than the language.
+        detail_vi=vi or en or REASON_TEXT_VI[reason],
     )
 
 
@@ -158,7 +170,6 @@ def vehicle_view(
         return None
     ident = vehicle.identification or Identification(plate=None)
     decision = decisions.get(vehicle.tx_id)
-    details = dict(zip(decision.reasons, decision.details, strict=True)) if decision else {}
     camera_plate = camera_boxes = None
     if camera is not None and camera.plate != ident.plate:
         camera_plate = read_view(camera.plate)
@@ -172,7 +183,7 @@ def vehicle_view(
         camera_containers=camera_boxes,
         weight_kg=vehicle.weight_kg,
         outcome=vehicle.outcome,
-        reasons=[reason_view(r, details.get(r)) for r in vehicle.reasons],
+        reasons=[reason_view(r, decision) for r in vehicle.reasons],
         declaration_number=vehicle.declaration_number,
         hold_cause=vehicle.hold_cause,
         approved_by=vehicle.approved_by,

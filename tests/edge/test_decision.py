@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -227,8 +228,11 @@ def test_read_failing_its_check_digit_identifies_no_container() -> None:
 
 def test_unknown_low_confidence_plate_reports_no_declaration_and_low_confidence() -> None:
     decision = replace(BASE, plate=plate_read("29A12345", confidence=0.4)).decide()
-    assert decision == Decision(HOLD, (R.LOW_CONFIDENCE, R.NO_DECLARATION), None, decision.details)
+    assert decision == Decision(
+        HOLD, (R.LOW_CONFIDENCE, R.NO_DECLARATION), None, decision.details, decision.details_vi
+    )
     assert "29A12345" in decision.details[1]
+    assert decision.details_vi[1] == "Không có tờ khai nào trong dữ liệu tại cổng ghi biển số 29A12345"
 
 
 COMBINATIONS = [
@@ -286,6 +290,33 @@ def test_combined_faults_are_all_reported_and_reject_beats_hold(
     decision = case.decide()
     assert set(decision.reasons) == reasons
     assert decision.outcome is outcome
+
+
+# The facts a sentence gives: numbers, plates, container and declaration numbers, times, weights.
+_FACTS = re.compile(r"[0-9A-Z][0-9A-Z.,:'±-]*[0-9]")
+
+
+@pytest.mark.parametrize(("case", "reasons", "outcome"), COMBINATIONS)
+def test_every_detail_says_the_same_facts_in_vietnamese(
+    case: Case, reasons: set[Reason], outcome: Outcome
+) -> None:
+    decision = case.decide()
+    assert len(decision.details_vi) == len(decision.reasons)
+    for en, vi in zip(decision.details, decision.details_vi, strict=True):
+        assert vi != en
+        assert sorted(_FACTS.findall(vi)) == sorted(_FACTS.findall(en)), (en, vi)
+
+
+def test_vietnamese_details_name_status_and_parts_in_vietnamese() -> None:
+    misread = container_read("TGHU1234568", valid=False)
+    revoked = replace(BASE, containers=(container_read(C1), misread)).with_main(
+        status=DeclarationStatus.REVOKED
+    )
+    decision = revoked.decide()
+    said = dict(zip(decision.reasons, decision.details_vi, strict=True))
+    assert said[R.NOT_CLEARED] == f"Tờ khai {NUMBER} đã bị hủy thông quan, chưa được thông quan"
+    assert "khai báo nhưng không đọc được: TGHU1234567" in said[R.CONTAINER_MISMATCH]
+    assert "sai số kiểm tra: TGHU1234568" in said[R.CONTAINER_MISMATCH]
 
 
 @pytest.mark.parametrize(
@@ -463,6 +494,12 @@ def test_inconsistent_decision_cannot_be_built(
 ) -> None:
     with pytest.raises(ValueError, match="reason"):
         Decision(outcome, reasons, NUMBER, details)
+
+
+def test_vietnamese_details_are_one_per_reason_or_none() -> None:
+    assert Decision(HOLD, (R.EXPIRED,), NUMBER, ("x",)).details_vi == ()
+    with pytest.raises(ValueError, match="one Vietnamese detail per reason"):
+        Decision(HOLD, (R.EXPIRED,), NUMBER, ("x",), ("a", "b"))
 
 
 # --- properties ----------------------------------------------------------------------------------------

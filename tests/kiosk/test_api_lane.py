@@ -53,6 +53,7 @@ async def test_held_truck_shows_reads_weight_and_reasons_then_a_rejection_makes_
                 "text_en": "No cleared declaration found for this vehicle",
                 "text_vi": "Không tìm thấy tờ khai đã thông quan cho phương tiện này",
                 "detail": "No cached declaration lists plate 51G10001",
+                "detail_vi": "Không có tờ khai nào trong dữ liệu tại cổng ghi biển số 51G10001",
             }
         ]
         tx_id = vehicle["tx_id"]

@@ -43,7 +43,7 @@ async function openTransaction(id) {
   box.replaceChildren(
     el("h2", {}, tx.plate || "—", " ", tx.outcome ? el("span", { class: "tag " + tx.outcome }, t("outcome_" + tx.outcome)) : ""),
     el("p", {}, `${t("declaration")}: ${tx.declaration_number || t("none")} · ${t("weight")}: ${tx.gross_kg === null ? "—" : Math.round(tx.gross_kg) + " kg"}`),
-    el("ul", { class: "reasons" }, ...tx.reasons.map((r) => el("li", {}, S.lang === "vi" ? r.text_vi : r.text_en, el("small", {}, r.detail)))),
+    el("ul", { class: "reasons" }, ...tx.reasons.map((r) => el("li", {}, S.lang === "vi" ? r.text_vi : r.text_en, el("small", {}, S.lang === "vi" ? r.detail_vi : r.detail)))),
     el("h3", {}, t("timeline")),
     el("ol", {}, ...tx.transitions.map((s) => el("li", {}, `${clock(s.at)} ${stateName(s.from_state)} → ${stateName(s.to_state)}: ${s.cause}`))),
     el("h3", {}, t("audit")),

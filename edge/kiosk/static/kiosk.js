@@ -233,7 +233,7 @@ function renderVehicle(view) {
   if (vehicle.reasons.length) {
     reasons.replaceChildren(
       ...vehicle.reasons.map((r) =>
-        el("li", { class: outcome === "REJECT" ? "REJECT" : "" }, S.lang === "vi" ? r.text_vi : r.text_en, el("small", {}, r.detail)),
+        el("li", { class: outcome === "REJECT" ? "REJECT" : "" }, S.lang === "vi" ? r.text_vi : r.text_en, el("small", {}, S.lang === "vi" ? r.detail_vi : r.detail)),
       ),
     );
   } else {

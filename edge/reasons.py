@@ -1,0 +1,190 @@
+"""Why a vehicle is held or turned back: the reasons, and each reason's sentence for one vehicle.
+
+Every sentence is written in English, for the record and the central office, and in Vietnamese, for the
+officer at the kiosk; both from the same facts, so the two never disagree. The Vietnamese wording is to
+be reviewed by the customs office for its usual terms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    NO_DECLARATION = "no_declaration"
+    NOT_CLEARED = "not_cleared"
+    RED_NOT_INSPECTED = "red_not_inspected"
+    CONTAINER_MISMATCH = "container_mismatch"
+    WEIGHT_OUT_OF_TOLERANCE = "weight_out_of_tolerance"
+    ALREADY_EXITED = "already_exited"
+    EXPIRED = "expired"
+    WATCHLISTED = "watchlisted"
+    LOW_CONFIDENCE = "low_confidence"
+    NO_STABLE_WEIGHT = "no_stable_weight"
+
+
+REASON_TEXT: dict[Reason, str] = {
+    Reason.NO_DECLARATION: "No cleared declaration found for this vehicle",
+    Reason.NOT_CLEARED: "Declaration is not cleared",
+    Reason.RED_NOT_INSPECTED: "Red channel: physical inspection not done",
+    Reason.CONTAINER_MISMATCH: "Containers do not match the declaration",
+    Reason.WEIGHT_OUT_OF_TOLERANCE: "Weight is outside the declared tolerance",
+    Reason.ALREADY_EXITED: "Already exited under this declaration",
+    Reason.EXPIRED: "Declaration is not valid at this time",
+    Reason.WATCHLISTED: "Vehicle is on the watchlist",
+    Reason.LOW_CONFIDENCE: "Camera read is uncertain",
+    Reason.NO_STABLE_WEIGHT: "No stable weight from the weighbridge",
+}
+
+REASON_TEXT_VI: dict[Reason, str] = {
+    Reason.NO_DECLARATION: "Không tìm thấy tờ khai đã thông quan cho phương tiện này",
+    Reason.NOT_CLEARED: "Tờ khai chưa được thông quan",
+    Reason.RED_NOT_INSPECTED: "Luồng đỏ: chưa kiểm tra thực tế hàng hóa",
+    Reason.CONTAINER_MISMATCH: "Số container không khớp với tờ khai",
+    Reason.WEIGHT_OUT_OF_TOLERANCE: "Trọng lượng cân vượt quá sai số cho phép so với tờ khai",
+    Reason.ALREADY_EXITED: "Đã qua cổng theo tờ khai này",
+    Reason.EXPIRED: "Tờ khai không còn hiệu lực tại thời điểm này",
+    Reason.WATCHLISTED: "Phương tiện nằm trong danh sách theo dõi",
+    Reason.LOW_CONFIDENCE: "Kết quả nhận dạng của camera không chắc chắn",
+    Reason.NO_STABLE_WEIGHT: "Chưa có số cân ổn định từ trạm cân",
+}
+
+_STATUS_VI = {
+    "cleared": "đã thông quan",
+    "pending": "đang chờ thông quan",
+    "revoked": "đã bị hủy thông quan",
+    "rejected": "đã bị từ chối",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """One reason's sentence for one vehicle: English for the record, Vietnamese for the kiosk."""
+
+    en: str
+    vi: str
+
+
+def no_plate() -> Detail:
+    return Detail("No usable plate was read", "Không đọc được biển số sử dụng được")
+
+
+def no_declaration(plate: str) -> Detail:
+    return Detail(
+        f"No cached declaration lists plate {plate}",
+        f"Không có tờ khai nào trong dữ liệu tại cổng ghi biển số {plate}",
+    )
+
+
+def watchlisted(plate: str) -> Detail:
+    return Detail(f"Plate {plate} is on the watchlist", f"Biển số {plate} nằm trong danh sách theo dõi")
+
+
+def not_valid(what: str, text: str) -> Detail:
+    """`what`: plate or container."""
+    if what == "plate":
+        return Detail(f"plate {text!r} is not a valid plate number", f"biển số {text!r} không hợp lệ")
+    return Detail(
+        f"container {text!r} is not a valid container number",
+        f"số container {text!r} không hợp lệ (sai số kiểm tra)",
+    )
+
+
+def unsure(what: str, text: str, confidence: float, minimum: float) -> Detail:
+    """`what`: plate or container."""
+    name_vi = "biển số" if what == "plate" else "số container"
+    return Detail(
+        f"{what} {text!r} read at confidence {confidence:.2f}, below {minimum:.2f}",
+        f"{name_vi} {text!r} đọc với độ tin cậy {confidence:.2f}, dưới ngưỡng {minimum:.2f}",
+    )
+
+
+def uncertain(doubts: Sequence[Detail]) -> Detail:
+    return Detail(
+        "Uncertain reads: " + "; ".join(d.en for d in doubts),
+        "Kết quả đọc không chắc chắn: " + "; ".join(d.vi for d in doubts),
+    )
+
+
+def not_cleared(number: str, status: str) -> Detail:
+    return Detail(
+        f"Declaration {number} is {status}, not cleared",
+        f"Tờ khai {number} {_STATUS_VI.get(status, status)}, chưa được thông quan",
+    )
+
+
+def red_not_inspected(number: str) -> Detail:
+    return Detail(
+        f"Declaration {number} is red channel and its inspection is not recorded as done",
+        f"Tờ khai {number} thuộc luồng đỏ, chưa ghi nhận đã kiểm tra thực tế hàng hóa",
+    )
+
+
+def containers_differ(
+    number: str, missing: Sequence[str], extra: Sequence[str], invalid: Sequence[str]
+) -> Detail:
+    en, vi = [], []
+    if missing:
+        en.append("declared but not read: " + ", ".join(missing))
+        vi.append("khai báo nhưng không đọc được: " + ", ".join(missing))
+    if extra:
+        en.append("read but not declared: " + ", ".join(extra))
+        vi.append("đọc được nhưng không khai báo: " + ", ".join(extra))
+    if invalid:
+        en.append("read with an invalid check digit: " + ", ".join(invalid))
+        vi.append("đọc được nhưng sai số kiểm tra: " + ", ".join(invalid))
+    return Detail(
+        f"Containers differ from declaration {number}: " + "; ".join(en),
+        f"Container không khớp với tờ khai {number}: " + "; ".join(vi),
+    )
+
+
+def no_stable_weight(number: str, declared_kg: float) -> Detail:
+    return Detail(
+        f"No stable weight; declaration {number} declares {kg(declared_kg)} kg",
+        f"Chưa có số cân ổn định; tờ khai {number} khai {kg(declared_kg)} kg",
+    )
+
+
+def weight_out_of_tolerance(weight_kg: float, declared_kg: float, allowed_kg: float) -> Detail:
+    return Detail(
+        f"Measured {kg(weight_kg)} kg is outside {kg(declared_kg)} kg ± {kg(allowed_kg)} kg",
+        f"Số cân {kg(weight_kg)} kg nằm ngoài {kg(declared_kg)} kg ± {kg(allowed_kg)} kg",
+    )
+
+
+def already_exited(number: str, containers: Sequence[str]) -> Detail:
+    return Detail(
+        f"Already exited under declaration {number}: container {', '.join(containers)}",
+        f"Đã qua cổng theo tờ khai {number}: container {', '.join(containers)}",
+    )
+
+
+def already_exited_without_containers(number: str) -> Detail:
+    return Detail(
+        f"Declaration {number} (no containers) has already been used to exit",
+        f"Tờ khai {number} (không có container) đã được dùng để qua cổng",
+    )
+
+
+def expired(number: str, valid_from: datetime, valid_until: datetime, now: datetime) -> Detail:
+    span = (when(valid_from), when(valid_until), when(now))
+    return Detail(
+        f"Declaration {number} is valid from {span[0]} to {span[1]}; now is {span[2]}",
+        f"Tờ khai {number} có hiệu lực từ {span[0]} đến {span[1]}; hiện tại là {span[2]}",
+    )
+
+
+def kg(value: float) -> str:
+    """A weight as written on the screen: whole kilograms without decimals, thousands separated."""
+    if math.isfinite(value) and value == round(value):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def when(moment: datetime) -> str:
+    return moment.isoformat(sep=" ", timespec="minutes")
