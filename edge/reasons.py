@@ -2,7 +2,9 @@
 
 Every sentence is written in English, for the record and the central office, and in Vietnamese, for the
 officer at the kiosk; both from the same facts, so the two never disagree. The Vietnamese wording is to
-be reviewed by the customs office for its usual terms.
+be reviewed by the customs office for its usual terms. Numbers are written each language's way: a
+weight of 35,000.5 kg is `35,000.5` in English and `35.000,5` in Vietnamese, a confidence `0.40` and
+`0,40`.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class Detail:
 
 
 def no_plate() -> Detail:
-    return Detail("No usable plate was read", "Không đọc được biển số sử dụng được")
+    return Detail("No usable plate was read", "Không đọc được biển số nào dùng được")
 
 
 def no_declaration(plate: str) -> Detail:
@@ -89,17 +91,17 @@ def not_valid(what: str, text: str) -> Detail:
     if what == "plate":
         return Detail(f"plate {text!r} is not a valid plate number", f"biển số {text!r} không hợp lệ")
     return Detail(
-        f"container {text!r} is not a valid container number",
-        f"số container {text!r} không hợp lệ (sai số kiểm tra)",
+        f"container {text!r} is not a valid container number", f"số container {text!r} không hợp lệ"
     )
 
 
 def unsure(what: str, text: str, confidence: float, minimum: float) -> Detail:
     """`what`: plate or container."""
     name_vi = "biển số" if what == "plate" else "số container"
+    got, least = f"{confidence:.2f}", f"{minimum:.2f}"
     return Detail(
-        f"{what} {text!r} read at confidence {confidence:.2f}, below {minimum:.2f}",
-        f"{name_vi} {text!r} đọc với độ tin cậy {confidence:.2f}, dưới ngưỡng {minimum:.2f}",
+        f"{what} {text!r} read at confidence {got}, below {least}",
+        f"{name_vi} {text!r} đọc với độ tin cậy {_vi(got)}, dưới ngưỡng {_vi(least)}",
     )
 
 
@@ -111,10 +113,8 @@ def uncertain(doubts: Sequence[Detail]) -> Detail:
 
 
 def not_cleared(number: str, status: str) -> Detail:
-    return Detail(
-        f"Declaration {number} is {status}, not cleared",
-        f"Tờ khai {number} {_STATUS_VI.get(status, status)}, chưa được thông quan",
-    )
+    vi = _STATUS_VI.get(status, f"ở trạng thái {status}")
+    return Detail(f"Declaration {number} is {status}, not cleared", f"Tờ khai {number} {vi}")
 
 
 def red_not_inspected(number: str) -> Detail:
@@ -133,10 +133,10 @@ def containers_differ(
         vi.append("khai báo nhưng không đọc được: " + ", ".join(missing))
     if extra:
         en.append("read but not declared: " + ", ".join(extra))
-        vi.append("đọc được nhưng không khai báo: " + ", ".join(extra))
+        vi.append("đọc được nhưng không có trong tờ khai: " + ", ".join(extra))
     if invalid:
         en.append("read with an invalid check digit: " + ", ".join(invalid))
-        vi.append("đọc được nhưng sai số kiểm tra: " + ", ".join(invalid))
+        vi.append("đọc được nhưng sai chữ số kiểm tra: " + ", ".join(invalid))
     return Detail(
         f"Containers differ from declaration {number}: " + "; ".join(en),
         f"Container không khớp với tờ khai {number}: " + "; ".join(vi),
@@ -146,14 +146,14 @@ def containers_differ(
 def no_stable_weight(number: str, declared_kg: float) -> Detail:
     return Detail(
         f"No stable weight; declaration {number} declares {kg(declared_kg)} kg",
-        f"Chưa có số cân ổn định; tờ khai {number} khai {kg(declared_kg)} kg",
+        f"Chưa có số cân ổn định; tờ khai {number} khai báo {kg_vi(declared_kg)} kg",
     )
 
 
 def weight_out_of_tolerance(weight_kg: float, declared_kg: float, allowed_kg: float) -> Detail:
     return Detail(
         f"Measured {kg(weight_kg)} kg is outside {kg(declared_kg)} kg ± {kg(allowed_kg)} kg",
-        f"Số cân {kg(weight_kg)} kg nằm ngoài {kg(declared_kg)} kg ± {kg(allowed_kg)} kg",
+        f"Số cân {kg_vi(weight_kg)} kg nằm ngoài {kg_vi(declared_kg)} kg ± {kg_vi(allowed_kg)} kg",
     )
 
 
@@ -184,6 +184,18 @@ def kg(value: float) -> str:
     if math.isfinite(value) and value == round(value):
         return f"{value:,.0f}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def kg_vi(value: float) -> str:
+    """The same weight written the Vietnamese way: `.` between thousands, `,` before decimals."""
+    return _vi(kg(value))
+
+
+def _vi(number: str) -> str:
+    return number.translate(_SWAP_MARKS)
+
+
+_SWAP_MARKS = str.maketrans({",": ".", ".": ","})
 
 
 def when(moment: datetime) -> str:

@@ -44,7 +44,8 @@ class ReasonView(_View):
     text_vi: str
     detail: str = Field(description="The decision's own sentence for this vehicle (English).")
     detail_vi: str = Field(
-        description="The same sentence in Vietnamese; the English one when the decision has none."
+        description="The same sentence in Vietnamese: the English one when the decision has no Vietnamese "
+        "sentence, the reason's Vietnamese text when the decision is no longer in memory."
     )
 
 

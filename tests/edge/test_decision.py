@@ -294,17 +294,45 @@ def test_combined_faults_are_all_reported_and_reject_beats_hold(
 
 # The facts a sentence gives: numbers, plates, container and declaration numbers, times, weights.
 _FACTS = re.compile(r"[0-9A-Z][0-9A-Z.,:'±-]*[0-9]")
+_AS_ENGLISH = str.maketrans({",": ".", ".": ","})  # Vietnamese writes 35.000,5 for 35,000.5
+
+FACT_CASES = [
+    *COMBINATIONS,
+    pytest.param(replace(BASE, plate=plate_read("51C1234X", valid=False)), None, None, id="plate-not-valid"),
+    pytest.param(
+        replace(
+            BASE, containers=(container_read(C1), container_read(C3), container_read("TGHU12", valid=False))
+        ),
+        None,
+        None,
+        id="containers-missing-extra-invalid",
+    ),
+    pytest.param(
+        replace(BASE, containers=(), exited={NUMBER: {""}}).with_main(containers=()),
+        None,
+        None,
+        id="exited-without-containers",
+    ),
+    pytest.param(replace(BASE, weight_kg=35_000.5), None, None, id="weight-with-decimals"),
+    pytest.param(BASE.with_main(status=DeclarationStatus.PENDING), None, None, id="pending"),
+]
 
 
-@pytest.mark.parametrize(("case", "reasons", "outcome"), COMBINATIONS)
+@pytest.mark.parametrize(("case", "reasons", "outcome"), FACT_CASES)
 def test_every_detail_says_the_same_facts_in_vietnamese(
-    case: Case, reasons: set[Reason], outcome: Outcome
+    case: Case, reasons: set[Reason] | None, outcome: Outcome | None
 ) -> None:
     decision = case.decide()
+    assert decision.reasons
     assert len(decision.details_vi) == len(decision.reasons)
     for en, vi in zip(decision.details, decision.details_vi, strict=True):
         assert vi != en
-        assert sorted(_FACTS.findall(vi)) == sorted(_FACTS.findall(en)), (en, vi)
+        # The same facts in the same order, once the numbers' marks are written the English way.
+        assert [_as_english(f) for f in _FACTS.findall(vi)] == _FACTS.findall(en), (en, vi)
+
+
+def _as_english(fact: str) -> str:
+    return fact.translate(_AS_ENGLISH) if re.fullmatch(r"[0-9.,]+", fact) else fact
 
 
 def test_vietnamese_details_name_status_and_parts_in_vietnamese() -> None:
@@ -314,9 +342,12 @@ def test_vietnamese_details_name_status_and_parts_in_vietnamese() -> None:
     )
     decision = revoked.decide()
     said = dict(zip(decision.reasons, decision.details_vi, strict=True))
-    assert said[R.NOT_CLEARED] == f"Tờ khai {NUMBER} đã bị hủy thông quan, chưa được thông quan"
+    assert said[R.NOT_CLEARED] == f"Tờ khai {NUMBER} đã bị hủy thông quan"
     assert "khai báo nhưng không đọc được: TGHU1234567" in said[R.CONTAINER_MISMATCH]
-    assert "sai số kiểm tra: TGHU1234568" in said[R.CONTAINER_MISMATCH]
+    assert "sai chữ số kiểm tra: TGHU1234568" in said[R.CONTAINER_MISMATCH]
+    over = replace(BASE, weight_kg=35_000.5).decide()
+    assert over.details_vi == ("Số cân 35.000,5 kg nằm ngoài 28.000 kg ± 1.400 kg",)
+    assert over.details == ("Measured 35,000.5 kg is outside 28,000 kg ± 1,400 kg",)
 
 
 @pytest.mark.parametrize(

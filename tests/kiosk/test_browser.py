@@ -134,7 +134,7 @@ async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_th
     await page.click("#results tbody tr")
     await expect(page.locator("#tx-detail")).to_contain_text("Đang xét → Tạm giữ")
     # The decision's own sentence, in the screen's language.
-    await expect(page.locator("#tx-detail")).to_contain_text("Số cân 35,000 kg nằm ngoài")
+    await expect(page.locator("#tx-detail")).to_contain_text("Số cân 35.000 kg nằm ngoài")
     await expect(page.locator("#tx-detail")).to_contain_text(
         "olga · Cho qua: weighed again on the second bridge"
     )
