@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check edge devices vision sync tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy edge devices vision sync
+	$(BIN)/mypy edge devices vision sync benchmarks
 
 # The tests start their own Mosquitto broker and drive Debian's Chromium; as root, install them if missing.
 system-deps:
