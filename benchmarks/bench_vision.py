@@ -10,9 +10,11 @@ box has: on a shared box the figures are slower than on a quiet one.
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -44,6 +46,15 @@ def emit(metric: str, value: float, unit: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--yolo",
+        type=Path,
+        default=None,
+        metavar="ONNX",
+        help="also time this YOLO region detector side by side",
+    )
+    args = parser.parse_args()
     cfg = VisionConfig()
     recognizer = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, cfg.threads, cfg.det_sizes)
     scene = render_scene(
@@ -88,6 +99,11 @@ def main() -> None:
     emit("crops_per_frame_roi", recognizer.timings.crops, "crops")
 
     container_frames(recognizer)
+    if args.yolo is not None:
+        yolo = build_recognizer(
+            cfg.det_model, cfg.rec_model, VIETNAM, cfg.threads, cfg.det_sizes, yolo_model=args.yolo
+        )
+        side_by_side(recognizer, yolo, decode(data))
 
     from rapidocr import RapidOCR
 
@@ -123,6 +139,32 @@ def container_frames(recognizer: Recognizer) -> None:
         emit(f"container_{layout}_read_p50_ms", statistics.median(read[1:]), "ms")
         emit(f"container_{layout}_crops_per_frame", recognizer.timings.crops, "crops")
         emit(f"container_{layout}_read_valid_and_right", int(right), "bool")
+
+
+def side_by_side(text: Recognizer, yolo: Recognizer, plate_frame: Image) -> None:
+    """The plate frame and a container frame through both region detectors, interleaved round by round."""
+    code = render_container_code(CONTAINER, layout="one_block", height=40)
+    frames = {
+        "plate": (plate_frame, ReadKind.PLATE, "51C12345"),
+        "container": (render_scene([(code, (700, 150))], seed=1), ReadKind.CONTAINER, CONTAINER),
+    }
+    for name, (frame, kind, truth) in frames.items():
+        totals: dict[str, list[float]] = {"text": [], "yolo": []}
+        detects: dict[str, list[float]] = {"text": [], "yolo": []}
+        right = {}
+        for _ in range(ROUNDS + 1):
+            for which, recognizer in (("text", text), ("yolo", yolo)):
+                t0 = time.perf_counter()
+                found = recognizer.read_frame(frame, kind)
+                totals[which].append((time.perf_counter() - t0) * 1000)
+                detects[which].append(recognizer.timings.detect_ms)
+                right[which] = bool(found) and found[0].text == truth and found[0].valid
+        for which in ("text", "yolo"):
+            emit(f"{name}_frame_{which}_detector_total_p50_ms", statistics.median(totals[which][1:]), "ms")
+            emit(f"{name}_frame_{which}_detector_detect_p50_ms", statistics.median(detects[which][1:]), "ms")
+            emit(f"{name}_frame_{which}_detector_read_valid_and_right", int(right[which]), "bool")
+        ratio = statistics.median(totals["text"][1:]) / statistics.median(totals["yolo"][1:])
+        emit(f"{name}_frame_yolo_speedup", ratio, "x")
 
 
 if __name__ == "__main__":

@@ -46,11 +46,28 @@ def add_vision_parser(subparsers: Any) -> None:
     )
     ev.set_defaults(func=cmd_eval)
 
+    ds = sub.add_parser(
+        "detector-set",
+        help="write a YOLO-format set of rendered scenes (plates, container codes) to train on",
+    )
+    ds.add_argument("--out", required=True, type=Path, metavar="DIR")
+    ds.add_argument("--n", type=int, default=400, help="images (a fifth of them for validation)")
+    ds.add_argument("--seed", type=int, default=0)
+    ds.set_defaults(func=cmd_detector_set)
+
     tr = sub.add_parser("train-detector", help="train a YOLO plate/container-code detector, export ONNX")
     tr.add_argument("--data", required=True, type=Path, help="YOLO dataset YAML")
-    tr.add_argument("--model", default="yolo11n.pt", help="ultralytics base model")
+    tr.add_argument(
+        "--model",
+        default="yolo11n.pt",
+        help="ultralytics base model: a .pt to fine-tune (downloaded once by ultralytics) or a .yaml to "
+        "train from scratch, offline",
+    )
     tr.add_argument("--epochs", type=int, default=50)
     tr.add_argument("--imgsz", type=int, default=640)
+    tr.add_argument("--batch", type=int, default=16)
+    tr.add_argument("--device", default=None, help="cpu, 0, ... (default: ultralytics picks)")
+    tr.add_argument("--runs", type=Path, default=Path("runs"), help="where ultralytics keeps its run")
     tr.add_argument("--out", type=Path, default=Path("models/detector.onnx"))
     tr.set_defaults(func=cmd_train_detector)
 
@@ -130,6 +147,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_detector_set(args: argparse.Namespace) -> int:
+    from vision.detection_set import write_detection_set
+
+    try:
+        data = write_detection_set(args.out, args.n, args.seed)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"detection set written: {data}")
+    return 0
+
+
 def cmd_train_detector(args: argparse.Namespace) -> int:
     try:
         from ultralytics import YOLO  # type: ignore[import-not-found, unused-ignore]
@@ -144,7 +173,18 @@ def cmd_train_detector(args: argparse.Namespace) -> int:
         print(f"error: {args.data}: no such dataset YAML", file=sys.stderr)
         return 1
     model = YOLO(args.model)
-    model.train(data=str(args.data), epochs=args.epochs, imgsz=args.imgsz)
+    # No plots: they need a font that ultralytics downloads, and a gate's training box may be offline.
+    model.train(
+        data=str(args.data),
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        device=args.device,
+        project=str(args.runs.resolve()),
+        name="detector",
+        exist_ok=True,
+        plots=False,
+    )
     exported = Path(model.export(format="onnx", imgsz=args.imgsz, dynamic=False, simplify=True))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     exported.replace(args.out)

@@ -17,6 +17,8 @@ import numpy.typing as npt
 
 from vision.read import Image, ModelError, open_session
 
+TEXT_LABEL = "text"
+
 
 @dataclass(frozen=True, slots=True)
 class Region:
@@ -24,7 +26,7 @@ class Region:
 
     quad: npt.NDArray[np.float32]  # shape (4, 2)
     score: float
-    label: str = "text"
+    label: str = "text"  # TEXT_LABEL: a text line of any kind (the PP-OCR detector names no classes)
 
     @property
     def box(self) -> tuple[int, int, int, int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vision import iso6346, layout
-from vision.detect import Detector, Region, TextDetector, YoloDetector, crop_quad, quad_from_box
+from vision.detect import TEXT_LABEL, Detector, Region, TextDetector, YoloDetector, crop_quad, quad_from_box
 from vision.hypotheses import (
     Box as Box,
 )
@@ -124,7 +124,9 @@ class Recognizer:
         # reads replace the coarser ones' where they overlap, and only there: a plate read (not valid) at
         # one scale may be missed at the next, which reads other things.
         shrink = max(view.shape[:2]) / max(frame.shape[:2])
-        for size in self.det_sizes:
+        # A YOLO export has one input size: a second pass would detect the same regions again.
+        sizes = self.det_sizes if isinstance(self.detector, TextDetector) else self.det_sizes[:1]
+        for size in sizes:
             finer = self._read_at(view, kind, max(160, round(size * shrink)))
             kept = [c for c in found if not any(overlap(c.box, f.box) > 0.3 for f in finer)]
             found = ranked(finer + kept)
@@ -141,6 +143,8 @@ class Recognizer:
         else:
             regions = self.detector.detect(view)
         self.timings.detect_ms += (time.perf_counter() - start) * 1000
+        # A region detector that names its classes (YOLO): only the sought kind's regions are read.
+        regions = [r for r in regions if r.label in (TEXT_LABEL, _LABEL_OF[kind])]
         regions = plausible(regions, kind)[: self.max_regions]
         self.timings.regions += len(regions)
         crops: list[Image] = []
@@ -341,6 +345,9 @@ class Recognizer:
             ReadKind.PLATE, match.text, probs, valid, box, line.runners_up, match.corrections, match.valid
         )
 
+
+# The class a region detector gives each kind's regions (YoloDetector's default labels).
+_LABEL_OF = {ReadKind.PLATE: "plate", ReadKind.CONTAINER: "container_code"}
 
 # A container serial read without its check digit, and how far (in heights) to widen it to the right.
 _SERIAL_ALONE = re.compile(r"[0-9]{6}")
