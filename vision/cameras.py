@@ -25,6 +25,7 @@ from vision.read import Image
 log = logging.getLogger(__name__)
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+DEFAULT_STALL_S = 5.0  # CameraConfig.stall_timeout_s's default
 _ROTATIONS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
@@ -59,21 +60,35 @@ class FrameSource(Protocol):
 
 
 class CaptureSource:
-    """An OpenCV VideoCapture: stream URL, device index or video file."""
+    """An OpenCV VideoCapture: stream URL, device index or video file (replayed, looping)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, stall_timeout_s: float = DEFAULT_STALL_S) -> None:
         target: str | int = int(source) if source.isdigit() else source
-        if isinstance(target, str) and "://" not in target and not Path(target).exists():
+        self._file = isinstance(target, str) and "://" not in target
+        if self._file and not Path(source).exists():
             raise SourceError(f"no such video file or device: {source}")
-        self._cap = cv2.VideoCapture(target)
+        if isinstance(target, str) and not self._file:
+            # Bounded waits: a camera that stops sending while its connection stays open would otherwise
+            # hold the reader for OpenCV's default 30 s.
+            ms = round(stall_timeout_s * 1000)
+            timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+            self._cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, timeouts)
+        else:
+            self._cap = cv2.VideoCapture(target)
         if not self._cap.isOpened():
             raise SourceError(f"cannot open {source}")
         self._source = source
+        self._frames = 0
 
     def read(self) -> Image:
         ok, frame = self._cap.read()
+        if (not ok or frame is None) and self._file and self._frames:
+            # The end of a video file: replayed from the start, as a folder of images is.
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self._cap.read()
         if not ok or frame is None:
             raise SourceError(f"{self._source}: no frame (stream ended or camera gone)")
+        self._frames += 1
         return check_frame(np.asarray(frame, dtype=np.uint8), self._source)
 
     def close(self) -> None:
@@ -117,12 +132,12 @@ def check_frame(frame: Image, name: str) -> Image:
     return frame
 
 
-def open_source(source: str) -> FrameSource:
+def open_source(source: str, stall_timeout_s: float = DEFAULT_STALL_S) -> FrameSource:
     """The frame source for a configured `source` string."""
     path = Path(source)
     if "://" not in source and path.is_dir():
         return FolderSource(path)
-    return CaptureSource(source)
+    return CaptureSource(source, stall_timeout_s)
 
 
 class Camera:
@@ -131,7 +146,7 @@ class Camera:
     def __init__(
         self,
         config: CameraConfig,
-        opener: Callable[[str], FrameSource] = open_source,
+        opener: Callable[[str, float], FrameSource] = open_source,
         backoff_s: tuple[float, float] = (0.5, 10.0),
     ) -> None:
         self.config = config
@@ -198,7 +213,7 @@ class Camera:
         delay = self._backoff[0]
         while not self._stop.is_set():
             try:
-                source = self._opener(self.config.source)
+                source = self._opener(self.config.source, self.config.stall_timeout_s)
             except SourceError as exc:
                 self._fault(str(exc))
                 self._stop.wait(delay)

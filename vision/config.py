@@ -42,6 +42,13 @@ class CameraConfig(BaseModel, extra="forbid", frozen=True):
         description="Frames per second at most taken from a file or folder source (live "
         "sources run at their own rate; only the newest frame is kept).",
     )
+    stall_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="A stream that opens or sends no frame for this long is in FAULT and is reopened "
+        "(OpenCV alone would wait 30 s, the lane's last frame growing old meanwhile).",
+    )
 
     @field_validator("rotation")
     @classmethod

@@ -35,7 +35,7 @@ class CameraIdentifier:
         self,
         config: VisionConfig,
         recognizer: Recognizer | None = None,
-        opener: Callable[[str], FrameSource] = open_source,
+        opener: Callable[[str, float], FrameSource] = open_source,
     ) -> None:
         self.config = config
         self._grammar = grammar(config.grammar)

@@ -1,0 +1,150 @@
+"""Cameras on real streams and files through OpenCV's FFmpeg backend: an HTTP MJPEG camera served
+here (what many IP cameras offer beside RTSP) that stalls, dies and comes back, and a video file.
+
+RTSP goes through the same CaptureSource path (FFmpeg's RTSP demuxer) but needs an RTSP server, which
+this machine does not have.
+"""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vision.cameras import Camera, CameraState
+from vision.config import CameraConfig, CameraRole
+from vision.render import render_plate, render_scene
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+class MjpegCamera:
+    """An HTTP server sending one JPEG frame every 50 ms as multipart/x-mixed-replace, like an IP camera.
+
+    `stall()` keeps the connections open and sends nothing; `stop()` closes everything; `start()` again
+    serves on the same port.
+    """
+
+    def __init__(self, frame: np.ndarray) -> None:
+        ok, jpeg = cv2.imencode(".jpg", frame)
+        assert ok
+        self.jpeg = jpeg.tobytes()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/video.mjpg"
+        self.sending = threading.Event()
+        self.serving = threading.Event()
+        self._server: http.server.HTTPServer | None = None
+
+    def start(self) -> None:
+        camera = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                part = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(camera.jpeg)
+                try:
+                    while camera.serving.is_set():
+                        if camera.sending.is_set():
+                            self.wfile.write(part + camera.jpeg + b"\r\n")
+                        time.sleep(0.05)
+                except OSError:
+                    return
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        server = Server(("127.0.0.1", self.port), Handler)
+        self._server = server
+        self.serving.set()
+        self.sending.set()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stall(self) -> None:
+        self.sending.clear()
+
+    def resume(self) -> None:
+        self.sending.set()
+
+    def stop(self) -> None:
+        self.serving.clear()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def test_stream_camera_faults_on_a_stall_and_on_loss_and_comes_back() -> None:
+    frame = render_scene([(render_plate("51C12345", height=40), (200, 200))], size=(640, 480))
+    server = MjpegCamera(frame)
+    server.start()
+    config = CameraConfig(id="gate-ip", role=CameraRole.PLATE_FRONT, source=server.url, stall_timeout_s=1.0)
+    camera = Camera(config, backoff_s=(0.1, 0.4))
+    camera.start()
+    try:
+        assert _wait(lambda: camera.stats().frames >= 5), camera.stats()
+        stats = camera.stats()
+        assert stats.state is CameraState.OK
+        assert stats.fps > 5  # the stream's own rate (20 fps served), not the file fps_limit
+        latest = camera.latest()
+        assert latest is not None
+        assert latest[0].shape == frame.shape
+
+        server.stall()  # connection open, no frames: FAULT after the stall timeout, not OpenCV's 30 s
+        stalled_at = time.monotonic()
+        assert _wait(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
+        assert time.monotonic() - stalled_at < 5.0
+        server.resume()
+        assert _wait(lambda: camera.stats().state is CameraState.OK), camera.stats()
+
+        server.stop()  # the camera is gone: FAULT, and reopened with backoff until it is back
+        assert _wait(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
+        before = camera.stats().reconnects
+        assert _wait(lambda: camera.stats().reconnects > before + 1)  # tries again and again
+        frames = camera.stats().frames
+        server.start()
+        assert _wait(lambda: camera.stats().state is CameraState.OK and camera.stats().frames > frames)
+    finally:
+        camera.stop()
+        server.stop()
+
+
+def test_video_file_is_replayed_looping_without_a_fault(tmp_path: Path) -> None:
+    video = tmp_path / "lane.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (320, 240))
+    for i in range(4):
+        writer.write(cv2.resize(render_plate(f"51C1234{i}", height=40), (320, 240)))
+    writer.release()
+    camera = Camera(
+        CameraConfig(id="replay", role=CameraRole.PLATE_FRONT, source=str(video), fps_limit=100),
+        backoff_s=(0.05, 0.1),
+    )
+    camera.start()
+    try:
+        assert _wait(lambda: camera.stats().frames >= 12), camera.stats()  # three times round the file
+        stats = camera.stats()
+        assert stats.state is CameraState.OK
+        assert (stats.reconnects, stats.error) == (0, None)
+    finally:
+        camera.stop()
