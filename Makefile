@@ -34,6 +34,16 @@ system-deps:
 	    echo "missing:$$missing. Install Debian's packages: sudo apt-get install$$missing"; exit 1; \
 	  fi; \
 	fi
+	@rtsp="python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good"; \
+	if ! /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages for the RTSP camera test: $$rtsp"; \
+	    apt-get install -y -q --no-install-recommends $$rtsp >/dev/null || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$rtsp >/dev/null; }; \
+	  else \
+	    echo "missing the RTSP test server. Install Debian's packages: sudo apt-get install $$rtsp"; exit 1; \
+	  fi; \
+	fi
 	@if [ -z "$$GATE_EDGE_TEST_POSTGRES" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then \
 	    echo "starting the local PostgreSQL for the central office tests"; \

@@ -1,8 +1,6 @@
-"""Cameras on real streams and files through OpenCV's FFmpeg backend: an HTTP MJPEG camera served
-here (what many IP cameras offer beside RTSP) that stalls, dies and comes back, and a video file.
-
-RTSP goes through the same CaptureSource path (FFmpeg's RTSP demuxer) but needs an RTSP server, which
-this machine does not have.
+"""Cameras on real streams and files through OpenCV's FFmpeg backend: an RTSP camera (GStreamer's RTSP
+server, in its own process) that goes away and comes back, an HTTP MJPEG camera served here (what many IP
+cameras offer beside RTSP) that stalls, dies and comes back, and a video file.
 """
 
 from __future__ import annotations
@@ -10,6 +8,7 @@ from __future__ import annotations
 import http.server
 import socket
 import socketserver
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -128,6 +127,54 @@ def test_stream_camera_faults_on_a_stall_and_on_loss_and_comes_back() -> None:
     finally:
         camera.stop()
         server.stop()
+
+
+RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
+
+
+def _rtsp_camera(port: int) -> subprocess.Popen[str]:
+    server = subprocess.Popen(
+        ["/usr/bin/python3", str(RTSP_SERVER), str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    assert server.stdout.readline().strip() == "ready"
+    return server
+
+
+def test_rtsp_camera_reads_frames_faults_when_the_camera_goes_and_recovers() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = _rtsp_camera(port)
+    config = CameraConfig(
+        id="gate-rtsp",
+        role=CameraRole.PLATE_FRONT,
+        source=f"rtsp://127.0.0.1:{port}/cam",
+        stall_timeout_s=2.0,
+    )
+    camera = Camera(config, backoff_s=(0.2, 0.5))
+    camera.start()
+    try:
+        assert _wait(lambda: camera.stats().frames >= 10, timeout=15), camera.stats()
+        stats = camera.stats()
+        assert stats.state is CameraState.OK
+        assert stats.fps > 5  # the camera's 15 fps, not a file's fps_limit
+        latest = camera.latest()
+        assert latest is not None
+        assert latest[0].shape == (480, 640, 3)
+
+        server.kill()  # the camera loses power
+        server.wait()
+        assert _wait(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
+        frames = camera.stats().frames
+        server = _rtsp_camera(port)  # and comes back
+        assert _wait(lambda: camera.stats().frames > frames + 5, timeout=15), camera.stats()
+        assert camera.stats().state is CameraState.OK
+        assert camera.stats().reconnects >= 1
+    finally:
+        camera.stop(timeout_s=5)
+        server.kill()
+        server.wait()
 
 
 def test_video_file_is_replayed_looping_without_a_fault(tmp_path: Path) -> None:
