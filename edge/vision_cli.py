@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,6 @@ def cmd_train_detector(args: argparse.Namespace) -> int:
     )
     exported = Path(model.export(format="onnx", imgsz=args.imgsz, dynamic=False, simplify=True))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    exported.replace(args.out)
+    shutil.move(exported, args.out)  # the runs folder may be on another file system (a tmpfs /tmp)
     print(f"detector written to {args.out}")
     return 0

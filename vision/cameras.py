@@ -63,28 +63,39 @@ class CaptureSource:
     """An OpenCV VideoCapture: stream URL, device index or video file (replayed, looping)."""
 
     def __init__(self, source: str, stall_timeout_s: float = DEFAULT_STALL_S) -> None:
-        target: str | int = int(source) if source.isdigit() else source
-        self._file = isinstance(target, str) and "://" not in target
-        if self._file and not Path(source).exists():
+        self._target: str | int = int(source) if source.isdigit() else source
+        stream = isinstance(self._target, str) and "://" in source
+        # A video file is replayed in a loop; a device path (/dev/video0) is not a file and is not.
+        self._file = not stream and Path(source).is_file()
+        if not stream and not self._file and isinstance(self._target, str) and not Path(source).exists():
             raise SourceError(f"no such video file or device: {source}")
-        if isinstance(target, str) and not self._file:
+        self._timeouts: list[int] = []
+        if stream:
             # Bounded waits: a camera that stops sending while its connection stays open would otherwise
             # hold the reader for OpenCV's default 30 s.
             ms = round(stall_timeout_s * 1000)
-            timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-            self._cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, timeouts)
-        else:
-            self._cap = cv2.VideoCapture(target)
-        if not self._cap.isOpened():
-            raise SourceError(f"cannot open {source}")
+            self._timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
         self._source = source
-        self._frames = 0
+        self._cap = self._open()
+        self._frames = 0  # read since the source was opened or the file last started again
+
+    def _open(self) -> cv2.VideoCapture:
+        if self._timeouts:
+            cap = cv2.VideoCapture(self._target, cv2.CAP_FFMPEG, self._timeouts)
+        else:
+            cap = cv2.VideoCapture(self._target)
+        if not cap.isOpened():
+            raise SourceError(f"cannot open {self._source}")
+        return cap
 
     def read(self) -> Image:
         ok, frame = self._cap.read()
         if (not ok or frame is None) and self._file and self._frames:
-            # The end of a video file: replayed from the start, as a folder of images is.
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            # The end of a video file: opened again and replayed from the start, as a folder of images is
+            # (seeking back is not enough for every file: a one-frame video reads nothing after a seek).
+            self._cap.release()
+            self._cap = self._open()
+            self._frames = 0
             ok, frame = self._cap.read()
         if not ok or frame is None:
             raise SourceError(f"{self._source}: no frame (stream ended or camera gone)")
@@ -164,14 +175,16 @@ class Camera:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{config.id}", daemon=True)
         self._times: list[float] = []
-        self._live = "://" in config.source or config.source.isdigit()
+        # Streams and devices run at their own rate; files and folders at fps_limit.
+        self._live = "://" in config.source or config.source.isdigit() or config.source.startswith("/dev/")
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout_s: float = 2.0) -> None:
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop the reader; by default wait as long as a stalled stream can hold it, and a second more."""
         self._stop.set()
-        self._thread.join(timeout_s)
+        self._thread.join(self.config.stall_timeout_s + 1.0 if timeout_s is None else timeout_s)
         with self._lock:
             self._state = CameraState.STOPPED
 
@@ -204,6 +217,8 @@ class Camera:
 
     def _fault(self, message: str) -> None:
         with self._lock:
+            if self._stop.is_set():  # a read cut short by stop(): the camera is STOPPED, not faulty
+                return
             if self._error != message:
                 log.warning("camera %s FAULT: %s", self.config.id, message)
             self._state = CameraState.FAULT
@@ -243,6 +258,8 @@ class Camera:
                 self._frame, self._frame_at, self._taken = frame, now, False
                 self._frames += 1
                 self._times = [*self._times[-49:], now]
+                if self._stop.is_set():
+                    break
                 if self._state is not CameraState.OK:
                     log.info("camera %s OK", self.config.id)
                 self._state, self._error = CameraState.OK, None

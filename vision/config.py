@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from vision.plates import GRAMMARS
 
+# The class names a YOLO region detector must give the plate and the container code.
+YOLO_KIND_LABELS = ("plate", "container_code")
+
 
 class CameraRole(StrEnum):
     PLATE_FRONT = "plate_front"
@@ -92,7 +95,9 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
         description="Optional YOLOv8/11 ONNX plate/container-code detector used instead of PP-OCR detection.",
     )
     yolo_labels: tuple[str, ...] = Field(
-        ("plate", "container_code"), description="Class names of the YOLO model, in class-id order."
+        ("plate", "container_code"),
+        description="Class names of the YOLO model, in class-id order. The plate class must be named "
+        "`plate` and the container-code class `container_code`; other classes are detected and ignored.",
     )
     threads: int = Field(
         2, ge=1, le=64, description="onnxruntime intra-op threads per session (cores to use)."
@@ -131,4 +136,16 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
     def _known_grammar(cls, value: str) -> str:
         if value not in GRAMMARS:
             raise ValueError(f"unknown grammar {value!r}; known: {', '.join(GRAMMARS)}")
+        return value
+
+    @field_validator("yolo_labels")
+    @classmethod
+    def _both_kinds_named(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # The pipeline reads a kind from the regions of its class only: a model whose classes are named
+        # otherwise would find nothing, and every vehicle would be held without a word why.
+        missing = [name for name in YOLO_KIND_LABELS if name not in value]
+        if missing:
+            raise ValueError(
+                f"the YOLO classes must include {', '.join(missing)} (given: {', '.join(value)})"
+            )
         return value

@@ -31,6 +31,9 @@ def write_detection_set(
     """Write `n` scenes (the last `val_share` of them for validation) and `data.yaml`; return its path."""
     if n < 2:
         raise ValueError(f"a detection set needs at least 2 images (one to validate), not {n}")
+    if folder.exists() and any(folder.iterdir()):
+        # An older set's images would mix into this one's splits (training images among the validation ones).
+        raise ValueError(f"{folder} is not empty: write a detection set into a new or empty folder")
     rng = np.random.default_rng(seed)
     n_val = max(1, round(n * val_share))
     for i in range(n):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vision import iso6346, layout
+from vision.config import YOLO_KIND_LABELS
 from vision.detect import TEXT_LABEL, Detector, Region, TextDetector, YoloDetector, crop_quad, quad_from_box
 from vision.hypotheses import (
     Box as Box,
@@ -33,7 +34,7 @@ from vision.hypotheses import (
 )
 from vision.identity import ReadKind
 from vision.plates import Grammar
-from vision.read import Image, LineRead, TextReader
+from vision.read import Image, LineRead, ModelError, TextReader
 
 _CORRECTED_PENALTY = 0.85  # a character the grammar changed is less certain than the reader said
 _UNSURE = 0.9  # below this, the reader's runner-up is worth trying in a check-digit repair
@@ -346,8 +347,8 @@ class Recognizer:
         )
 
 
-# The class a region detector gives each kind's regions (YoloDetector's default labels).
-_LABEL_OF = {ReadKind.PLATE: "plate", ReadKind.CONTAINER: "container_code"}
+# The class a region detector gives each kind's regions (checked in VisionConfig and build_recognizer).
+_LABEL_OF = dict(zip((ReadKind.PLATE, ReadKind.CONTAINER), YOLO_KIND_LABELS, strict=True))
 
 # A container serial read without its check digit, and how far (in heights) to widen it to the right.
 _SERIAL_ALONE = re.compile(r"[0-9]{6}")
@@ -437,7 +438,12 @@ def build_recognizer(
     yolo_model: Path | None = None,
     yolo_labels: tuple[str, ...] = ("plate", "container_code"),
 ) -> Recognizer:
-    """Sessions are created here, once; ModelError when a model is missing or not ONNX."""
+    """Sessions are created here, once; ModelError when a model is missing or not ONNX, or when the YOLO
+    model's classes do not name both kinds."""
+    if yolo_model is not None and not set(YOLO_KIND_LABELS) <= set(yolo_labels):
+        raise ModelError(
+            f"{yolo_model}: its classes {yolo_labels} must include {', '.join(YOLO_KIND_LABELS)}"
+        )
     detector: Detector = (
         YoloDetector(yolo_model, yolo_labels, threads)
         if yolo_model is not None

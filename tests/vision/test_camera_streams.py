@@ -11,11 +11,12 @@ import socketserver
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from vision.cameras import Camera, CameraState
 from vision.config import CameraConfig, CameraRole
@@ -132,20 +133,37 @@ def test_stream_camera_faults_on_a_stall_and_on_loss_and_comes_back() -> None:
 RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
 
 
-def _rtsp_camera(port: int) -> subprocess.Popen[str]:
-    server = subprocess.Popen(
-        ["/usr/bin/python3", str(RTSP_SERVER), str(port)], stdout=subprocess.PIPE, text=True
-    )
-    assert server.stdout is not None
-    assert server.stdout.readline().strip() == "ready"
-    return server
+@pytest.fixture
+def rtsp_cameras() -> Iterator[Callable[[int], subprocess.Popen[str]]]:
+    """Starts GStreamer RTSP servers on a port (each waited for, at most 20 s); kills every one at the end."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(port: int) -> subprocess.Popen[str]:
+        server = subprocess.Popen(
+            ["/usr/bin/python3", str(RTSP_SERVER), str(port)], stdout=subprocess.PIPE, text=True
+        )
+        started.append(server)
+        assert server.stdout is not None
+        ready: list[str] = []
+        reader = threading.Thread(target=lambda: ready.append(server.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(20)
+        assert ready == ["ready\n"], f"the RTSP server did not start: {ready}"
+        return server
+
+    yield start
+    for server in started:
+        server.kill()
+        server.wait()
 
 
-def test_rtsp_camera_reads_frames_faults_when_the_camera_goes_and_recovers() -> None:
+def test_rtsp_camera_reads_frames_faults_when_the_camera_goes_and_recovers(
+    rtsp_cameras: Callable[[int], subprocess.Popen[str]],
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = _rtsp_camera(port)
+    server = rtsp_cameras(port)
     config = CameraConfig(
         id="gate-rtsp",
         role=CameraRole.PLATE_FRONT,
@@ -167,14 +185,12 @@ def test_rtsp_camera_reads_frames_faults_when_the_camera_goes_and_recovers() -> 
         server.wait()
         assert _wait(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
         frames = camera.stats().frames
-        server = _rtsp_camera(port)  # and comes back
+        rtsp_cameras(port)  # and comes back
         assert _wait(lambda: camera.stats().frames > frames + 5, timeout=15), camera.stats()
         assert camera.stats().state is CameraState.OK
         assert camera.stats().reconnects >= 1
     finally:
-        camera.stop(timeout_s=5)
-        server.kill()
-        server.wait()
+        camera.stop()
 
 
 def test_video_file_is_replayed_looping_without_a_fault(tmp_path: Path) -> None:
@@ -195,3 +211,41 @@ def test_video_file_is_replayed_looping_without_a_fault(tmp_path: Path) -> None:
         assert (stats.reconnects, stats.error) == (0, None)
     finally:
         camera.stop()
+
+
+def test_a_one_frame_video_is_replayed_too(tmp_path: Path) -> None:
+    video = tmp_path / "still.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 1.0, (320, 240))
+    writer.write(cv2.resize(render_plate("51C12345", height=40), (320, 240)))
+    writer.release()
+    camera = Camera(
+        CameraConfig(id="still", role=CameraRole.PLATE_FRONT, source=str(video), fps_limit=100),
+        backoff_s=(0.05, 0.1),
+    )
+    camera.start()
+    try:
+        assert _wait(lambda: camera.stats().frames >= 5), camera.stats()
+        assert (camera.stats().state, camera.stats().reconnects) == (CameraState.OK, 0)
+    finally:
+        camera.stop()
+
+
+def test_stopping_during_a_stall_leaves_the_camera_stopped_not_faulty() -> None:
+    frame = render_scene([(render_plate("51C12345", height=40), (200, 200))], size=(640, 480))
+    server = MjpegCamera(frame)
+    server.start()
+    camera = Camera(
+        CameraConfig(id="ip", role=CameraRole.PLATE_FRONT, source=server.url, stall_timeout_s=1.5),
+        backoff_s=(0.1, 0.4),
+    )
+    camera.start()
+    try:
+        assert _wait(lambda: camera.stats().frames >= 3), camera.stats()
+        server.stall()
+        time.sleep(0.3)  # the reader is now waiting on a read that will time out
+        camera.stop()  # waits out the stalled read
+        time.sleep(0.5)
+        assert camera.stats().state is CameraState.STOPPED
+        assert camera.stats().error is None
+    finally:
+        server.stop()

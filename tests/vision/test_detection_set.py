@@ -66,3 +66,9 @@ def test_detector_set_command_writes_the_set_and_refuses_a_set_too_small(
     assert (tmp_path / "data.yaml").is_file()
     assert main(["vision", "detector-set", "--out", str(tmp_path / "x"), "--n", "1"]) == 1
     assert "at least 2 images" in capsys.readouterr().err
+
+
+def test_a_folder_with_an_older_set_is_refused(tmp_path: Path) -> None:
+    write_detection_set(tmp_path, n=3, seed=1)
+    with pytest.raises(ValueError, match="not empty"):
+        write_detection_set(tmp_path, n=2, seed=2)  # its images would mix with the older set's

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
+from pydantic import ValidationError
 
 from vision.config import VisionConfig
 from vision.detect import YoloDetector
@@ -16,6 +18,7 @@ from vision.detection_set import LABELS, write_detection_set
 from vision.identity import ReadKind
 from vision.pipeline import build_recognizer, overlap
 from vision.plates import VIETNAM
+from vision.read import ModelError
 from vision.render import render_container_code, render_plate, render_scene
 
 MODEL = Path(__file__).parent / "data" / "yolo11n-gate-synthetic.onnx"
@@ -72,3 +75,18 @@ def test_the_pipeline_reads_each_kind_through_the_yolo_detector_only_in_its_own_
     assert containers
     assert (containers[0].text, containers[0].valid) == ("MSKU3866036", True)
     assert recognizer.timings.regions == 1
+
+
+def test_a_yolo_model_whose_classes_do_not_name_both_kinds_is_refused() -> None:
+    # Read by class, such a model would find nothing, and every vehicle would be held without a word why.
+    cfg = VisionConfig()
+    with pytest.raises(ModelError, match="must include plate, container_code"):
+        build_recognizer(
+            cfg.det_model,
+            cfg.rec_model,
+            VIETNAM,
+            yolo_model=MODEL,
+            yolo_labels=("license_plate", "container_code"),
+        )
+    with pytest.raises(ValidationError, match="must include container_code"):
+        VisionConfig.model_validate({"yolo_model": str(MODEL), "yolo_labels": ["plate", "code"]})
