@@ -193,10 +193,12 @@ def test_rtsp_camera_reads_frames_faults_when_the_camera_goes_and_recovers(
         camera.stop()
 
 
-def test_video_file_is_replayed_looping_without_a_fault(tmp_path: Path) -> None:
+@pytest.mark.parametrize("frames", [4, 1], ids=["four-frames", "one-frame"])
+def test_video_file_is_replayed_looping_without_a_fault(tmp_path: Path, frames: int) -> None:
+    # A one-frame video reads nothing after seeking back to its start: it is opened again instead.
     video = tmp_path / "lane.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (320, 240))
-    for i in range(4):
+    for i in range(frames):
         writer.write(cv2.resize(render_plate(f"51C1234{i}", height=40), (320, 240)))
     writer.release()
     camera = Camera(
@@ -205,27 +207,12 @@ def test_video_file_is_replayed_looping_without_a_fault(tmp_path: Path) -> None:
     )
     camera.start()
     try:
-        assert _wait(lambda: camera.stats().frames >= 12), camera.stats()  # three times round the file
+        assert _wait(lambda: camera.stats().frames >= 3 * frames + 2), (
+            camera.stats()
+        )  # round the file 3 times
         stats = camera.stats()
         assert stats.state is CameraState.OK
         assert (stats.reconnects, stats.error) == (0, None)
-    finally:
-        camera.stop()
-
-
-def test_a_one_frame_video_is_replayed_too(tmp_path: Path) -> None:
-    video = tmp_path / "still.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 1.0, (320, 240))
-    writer.write(cv2.resize(render_plate("51C12345", height=40), (320, 240)))
-    writer.release()
-    camera = Camera(
-        CameraConfig(id="still", role=CameraRole.PLATE_FRONT, source=str(video), fps_limit=100),
-        backoff_s=(0.05, 0.1),
-    )
-    camera.start()
-    try:
-        assert _wait(lambda: camera.stats().frames >= 5), camera.stats()
-        assert (camera.stats().state, camera.stats().reconnects) == (CameraState.OK, 0)
     finally:
         camera.stop()
 
