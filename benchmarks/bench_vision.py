@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vision.cameras import decode_image
 from vision.config import VisionConfig
 from vision.fuse import Observation, fuse
 from vision.identity import ReadKind
@@ -35,10 +36,7 @@ PLATE_ROI = (480, 540, 960, 540)  # x, y, w, h of a plate camera's region of int
 
 def decode(data: np.ndarray) -> Image:
     """A camera's JPEG, decoded as the camera reader does."""
-    frame = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if frame is None:
-        raise SystemExit("the rendered frame did not decode")
-    return np.asarray(frame, dtype=np.uint8)
+    return decode_image(data.tobytes(), "bench frame")
 
 
 def emit(metric: str, value: float, unit: str) -> None:

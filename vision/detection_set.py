@@ -52,6 +52,19 @@ def write_detection_set(
     return data
 
 
+def read_labels(image_file: Path, shape: tuple[int, ...]) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """The labels written for `image_file` (DIR/images/SPLIT/NAME.jpg), as (class, pixel box x, y, w, h)."""
+    label_file = image_file.parents[2] / "labels" / image_file.parent.name / (image_file.stem + ".txt")
+    h, w = shape[:2]
+    out = []
+    for line in label_file.read_text(encoding="utf-8").splitlines():
+        cls, cx, cy, bw, bh = (float(v) for v in line.split())
+        out.append(
+            (int(cls), (round((cx - bw / 2) * w), round((cy - bh / 2) * h), round(bw * w), round(bh * h)))
+        )
+    return out
+
+
 def _scene(rng: np.random.Generator, size: tuple[int, int]) -> tuple[Image, list[tuple[int, Box]]]:
     """One frame and its labels (class, normalised centre x, centre y, width, height)."""
     width, height = size

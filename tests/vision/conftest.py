@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
 from vision.config import VisionConfig
@@ -13,3 +16,13 @@ from vision.plates import VIETNAM
 def recognizer() -> Recognizer:
     cfg = VisionConfig()
     return build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, threads=2, det_sizes=(640, 960))
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll `condition` every 20 ms until it holds (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False

@@ -18,18 +18,10 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.vision.conftest import wait_until
 from vision.cameras import Camera, CameraState
 from vision.config import CameraConfig, CameraRole
 from vision.render import render_plate, render_scene
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 class MjpegCamera:
@@ -103,7 +95,7 @@ def test_stream_camera_faults_on_a_stall_and_on_loss_and_comes_back() -> None:
     camera = Camera(config, backoff_s=(0.1, 0.4))
     camera.start()
     try:
-        assert _wait(lambda: camera.stats().frames >= 5), camera.stats()
+        assert wait_until(lambda: camera.stats().frames >= 5), camera.stats()
         stats = camera.stats()
         assert stats.state is CameraState.OK
         assert stats.fps > 5  # the stream's own rate (20 fps served), not the file fps_limit
@@ -113,18 +105,18 @@ def test_stream_camera_faults_on_a_stall_and_on_loss_and_comes_back() -> None:
 
         server.stall()  # connection open, no frames: FAULT after the stall timeout, not OpenCV's 30 s
         stalled_at = time.monotonic()
-        assert _wait(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
+        assert wait_until(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
         assert time.monotonic() - stalled_at < 5.0
         server.resume()
-        assert _wait(lambda: camera.stats().state is CameraState.OK), camera.stats()
+        assert wait_until(lambda: camera.stats().state is CameraState.OK), camera.stats()
 
         server.stop()  # the camera is gone: FAULT, and reopened with backoff until it is back
-        assert _wait(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
+        assert wait_until(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
         before = camera.stats().reconnects
-        assert _wait(lambda: camera.stats().reconnects > before + 1)  # tries again and again
+        assert wait_until(lambda: camera.stats().reconnects > before + 1)  # tries again and again
         frames = camera.stats().frames
         server.start()
-        assert _wait(lambda: camera.stats().state is CameraState.OK and camera.stats().frames > frames)
+        assert wait_until(lambda: camera.stats().state is CameraState.OK and camera.stats().frames > frames)
     finally:
         camera.stop()
         server.stop()
@@ -173,7 +165,7 @@ def test_rtsp_camera_reads_frames_faults_when_the_camera_goes_and_recovers(
     camera = Camera(config, backoff_s=(0.2, 0.5))
     camera.start()
     try:
-        assert _wait(lambda: camera.stats().frames >= 10, timeout=15), camera.stats()
+        assert wait_until(lambda: camera.stats().frames >= 10, timeout=15), camera.stats()
         stats = camera.stats()
         assert stats.state is CameraState.OK
         assert stats.fps > 5  # the camera's 15 fps, not a file's fps_limit
@@ -183,10 +175,10 @@ def test_rtsp_camera_reads_frames_faults_when_the_camera_goes_and_recovers(
 
         server.kill()  # the camera loses power
         server.wait()
-        assert _wait(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
+        assert wait_until(lambda: camera.stats().state is CameraState.FAULT), camera.stats()
         frames = camera.stats().frames
         rtsp_cameras(port)  # and comes back
-        assert _wait(lambda: camera.stats().frames > frames + 5, timeout=15), camera.stats()
+        assert wait_until(lambda: camera.stats().frames > frames + 5, timeout=15), camera.stats()
         assert camera.stats().state is CameraState.OK
         assert camera.stats().reconnects >= 1
     finally:
@@ -207,7 +199,7 @@ def test_video_file_is_replayed_looping_without_a_fault(tmp_path: Path, frames: 
     )
     camera.start()
     try:
-        assert _wait(lambda: camera.stats().frames >= 3 * frames + 2), (
+        assert wait_until(lambda: camera.stats().frames >= 3 * frames + 2), (
             camera.stats()
         )  # round the file 3 times
         stats = camera.stats()
@@ -227,7 +219,7 @@ def test_stopping_during_a_stall_leaves_the_camera_stopped_not_faulty() -> None:
     )
     camera.start()
     try:
-        assert _wait(lambda: camera.stats().frames >= 3), camera.stats()
+        assert wait_until(lambda: camera.stats().frames >= 3), camera.stats()
         server.stall()
         time.sleep(0.3)  # the reader is now waiting on a read that will time out
         camera.stop()  # waits out the stalled read

@@ -10,17 +10,7 @@ import pytest
 import yaml
 
 from edge.cli import main
-from vision.detection_set import LABELS, write_detection_set
-
-
-def _boxes(label_file: Path, shape: tuple[int, ...]) -> dict[int, tuple[int, int, int, int]]:
-    h, w = shape[:2]
-    out = {}
-    for line in label_file.read_text().splitlines():
-        cls, cx, cy, bw, bh = line.split()
-        x0, y0 = (float(cx) - float(bw) / 2) * w, (float(cy) - float(bh) / 2) * h
-        out[int(cls)] = (round(x0), round(y0), round(float(bw) * w), round(float(bh) * h))
-    return out
+from vision.detection_set import LABELS, read_labels, write_detection_set
 
 
 def test_labels_sit_on_the_plate_and_the_container_code(tmp_path: Path) -> None:
@@ -31,9 +21,9 @@ def test_labels_sit_on_the_plate_and_the_container_code(tmp_path: Path) -> None:
     assert len(list((tmp_path / "images" / "val").glob("*.jpg"))) == 2
     for image_file in sorted((tmp_path / "images").rglob("*.jpg")):
         image = cv2.imread(str(image_file))
-        labels = tmp_path / "labels" / image_file.parent.name / (image_file.stem + ".txt")
-        boxes = _boxes(labels, image.shape)
-        assert sorted(boxes) == [0, 1]
+        labels = read_labels(image_file, image.shape)
+        assert sorted(cls for cls, _ in labels) == [0, 1]
+        boxes = dict(labels)
         scene_light = float(np.median(image))
         for cls, (x, y, w, h) in boxes.items():
             assert x >= 0

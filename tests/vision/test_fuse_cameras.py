@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.vision.conftest import wait_until
 from vision.cameras import Camera, CameraState, SourceError, decode_image, open_source
 from vision.config import CameraConfig, CameraRole, VisionConfig
 from vision.fuse import Observation, fuse, group
@@ -78,14 +78,6 @@ def test_missing_video_file_is_a_source_error(tmp_path: Path) -> None:
         open_source(str(tmp_path / "gone.mp4"))
 
 
-def _wait(predicate: object, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-
-
 def test_camera_keeps_newest_frame_and_faults_when_its_folder_vanishes(tmp_path: Path) -> None:
     folder = tmp_path / "cam"
     folder.mkdir()
@@ -97,7 +89,7 @@ def test_camera_keeps_newest_frame_and_faults_when_its_folder_vanishes(tmp_path:
     )
     camera.start()
     try:
-        _wait(lambda: camera.stats().frames >= 5)
+        wait_until(lambda: camera.stats().frames >= 5, timeout=5.0)
         stats = camera.stats()
         assert stats.state is CameraState.OK
         assert stats.dropped > 0  # nobody took the frames: older ones were replaced
@@ -105,7 +97,7 @@ def test_camera_keeps_newest_frame_and_faults_when_its_folder_vanishes(tmp_path:
         for f in folder.iterdir():
             f.unlink()
         folder.rmdir()
-        _wait(lambda: camera.stats().state is CameraState.FAULT)
+        wait_until(lambda: camera.stats().state is CameraState.FAULT, timeout=5.0)
         assert camera.stats().state is CameraState.FAULT
         assert camera.stats().error
     finally:
@@ -121,7 +113,7 @@ def test_camera_with_corrupt_image_faults_without_crashing(tmp_path: Path) -> No
     )
     camera.start()
     try:
-        _wait(lambda: camera.stats().state is CameraState.FAULT)
+        wait_until(lambda: camera.stats().state is CameraState.FAULT, timeout=5.0)
         assert "corrupt" in (camera.stats().error or "")
     finally:
         camera.stop()
@@ -140,7 +132,7 @@ async def test_camera_identifier_reads_plate_from_a_folder_camera(
     identifier = CameraIdentifier(config, recognizer=recognizer)
     identifier.start()
     try:
-        _wait(lambda: identifier.stats()["front"].frames > 0)
+        wait_until(lambda: identifier.stats()["front"].frames > 0, timeout=5.0)
         ident = await identifier.identify("tx1", 3.0)
     finally:
         identifier.stop()

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from vision.config import VisionConfig
 from vision.detect import YoloDetector
-from vision.detection_set import LABELS, write_detection_set
+from vision.detection_set import LABELS, read_labels, write_detection_set
 from vision.identity import ReadKind
 from vision.pipeline import build_recognizer, overlap
 from vision.plates import VIETNAM
@@ -40,18 +40,9 @@ def test_the_export_finds_plates_and_container_codes_in_scenes_it_never_saw(tmp_
     found = {label: 0 for label in LABELS}
     for image_file in sorted((tmp_path / "images").rglob("*.jpg")):
         image = np.asarray(cv2.imread(str(image_file)), dtype=np.uint8)
-        h, w = image.shape[:2]
         regions = detector.detect(image)
-        labels = tmp_path / "labels" / image_file.parent.name / (image_file.stem + ".txt")
-        for line in labels.read_text().splitlines():
-            cls, cx, cy, bw, bh = line.split()
-            truth = (
-                round((float(cx) - float(bw) / 2) * w),
-                round((float(cy) - float(bh) / 2) * h),
-                round(float(bw) * w),
-                round(float(bh) * h),
-            )
-            label = LABELS[int(cls)]
+        for cls, truth in read_labels(image_file, image.shape):
+            label = LABELS[cls]
             if any(r.label == label and _iou(r.box, truth) > 0.5 for r in regions):
                 found[label] += 1
     assert found["plate"] >= 18, found
