@@ -64,7 +64,7 @@ class CaptureSource:
 
     def __init__(self, source: str, stall_timeout_s: float = DEFAULT_STALL_S) -> None:
         self._target: str | int = int(source) if source.isdigit() else source
-        stream = isinstance(self._target, str) and "://" in source
+        stream = is_stream(source)
         # A video file is replayed in a loop; a device path (/dev/video0) is not a file and is not.
         self._file = not stream and Path(source).is_file()
         if not stream and not self._file and isinstance(self._target, str) and not Path(source).exists():
@@ -143,10 +143,20 @@ def check_frame(frame: Image, name: str) -> Image:
     return frame
 
 
+def is_stream(source: str) -> bool:
+    """A network camera's URL (rtsp://, http://, ...)."""
+    return "://" in source
+
+
+def is_live(source: str) -> bool:
+    """A stream or a device (index or /dev path): it runs at its own rate, where files are paced."""
+    return is_stream(source) or source.isdigit() or source.startswith("/dev/")
+
+
 def open_source(source: str, stall_timeout_s: float = DEFAULT_STALL_S) -> FrameSource:
     """The frame source for a configured `source` string."""
     path = Path(source)
-    if "://" not in source and path.is_dir():
+    if not is_stream(source) and path.is_dir():
         return FolderSource(path)
     return CaptureSource(source, stall_timeout_s)
 
@@ -175,8 +185,7 @@ class Camera:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"camera-{config.id}", daemon=True)
         self._times: list[float] = []
-        # Streams and devices run at their own rate; files and folders at fps_limit.
-        self._live = "://" in config.source or config.source.isdigit() or config.source.startswith("/dev/")
+        self._live = is_live(config.source)
 
     def start(self) -> None:
         self._thread.start()
