@@ -26,7 +26,7 @@ class Region:
 
     quad: npt.NDArray[np.float32]  # shape (4, 2)
     score: float
-    label: str = "text"  # TEXT_LABEL: a text line of any kind (the PP-OCR detector names no classes)
+    label: str = TEXT_LABEL  # a text line of any kind: the PP-OCR detector names no classes
 
     @property
     def box(self) -> tuple[int, int, int, int]:
