@@ -1,20 +1,22 @@
 """The lane daemon: wires the Modbus I/O, the barrier, the scale, identification, the store and the lane.
 
-One asyncio loop. Device callbacks and timers turn into lane events on one queue; one task feeds
-them to the pure `Lane` and carries out the actions it returns, in order. Every transition and
-decision is written to the store together with its outbox event.
+Two loops. The lane loop, on a thread of its own (`edge/lane_thread.py`), polls the I/O controller, feeds
+device events and timers to the pure `Lane` one at a time and carries out the actions it returns (barrier,
+light, records queued to the writer thread). Nothing else runs there. The main loop runs everything that
+can take long or arrive in floods: the kiosk, the uplink, identification, decisions (on the writer
+thread), evidence, the watchdog. The two meet only through a bounded event queue into the lane, an
+immutable `LaneStatus` published after every step, and callbacks posted to the main loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from devices.barrier import Barrier, InterlockRefused
@@ -23,8 +25,9 @@ from devices.modbus_io import CoilName, IOWriteError, LaneIO
 from devices.scale.driver import ScaleDriver
 from devices.scale.reading import ScaleEvent, ScaleFault, ScaleRecovered, StableWeight, WeightReading
 from edge.config import GateConfig
-from edge.decision import Decision, normalise_plate
-from edge.lane import Lane, LaneState
+from edge.decision import Decision
+from edge.evidence import prune_evidence, save_evidence
+from edge.lane import Lane
 from edge.lane_events import (
     Alarm,
     CloseBarrier,
@@ -37,7 +40,6 @@ from edge.lane_events import (
     LinkRestored,
     OfficerApproved,
     OfficerCorrected,
-    OfficerOpen,
     OfficerRejected,
     OpenBarrier,
     RequestDecision,
@@ -52,15 +54,19 @@ from edge.lane_events import (
     Transition,
 )
 from edge.lane_events import ScaleRecovered as LaneScaleRecovered
+from edge.lane_health import DeviceHealth
+from edge.lane_lag import LagRecorder
+from edge.lane_status import LaneStatus
+from edge.lane_thread import LaneBusy, LaneThread
 from edge.lane_writer import LaneWriter
 from edge.logs import FailureLog, log_transaction
 from edge.metrics import CameraStats, GateMetrics, GateSnapshot, ModbusStats, SerialStats, age_s
-from edge.recorder import Recorder, identification_json
+from edge.officer import OfficerDesk
+from edge.recorder import Recorder
 from edge.sdnotify import Notifier, SdNotifier, notify_when_ready
 from edge.store import Store
 from edge.watchdog import Heartbeat, LivenessCheck, Watchdog, all_of, progress_check, task_check
-from vision import iso6346
-from vision.identity import Identification, IdentificationSource, Read, ReadKind
+from vision.identity import Identification, IdentificationSource
 
 log = logging.getLogger("edge.daemon")
 
@@ -74,20 +80,11 @@ LANE_LOOP_MAX_AGE_S = 5.0
 CAMERA_MAX_STALL_S = 60.0
 #: With the I/O controller unreachable, report READY after this long anyway: the kiosk shows the fault.
 READY_GRACE_S = 60.0
+#: Events from outside the lane thread (officers, identification, decisions) waiting to be stepped: a
+#: vehicle brings a handful, so more than this means something floods the lane, and it is refused.
+MAX_EXTERNAL_PENDING = 64
 
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(slots=True)
-class DeviceHealth:
-    """What the lane status shows about each device."""
-
-    modbus_up: bool = False
-    modbus_detail: str = "connecting"
-    scale_ok: bool = False
-    scale_detail: str = "waiting for first frame"
-    last_weight_kg: float | None = None
-    faults: list[str] = field(default_factory=list)
 
 
 class LaneDaemon:
@@ -103,56 +100,116 @@ class LaneDaemon:
         self.config = config
         self._identifier = identifier
         self._clock = clock
+        # The live Lane belongs to the lane thread; everyone else reads `self.view`.
         self.lane = Lane(config.lane, barrier=config.devices.barrier)
-        self.store = Store(config.store.path)
-        # Officer actions write from the loop (rare, and the officer waits for them); the lane's own records
-        # go through the writer, so the lane loop never waits on the database lock.
+        self.view = LaneStatus.of(self.lane)
+        self.store = Store(config.store.path)  # the main loop's connection (kiosk, officer actions)
         self.recorder = Recorder(self.store, config.gate_id, config.lane.lane_id)
+        # The lane's own records go through the writer, so the lane loop never waits on the database lock.
         self.writer = LaneWriter(config.store.path, config.gate_id, config.lane.lane_id)
         self.health = DeviceHealth()
-        self._events: asyncio.Queue[LaneEvent | _Startup] = asyncio.Queue()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._io = LaneIO(config.devices, on_event=self._on_io_event, clock=clock)
-        self._barrier = Barrier(self._io, config.devices.barrier, clock=clock)
-        self._scale = ScaleDriver(config.devices.scale, on_event=self._on_scale_event_threaded, clock=clock)
-        self._started = False
-        self._scale_moving = False
-        self._stopping = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._side_tasks: set[asyncio.Task[Any]] = set()
-        self._io_task: asyncio.Task[None] | None = None
-        self._failures = FailureLog(log)
-        self._listeners: list[Listener] = []
-        self.last_decision: Decision | None = None
-        self.light: str | None = None  # the colour last commanded, for the kiosk
-        self.officer_pending: str | None = None  # tx id of an officer action not yet applied by the lane
-        self.uplink_status: Callable[[], dict[str, Any]] | None = None  # set when sync runs beside the lane
+        self.lag = LagRecorder(clock)
         self.ready = asyncio.Event()
+        self.officer = OfficerDesk(
+            lambda: self.view, self.submit, self.check_accepting, self.recorder, self.store, self.ready.is_set
+        )
+        self.light: str | None = None  # the colour last commanded, for the kiosk
+        self.uplink_status: Callable[[], dict[str, Any]] | None = None  # set when sync runs beside the lane
         self.notifier: Notifier = notifier or SdNotifier(None)
         self.watchdog = Watchdog(self.notifier, {})
         self.metrics = GateMetrics(config.gate_id, config.lane.lane_id, self)
-        self._lane_heartbeat = Heartbeat(LANE_LOOP_MAX_AGE_S, clock)
+        self._thread = LaneThread(f"lane-{config.lane.lane_id}")
+        self._main_loop: asyncio.AbstractEventLoop | None = None
+        self._main_thread: threading.Thread | None = None
+        self._io = LaneIO(config.devices, on_event=self._on_io_event, clock=clock)
+        self._barrier = Barrier(self._io, config.devices.barrier, clock=clock)
+        self._scale = ScaleDriver(config.devices.scale, on_event=self._on_scale_event_threaded, clock=clock)
+        # Lane-thread state: created or touched on the lane loop only.
+        self._events: asyncio.Queue[LaneEvent | _Startup | _Queued] | None = None
+        self._external = 0  # events from outside queued to the lane loop and not yet stepped
+        self._external_lock = threading.Lock()
+        self._lane_stop: asyncio.Event | None = None
+        self._io_task: asyncio.Task[None] | None = None
+        self._started = False
+        self._scale_moving = False
         self._tx_notes: dict[str, _TxNotes] = {}
+        self._lane_heartbeat = Heartbeat(LANE_LOOP_MAX_AGE_S, clock)
+        self._failures = FailureLog(log)
+        # Main-loop state.
+        self._stopping = asyncio.Event()
+        self._lane_ended = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._side_tasks: set[asyncio.Task[Any]] = set()
+        self._listeners: list[Listener] = []
 
-    # -- wiring ---------------------------------------------------------------------------------
+    # -- crossing between the loops -----------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
-        """Call `listener(kind, data)` for every transaction step (the demo prints them)."""
+        """Call `listener(kind, data)` on the main loop for every transaction step (kiosk, uplink, demo)."""
         self._listeners.append(listener)
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        if self._thread.in_thread():
+            self._on_main(self._emit_here, kind, data)
+        else:
+            self._emit_here(kind, data)
+
+    def _emit_here(self, kind: str, data: dict[str, Any]) -> None:
         for listener in self._listeners:
             try:
                 listener(kind, data)
             except Exception:  # a broken listener must not stop the lane
                 log.exception("listener failed on %s", kind)
 
-    def submit(self, event: LaneEvent | _Startup) -> None:
-        if isinstance(event, OfficerApproved | OfficerRejected | OfficerCorrected):
-            # Until the lane has applied it, a second officer's action on the same vehicle is refused: the
-            # audit log must only ever hold actions the lane acted on.
-            self.officer_pending = event.tx_id
-        self._events.put_nowait(event)
+    def _on_main(self, fn: Callable[..., object], *args: object) -> None:
+        """Run `fn(*args)` on the main loop, soon; dropped (logged) once that loop is gone."""
+        loop = self._main_loop
+        try:
+            if loop is None or loop.is_closed():
+                raise RuntimeError("main loop closed")
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:
+            log.debug("main loop gone: %s not run", getattr(fn, "__name__", fn))
 
+    def _spawn(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start `make()` as a task of the main loop (from either thread), kept until it ends."""
+
+        def start() -> None:
+            task = asyncio.create_task(make())
+            self._side_tasks.add(task)  # keep a reference until done, then let it go (months of uptime)
+            task.add_done_callback(self._side_tasks.discard)
+
+        if self._thread.in_thread():
+            self._on_main(start)
+        else:
+            start()
+
+    def check_accepting(self) -> None:
+        """Raise LaneBusy if an event handed over now would be refused (before recording what it does)."""
+        if self._thread.loop is None or self._events is None:
+            raise LaneBusy("the lane loop is not running")
+        if self._external >= MAX_EXTERNAL_PENDING:
+            raise LaneBusy(f"{self._external} events already wait for the lane")
+
+    def submit(self, event: LaneEvent | _Startup) -> None:
+        """Hand an event to the lane loop, from any thread; LaneBusy if the lane cannot take it."""
+        if self._thread.in_thread():
+            self._enqueue(event, external=False)
+            return
+        with self._external_lock:
+            if self._external >= MAX_EXTERNAL_PENDING:
+                raise LaneBusy(f"{self._external} events already wait for the lane")
+            self._external += 1
+        if not self._thread.call(self._enqueue, event, True):
+            with self._external_lock:
+                self._external -= 1
+            raise LaneBusy("the lane loop is not running")
+
+    def _enqueue(self, event: LaneEvent | _Startup, external: bool) -> None:
+        if self._events is None:
+            raise LaneBusy("the lane loop is not running")
+        self._events.put_nowait(_Queued(event, external) if external else event)
+
+    # -- device callbacks (lane loop) -----------------------------------------------------------------
     def _on_io_event(self, event: LaneIOEvent) -> None:
         if self._stopping.is_set():  # the driver reports its own shutdown as a link loss: not a fault
             return
@@ -161,19 +218,15 @@ class LaneDaemon:
             self.health.modbus_detail = "connected" if event.up else event.detail
             if event.up and not self._started:
                 self._started = True
-                self._run_startup(event.snapshot)
+                self.submit(_Startup(event.snapshot))
                 return
             self.submit(LinkRestored(event.snapshot) if event.up else LinkLost(event.detail))
         elif isinstance(event, InputChanged):
+            self.lag.polled(event.at)
             self.submit(Inputs(event.snapshot))
 
-    def _run_startup(self, snapshot: InputSnapshot) -> None:
-        self.submit(_Startup(snapshot))
-
     def _on_scale_event_threaded(self, event: ScaleEvent) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._on_scale_event, event)
+        self._thread.call(self._on_scale_event, event)
 
     def _on_scale_event(self, event: ScaleEvent) -> None:
         if isinstance(event, WeightReading):
@@ -196,32 +249,39 @@ class LaneDaemon:
             self.health.scale_detail = "reading"
             self.submit(LaneScaleRecovered())
 
-    # -- running --------------------------------------------------------------------------------
+    # -- running (main loop) --------------------------------------------------------------------------
     async def run(self) -> None:
-        """Start the devices and process lane events until `stop()`."""
-        self._loop = asyncio.get_running_loop()
+        """Start the devices and the lane thread; run until `stop()` (or until the lane loop fails)."""
+        self._main_loop = asyncio.get_running_loop()
+        self._main_thread = threading.current_thread()
         await self.writer.open()
         interrupted = await self.writer.call(lambda r: r.recover_interrupted())
         for tx_id in interrupted:
             log.warning("transaction %s was interrupted by a restart: marked interrupted", tx_id)
             self.metrics.observe_transaction_end("interrupted")
             log_transaction(tx_id, "interrupted")
-        self._scale.start()
-        io_task = self._io_task = asyncio.create_task(self._io.run(), name="modbus-io")
-        self._tasks = [
-            io_task,
-            asyncio.create_task(self._ticker(), name="lane-ticker"),
-            asyncio.create_task(self._process(), name="lane-loop"),
-        ]
-        for name, check in self._liveness_checks(io_task).items():
-            self.watchdog.register(name, check)
-        self._tasks += [
-            asyncio.create_task(self.watchdog.run(), name="watchdog"),
-            asyncio.create_task(self._notify_ready(), name="sd-ready"),
-        ]
+        lane_up = asyncio.Event()
+        self._thread.start(
+            lambda: self._lane_main(lane_up), on_exit=lambda: self._on_main(self._lane_ended.set)
+        )
+        stopping = asyncio.create_task(self._stopping.wait())
+        ended = asyncio.create_task(self._lane_ended.wait())
         try:
-            await self._stopping.wait()
+            await asyncio.wait({asyncio.create_task(lane_up.wait()), ended}, return_when="FIRST_COMPLETED")
+            if self._io_task is not None:
+                for name, check in self._liveness_checks(self._io_task).items():
+                    self.watchdog.register(name, check)
+            self._tasks = [
+                asyncio.create_task(self.watchdog.run(), name="watchdog"),
+                asyncio.create_task(self._notify_ready(), name="sd-ready"),
+                asyncio.create_task(self._prune(), name="evidence-prune"),
+            ]
+            await asyncio.wait({stopping, ended}, return_when="FIRST_COMPLETED")
+            if not self._stopping.is_set():
+                log.critical("the lane loop ended by itself: the daemon stops (%r)", self._thread.error)
         finally:
+            stopping.cancel()
+            ended.cancel()
             await self._shutdown()
 
     async def stop(self) -> None:
@@ -229,16 +289,15 @@ class LaneDaemon:
 
     async def _shutdown(self) -> None:
         # The lane stops first, so it never acts on the frozen inputs of a driver that is going away.
-        # Each wait is bounded: a task that swallowed its cancellation (Python 3.11's wait_for can, when
-        # the awaited call completes in the same step) must not keep the daemon from stopping the
-        # drivers and closing the store; the Modbus poller is also told to stop by its flag. The store
-        # is closed whatever happens on the way, a second cancellation of the daemon included.
+        # Each wait is bounded: a task that swallowed its cancellation must not keep the daemon from
+        # stopping the drivers and closing the store. The store is closed whatever happens on the way, a
+        # second cancellation of the daemon included.
         self.notifier.stopping()
         try:
-            io_task = self._io_task
-            await _cancel([t for t in (*self._tasks, *self._side_tasks) if t is not io_task])
-            stopping_io = asyncio.create_task(self._io.stop(), name="modbus-io-stop")
-            await _cancel([io_task] if io_task else [], also=[stopping_io])
+            self._thread.call(self._request_lane_stop)
+            if not await asyncio.to_thread(self._thread.join, STOP_WAIT_S * 2):
+                log.error("the lane thread did not end within %.0f s of the stop", STOP_WAIT_S * 2)
+            await _cancel([*self._tasks, *self._side_tasks])
         finally:
             self._io.request_stop()  # the poller ends by its flag even if this stop was cut short
             try:
@@ -247,23 +306,60 @@ class LaneDaemon:
             finally:
                 self.store.close()
 
-    async def _ticker(self) -> None:
-        next_prune = self._clock()
+    async def _prune(self) -> None:
+        store = self.config.store
         while True:
-            await asyncio.sleep(TICK_S)
+            await asyncio.to_thread(prune_evidence, store.evidence_dir, store.evidence_keep_days * 86400)
+            await asyncio.sleep(EVIDENCE_PRUNE_EVERY_S)
+
+    # -- the lane loop (lane thread) ------------------------------------------------------------------
+    async def _lane_main(self, lane_up: asyncio.Event) -> None:
+        self._events = asyncio.Queue()
+        self._lane_stop = asyncio.Event()
+        self._scale.start()  # its reader thread posts to this loop, which now exists
+        io_task = self._io_task = asyncio.create_task(self._io.run(), name="modbus-io")
+        tasks = [
+            io_task,
+            asyncio.create_task(self._ticker(), name="lane-ticker"),
+            asyncio.create_task(self._process(), name="lane-loop"),
+        ]
+        self._on_main(lane_up.set)
+        stop = asyncio.create_task(self._lane_stop.wait())
+        try:
+            done, _ = await asyncio.wait({*tasks, stop}, return_when="FIRST_COMPLETED")
+            failed = [t for t in done if t is not stop]
+            if failed and not self._lane_stop.is_set():  # a lane task ended by itself: that is a failure
+                raise RuntimeError(f"lane task {failed[0].get_name()} ended: {failed[0]!r}")
+        finally:
+            stop.cancel()
+            self._events = None
+            await _cancel([t for t in tasks if t is not io_task])
+            stopping_io = asyncio.create_task(self._io.stop(), name="modbus-io-stop")
+            await _cancel([io_task], also=[stopping_io])
+
+    def _request_lane_stop(self) -> None:
+        if self._lane_stop is not None:
+            self._lane_stop.set()
+
+    async def _ticker(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + TICK_S
+        while True:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            self.lag.ticked(loop.time() - due)
+            due = max(due + TICK_S, loop.time())
             self.submit(Tick())
-            if self._clock() >= next_prune:
-                next_prune = self._clock() + EVIDENCE_PRUNE_EVERY_S
-                store = self.config.store
-                task = asyncio.create_task(
-                    asyncio.to_thread(prune_evidence, store.evidence_dir, store.evidence_keep_days * 86400)
-                )
-                self._side_tasks.add(task)
-                task.add_done_callback(self._side_tasks.discard)
 
     async def _process(self) -> None:
+        events = self._events
+        if events is None:
+            raise RuntimeError("the lane queue is made by _lane_main")
         while True:
-            event = await self._events.get()
+            queued = await events.get()
+            event = queued.event if isinstance(queued, _Queued) else queued
+            if isinstance(queued, _Queued):
+                with self._external_lock:
+                    self._external -= 1
             self._lane_heartbeat.beat()
             try:
                 actions = await self._step(event)
@@ -271,22 +367,27 @@ class LaneDaemon:
                 log.exception("lane %s: handling %s failed", self.config.lane.lane_id, type(event).__name__)
                 actions = []
             if isinstance(event, OfficerApproved | OfficerRejected | OfficerCorrected):
-                self.officer_pending = None  # applied or ignored by the lane: the next officer may act
+                self._on_main(self.officer.applied, event.tx_id)  # the next officer may act
             for action in actions:
                 await self._execute(action)
+            self.view = LaneStatus.of(self.lane)
+            if isinstance(event, Inputs):
+                self.lag.stepped()
 
     async def _step(self, event: LaneEvent | _Startup) -> list[LaneAction]:
         now = self._clock()
         if isinstance(event, _Startup):
             await self._barrier_inputs(event.snapshot)
             actions = self.lane.startup(event.snapshot, now)
-            self.ready.set()
+            self.view = LaneStatus.of(self.lane)
+            self._on_main(self.ready.set)
         else:
             if isinstance(event, Inputs | LinkRestored):
                 await self._barrier_inputs(event.snapshot)
             elif isinstance(event, LinkLost):
                 self._barrier.link_lost()
             actions = self.lane.handle(event, now)
+            self.view = LaneStatus.of(self.lane)  # before the listeners hear of it
             if isinstance(event, Inputs | LinkRestored | LinkLost):
                 self._emit("inputs", {"snapshot": self.lane.snapshot})
         if isinstance(event, _Startup | LinkRestored) and self.lane.barrier_commanded != "open":
@@ -310,7 +411,6 @@ class LaneDaemon:
         except IOWriteError as exc:
             log.error("barrier reopen failed: %s", exc)
 
-    # -- actions --------------------------------------------------------------------------------
     async def _execute(self, action: LaneAction) -> None:
         try:
             await self._do(action)
@@ -333,13 +433,11 @@ class LaneDaemon:
             await self._io.write_coil(CoilName.LIGHT_RED, not green)
             await self._io.write_coil(CoilName.LIGHT_GREEN, green)
         elif isinstance(action, StartIdentification):
-            task = asyncio.create_task(self._identify(action.tx_id))
-            self._side_tasks.add(task)  # keep a reference until done, then let it go (months of uptime)
-            task.add_done_callback(self._side_tasks.discard)
+            tx_id = action.tx_id
+            self._spawn(lambda: self._identify(tx_id))
         elif isinstance(action, RequestDecision):
-            task = asyncio.create_task(self._decide(action))
-            self._side_tasks.add(task)
-            task.add_done_callback(self._side_tasks.discard)
+            request = action
+            self._spawn(lambda: self._decide(request))
         elif isinstance(action, TransactionStarted):
             self._tx_notes[action.tx_id] = _TxNotes(started_at=action.at)
             tx_id = action.tx_id
@@ -367,6 +465,7 @@ class LaneDaemon:
             alarm_tx, alarm = self.lane.tx_id, action
             self.writer.post("Alarm", lambda r: r.alarm(alarm_tx, alarm.code, alarm.detail))
 
+    # -- side work (main loop) ------------------------------------------------------------------------
     async def _identify(self, tx_id: str) -> None:
         started = self._clock()
         try:
@@ -375,29 +474,9 @@ class LaneDaemon:
         except Exception as exc:  # a failing camera pipeline holds the vehicle, it must not stop the lane
             log.error("identification for %s failed: %s", tx_id, exc)
             ident = Identification(plate=None)
-        await asyncio.to_thread(self._save_evidence, ident)
-        if self.lane.tx_id == tx_id:
-            self.submit(Identified(ident, tx_id=tx_id))
-
-    def _save_evidence(self, ident: Identification) -> None:
-        """Keep each read's evidence image by its SHA-256, so the kiosk and an audit can show it later."""
-        reads = [r for r in (ident.plate, *ident.containers) if r is not None]
-        for read in reads:
-            if read.evidence_jpeg is None or read.evidence_sha256 is None:
-                continue
-            if hashlib.sha256(read.evidence_jpeg).hexdigest() != read.evidence_sha256:
-                log.error("evidence of %s %s does not match its SHA-256: not kept", read.kind, read.text)
-                continue
-            folder = self.config.store.evidence_dir
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"{read.evidence_sha256}.jpg"
-                if not path.exists():
-                    tmp = path.with_suffix(".part")
-                    tmp.write_bytes(read.evidence_jpeg)
-                    tmp.replace(path)
-            except OSError as exc:
-                log.error("evidence image could not be kept in %s: %s", folder, exc)
+        await asyncio.to_thread(save_evidence, self.config.store.evidence_dir, ident)
+        if self.view.tx_id == tx_id:
+            self._submit_from_main(Identified(ident, tx_id=tx_id))
 
     async def _decide(self, request: RequestDecision) -> None:
         """Decide on the writer thread (after the transaction's records); the lane waits in DECIDING."""
@@ -407,7 +486,6 @@ class LaneDaemon:
         except Exception:  # the lane's decide timeout then holds the vehicle for an officer
             log.exception("decision for %s failed", request.tx_id)
             return
-        self.last_decision = decision
         self.metrics.observe_decision(decision.outcome, decision.reasons)
         notes = self._tx_notes.get(request.tx_id)
         if notes is not None:
@@ -422,136 +500,41 @@ class LaneDaemon:
                 "decision": decision,
             },
         )
-        self.submit(
+        self._submit_from_main(
             Decided(decision.outcome, decision.reasons, decision.declaration_number, tx_id=request.tx_id)
         )
 
-    # -- officer actions (the kiosk and the demo call these) -------------------------------------
-    def _held_tx(self) -> str:
-        vehicle = self.lane.current
-        if vehicle is None or self.lane.state is not LaneState.HOLD:
-            raise LaneNotHolding("no held vehicle")
-        if self.officer_pending == vehicle.tx_id:
-            raise LaneNotHolding("another officer's action on this vehicle is being applied")
-        return vehicle.tx_id
+    def _submit_from_main(self, event: Identified | Decided) -> None:
+        """Identification and decision results: a full or stopped lane is logged (the lane times out)."""
+        try:
+            self.submit(event)
+        except LaneBusy as exc:
+            log.error("%s for %s not handed to the lane: %s", type(event).__name__, event.tx_id, exc)
 
-    def officer_approve(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
-        """Let the held vehicle pass (role checks are the caller's: the kiosk)."""
-        tx_id = self._held_tx()
-        self.recorder.officer_action(tx_id, officer, "approve", reason, before=before, after=after)
-        self.submit(OfficerApproved(officer, reason, tx_id=tx_id))
-
-    def officer_reject(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
-        """Refuse the held vehicle: it must back out. Final for the transaction."""
-        tx_id = self._held_tx()
-        self.recorder.officer_action(tx_id, officer, "reject", reason, before=before, after=after)
-        self.submit(OfficerRejected(officer, reason, tx_id=tx_id))
-
-    def officer_correct(
-        self, officer: str, reason: str, plate: str | None = None, containers: list[str] | None = None
-    ) -> None:
-        """Replace a misread plate and/or container list and decide again; both reads stay on record."""
-        tx_id = self._held_tx()
-        vehicle = self.lane.current
-        if vehicle is None or vehicle.tx_id != tx_id:
-            raise LaneNotHolding("no held vehicle to correct")
-        before = vehicle.identification or Identification(plate=None)
-        source = f"officer:{officer}"
-        new_plate = before.plate
-        if plate is not None:
-            text = normalise_plate(plate)
-            new_plate = Read(ReadKind.PLATE, text, 1.0, valid=bool(text), source=source)
-        new_containers = before.containers
-        if containers is not None:
-            new_containers = tuple(
-                Read(ReadKind.CONTAINER, iso6346.normalise(c), 1.0, iso6346.is_valid(c), source=source)
-                for c in containers
-            )
-        after = Identification(plate=new_plate, containers=new_containers)
-        self.recorder.officer_action(
-            vehicle.tx_id,
-            officer,
-            "correct_read",
-            reason,
-            before=identification_json(before),
-            after=identification_json(after),
-        )
-        self.submit(OfficerCorrected(officer, reason, after, tx_id=vehicle.tx_id))
-
-    def officer_inspection_done(self, officer: str, reason: str) -> None:
-        """Record a red-channel inspection done for the held vehicle's declaration, then decide again."""
-        self._held_tx()
-        vehicle = self.lane.current
-        if vehicle is None or not vehicle.declaration_number:
-            raise LaneNotHolding("no held vehicle with a matched declaration")
-        number = vehicle.declaration_number
-        with self.store.conn:  # the flag, its audit record and its event: all or nothing
-            self.store.declarations.mark_inspected(number, datetime.now(UTC))
-            self.recorder.officer_action(
-                vehicle.tx_id,
-                officer,
-                "inspection_done",
-                reason,
-                before={"declaration": number, "inspection_done": False},
-                after={"declaration": number, "inspection_done": True},
-            )
-        ident = vehicle.identification or Identification(plate=None)
-        self.submit(OfficerCorrected(officer, f"inspection done: {reason}", ident, tx_id=vehicle.tx_id))
-
-    def open_refusal(self) -> str | None:
-        """Why a manual open would be ignored by the lane now, or None (for central's remote open)."""
-        if not self.ready.is_set():
-            return "the lane has not started"
-        if not self.lane.link_up:
-            return "the lane controller is not reachable"
-        if self.lane.state in (LaneState.OPENING, LaneState.PASSING):
-            return "the barrier is already open"
-        return None
-
-    def officer_open(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
-        """Open the barrier by hand outside a transaction (supervisors only; checked by the caller)."""
-        self.recorder.officer_action(
-            self.lane.tx_id, officer, "manual_open", reason, before=before, after=after
-        )
-        self.submit(OfficerOpen(officer, reason))
-
+    # -- what others read (any thread) --------------------------------------------------------------
     def faults(self) -> list[str]:
         """Every device fault now, in words, for the lane status and the kiosk."""
-        found = []
-        if not self.health.modbus_up:
-            found.append(f"I/O controller: {self.health.modbus_detail}")
-        if not self.health.scale_ok:
-            found.append(f"weighbridge: {self.health.scale_detail}")
-        if self.lane.fault:
-            found.append(f"lane: {self.lane.fault}")
-        return found
+        return self.health.fault_list(self.view.fault)
 
     def status(self) -> dict[str, Any]:
-        """The lane status: state, detectors, barrier, device health, outbox."""
+        """The lane status: state, detectors, barrier, device health, outbox (main loop: reads the store)."""
         return {
             "faults": self.faults(),
             "light": self.light,
             "gate_id": self.config.gate_id,
-            "lane": self.lane.status(),
-            "devices": {
-                "modbus": {"up": self.health.modbus_up, "detail": self.health.modbus_detail},
-                "scale": {
-                    "ok": self.health.scale_ok,
-                    "detail": self.health.scale_detail,
-                    "last_weight_kg": self.health.last_weight_kg,
-                },
-            },
+            "lane": self.view.status(),
+            "devices": self.health.devices(),
             "outbox_depth": self.store.outbox.depth(),
             "sync": self.uplink_status() if self.uplink_status is not None else None,
         }
 
     # -- operations: systemd and metrics ----------------------------------------------------------
     def metrics_snapshot(self) -> GateSnapshot:
-        """What /metrics reads at each scrape (on the loop: the store connection is this thread's)."""
+        """What /metrics reads at each scrape (on the main loop: the store connection is its thread's)."""
         cameras = getattr(self._identifier, "stats", None)
         uplink = self.uplink_status() if self.uplink_status is not None else None
         return GateSnapshot(
-            lane_state=self.lane.state.value,
+            lane_state=self.view.state.value,
             modbus=ModbusStats.of(self._io.stats, self._io.link_up),
             scale=SerialStats.of(self._scale.stats, faulted=not self.health.scale_ok),
             cameras=(
@@ -576,7 +559,7 @@ class LaneDaemon:
         io_stall_s = link.backoff_max_s * 1.1 + 2 * (link.timeout_s * 2 + 0.1) + 2.0
         io = self._io.stats
         checks: dict[str, LivenessCheck] = {
-            "lane-loop": self._lane_heartbeat.alive,
+            "lane-loop": all_of(self._thread.alive, self._lane_heartbeat.alive),
             "modbus-poller": all_of(
                 task_check(io_task),
                 progress_check(lambda: io.polls + io.errors + io.reconnects, io_stall_s, self._clock),
@@ -616,6 +599,14 @@ class LaneDaemon:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """An event from outside the lane thread, counted against MAX_EXTERNAL_PENDING until stepped."""
+
+    event: LaneEvent | _Startup
+    external: bool
+
+
 def _camera_progress(stats: Callable[[], dict[str, Any]], name: str) -> Callable[[], int]:
     """Frames read plus reconnect attempts of one camera: grows while its reader thread is alive."""
     return lambda: int(stats()[name].frames + stats()[name].reconnects)
@@ -629,30 +620,6 @@ class _TxNotes:
     decision: Decision | None = None
     identification: Identification | None = None
     weight_kg: float | None = None
-
-
-class LaneNotHolding(Exception):
-    """An officer action that needs a held vehicle came when none is held."""
-
-
-def prune_evidence(folder: Path, keep_s: float, now: float | None = None) -> int:
-    """Delete evidence images older than `keep_s` so months of uptime never fill the disk; count them."""
-    cutoff = (time.time() if now is None else now) - keep_s
-    removed = 0
-    try:
-        files = list(folder.glob("*.jpg"))
-    except OSError:
-        return 0
-    for path in files:
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except OSError as exc:  # vanished meanwhile, or not ours to delete: try again next time
-            log.debug("evidence %s not pruned: %s", path, exc)
-    if removed:
-        log.info("pruned %d evidence images older than %.0f days", removed, keep_s / 86400)
-    return removed
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge.uplink")
 
 FEED_VERSION_KEY = "clearances.feed_version"
+FEED_DIGEST_KEY = "clearances.feed_digest"
 
 
 def to_declaration(wire: WireDeclaration) -> Declaration:
@@ -61,11 +62,15 @@ class StoreClearances:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (FEED_VERSION_KEY,)).fetchone()
         return 0 if row is None else int(row[0])
 
+    def feed_digest(self) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (FEED_DIGEST_KEY,)).fetchone()
+        return None if row is None else str(row[0])
+
     def last_update_at(self) -> datetime | None:
         row = self._conn.execute("SELECT updated_at FROM meta WHERE key = ?", (FEED_VERSION_KEY,)).fetchone()
         return None if row is None else from_text(row[0])
 
-    def apply(self, message: ClearanceSnapshot | ClearanceDelta, at: datetime) -> int:
+    def apply(self, message: ClearanceSnapshot | ClearanceDelta, at: datetime, digest: str) -> int:
         repo = self._store.declarations
         changed = 0
         with self._conn:
@@ -81,10 +86,13 @@ class StoreClearances:
                 changed += repo.delete(number)
             for wire in upserts:
                 changed += repo.upsert(to_declaration(wire), at)
-            self._conn.execute(
+            self._conn.executemany(
                 "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
                 " SET value = excluded.value, updated_at = excluded.updated_at",
-                (FEED_VERSION_KEY, str(message.feed_version), to_text(at)),
+                [
+                    (FEED_VERSION_KEY, str(message.feed_version), to_text(at)),
+                    (FEED_DIGEST_KEY, digest, to_text(at)),
+                ],
             )
         return changed
 
@@ -133,10 +141,10 @@ class DaemonLane:
         return self._daemon.status()
 
     def open_refusal(self) -> str | None:
-        return self._daemon.open_refusal()
+        return self._daemon.officer.open_refusal()
 
     def open_barrier(self, actor: str, reason: str) -> None:
-        self._daemon.officer_open(actor, reason)
+        self._daemon.officer.open(actor, reason)
 
 
 class Uplink:

@@ -198,7 +198,7 @@ class DemoGate:
                 await self._one_vehicle(self.traffic.next_vehicle())
                 count += 1
                 await asyncio.sleep(self.config.demo.interval_s)
-            await _wait_for(lambda: self.daemon.lane.state is LaneState.IDLE, timeout=30)
+            await _wait_for(lambda: self.daemon.view.state is LaneState.IDLE, timeout=30)
         finally:
             if kiosk is not None:  # the kiosk reads the store: stop it before the daemon closes it
                 kiosk.cancel()
@@ -256,29 +256,28 @@ class DemoGate:
 
     def _simulated_officer(self, vehicle: SimVehicle) -> Outcome:
         """What an officer at the kiosk would do with each kind of held truck."""
-        tx_id = self.daemon.lane.tx_id
+        tx_id = self.daemon.view.tx_id
         officer = "demo-officer"
         if vehicle.scenario is Scenario.RED_UNINSPECTED:
             action, reason = "recorded inspection done", "physical inspection completed, seals intact"
-            self.daemon.officer_inspection_done(officer, reason)
+            self.daemon.officer.inspection_done(officer, reason)
             result = Outcome.PASS
         elif vehicle.scenario in (Scenario.LOW_CONFIDENCE, Scenario.CLEARED):
             # A cleared truck held by a misread: the officer types what the plate and containers say.
             action, reason = f"corrected the reads to {vehicle.plate}", "reads checked by eye"
-            self.daemon.officer_correct(
+            self.daemon.officer.correct(
                 officer, reason, plate=vehicle.plate, containers=list(vehicle.containers)
             )
             result = Outcome.PASS
         else:
             action, reason = "rejected", "vehicle does not match a cleared declaration"
-            self.daemon.officer_reject(officer, reason)
+            self.daemon.officer.reject(officer, reason)
             result = Outcome.REJECT
         self.printer("officer", {"tx_id": tx_id, "officer": officer, "action": action, "reason": reason})
         return result
 
     async def _one_vehicle(self, vehicle: SimVehicle) -> None:
-        lane = self.daemon.lane
-        await _wait_for(lambda: lane.state is LaneState.IDLE, timeout=30)
+        await _wait_for(lambda: self.daemon.view.state is LaneState.IDLE, timeout=30)
         self.printer.vehicle = vehicle
         self.identifier.current = vehicle
         decided_before = self.printer.decided
@@ -286,13 +285,13 @@ class DemoGate:
         self.scale_sim.drive_on(vehicle.gross_kg)
         decided = await _wait_for(lambda: self.printer.decided > decided_before, timeout=40)
         if not decided:
-            log.error("no decision for %s within 40 s (lane %s)", vehicle.plate, lane.state)
+            log.error("no decision for %s within 40 s (lane %s)", vehicle.plate, self.daemon.view.state)
         outcome = self.printer.decisions[-1][1].outcome if decided else Outcome.HOLD
         if outcome is Outcome.HOLD and self.config.demo.officer_auto_s > 0:
             await asyncio.sleep(self.config.demo.officer_auto_s)
             outcome = self._simulated_officer(vehicle)
         if outcome is Outcome.PASS:
-            await _wait_for(lambda: lane.state is LaneState.PASSING, timeout=15)
+            await _wait_for(lambda: self.daemon.view.state is LaneState.PASSING, timeout=15)
             self.scale_sim.drive_off()
             await self.controller.vehicle_drives_through(timeout=20)
         elif outcome is Outcome.REJECT:
@@ -300,5 +299,5 @@ class DemoGate:
             self.scale_sim.drive_off()
             await self.controller.vehicle_backs_out()
         else:  # held with no simulated officer: the truck waits; the lane stays in HOLD
-            await _wait_for(lambda: lane.state is not LaneState.HOLD, timeout=3600)
+            await _wait_for(lambda: self.daemon.view.state is not LaneState.HOLD, timeout=3600)
         self.identifier.current = None

@@ -1,14 +1,15 @@
 """Officer actions on the lane, checked against what the lane is doing now and recorded with before/after.
 
-Each check and the daemon call happen in one turn of the daemon's loop (no await between them), so the
-lane cannot move on in between; the lane also ignores an officer event naming another transaction. The
-daemon's own `officer_approve/reject/open` record no before/after, so those three write the audit record
-(hash-chained, with its outbox event for central) through the daemon's recorder and submit the same lane
-event the daemon methods would.
+The checks read the lane's latest published picture (`daemon.view`); the lane thread applies the action
+in order with its own events and ignores one naming another transaction. The actions go through the
+daemon's `OfficerDesk`, which writes the audit record (hash-chained, with its outbox event for central)
+before handing the event to the lane.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import status
@@ -17,6 +18,8 @@ from edge.decision import Outcome, Reason
 from edge.kiosk.users import Role
 from edge.lane import LaneState
 from edge.lane_events import Vehicle
+from edge.lane_thread import LaneBusy
+from edge.officer import LaneNotHolding
 from edge.recorder import identification_json
 
 if TYPE_CHECKING:
@@ -32,10 +35,23 @@ class ActionRefused(Exception):
         self.detail = detail
 
 
+@contextmanager
+def _handed_to_lane() -> Iterator[None]:
+    """The lane moved on since the check (409), or its queue is full or stopped (503)."""
+    try:
+        yield
+    except LaneNotHolding as exc:
+        raise ActionRefused(status.HTTP_409_CONFLICT, str(exc)) from None
+    except LaneBusy as exc:
+        raise ActionRefused(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"the lane cannot take it now: {exc}"
+        ) from None
+
+
 def _held(daemon: LaneDaemon, tx_id: str) -> Vehicle:
     """The held vehicle the officer is looking at, or a refusal naming why not."""
-    vehicle = daemon.lane.current
-    if vehicle is None or daemon.lane.state is not LaneState.HOLD:
+    vehicle = daemon.view.current
+    if vehicle is None or daemon.view.state is not LaneState.HOLD:
         raise ActionRefused(status.HTTP_409_CONFLICT, "no vehicle is held at the lane")
     if vehicle.tx_id != tx_id:
         raise ActionRefused(
@@ -45,7 +61,7 @@ def _held(daemon: LaneDaemon, tx_id: str) -> Vehicle:
         raise ActionRefused(
             status.HTTP_409_CONFLICT, f"already rejected by {vehicle.rejected_by}: it must back out"
         )
-    if daemon.officer_pending == tx_id:
+    if daemon.officer.pending == tx_id:
         raise ActionRefused(
             status.HTTP_409_CONFLICT, "another officer's action on this vehicle is being applied"
         )
@@ -68,23 +84,25 @@ def approve(daemon: LaneDaemon, officer: str, role: Role, tx_id: str, reason: st
     vehicle = _held(daemon, tx_id)
     if vehicle.outcome is Outcome.REJECT and role is not Role.SUPERVISOR:
         raise ActionRefused(status.HTTP_403_FORBIDDEN, "only a supervisor may let a rejected vehicle pass")
-    daemon.officer_approve(
-        officer,
-        reason,
-        before=_decision_json(vehicle),
-        after={"state": LaneState.OPENING.value, "approved_by": officer},
-    )
+    with _handed_to_lane():
+        daemon.officer.approve(
+            officer,
+            reason,
+            before=_decision_json(vehicle),
+            after={"state": LaneState.OPENING.value, "approved_by": officer},
+        )
 
 
 def reject(daemon: LaneDaemon, officer: str, tx_id: str, reason: str) -> None:
     """Refuse the held vehicle: it must back out; final for the transaction."""
     vehicle = _held(daemon, tx_id)
-    daemon.officer_reject(
-        officer,
-        reason,
-        before=_decision_json(vehicle),
-        after={"state": LaneState.HOLD.value, "rejected_by": officer},
-    )
+    with _handed_to_lane():
+        daemon.officer.reject(
+            officer,
+            reason,
+            before=_decision_json(vehicle),
+            after={"state": LaneState.HOLD.value, "rejected_by": officer},
+        )
 
 
 def correct(
@@ -96,8 +114,9 @@ def correct(
     containers: list[str] | None,
 ) -> None:
     """Replace a misread plate and/or containers; the daemon keeps both reads and decides again."""
-    _held(daemon, tx_id)  # the daemon's own LaneNotHolding check cannot fail in this same loop turn
-    daemon.officer_correct(officer, reason, plate=plate, containers=containers)
+    _held(daemon, tx_id)
+    with _handed_to_lane():
+        daemon.officer.correct(officer, reason, plate=plate, containers=containers)
 
 
 def inspection_done(daemon: LaneDaemon, officer: str, tx_id: str, reason: str) -> None:
@@ -105,12 +124,13 @@ def inspection_done(daemon: LaneDaemon, officer: str, tx_id: str, reason: str) -
     vehicle = _held(daemon, tx_id)
     if Reason.RED_NOT_INSPECTED not in vehicle.reasons:
         raise ActionRefused(status.HTTP_409_CONFLICT, "the held vehicle is not waiting for an inspection")
-    daemon.officer_inspection_done(officer, reason)  # a red-channel reason implies a matched declaration
+    with _handed_to_lane():
+        daemon.officer.inspection_done(officer, reason)  # a red-channel reason implies a matched declaration
 
 
 def manual_open(daemon: LaneDaemon, officer: str, reason: str) -> None:
     """Open the barrier by hand (supervisors; the role is the router's check); any open transaction ends."""
-    lane = daemon.lane
+    lane = daemon.view
     if not lane.link_up:
         raise ActionRefused(status.HTTP_409_CONFLICT, "the lane controller is not reachable")
     if lane.state in (LaneState.OPENING, LaneState.PASSING):
@@ -120,6 +140,10 @@ def manual_open(daemon: LaneDaemon, officer: str, reason: str) -> None:
         "tx_id": lane.tx_id,
         "barrier_commanded": lane.barrier_commanded,
     }
-    daemon.officer_open(
-        officer, reason, before=before, after={"state": LaneState.OPENING.value, "barrier_commanded": "open"}
-    )
+    with _handed_to_lane():
+        daemon.officer.open(
+            officer,
+            reason,
+            before=before,
+            after={"state": LaneState.OPENING.value, "barrier_commanded": "open"},
+        )

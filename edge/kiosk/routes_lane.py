@@ -13,14 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.kiosk import actions
 from edge.kiosk.actions import ActionRefused
-from edge.kiosk.auth import ACTING_ROLES, Ctx, actor, reader, refuse
+from edge.kiosk.auth import ACTING_ROLES, Ctx, SessionFirstRoute, actor, reader, refuse
 from edge.kiosk.fields import ContainerText, PlateText, ReasonText, TxId
 from edge.kiosk.live import CLOSED
 from edge.kiosk.sessions import Session
 from edge.kiosk.users import Role
 from edge.kiosk.views import ErrorBody, LaneView
 
-router = APIRouter(prefix="/api/v1", tags=["lane"])
+router = APIRouter(prefix="/api/v1", tags=["lane"], route_class=SessionFirstRoute)  # 401 before the body
 
 KEEPALIVE_S = 5.0
 
@@ -170,7 +170,7 @@ async def manual_open(
     body: OpenBody, session: Annotated[Session, Depends(actor(Role.SUPERVISOR))], ctx: Ctx
 ) -> ActionAccepted:
     """Open the barrier by hand, outside the decision (supervisors only); it closes by the interlock."""
-    tx_id = ctx.daemon.lane.tx_id
+    tx_id = ctx.daemon.view.tx_id
     try:
         actions.manual_open(ctx.daemon, session.user, body.reason)
     except ActionRefused as exc:

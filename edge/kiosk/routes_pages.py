@@ -49,7 +49,7 @@ def readiness(ctx: KioskContext) -> Readiness:
     except sqlite3.Error:
         store_ok = False
     started = ctx.daemon.ready.is_set()
-    link = ctx.daemon.lane.link_up
+    link = ctx.daemon.view.link_up
     return Readiness(
         ready=started and link and store_ok, lane_started=started, controller_link=link, store=store_ok
     )

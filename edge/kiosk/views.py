@@ -166,7 +166,7 @@ def vehicle_view(
     daemon: LaneDaemon, decisions: Mapping[str, Decision], camera: Identification | None
 ) -> VehicleView | None:
     """The current vehicle, its reads (and the camera's, if corrected) and the reasons in plain words."""
-    vehicle = daemon.lane.current
+    vehicle = daemon.view.current
     if vehicle is None:
         return None
     ident = vehicle.identification or Identification(plate=None)
@@ -197,7 +197,7 @@ _OPEN_REFUSED = (LaneState.OPENING, LaneState.PASSING)
 
 
 def actions_view(daemon: LaneDaemon) -> ActionsView:
-    lane = daemon.lane
+    lane = daemon.view
     vehicle = lane.current
     holding = lane.state is LaneState.HOLD and vehicle is not None and vehicle.rejected_by is None
     red = holding and vehicle is not None and Reason.RED_NOT_INSPECTED in vehicle.reasons
@@ -254,7 +254,7 @@ def lane_view(
     """One consistent picture of the lane, taken on the daemon's loop between two lane events."""
     now = datetime.now(UTC)
     status = daemon.status()
-    lane = daemon.lane
+    lane = daemon.view
     snap = lane.snapshot
     devices = status["devices"]
     vehicle = lane.current

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.daemon import prune_evidence
+from edge.evidence import prune_evidence
 from edge.decision import Outcome
 from edge.lane import LaneState
 from edge.store import TxStatus
@@ -33,11 +33,11 @@ async def test_cleared_truck_passes_barrier_opens_then_closes_behind_it(gate: Ru
     await gate.start()
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
     await _vehicle_on(gate, 28_100)
-    await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="barrier up")
+    await eventually(lambda: gate.daemon.view.state is LaneState.PASSING, what="barrier up")
     assert gate.controller.barrier_up
     gate.scale.drive_off(settle_s=0.3)
     await gate.controller.vehicle_drives_through(timeout=5)
-    await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane idle")
+    await eventually(lambda: gate.daemon.view.state is LaneState.IDLE, what="lane idle")
     assert gate.controller.barrier_down
     assert gate.controller.collisions == 0
     await gate.daemon.writer.flush()
@@ -65,15 +65,15 @@ async def test_same_declaration_twice_is_rejected_the_second_time(gate: RunningG
     await gate.start()
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
     for _ in range(2):
-        await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane idle")
+        await eventually(lambda: gate.daemon.view.state is LaneState.IDLE, what="lane idle")
         await _vehicle_on(gate, 28_000)
-        await eventually(lambda: bool(gate.daemon.lane.current and gate.daemon.lane.current.outcome))
-        if gate.daemon.lane.current and gate.daemon.lane.current.outcome is Outcome.PASS:
-            await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING)
+        await eventually(lambda: bool(gate.daemon.view.current and gate.daemon.view.current.outcome))
+        if gate.daemon.view.current and gate.daemon.view.current.outcome is Outcome.PASS:
+            await eventually(lambda: gate.daemon.view.state is LaneState.PASSING)
             gate.scale.drive_off(settle_s=0.3)
             await gate.controller.vehicle_drives_through(timeout=5)
     assert [d["decision"].outcome for d in gate.kinds("decided")] == [Outcome.PASS, Outcome.REJECT]  # type: ignore[attr-defined]
-    assert gate.daemon.lane.state is LaneState.HOLD
+    assert gate.daemon.view.state is LaneState.HOLD
     assert gate.controller.barrier_down
 
 
@@ -82,11 +82,11 @@ async def test_held_truck_keeps_barrier_down_until_an_officer_approves(gate: Run
     await gate.start()
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
     await _vehicle_on(gate, 20_000)
-    await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held")
+    await eventually(lambda: gate.daemon.view.state is LaneState.HOLD, what="held")
     await asyncio.sleep(0.5)
     assert gate.controller.barrier_down
     assert (await gate.controller.read_coils())["barrier_open"] is False
-    gate.daemon.officer_approve("officer-1", "paper declaration checked")
+    gate.daemon.officer.approve("officer-1", "paper declaration checked")
     await eventually(lambda: gate.controller.barrier_up, what="barrier up after approval")
     assert gate.daemon.store.audit.verify() is None
     [record] = gate.daemon.store.audit.records()
@@ -103,8 +103,8 @@ async def test_corrected_plate_re_runs_the_decision_and_passes(gate: RunningGate
     await gate.start()
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
     await _vehicle_on(gate, 28_000)
-    await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held")
-    gate.daemon.officer_correct("officer-1", "plate misread", plate="51C-123.45")
+    await eventually(lambda: gate.daemon.view.state is LaneState.HOLD, what="held")
+    gate.daemon.officer.correct("officer-1", "plate misread", plate="51C-123.45")
     await eventually(lambda: gate.controller.barrier_up, what="barrier up after correction")
     outcomes = [d["decision"].outcome for d in gate.kinds("decided")]  # type: ignore[attr-defined]
     assert outcomes == [Outcome.HOLD, Outcome.PASS]
@@ -122,7 +122,7 @@ async def test_unreachable_controller_is_a_visible_fault_not_a_crash(gate: Runni
     assert f"127.0.0.1:{gate.io_port}" in status["devices"]["modbus"]["detail"]
     assert status["faults"][0].startswith("I/O controller: ")
     await gate.controller.start()  # the controller comes online later: the lane comes up by itself
-    await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane up after controller start")
+    await eventually(lambda: gate.daemon.view.state is LaneState.IDLE, what="lane up after controller start")
 
 
 async def test_controller_lost_mid_wait_faults_and_recovers_without_opening(gate: RunningGate) -> None:
@@ -130,12 +130,12 @@ async def test_controller_lost_mid_wait_faults_and_recovers_without_opening(gate
     await gate.start()
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
     await _vehicle_on(gate, 20_000)
-    await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held")
+    await eventually(lambda: gate.daemon.view.state is LaneState.HOLD, what="held")
     await gate.controller.pause()
-    await eventually(lambda: gate.daemon.lane.state is LaneState.FAULT, what="fault on link loss")
+    await eventually(lambda: gate.daemon.view.state is LaneState.FAULT, what="fault on link loss")
     assert gate.daemon.status()["devices"]["modbus"]["up"] is False
     await gate.controller.resume()
-    await eventually(lambda: gate.daemon.lane.state is not LaneState.FAULT, what="recovered")
+    await eventually(lambda: gate.daemon.view.state is not LaneState.FAULT, what="recovered")
     assert gate.controller.barrier_down
     await gate.daemon.writer.flush()
     alarms = [e for e in gate.daemon.store.outbox.pending(limit=1000) if e.kind == "lane.alarm"]
@@ -154,7 +154,7 @@ async def test_missing_scale_port_is_a_scale_fault_and_vehicles_are_held(gate: R
     port = gate.config.devices.scale.port
     assert any(f.startswith("weighbridge: ") and port in f for f in status["faults"]), status["faults"]
     await gate.controller.vehicle_arrives()
-    await eventually(lambda: gate.daemon.lane.state is LaneState.HOLD, what="held without weight")
+    await eventually(lambda: gate.daemon.view.state is LaneState.HOLD, what="held without weight")
     assert gate.kinds("decided")[0]["weight_kg"] is None
 
 
@@ -166,7 +166,7 @@ async def test_garbage_on_the_serial_line_is_skipped_and_weighing_still_works(ga
     for _ in range(20):
         gate.scale.inject(b"\x00\xff garbage \x02\x31\x30")
     await _vehicle_on(gate, 28_000)
-    await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="passed despite garbage")
+    await eventually(lambda: gate.daemon.view.state is LaneState.PASSING, what="passed despite garbage")
     assert gate.kinds("decided")[0]["weight_kg"] == 28_000
 
 
@@ -183,7 +183,7 @@ async def test_a_failing_store_write_is_logged_and_the_lane_keeps_working(
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
     gate.daemon.writer.recorder.transition = disk_full  # type: ignore[method-assign]
     await _vehicle_on(gate, 28_000)
-    await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="lane still decides and opens")
+    await eventually(lambda: gate.daemon.view.state is LaneState.PASSING, what="lane still decides and opens")
     failures = [r for r in caplog.records if "Transition failed: database or disk is full" in r.getMessage()]
     assert len(failures) >= 3
     assert sum(1 for r in failures if r.exc_info) == 1  # one traceback, then one line each
@@ -216,7 +216,7 @@ async def test_restart_switches_off_an_open_coil_left_on_by_the_last_run(gate: R
         await gate.controller.force_coil(coil, None)
     await gate.start(controller=False)
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
-    await eventually(lambda: gate.daemon.lane.state is LaneState.IDLE, what="lane idle")
+    await eventually(lambda: gate.daemon.view.state is LaneState.IDLE, what="lane idle")
     await eventually(lambda: not gate.controller.coils["barrier_open"], timeout=5, what="open coil off")
     # The jam clears: with the open coil still ON the arm would now rise for nobody.
     await gate.controller.force_coil("barrier_close", False)
@@ -238,14 +238,14 @@ async def test_lane_keeps_reacting_while_another_writer_holds_the_database_and_l
         t0 = asyncio.get_running_loop().time()
         await _vehicle_on(gate, 28_000)
         await eventually(
-            lambda: gate.daemon.lane.state is LaneState.IDENTIFYING, timeout=2, what="lane moved"
+            lambda: gate.daemon.view.state is LaneState.IDENTIFYING, timeout=2, what="lane moved"
         )
         assert asyncio.get_running_loop().time() - t0 < 1.5  # not stuck behind the 5 s lock wait
         await asyncio.sleep(1.0)
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    await eventually(lambda: gate.daemon.lane.state is LaneState.PASSING, what="decided after the lock")
+    await eventually(lambda: gate.daemon.view.state is LaneState.PASSING, what="decided after the lock")
     await eventually(lambda: bool(gate.daemon.store.transactions.search(plate="51C12345")), what="records")
     [record] = gate.daemon.store.transactions.search(plate="51C12345")
     assert [t.to_state for t in record.transitions][:4] == ["ARRIVED", "IDENTIFYING", "WEIGHING", "DECIDING"]
@@ -274,13 +274,13 @@ def test_evidence_older_than_the_retention_is_pruned_and_newer_kept(tmp_path: Pa
 
 
 async def test_open_refusal_names_why_a_remote_open_would_be_ignored(gate: RunningGate) -> None:
-    assert gate.daemon.open_refusal() == "the lane has not started"
+    assert gate.daemon.officer.open_refusal() == "the lane has not started"
     await gate.start()
     await asyncio.wait_for(gate.daemon.ready.wait(), 5)
-    assert gate.daemon.open_refusal() is None
+    assert gate.daemon.officer.open_refusal() is None
     await gate.controller.pause()
-    await eventually(lambda: gate.daemon.lane.state is LaneState.FAULT, what="fault")
-    assert gate.daemon.open_refusal() == "the lane controller is not reachable"
+    await eventually(lambda: gate.daemon.view.state is LaneState.FAULT, what="fault")
+    assert gate.daemon.officer.open_refusal() == "the lane controller is not reachable"
     await gate.controller.resume()
 
 

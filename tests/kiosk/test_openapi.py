@@ -78,7 +78,7 @@ def fuzz(base_url: str, cookie: str, csrf: str, methods: frozenset[str]) -> list
 
 
 def lane_state(gate: KioskGate) -> LaneState:
-    return gate.daemon.lane.state
+    return gate.daemon.view.state
 
 
 async def session_of(gate: KioskGate, name: str) -> tuple[str, str]:
@@ -101,5 +101,5 @@ async def test_every_api_operation_answers_within_its_schema_and_never_with_a_50
     cookie, csrf = await session_of(gate, "sam")
     assert await asyncio.to_thread(fuzz, gate.base_url, cookie, csrf, frozenset({"GET"})) == []
     assert lane_state(gate) is LaneState.HOLD
-    gate.daemon.officer_reject("sam", "test over")
+    gate.daemon.officer.reject("sam", "test over")
     await gate.back_out()
