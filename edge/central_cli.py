@@ -2,7 +2,8 @@
 
 ``add_central_parser`` plugs the subcommand into the gate's CLI; ``python -m edge.central_cli`` runs it alone.
 Secrets (broker password, command key, a database URL with a password) are read from environment variables
-named on the command line, never from arguments, which other users of the machine can read.
+named on the command line, never from arguments, which other users of the machine can read; the clearance
+signing key from its own file (``--signing-key``, made by ``gate-edge keys generate``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sync.central_feed import FeedFileError, load_declarations
 from sync.central_pg import check_url, url_has_password
 from sync.central_store import StoreUnavailable
 from sync.config import BrokerConfig, TlsConfig
+from sync.signing_keys import KeyFileError, SigningKey, load_signing_key
 
 _COMMANDS = ("reload_clearances", "status_report", "open_barrier")
 
@@ -39,6 +41,28 @@ def _broker_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-key", default=None, help="Client key (PEM).")
     parser.add_argument("--prefix", default="customs/v1/gates/{gate_id}/", help="Topic prefix template.")
     _db_args(parser)
+
+
+def _signing_args(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument(
+        "--signing-key",
+        required=required,
+        default=None,
+        help="Private key file (PEM, Ed25519) that signs every clearance message"
+        + ("." if required else "; without it, a gate's request for a snapshot goes unanswered."),
+    )
+    parser.add_argument(
+        "--key-id", default=None, help="Id the gates know the key by (default: the key file's name)."
+    )
+
+
+def _signing_key(args: argparse.Namespace) -> SigningKey | None:
+    if args.signing_key is None:
+        return None
+    try:
+        return load_signing_key(Path(args.signing_key), args.key_id)
+    except KeyFileError as exc:
+        raise SystemExit(f"--signing-key: {exc}") from None
 
 
 def _db_args(parser: argparse.ArgumentParser) -> None:
@@ -119,7 +143,7 @@ def _connected(central: Central, timeout: float = 10.0) -> Central:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = _settings(args, group=args.group or None, name=args.name)
+    settings = _settings(args, group=args.group or None, name=args.name, signing_key=_signing_key(args))
     _check_database(settings)
     central = _connected(Central(settings))
     print(f"central {args.name}: receiving (group {args.group or '-'})", flush=True)
@@ -139,7 +163,8 @@ def cmd_clearances(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     name = f"central-feed-{os.getpid()}"
-    settings = _settings(args, group=None, name=name, session_expiry_s=0, acks_only=True)
+    key = _signing_key(args)
+    settings = _settings(args, group=None, name=name, session_expiry_s=0, acks_only=True, signing_key=key)
     _check_database(settings)
     central = _connected(Central(settings))
     try:
@@ -201,6 +226,7 @@ def add_central_parser(subparsers: Any) -> argparse.ArgumentParser:
     _broker_args(p)
     p.add_argument("--group", default="central", help="Shared subscription group ('' for none).")
     p.add_argument("--name", default="central-1", help="MQTT client id of this instance (unique).")
+    _signing_args(p, required=False)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("clearances", help="Send a gate its clearances from a JSON or CSV file.")
@@ -208,6 +234,7 @@ def add_central_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--gate", required=True, help="Gate id.")
     p.add_argument("--file", required=True, help="JSON list or CSV of the declarations cleared for the gate.")
     p.add_argument("--snapshot", action="store_true", help="Send a full snapshot instead of a delta.")
+    _signing_args(p, required=True)
     p.set_defaults(func=cmd_clearances)
 
     p = sub.add_parser("command", help="Send a gate a signed command and print its answer.")

@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from edge.central_cli import add_central_parser
 from edge.config import ConfigError, GateConfig, load_config
 from edge.declaration import Declaration
+from edge.keys_cli import add_keys_parser
 from edge.kiosk.cli import add_kiosk_parsers
 from edge.logs import configure_logging
 from edge.vision_cli import add_vision_parser
@@ -245,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_vision_parser(sub)
     add_kiosk_parsers(sub)
     add_central_parser(sub)
+    add_keys_parser(sub)
 
     p = sub.add_parser("declarations", help="Manage the cached declarations.")
     dsub = p.add_subparsers(dest="action", required=True)

@@ -210,12 +210,21 @@ class Uplink:
         """New events are in the outbox: drain now rather than at the next poll."""
         self.sync.notify()
 
+    def inbound_alive(self) -> bool:
+        """Clearances and commands are being received: the watchdog's and readiness's check (see GateSync).
+
+        A disabled uplink receives nothing and is alive by definition.
+        """
+        return not self.config.enabled or self.sync.inbound_alive()
+
     def status(self) -> dict[str, Any]:
         """For the lane status: link, outbox depth and age, clearance age, alarms; details under ``sync``."""
         detail = self.sync.status()
         return {
             "enabled": self.config.enabled,
             "connected": detail["broker"]["connected"],
+            "inbound_alive": self.inbound_alive(),
+            "inbound_restarts": detail["inbound"]["restarts"],
             "outbox_depth": detail["outbox"]["depth"],
             "oldest_undelivered_age_s": detail["outbox"]["oldest_age_s"],
             "clearance_version": detail["clearances"]["version"],

@@ -40,6 +40,8 @@ from sync.client import mqtt_properties
 from sync.commands import Command, CommandAck, CommandName, sign
 from sync.config import BrokerConfig
 from sync.contract import EventEnvelope, GateStatus, gate_id_of, gate_topics
+from sync.feed_signature import sign_feed_message
+from sync.signing_keys import SigningKey
 
 log = logging.getLogger("sync.central")
 
@@ -65,6 +67,7 @@ class CentralSettings:
     session_expiry_s: int = 24 * 3600  # 0: a clean, throw-away session (one-shot tools)
     acks_only: bool = False  # subscribe to command acks only (a tool that sends a command and waits)
     db_url: str | None = None  # postgresql://... (libpq URL): used instead of db_path
+    signing_key: SigningKey | None = None  # signs every clearance message; without it none is sent
 
     def __post_init__(self) -> None:
         if self.db_url is not None:
@@ -264,12 +267,18 @@ class Central:
         behind = status.clearance_version is not None and status.clearance_version < version
         if status.state == "online" and (status.want_snapshot or behind):
             snapshot = current_snapshot(store, gate, now)
-            if snapshot is not None:
+            key = self.settings.signing_key
+            if snapshot is not None and key is None:
+                log.warning(
+                    "%s: gate %s wants a snapshot; no signing key to send one", self.settings.name, gate
+                )
+                self.counts["snapshots_unsigned"] += 1
+            elif snapshot is not None and key is not None:
                 log.info(
                     "%s: sending gate %s a snapshot at feed version %d", self.settings.name, gate, version
                 )
                 topic = gate_topics(self.settings.topic_prefix, gate).clearances
-                client.publish(topic, snapshot.model_dump_json().encode(), qos=1)
+                client.publish(topic, sign_feed_message(snapshot, key), qos=1)
                 self.counts["snapshots_sent"] += 1
 
     def _ack(self, gate: str, raw: bytes, now: datetime) -> None:
@@ -285,7 +294,12 @@ class Central:
     def publish_clearances(
         self, gate_id: str, declarations: list[WireDeclaration], snapshot: bool = False
     ) -> ClearanceSnapshot | ClearanceDelta | None:
-        """Record the gate's next feed version and publish it (QoS 1); None if nothing changed."""
+        """Record the gate's next feed version and publish it signed (QoS 1); None if nothing changed."""
+        key = self.settings.signing_key
+        if key is None:  # before the feed advances: a version nobody can send would be a gap at the gate
+            raise ValueError(
+                "central has no signing key: clearances cannot be sent (gate-edge keys generate)"
+            )
         store = self.open_store()  # this (caller's) thread's own connection
         try:
             message = next_message(store, gate_id, declarations, snapshot, self._clock())
@@ -293,8 +307,7 @@ class Central:
             store.close()
         if message is not None:
             self.publish_raw(
-                gate_topics(self.settings.topic_prefix, gate_id).clearances,
-                message.model_dump_json().encode(),
+                gate_topics(self.settings.topic_prefix, gate_id).clearances, sign_feed_message(message, key)
             )
         return message
 

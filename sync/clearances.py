@@ -1,19 +1,24 @@
-"""The clearance feed from central: versioned snapshots and deltas, validated, then applied idempotently.
+"""The clearance feed from central: signed, versioned snapshots and deltas, applied idempotently.
 
 The feed has one version per gate. A snapshot replaces the whole cache; a delta applies on top of exactly
-its ``base_version``. A message at or below the cached version was already applied (QoS 1 redelivers) and is
-ignored; a delta that does not follow the cached version is out of order: rejected, and the gate asks for a
-snapshot. Whatever is rejected changes nothing. The cache and its version live in the gate's store (behind
-:class:`ClearanceStore`), so after a restart the gate decides from them while offline.
+its ``base_version``. Every message is signed by central (:mod:`sync.feed_signature`); an unsigned or badly
+signed one is rejected before it is read. The same message again (QoS 1 redelivers it) is ignored; an older
+version, or another delta at the cached version, is a replay: rejected. A delta that does not follow the
+cached version is out of order: rejected, and the gate asks for a snapshot. No message may raise the version
+by more than the configured jump, except a snapshot the gate asked for or the first into an empty cache.
+Whatever is rejected changes nothing. The cache, its version and the digest of the message that set it live
+in the gate's store (behind :class:`ClearanceStore`), so after a restart the gate decides from them while
+offline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -24,7 +29,9 @@ from pydantic import (
     model_validator,
 )
 
+from sync.config import MAX_INT64
 from sync.contract import Rejected, decode_json, validation_detail
+from sync.feed_signature import verify_feed_message
 
 PLATE_PATTERN = r"^[A-Z0-9]{1,16}$"
 
@@ -42,7 +49,9 @@ class WireDeclaration(_Wire):
     """A declaration as central sends it; the gate maps it onto its own model."""
 
     number: str = Field(min_length=1, max_length=64, description="Declaration number.")
-    version: int = Field(ge=1, description="Version of this declaration; a newer one replaces an older.")
+    version: int = Field(
+        ge=1, le=MAX_INT64, description="Version of this declaration; a newer one replaces an older."
+    )
     status: Literal["cleared", "pending", "revoked", "rejected"] = Field(
         description="Only cleared declarations let a vehicle pass; revoked withdraws a clearance."
     )
@@ -69,7 +78,9 @@ class ClearanceSnapshot(_Wire):
     type: Literal["snapshot"]
     schema_version: Literal[1] = 1
     gate_id: str = Field(description="The gate this feed is for.")
-    feed_version: int = Field(ge=1, description="Version of the gate's feed after this message.")
+    feed_version: int = Field(
+        ge=1, le=MAX_INT64, description="Version of the gate's feed after this message."
+    )
     issued_at: AwareDatetime
     declarations: list[WireDeclaration]
 
@@ -87,11 +98,11 @@ class ClearanceDelta(_Wire):
     type: Literal["delta"]
     schema_version: Literal[1] = 1
     gate_id: str
-    feed_version: int = Field(ge=1, description="Version after this delta.")
-    base_version: int = Field(ge=0, description="The version this delta applies on top of.")
+    feed_version: int = Field(ge=1, le=MAX_INT64, description="Version after this delta.")
+    base_version: int = Field(ge=0, le=MAX_INT64, description="The version this delta applies on top of.")
     issued_at: AwareDatetime
     upserts: list[WireDeclaration] = Field(default_factory=list)
-    removals: list[str] = Field(
+    removals: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, description="Declaration numbers to drop from the cache."
     )
 
@@ -109,16 +120,41 @@ ClearanceMessage = Annotated[ClearanceSnapshot | ClearanceDelta, Field(discrimin
 _MESSAGE = TypeAdapter[ClearanceSnapshot | ClearanceDelta](ClearanceMessage)
 
 
-def parse_clearance(raw: bytes, gate_id: str, max_bytes: int) -> ClearanceSnapshot | ClearanceDelta:
-    """Validate one feed message, or raise :class:`Rejected` (oversized, malformed, schema, wrong_gate)."""
-    data = decode_json(raw, max_bytes)
+@dataclass(frozen=True, slots=True)
+class FeedRules:
+    """What a gate accepts on its feed (from its configuration)."""
+
+    gate_id: str
+    max_bytes: int
+    trusted: Mapping[str, Ed25519PublicKey]
+    max_version_jump: int
+
+
+@dataclass(frozen=True, slots=True)
+class SignedClearance:
+    """A message whose signature holds: the snapshot or delta, and the digest of the bytes signed."""
+
+    message: ClearanceSnapshot | ClearanceDelta
+    digest: str
+    key_id: str
+
+
+def parse_clearance(raw: bytes, rules: FeedRules) -> SignedClearance:
+    """Authenticate and validate one feed message, or raise :class:`Rejected` saying why not.
+
+    In order: a key configured (disabled), size (oversized), JSON (malformed), signature
+    (unauthenticated), shape (schema), gate (wrong_gate).
+    """
+    if not rules.trusted:
+        raise Rejected("disabled", "no clearance keys configured: every clearance is rejected")
+    verified = verify_feed_message(decode_json(raw, rules.max_bytes), rules.trusted)
     try:
-        message = _MESSAGE.validate_python(data)
+        message = _MESSAGE.validate_python(verified.body)
     except ValidationError as exc:
         raise Rejected("schema", validation_detail(exc)) from None
-    if message.gate_id != gate_id:
-        raise Rejected("wrong_gate", f"for gate {message.gate_id!r}, this is {gate_id!r}")
-    return message
+    if message.gate_id != rules.gate_id:
+        raise Rejected("wrong_gate", f"for gate {message.gate_id!r}, this is {rules.gate_id!r}")
+    return SignedClearance(message, verified.digest, verified.key_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,17 +168,38 @@ class Apply:
 
 
 def plan(
-    message: ClearanceSnapshot | ClearanceDelta, current: int, resync: bool = False
+    signed: SignedClearance,
+    current: int,
+    last_digest: str | None,
+    max_version_jump: int,
+    resync: bool = False,
 ) -> Apply | AlreadyApplied:
-    """What to do with a valid message given the cached feed version; raises Rejected if out of order.
+    """What to do with an authentic message given the cached feed state; raises Rejected if it must not apply.
 
-    While the gate waits for a snapshot (``resync``: a gap, or central's reload command), a snapshot at the
-    cached version is applied again in full: it repairs whatever the cache lost.
+    While the gate waits for a snapshot (``resync``: a gap, or central's reload command), a snapshot at or
+    above the cached version is applied in full, whatever its jump: it repairs whatever the cache lost. A
+    snapshot at the cached version otherwise changes nothing and is ignored: central sends one when a
+    gate's status crosses its latest delta.
     """
-    if resync and isinstance(message, ClearanceSnapshot) and message.feed_version >= current:
+    message = signed.message
+    version = message.feed_version
+    snapshot = isinstance(message, ClearanceSnapshot)
+    if version == current and signed.digest == last_digest:
+        return AlreadyApplied(current)  # the same message again: QoS 1 redelivery
+    if snapshot and resync and version >= current:
         return Apply(message)
-    if message.feed_version <= current:
-        return AlreadyApplied(current)
+    if version < current:
+        raise Rejected("replayed", f"feed version {version} is older than the cached version {current}")
+    if version == current:
+        if snapshot:
+            return AlreadyApplied(current)
+        raise Rejected("replayed", f"another delta at the cached version {current}")
+    if not (snapshot and current == 0) and version - current > max_version_jump:
+        raise Rejected(
+            "version_jump",
+            f"feed version {version} is {version - current} above the cached {current} "
+            f"(at most {max_version_jump})",
+        )
     if isinstance(message, ClearanceDelta) and message.base_version != current:
         raise Rejected(
             "out_of_order",
@@ -155,9 +212,13 @@ class ClearanceStore(Protocol):
     """The gate's declaration cache with its feed version; used from the store thread."""
 
     def feed_version(self) -> int: ...
+    def feed_digest(self) -> str | None:
+        """Digest of the signed bytes of the message that set the feed version (None: none yet)."""
+        ...
+
     def last_update_at(self) -> datetime | None: ...
-    def apply(self, message: ClearanceSnapshot | ClearanceDelta, at: datetime) -> int:
-        """Apply atomically together with the new feed version; returns how many declarations changed."""
+    def apply(self, message: ClearanceSnapshot | ClearanceDelta, at: datetime, digest: str) -> int:
+        """Apply atomically together with the new feed version and digest; how many declarations changed."""
         ...
 
 
@@ -174,20 +235,19 @@ class FeedResult:
 
 def handle_clearance(
     raw: bytes,
-    gate_id: str,
-    max_bytes: int,
+    rules: FeedRules,
     store: ClearanceStore,
     clock: Callable[[], datetime],
     resync: bool = False,
 ) -> FeedResult:
-    """Parse, plan and apply one feed message on the store thread; nothing changes unless it is applied."""
+    """Authenticate, plan and apply one feed message on the store thread; nothing changes unless applied."""
     current = store.feed_version()
     try:
-        message = parse_clearance(raw, gate_id, max_bytes)
-        step = plan(message, current, resync)
+        signed = parse_clearance(raw, rules)
+        step = plan(signed, current, store.feed_digest(), rules.max_version_jump, resync)
     except Rejected as rejected:
         return FeedResult("rejected", current, rejection=rejected)
     if isinstance(step, AlreadyApplied):
-        return FeedResult("duplicate", current, kind=message.type)
-    changed = store.apply(step.message, clock())
-    return FeedResult("applied", step.message.feed_version, changed, kind=message.type)
+        return FeedResult("duplicate", current, kind=signed.message.type)
+    changed = store.apply(step.message, clock(), signed.digest)
+    return FeedResult("applied", step.message.feed_version, changed, kind=signed.message.type)

@@ -34,6 +34,11 @@ log = logging.getLogger("sync.client")
 UNSUPPORTED_PROTOCOL = 132  # MQTT 5 CONNACK reason: the broker speaks an older MQTT
 NO_MATCHING_SUBSCRIBERS = 16  # MQTT 5 PUBACK reason: accepted, but nobody subscribed
 CONFIRM_TIMEOUT_S = 5.0
+# Inbound flow control. QoS 1 messages in hand are bounded by the Receive Maximum we announce (MQTT 5; a
+# 3.1.1 broker has its own limit, Mosquitto's max_inflight_messages); QoS 0 has no flow control, so beyond
+# INBOUND_QOS0_LIMIT waiting messages a QoS 0 message is dropped and counted (the contract uses QoS 1).
+RECEIVE_MAXIMUM = 64
+INBOUND_QOS0_LIMIT = 256
 
 AckSink = Callable[[int, list[tuple[int, int]]], None]
 """Receives (generation, [(mid, reason code value), ...]) for publishes nobody awaits."""
@@ -41,13 +46,18 @@ AckSink = Callable[[int, list[tuple[int, int]]], None]
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """A message from the broker; acknowledge it with :meth:`MqttLink.ack` once it is handled."""
+    """A message from the broker; acknowledge it with :meth:`MqttLink.ack` once it is handled.
+
+    ``size`` is what the broker sent; a payload larger than the link's ``max_payload`` is not kept
+    (``payload`` is empty), so an oversized message costs no memory while it waits to be rejected.
+    """
 
     generation: int
     mid: int
     qos: int
     topic: str
     payload: bytes
+    size: int
 
 
 async def wait_set(event: asyncio.Event, timeout: float) -> None:
@@ -95,6 +105,7 @@ class LinkStats:
     refusals: int = 0
     failures: int = 0
     last_error: str | None = None
+    inbound_dropped: int = 0
 
 
 class MqttLink:
@@ -111,8 +122,10 @@ class MqttLink:
         subscriptions: Sequence[str] = (),
         backoff: Backoff,
         on_refused: Callable[[str], None] | None = None,
+        max_payload: int | None = None,
     ) -> None:
         self._broker = broker
+        self._max_payload = max_payload
         self._client_id = client_id
         self._status_topic = status_topic
         self._online_payload = online_payload
@@ -284,14 +297,29 @@ class MqttLink:
                 loop.call_soon_threadsafe(self._dispatch_acks)
 
         def on_message(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
-            inbound = Inbound(generation, message.mid, message.qos, message.topic, bytes(message.payload))
-            loop.call_soon_threadsafe(self.inbound.put_nowait, inbound)
+            size = len(message.payload)
+            kept = self._max_payload is None or size <= self._max_payload
+            payload = bytes(message.payload) if kept else b""
+            inbound = Inbound(generation, message.mid, message.qos, message.topic, payload, size)
+            loop.call_soon_threadsafe(self._enqueue, inbound)
 
         client.on_connect = on_connect
         client.on_disconnect = on_disconnect
         client.on_publish = on_publish
         client.on_subscribe = on_subscribe
         client.on_message = on_message
+
+    def _enqueue(self, message: Inbound) -> None:
+        if message.qos == 0 and self.inbound.qsize() >= INBOUND_QOS0_LIMIT:
+            if not self.stats.inbound_dropped % 1000:  # the first of a flood, then one line per thousand
+                log.warning(
+                    "inbound queue full: QoS 0 message on %s dropped (%d so far)",
+                    message.topic,
+                    self.stats.inbound_dropped + 1,
+                )
+            self.stats.inbound_dropped += 1
+            return
+        self.inbound.put_nowait(message)
 
     def _dispatch_acks(self) -> None:
         self._acks_scheduled = False
@@ -320,6 +348,7 @@ class MqttLink:
         if self.protocol == "5":
             props = mqtt_properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = broker.session_expiry_s
+            props.ReceiveMaximum = RECEIVE_MAXIMUM
         try:
             kwargs: dict[str, Any] = {"properties": props, "clean_start": False} if props is not None else {}
             await asyncio.to_thread(client.connect, broker.host, broker.port, broker.keepalive_s, **kwargs)

@@ -3,14 +3,14 @@
 A command travels as :class:`SignedCommand`: the command's JSON text and the HMAC-SHA256 of exactly that text
 under the gate's key. Signing the text as sent (not a re-encoding) leaves nothing to canonicalise. The gate
 checks, in order: size, JSON, shape, signature, then the command itself (its gate, its age against the clock,
-and whether its id was already handled). Anything that fails is rejected and changes nothing.
+and whether its id was already handled). Both the message and the command text inside it go through the
+contract's defensive JSON decoder. Anything that fails is rejected and changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from datetime import datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
@@ -74,13 +74,15 @@ def sign(command: Command, key: str) -> bytes:
     return SignedCommand(command=text, hmac_sha256=signature(text, key)).model_dump_json().encode()
 
 
-def claimed_id(raw: bytes) -> UUID | None:
+def claimed_id(raw: bytes, max_bytes: int) -> UUID | None:
     """The command id a message claims, unverified: only to address the rejection ack."""
     try:
-        outer = json.loads(raw)
-        inner = json.loads(outer["command"])
-        return UUID(str(inner["command_id"]))
-    except (ValueError, TypeError, KeyError, RecursionError):
+        outer = decode_json(raw, max_bytes)
+        text = outer.get("command") if isinstance(outer, dict) else None
+        inner = decode_json(text.encode(), max_bytes) if isinstance(text, str) else None
+        found = inner.get("command_id") if isinstance(inner, dict) else None
+        return UUID(found) if isinstance(found, str) else None
+    except (Rejected, ValueError):
         return None
 
 
@@ -98,7 +100,7 @@ def verify(
     if not hmac.compare_digest(signature(signed.command, key), signed.hmac_sha256):
         raise Rejected("unauthenticated", "bad HMAC signature")
     try:
-        command = Command.model_validate_json(signed.command)
+        command = Command.model_validate(decode_json(signed.command.encode(), max_bytes))
     except ValidationError as exc:
         raise Rejected("schema", validation_detail(exc)) from None
     if command.gate_id != gate_id:

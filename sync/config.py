@@ -10,9 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from sync.signing_keys import KEY_ID_PATTERN, parse_public_key
+
 GATE_ID_PLACEHOLDER = "{gate_id}"
+MAX_INT64 = 2**63 - 1  # every integer of the contract fits a signed 64-bit column (SQLite, bigint)
 
 
 class _Strict(BaseModel):
@@ -79,6 +83,23 @@ class BrokerConfig(_Strict):
         return self.client_id or f"gate-edge-{gate_id}"
 
 
+class TrustedKey(_Strict):
+    """A public key central signs the clearance feed with (Ed25519); a gate trusts only the keys it lists."""
+
+    key_id: str = Field(
+        pattern=KEY_ID_PATTERN, description="The id central signs under (the signature's key_id)."
+    )
+    public_key: str = Field(
+        description="Base64 of the 32-byte Ed25519 public key, as `gate-edge keys public KEYFILE` prints it."
+    )
+
+    @field_validator("public_key")
+    @classmethod
+    def _is_a_key(cls, value: str) -> str:
+        parse_public_key(value)
+        return value
+
+
 class SyncConfig(_Strict):
     """Store-and-forward to the central office, clearances and commands in."""
 
@@ -123,6 +144,33 @@ class SyncConfig(_Strict):
     command_max_bytes: int = Field(
         16 * 1024, ge=256, description="Larger command messages are rejected unread."
     )
+    clearance_keys: list[TrustedKey] = Field(
+        default_factory=list,
+        description="Central's public keys: a clearance message must be signed by one of them. Rotate by "
+        "adding the new key, switching central to it, then removing the old one. None: every clearance is "
+        "rejected.",
+    )
+    clearance_max_version_jump: int = Field(
+        1_000_000,
+        ge=1,
+        le=MAX_INT64,
+        description="A clearance message may raise the feed version by at most this much; a snapshot the "
+        "gate asked for, or the first one into an empty cache, may set any version.",
+    )
+    rejection_reports_per_min: int = Field(
+        60,
+        ge=1,
+        le=10_000,
+        description="Rejected inbound messages reported one by one per topic and reason each minute; "
+        "beyond that they are counted and reported as one tally (a flood cannot fill the outbox).",
+    )
+    inbound_stall_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="An inbound message still being handled after this long makes the uplink report its "
+        "inbound side as not alive (watchdog, readiness).",
+    )
     command_key: SecretStr | None = Field(
         None,
         description="Per-gate HMAC-SHA256 key that central signs commands with (at least 16 characters); "
@@ -158,8 +206,20 @@ class SyncConfig(_Strict):
             raise ValueError("command_key must be at least 16 characters (use e.g. `openssl rand -hex 32`)")
         return value
 
+    @field_validator("clearance_keys")
+    @classmethod
+    def _unique_key_ids(cls, value: list[TrustedKey]) -> list[TrustedKey]:
+        ids = [key.key_id for key in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a key_id appears twice in clearance_keys")
+        return value
+
     @model_validator(mode="after")
     def _backoff_order(self) -> SyncConfig:
         if self.backoff_initial_s > self.backoff_max_s:
             raise ValueError("backoff_initial_s must not exceed backoff_max_s")
         return self
+
+    def trusted_clearance_keys(self) -> dict[str, Ed25519PublicKey]:
+        """The clearance keys by id, decoded (each was checked when the configuration was read)."""
+        return {key.key_id: parse_public_key(key.public_key) for key in self.clearance_keys}

@@ -7,6 +7,8 @@ by hand for speed (:func:`encode_event`); a test holds the encoding to the :clas
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +17,11 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from sync.config import GATE_ID_PLACEHOLDER
+from sync.config import GATE_ID_PLACEHOLDER, MAX_INT64
 
 SCHEMA_VERSION = 1
+MAX_INT_DIGITS = 19  # digits of MAX_INT64: a longer integer is refused before Python converts it
+MAX_DEPTH = 16  # nesting of objects and lists; the contract's messages need 4
 QOS = 1  # every message of the contract: at least once, de-duplicated by id or version
 
 TELEMETRY_KIND = "telemetry"
@@ -101,10 +105,13 @@ class EventEnvelope(_Wire):
     )
     event_id: UUID = Field(description="Unique id: the receiver de-duplicates on it.")
     gate_id: str = Field(description="The gate that wrote the event.")
-    seq: int = Field(ge=1, description="Per-gate sequence, increasing, never reused (telemetry shares it).")
+    seq: int = Field(
+        ge=1, le=MAX_INT64, description="Per-gate sequence, increasing, never reused (telemetry shares it)."
+    )
     prev_seq: int | None = Field(
+        le=MAX_INT64,
         description="On events: seq of this gate's previous event (not telemetry), so a missing one shows; "
-        "null when the gate has none before it."
+        "null when the gate has none before it.",
     )
     kind: str = Field(min_length=1, description="What happened, e.g. transaction.decision (see the list).")
     at: AwareDatetime = Field(description="When the gate wrote the event (UTC).")
@@ -152,7 +159,10 @@ class GateStatus(_Wire):
     reason: str = Field(description="connected, stopped, or connection lost (the will).")
     at: AwareDatetime = Field(description="When written; for the will, when the connection it guards opened.")
     clearance_version: int | None = Field(
-        None, description="Feed version of the gate's clearance cache (0: none yet); null in the will."
+        None,
+        ge=0,
+        le=MAX_INT64,
+        description="Feed version of the gate's clearance cache (0: none yet); null in the will.",
     )
     want_snapshot: bool = Field(
         False, description="The gate asks central for a full clearance snapshot (gap in the feed, or reload)."
@@ -184,9 +194,12 @@ RejectReason = Literal[
     "schema",
     "wrong_gate",
     "out_of_order",
+    "replayed",
+    "version_jump",
     "unauthenticated",
     "stale",
     "disabled",
+    "unexpected_topic",
     "failed",
 ]
 
@@ -198,6 +211,12 @@ class MessageRejected(_Wire):
     reason: RejectReason
     detail: str = Field(max_length=500)
     size: int = Field(ge=0, description="Bytes received.")
+    suppressed: int = Field(
+        0,
+        ge=0,
+        description="Rejections of this topic and reason not reported one by one since the last report "
+        "(past rejection_reports_per_min); they were counted, and changed nothing either.",
+    )
 
 
 class Rejected(Exception):
@@ -209,14 +228,80 @@ class Rejected(Exception):
         self.detail = detail[:500]
 
 
+class _Refused(ValueError):
+    """Raised inside the JSON parser's hooks: the text is JSON, but not JSON this contract accepts."""
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_INT_DIGITS:
+        raise _Refused(f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"a number out of range ({text[:20]})")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _Refused("a key appears twice in one object")
+    return found
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_shape(value: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and lone surrogates (valid JSON escapes, never valid UTF-8)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                raise _Refused("a string holds a lone surrogate (not encodable as UTF-8)")
+            continue
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
 def decode_json(raw: bytes, max_bytes: int) -> Any:
-    """Parse an inbound payload, refusing oversized or non-JSON input before any model sees it."""
+    """Parse an inbound payload, refusing oversized or non-JSON input before any model sees it.
+
+    Hostile but well-formed JSON is refused here too, as ``malformed``: integers longer than a 64-bit one
+    (Python would spend quadratic time on them, or raise), NaN and infinities, a key twice in one object
+    (parsers disagree on which wins, so a signature could cover another reading), lone surrogates, and
+    nesting deeper than :data:`MAX_DEPTH`.
+    """
     if len(raw) > max_bytes:
         raise Rejected("oversized", f"{len(raw)} bytes, limit {max_bytes}")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise Rejected("malformed", f"not UTF-8 JSON: {exc}") from None
+        data = json.loads(
+            raw.decode("utf-8"),
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_keys,
+        )
+        _check_shape(data)
+    except UnicodeDecodeError as exc:
+        raise Rejected("malformed", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+    except _Refused as exc:
+        raise Rejected("malformed", str(exc)) from None
+    except (ValueError, RecursionError) as exc:
+        raise Rejected("malformed", f"not JSON: {exc}") from None
+    return data
 
 
 def validation_detail(exc: ValidationError) -> str:

@@ -14,6 +14,7 @@ from sync.clearances import ClearanceDelta, ClearanceSnapshot
 from sync.commands import Command, CommandAck, SignedCommand
 from sync.config import SyncConfig
 from sync.contract import EVENT_KINDS, EventEnvelope, GateStatus, MessageRejected, TelemetryBody
+from sync.feed_signature import FeedSignature
 
 _INTRO = """\
 # MQTT contract between a gate and the central office
@@ -32,7 +33,7 @@ All topics of a gate sit under a prefix, by default `customs/v1/gates/{gate_id}/
 | `events` | gate -> central | 1 | no | | EventEnvelope, one per lane event |
 | `telemetry` | gate -> central | 1 | no | message expiry: remaining life | TelemetryBody in an envelope |
 | `status` | gate -> central | 1 | **yes** | | GateStatus: `online`, or `offline` (will, stop) |
-| `clearances` | central -> gate | 1 | no | | ClearanceSnapshot or ClearanceDelta |
+| `clearances` | central -> gate | 1 | no | | ClearanceSnapshot or ClearanceDelta, signed (FeedSignature) |
 | `commands` | central -> gate | 1 | no | message expiry: the command's max age | SignedCommand |
 | `commands/ack` | gate -> central | 1 | no | | CommandAck |
 
@@ -74,24 +75,78 @@ under 3.1.1 there is no message expiry (receivers use `expires_at`) and no reaso
 
 {kinds}
 
+## Inbound messages: what the gate accepts
+
+Everything on `clearances` and `commands` is hostile until proven otherwise. Each message is either
+applied or rejected; a rejected one changes nothing, is counted (`rejected` in the uplink status, by topic
+and reason), logged and reported to central in a `sync.message_rejected` event. At most
+`rejection_reports_per_min` rejections per topic and reason are reported one by one each minute; the rest
+are counted and reported as one event whose `suppressed` says how many. The gate's JSON reader refuses,
+as `malformed`: a payload over the topic's size limit (`oversized`, before it is read), bytes that are not
+UTF-8, integers longer than 19 digits, NaN and infinities, a key twice in one object, lone surrogates
+(`"\\ud800"`), and nesting deeper than 16 levels. Every integer of the contract fits a signed 64-bit
+integer. A fault of the gate's own while handling a message (its database failing, say) is a rejection with
+reason `failed`; a clearance that failed makes the gate ask for a snapshot. The task that handles inbound
+messages is supervised: should it die, it is restarted, counted (`inbound.restarts` in the uplink status)
+and raises the alarm `inbound_restarted` (a `lane.alarm` event; the alarm holds for 10 minutes after the
+last restart).
+
 ## Clearances
 
-A versioned feed per gate. A **snapshot** (`type: snapshot`) replaces the gate's whole declaration cache;
-a **delta** (`type: delta`) applies new, amended and revoked declarations (`upserts`; a revocation is an
-upsert with `status: revoked` and a higher `version`) and `removals` on top of exactly `base_version`.
+A versioned feed per gate, **signed by central**. A **snapshot** (`type: snapshot`) replaces the gate's
+whole declaration cache; a **delta** (`type: delta`) applies new, amended and revoked declarations
+(`upserts`; a revocation is an upsert with `status: revoked` and a higher `version`) and `removals` on top
+of exactly `base_version`.
 
-* A message whose `feed_version` is at or below the gate's is ignored (already applied: QoS 1 redelivers).
+**Signature.** Central signs every snapshot and delta with an Ed25519 private key that only central holds;
+a gate holds the public keys it trusts, each under an id (`clearance_keys`: `key_id` and `public_key`, the
+base64 of the 32-byte key). The message carries one more member, `signature` (FeedSignature, below):
+`key_id` and `ed25519`, the base64 of the 64-byte signature. What is signed is the **canonical JSON of the
+message without its `signature` member**: UTF-8, object keys sorted, no whitespace, non-ASCII characters as
+themselves, exactly what Python writes with
+`json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()`. The gate parses
+the message, removes `signature`, recomputes those bytes from what it parsed and verifies them, so the
+sender may lay its JSON out as it likes, provided each number reads back as written (integers, and
+`gross_kg` as a plain decimal such as `12500.5`, never with an exponent). Signing in Python:
+
+```python
+import base64, json
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+key = load_pem_private_key(open("central-2025.key", "rb").read(), password=None)
+canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+body["signature"] = {"key_id": "central-2025", "ed25519": base64.b64encode(key.sign(canonical)).decode()}
+payload = json.dumps(body).encode()
+```
+
+The gate checks, in order: a key configured (none: every clearance is rejected, `disabled`), size, JSON,
+signature (`unauthenticated`: no signature, a key id it does not trust, or a signature that does not
+verify), schema, gate (`wrong_gate`), then the version against its cache:
+
+* The same message again (same version, same signed bytes: QoS 1 redelivers) is ignored.
+* An older `feed_version`, or another delta at the cached version, is a **replay**: rejected (`replayed`).
+  A snapshot at the cached version is ignored (central sends one when a gate's `status` crosses its
+  latest delta; it holds what the gate has).
+* A `feed_version` more than `clearance_max_version_jump` above the cached one is rejected
+  (`version_jump`), so no message can push the gate's version out of central's reach. A snapshot may
+  reset the version over any distance when the gate asked for one (`want_snapshot`), or into an empty
+  cache.
 * A delta whose `base_version` is not the gate's version is **out of order**: rejected; the gate then
-  republishes its `status` with `want_snapshot: true` and its `clearance_version`.
+  republishes its `status` with `want_snapshot: true` and its `clearance_version` (and again every minute
+  while it still waits).
 * Central answers a `status` that wants a snapshot, or shows a `clearance_version` below central's,
-  with a snapshot at its current version.
+  with a signed snapshot at its current version.
 * Each declaration is replaced only by a higher `version` of itself.
-* A message larger than `clearance_max_bytes`, not UTF-8 JSON, not matching the schema, or for another
-  gate is rejected. A rejected message changes nothing; the gate counts it and reports it in a
-  `sync.message_rejected` event. The gate acknowledges a message to the broker only once it is applied
-  (or rejected), so a gate that crashes mid-way receives it again.
-* The cache and its version live in the gate's database: after a restart the gate decides from them
-  while offline. Its lane status shows the age of the last clearance update.
+* The gate acknowledges a message to the broker only once it is applied (or rejected), so a gate that
+  crashes mid-way receives it again. The cache, its version and the digest of the message that set it
+  live in the gate's database: after a restart the gate decides from them while offline. Its lane status
+  shows the age of the last clearance update.
+
+**Keys and rotation.** `gate-edge keys generate --out DIR --key-id ID` writes `DIR/ID.key` (the private
+key, PEM, mode 0600, for central's `--signing-key`) and `DIR/ID.pub` (the gate's `clearance_keys` entry);
+`gate-edge keys public KEYFILE` prints the entry again. To rotate: add the new key's entry to every gate,
+switch central to the new key, then remove the old entry from the gates. Central must never reuse a feed
+version: a gate rejects an older version as a replay.
 
 ## Commands
 
@@ -100,7 +155,17 @@ hex HMAC-SHA256 of exactly that text (UTF-8) under the gate's own key (`command_
 characters; one key per gate). The gate rejects, in this order: oversized (`command_max_bytes`), not JSON,
 wrong shape, bad signature (`unauthenticated`), a command for another gate, one issued more than
 `command_max_age_s` ago or ahead (`stale`). A command id already handled is not executed again
-(`duplicate`: replay protection). A gate without a key rejects every command.
+(`duplicate`: replay protection). A gate without a key rejects every command. Both the message and the
+command text inside it go through the gate's JSON reader (above).
+
+**Why commands keep HMAC while clearances moved to Ed25519.** A clearance feed decides who drives through,
+and its replay or forgery is silent: it needed a signature the gates can check without holding anything
+that could make one. Commands differ: the key is per gate, so a key taken from one box commands only that
+box, which whoever holds the box controls already; commands live `command_max_age_s` and run at most once
+per id; and `open_barrier` is refused unless the gate's own configuration allows it. Keeping HMAC leaves
+central's command tooling and every deployed gate unchanged. Moving commands to the feed's keys is a
+contained change (same key files, a `signature` member over the command text) should the key handling at
+the gates become the weaker link.
 
 Authenticated commands are written to the gate's hash-chained audit trail before they are carried out,
 reported in a `command.handled` event, and answered on `commands/ack`:
@@ -139,7 +204,11 @@ pattern read customs/v1/gates/%u/commands
 
   and only central's users may publish `clearances` and `commands`. A client without valid credentials
   is refused by the broker; a gate refused this way reports `sync.connect_refused` and shows the alarm
-  `broker_refused`.
+  `broker_refused`. The ACL is not the only line: a clearance must carry central's signature and a
+  command the gate's HMAC, so a client that gets past the ACL still cannot clear a truck.
+* The gate announces an MQTT 5 Receive Maximum of 64: at most that many QoS 1 messages are in its hands at
+  once. QoS 0 messages (the contract uses none inbound) beyond 256 waiting are dropped and counted
+  (`inbound.dropped_qos0`).
 
 ## Central
 
@@ -152,9 +221,11 @@ machines. An instance acknowledges a message to the broker only once it is store
 out of reach it holds the message and tries again, so nothing is lost. The tables are the same in both:
 `events`, `gaps`, `telemetry` (latest per gate), `gate_status`, `feeds`, `acks`, `invalid`.
 
-`gate-edge central clearances --gate G --file F` sends a gate its clearances from a JSON list or a CSV file
-(`number,status,channel,plates,containers,gross_kg,valid_from,valid_until`; plates and containers
-`;`-separated, a container as `NUMBER:SEAL`), as a delta against what was last sent (or `--snapshot`).
+`gate-edge central clearances --gate G --file F --signing-key KEYFILE` sends a gate its clearances from a
+JSON list or a CSV file (`number,status,channel,plates,containers,gross_kg,valid_from,valid_until`; plates
+and containers `;`-separated, a container as `NUMBER:SEAL`), as a delta against what was last sent (or
+`--snapshot`), signed with the key (its id: `--key-id`, default the file's name). `gate-edge central run`
+takes the same `--signing-key` to answer the gates' snapshot requests; without it they go unanswered.
 `gate-edge central command` sends a signed command and prints the answer; `gate-edge central report` prints
 per gate the events stored, the highest `seq` and open gaps.
 
@@ -167,6 +238,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     GateStatus,
     ClearanceSnapshot,
     ClearanceDelta,
+    FeedSignature,
     SignedCommand,
     Command,
     CommandAck,

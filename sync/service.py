@@ -3,7 +3,11 @@
 :class:`GateSync` knows the gate only through the Protocols in :mod:`sync.ports`, :mod:`sync.clearances` and
 :mod:`sync.commands`; the objects that touch the store are called on the :class:`~sync.ports.StoreThread`.
 Inbound messages are handled one at a time, in arrival order, and acknowledged to the broker only once
-handled: a clearance lost to a crash between arrival and commit is delivered again.
+handled: a clearance lost to a crash between arrival and commit is delivered again. No payload can stop
+that: each one is applied or rejected (counted, logged, reported to central), a failure of the gate's own
+while handling one is a rejection too (reason ``failed``), and the task itself is supervised: should it
+die, it is restarted, counted, and raises the ``inbound_restarted`` alarm. :meth:`GateSync.inbound_alive`
+says whether it runs and is not stuck on one message.
 """
 
 from __future__ import annotations
@@ -11,23 +15,31 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sync.clearances import ClearanceStore, FeedResult, handle_clearance
+from sync.clearances import ClearanceStore, FeedResult, FeedRules, handle_clearance
 from sync.client import Backoff, Inbound, MqttLink
-from sync.commands import AckStatus, Command, CommandAck, CommandJournal, claimed_id, verify
+from sync.command_handler import CommandHandler
+from sync.commands import CommandJournal
 from sync.config import SyncConfig
 from sync.contract import GateStatus, MessageRejected, Rejected, gate_topics
 from sync.health import OutboxWatch, read_figures, seconds_since, telemetry_sample
 from sync.outbox import Drainer, utc_now
 from sync.ports import GateControl, OutboxSource, StoreThread
+from sync.rejections import RejectionReports
 
 log = logging.getLogger("sync.service")
 
 UPKEEP_S = 1.0
+INBOUND_ALARM = "inbound_restarted"
+INBOUND_ALARM_HOLD_S = 600.0  # the alarm holds this long after the inbound task's last restart
+INBOUND_RESTART_MIN_S = 0.1
+INBOUND_RESTART_MAX_S = 10.0
+SNAPSHOT_ASK_AGAIN_S = 60.0
 
 
 class GateSync:
@@ -60,9 +72,22 @@ class GateSync:
         self._want_snapshot = False
         self._connected_at = clock()
         self.rejected: Counter[str] = Counter()
-        self.commands: Counter[str] = Counter()
         self.watch = OutboxWatch(config)
         self._last_refusal: str | None = None
+        self._feed_rules = FeedRules(
+            gate_id,
+            config.clearance_max_bytes,
+            config.trusted_clearance_keys(),
+            config.clearance_max_version_jump,
+        )
+        self._reports = RejectionReports(config.rejection_reports_per_min)
+        self._inbound_task: asyncio.Task[None] | None = None
+        self._busy_since: float | None = None
+        self.inbound_handled = 0
+        self.inbound_restarts = 0
+        self._inbound_crash: tuple[datetime, str] | None = None
+        self._inbound_alarm_raised = False
+        self._announced_at = 0.0
         self.link = MqttLink(
             config.broker,
             config.broker.resolved_client_id(gate_id),
@@ -72,8 +97,22 @@ class GateSync:
             subscriptions=[self.topics.clearances, self.topics.commands],
             backoff=Backoff(config.backoff_initial_s, config.backoff_max_s),
             on_refused=self._on_refused,
+            max_payload=max(config.clearance_max_bytes, config.command_max_bytes),
         )
         self.drainer = Drainer(outbox, store, self.link, self.topics, gate_id, config, clock)
+        self._commands = CommandHandler(
+            config,
+            gate_id,
+            store=store,
+            journal=journal,
+            gate=gate,
+            link=self.link,
+            ack_topic=self.topics.commands_ack,
+            write=self._write,
+            status=self.status,
+            reload=self._ask_for_snapshot,
+            clock=clock,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -81,9 +120,10 @@ class GateSync:
         """Serve until :meth:`stop`: the last thing sent is the retained ``offline`` status."""
         await self._upkeep_once()
         link_task = asyncio.create_task(self.link.run(), name="sync-link")
+        self._inbound_task = asyncio.create_task(self._supervise_inbound(), name="sync-inbound")
         self._tasks = [
             asyncio.create_task(self.drainer.run(), name="sync-drainer"),
-            asyncio.create_task(self._inbound(), name="sync-inbound"),
+            self._inbound_task,
             asyncio.create_task(self._upkeep(), name="sync-upkeep"),
             asyncio.create_task(self._telemetry(), name="sync-telemetry"),
         ]
@@ -133,8 +173,15 @@ class GateSync:
                 "last_update_age_s": seconds_since(figures.clearance_updated_at, now) if figures else None,
                 "want_snapshot": self._want_snapshot,
             },
+            "inbound": {
+                "alive": self.inbound_alive(),
+                "handled": self.inbound_handled,
+                "restarts": self.inbound_restarts,
+                "last_crash": self._inbound_crash[1] if self._inbound_crash else None,
+                "dropped_qos0": self.link.stats.inbound_dropped,
+            },
             "rejected": dict(self.rejected),
-            "commands": dict(self.commands),
+            "commands": dict(self._commands.counts),
             "alarms": self.alarms(),
         }
 
@@ -142,7 +189,21 @@ class GateSync:
         found = set(self.watch.alarms)
         if self.link.stats.refusals and not self.link.connected:
             found.add("broker_refused")
+        if self._inbound_alarm_holds():
+            found.add(INBOUND_ALARM)
         return sorted(found)
+
+    def inbound_alive(self) -> bool:
+        """The inbound task runs and has held no message longer than ``inbound_stall_s`` (watchdog, ready)."""
+        task = self._inbound_task
+        if task is None or task.done():
+            return False
+        busy = self._busy_since
+        return busy is None or time.monotonic() - busy < self.config.inbound_stall_s
+
+    def _inbound_alarm_holds(self) -> bool:
+        crash = self._inbound_crash
+        return crash is not None and (self._clock() - crash[0]).total_seconds() < INBOUND_ALARM_HOLD_S
 
     def _status_payload(self, state: str, reason: str) -> bytes:
         online = state == "online"
@@ -159,6 +220,17 @@ class GateSync:
     def _announce(self) -> None:
         """Republish the retained online status (its clearance version or snapshot request changed)."""
         self.link.publish(self.topics.status, self._status_payload("online", "connected"), retain=True)
+        self._announced_at = time.monotonic()
+
+    def _ask_for_snapshot(self) -> None:
+        """Ask central for a snapshot, once rather than per failing message.
+
+        A fault that fails every snapshot too would otherwise ping-pong snapshots with central; upkeep asks
+        again every SNAPSHOT_ASK_AGAIN_S while the gate still wants one.
+        """
+        if not self._want_snapshot:
+            self._want_snapshot = True
+            self._announce()
 
     # -- upkeep and telemetry -----------------------------------------------------------------
     async def _upkeep(self) -> None:
@@ -173,6 +245,26 @@ class GateSync:
         self._feed_version = figures.feed_version
         for kind, payload in self.watch.update(figures):
             await self._write(kind, payload)
+        if self._want_snapshot and time.monotonic() - self._announced_at >= SNAPSHOT_ASK_AGAIN_S:
+            self._announce()
+        if self._inbound_alarm_raised and not self._inbound_alarm_holds():
+            self._inbound_alarm_raised = False
+            log.info("alarm %s cleared: no restart for %.0f s", INBOUND_ALARM, INBOUND_ALARM_HOLD_S)
+            await self._write(
+                "lane.alarm_cleared", {"code": INBOUND_ALARM, "restarts": self.inbound_restarts}
+            )
+        for topic, reason, suppressed in self._reports.tallies_due():
+            log.warning(
+                "%d more messages on %s rejected (%s), not reported one by one", suppressed, topic, reason
+            )
+            tally = MessageRejected(
+                topic=topic,
+                reason=reason,
+                detail=f"{suppressed} more rejected, not reported one by one",
+                size=0,
+                suppressed=suppressed,
+            )
+            await self._write("sync.message_rejected", tally.model_dump())
         if self.watch.purge_due(now):
             before = self.watch.purge_before(now)
             purged = await self._store.call(lambda: self._outbox.purge_delivered(before))
@@ -200,45 +292,110 @@ class GateSync:
             self._tasks.append(asyncio.ensure_future(self._write("sync.connect_refused", {"reason": detail})))
 
     # -- inbound ------------------------------------------------------------------------------
+    async def _supervise_inbound(self) -> None:
+        """Run the inbound loop; should it die, say so (log, count, alarm) and start it again."""
+        backoff = Backoff(INBOUND_RESTART_MIN_S, INBOUND_RESTART_MAX_S)
+        while True:
+            try:
+                await self._inbound()
+            except Exception as exc:  # a bug of ours: the gate must go on receiving revocations
+                self.inbound_restarts += 1
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+                self._inbound_crash = (self._clock(), detail)
+                log.error(
+                    "inbound handling crashed (restart %d): %s", self.inbound_restarts, detail, exc_info=exc
+                )
+                await self._raise_inbound_alarm(detail)
+                await asyncio.sleep(backoff.next())
+
+    async def _raise_inbound_alarm(self, detail: str) -> None:
+        self._inbound_alarm_raised = True
+        payload = {"tx_id": None, "code": INBOUND_ALARM, "detail": detail, "restarts": self.inbound_restarts}
+        try:
+            await self._write("lane.alarm", payload)
+        except Exception:  # the store may be what failed: the alarm still shows in status() and telemetry
+            log.exception("could not record the %s alarm in the outbox", INBOUND_ALARM)
+
     async def _inbound(self) -> None:
         while True:
             message = await self.link.inbound.get()
+            self._busy_since = time.monotonic()
             try:
-                if message.topic == self.topics.clearances:
-                    await self._clearance(message)
-                elif message.topic == self.topics.commands:
-                    await self._command(message)
-                else:
-                    log.warning("message on unexpected topic %s ignored", message.topic)
+                await self.handle(message)
             finally:
+                self._busy_since = None
                 self.link.ack(message)
 
-    async def _reject(self, topic: str, rejected: Rejected, size: int) -> None:
+    async def handle(self, message: Inbound) -> str:
+        """Apply or reject one inbound message: what became of it. Nothing in the payload can make it raise.
+
+        The outcome: ``applied`` or ``duplicate`` (clearances), the command's ack status (commands),
+        ``rejected``, or ``failed`` (the gate's own fault while handling it: reported like a rejection).
+        """
+        self.inbound_handled += 1
+        topics = self.topics
+        limits = {
+            topics.clearances: self.config.clearance_max_bytes,
+            topics.commands: self.config.command_max_bytes,
+        }
+        try:
+            if message.topic not in limits:
+                await self._reject(
+                    message.topic, Rejected("unexpected_topic", "not subscribed"), message.size
+                )
+                return "rejected"
+            if message.size > limits[message.topic]:
+                oversized = Rejected("oversized", f"{message.size} bytes, limit {limits[message.topic]}")
+                await self._refuse(message, oversized)
+                return "rejected"
+            if message.topic == topics.clearances:
+                return await self._clearance(message)
+            return await self._command(message)
+        except Exception as exc:  # store error, bug: reported as a rejection, the loop goes on
+            if message.topic == topics.clearances:
+                self._ask_for_snapshot()  # whatever the message held, a snapshot brings it back
+            await self._refuse(message, Rejected("failed", f"{type(exc).__name__}: {exc}"), exc)
+            return "failed"
+
+    async def _refuse(self, message: Inbound, rejected: Rejected, exc: BaseException | None = None) -> None:
+        """Report a rejection; a command also gets its rejection ack (by its claimed id, if readable)."""
+        if message.topic == self.topics.commands:
+            self._commands.answer_rejection(message.payload, rejected)
+        await self._reject(message.topic, rejected, message.size, exc)
+
+    async def _reject(
+        self, topic: str, rejected: Rejected, size: int, exc: BaseException | None = None
+    ) -> None:
         name = topic.rsplit("/", 1)[-1]
         self.rejected[f"{name}:{rejected.reason}"] += 1
-        log.warning("rejected a message on %s (%d bytes): %s", topic, size, rejected)
-        body = MessageRejected(topic=topic, reason=rejected.reason, detail=rejected.detail, size=size)
+        suppressed = self._reports.admit(topic, rejected.reason)
+        if suppressed is None:
+            log.debug("rejected a message on %s (%d bytes): %s (not reported: rate)", topic, size, rejected)
+            return
+        more = f" ({suppressed} more were rejected before it)" if suppressed else ""
+        log.warning("rejected a message on %s (%d bytes): %s%s", topic, size, rejected, more, exc_info=exc)
+        body = MessageRejected(
+            topic=topic, reason=rejected.reason, detail=rejected.detail, size=size, suppressed=suppressed
+        )
         await self._write("sync.message_rejected", body.model_dump())
 
-    async def _clearance(self, message: Inbound) -> None:
-        limit = self.config.clearance_max_bytes
+    async def _clearance(self, message: Inbound) -> str:
         raw = message.payload
         resync = self._want_snapshot
 
         def work() -> FeedResult:
-            return handle_clearance(raw, self.gate_id, limit, self._clearances, self._clock, resync)
+            return handle_clearance(raw, self._feed_rules, self._clearances, self._clock, resync)
 
         result = await self._store.call(work)
         self._feed_version = result.version
         if result.rejection is not None:
-            await self._reject(message.topic, result.rejection, len(raw))
+            await self._reject(message.topic, result.rejection, message.size)
             if result.rejection.reason == "out_of_order":
-                self._want_snapshot = True
-                self._announce()
-            return
+                self._ask_for_snapshot()
+            return "rejected"
         if result.outcome == "duplicate":
             self.rejected["clearances:already_applied"] += 1
-            return
+            return "duplicate"
         log.info(
             "clearance %s applied: feed version %d, %d changed", result.kind, result.version, result.changed
         )
@@ -250,80 +407,11 @@ class GateSync:
             self._want_snapshot = False
         self._announce()
         await self._upkeep_once()
+        return "applied"
 
-    async def _command(self, message: Inbound) -> None:
-        config = self.config
-        key = config.command_key.get_secret_value() if config.command_key else None
-        now = self._clock()
+    async def _command(self, message: Inbound) -> str:
         try:
-            command = verify(
-                message.payload, key, self.gate_id, now, config.command_max_age_s, config.command_max_bytes
-            )
+            return await self._commands.handle(message.payload)
         except Rejected as rejected:
-            await self._reject(message.topic, rejected, len(message.payload))
-            self._ack(claimed_id(message.payload), None, "rejected", str(rejected), now)
-            return
-        if await self._store.call(lambda: self._journal.seen(command.command_id)):
-            self.commands["duplicate"] += 1
-            self._ack(command.command_id, command.name, "duplicate", "already handled: not done again", now)
-            return
-        status, detail = self._decide(command)
-        await self._store.call(lambda: self._journal.record(command, status, detail, now))
-        result = self._execute(command) if status == "accepted" else None
-        self.commands[status] += 1
-        await self._write(
-            "command.handled",
-            {
-                "command_id": str(command.command_id),
-                "name": command.name,
-                "issuer": command.issuer,
-                "status": status,
-                "detail": detail,
-            },
-        )
-        self._ack(command.command_id, command.name, status, detail, now, result)
-
-    def _decide(self, command: Command) -> tuple[AckStatus, str]:
-        if command.name == "open_barrier" and not self.config.remote_open_allowed:
-            return "refused", "remote opening is not allowed by this gate's configuration"
-        if command.name == "open_barrier":
-            # Decided before the command is journalled, so the audit never says "opening" for a lane that
-            # could not act on it.
-            refusal = self._gate.open_refusal()
-            if refusal is not None:
-                return "refused", f"the lane cannot open now: {refusal}"
-        return "accepted", {
-            "reload_clearances": "snapshot requested",
-            "status_report": "status attached",
-            "open_barrier": "barrier opening",
-        }[command.name]
-
-    def _execute(self, command: Command) -> dict[str, Any] | None:
-        if command.name == "status_report":
-            return {"lane": self._gate.lane_status(), "sync": self.status()}
-        if command.name == "reload_clearances":
-            self._want_snapshot = True
-            self._announce()
-        elif command.name == "open_barrier":
-            self._gate.open_barrier(f"central:{command.issuer}", command.reason or "remote open by central")
-        return None
-
-    def _ack(
-        self,
-        command_id: Any,
-        name: str | None,
-        status: AckStatus,
-        detail: str,
-        at: datetime,
-        result: dict[str, Any] | None = None,
-    ) -> None:
-        ack = CommandAck(
-            gate_id=self.gate_id,
-            command_id=command_id,
-            name=name,
-            status=status,
-            detail=detail[:500],
-            at=at,
-            result=result,
-        )
-        self.link.publish(self.topics.commands_ack, ack.model_dump_json().encode())
+            await self._refuse(message, rejected)
+            return "rejected"

@@ -33,8 +33,9 @@ from sync.clearances import WireDeclaration
 from sync.commands import Command, sign
 from sync.config import BrokerConfig, SyncConfig
 from sync.contract import EventEnvelope, TelemetryBody, gate_topics
+from sync.feed_signature import sign_feed_body
 from tests.sync.broker import Mosquitto
-from tests.sync.conftest import central_starter, run_broker
+from tests.sync.conftest import FEED_KEY, central_starter, run_broker, trusted
 from tests.sync.observer import Observer
 from vision.identity import Identification, Read, ReadKind
 
@@ -57,7 +58,8 @@ def start_central(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., C
 
 def sync_config(mosquitto: Mosquitto, **overrides: Any) -> SyncConfig:
     broker_settings = {"host": mosquitto.host, "port": mosquitto.port, **overrides.pop("broker", {})}
-    return SyncConfig.model_validate({"broker": broker_settings, **FAST, **overrides})
+    settings = {"broker": broker_settings, **FAST, "clearance_keys": trusted(), **overrides}
+    return SyncConfig.model_validate(settings)
 
 
 @asynccontextmanager
@@ -257,8 +259,13 @@ async def test_malformed_oversized_and_schema_violating_messages_on_every_inboun
             b'{"type": "snapshot", "declarations": []}' + b" " * 3000,
             "clearances:oversized",
         ),
-        (topics.clearances, json.dumps({"type": "snapshot", "gate_id": "g1"}).encode(), "clearances:schema"),
-        (topics.clearances, json.dumps(good_delta).encode(), "clearances:out_of_order"),
+        (
+            topics.clearances,
+            sign_feed_body({"type": "snapshot", "gate_id": "g1"}, FEED_KEY),
+            "clearances:schema",
+        ),
+        (topics.clearances, json.dumps(good_delta).encode(), "clearances:unauthenticated"),
+        (topics.clearances, sign_feed_body(good_delta, FEED_KEY), "clearances:out_of_order"),
         (topics.commands, b"\xff\xfe", "commands:malformed"),
         (topics.commands, b"[" + b"1," * 400 + b"1]", "commands:oversized"),
         (topics.commands, json.dumps({"command": "x"}).encode(), "commands:schema"),

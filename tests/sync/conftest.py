@@ -10,7 +10,16 @@ import pytest
 
 from sync.central import Central, CentralSettings
 from sync.config import BrokerConfig
+from sync.signing_keys import SigningKey
 from tests.sync.broker import Mosquitto
+
+FEED_KEY = SigningKey.generate("test-central")
+"""The key the tests' central signs clearances with; gates trust it through :func:`trusted`."""
+
+
+def trusted(*keys: SigningKey) -> list[dict[str, str]]:
+    """A gate's ``clearance_keys`` setting trusting ``keys`` (default: the tests' central key)."""
+    return [{"key_id": k.key_id, "public_key": k.public_text} for k in (keys or (FEED_KEY,))]
 
 
 def run_broker(tmp_path: Path) -> Iterator[Mosquitto]:
@@ -41,7 +50,11 @@ def central_starter(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[...,
 
     def start(name: str = "central-1", group: str | None = "central") -> Central:
         settings = CentralSettings(
-            broker=broker_config(broker), db_path=tmp_path / "central.db", group=group, name=name
+            broker=broker_config(broker),
+            db_path=tmp_path / "central.db",
+            group=group,
+            name=name,
+            signing_key=FEED_KEY,
         )
         central = Central(settings)
         central.start()

@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sync.central import Central
 from sync.central_feed import FeedFileError, load_declarations, next_message
 from sync.central_store import SqliteCentralStore
-from sync.clearances import ClearanceDelta, ClearanceSnapshot
+from sync.clearances import ClearanceDelta, ClearanceSnapshot, FeedRules, parse_clearance
+from sync.config import SyncConfig
 from sync.contract import encode_event, gate_topics
 from tests.sync.broker import Mosquitto
 from tests.sync.central_db import Database, open_database
@@ -203,8 +205,26 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     db = str(tmp_path / "central.db")
     cli = [sys.executable, "-m", "edge.central_cli"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    keys = tmp_path / "keys"
+    made = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "keys", "generate", "--out", str(keys), "--key-id", "hq-1"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    assert (keys / "hq-1.key").stat().st_mode & 0o777 == 0o600
+    send = [*cli, "clearances", "--port", str(broker.port), "--db", db, "--gate", "g1", "--file", str(feed)]
+    unsigned = subprocess.run(
+        send, env=env, cwd=REPO, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert unsigned.returncode != 0
+    assert "--signing-key" in unsigned.stderr
     sent = subprocess.run(
-        [*cli, "clearances", "--port", str(broker.port), "--db", db, "--gate", "g1", "--file", str(feed)],
+        [*send, "--signing-key", str(keys / "hq-1.key")],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -215,8 +235,12 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     assert sent.returncode == 0, sent.stderr
     assert "snapshot at feed version 1 sent" in sent.stdout
     wait_for(lambda: len(gate.on(topic)) == 1)
-    message = ClearanceSnapshot.model_validate_json(gate.on(topic)[0].payload)
-    assert message.declarations[0].channel == "red"
+    trusted = SyncConfig.model_validate({"clearance_keys": yaml.safe_load((keys / "hq-1.pub").read_text())})
+    rules = FeedRules("g1", 100_000, trusted.trusted_clearance_keys(), max_version_jump=10)
+    received = parse_clearance(gate.on(topic)[0].payload, rules)
+    assert received.key_id == "hq-1"
+    assert isinstance(received.message, ClearanceSnapshot)
+    assert received.message.declarations[0].channel == "red"
     gate.close()
     report = subprocess.run(
         [*cli, "report", "--db", db],

@@ -81,8 +81,8 @@ def test_validly_signed_text_that_is_not_a_command_is_a_schema_rejection() -> No
 
 def test_claimed_id_is_read_from_an_unverified_message_only_for_the_ack() -> None:
     sent = command()
-    assert claimed_id(sign(sent, "any-other-key-0000")) == sent.command_id
-    assert claimed_id(b"garbage") is None
+    assert claimed_id(sign(sent, "any-other-key-0000"), 4096) == sent.command_id
+    assert claimed_id(b"garbage", 4096) is None
 
 
 @given(st.binary(max_size=300))

@@ -1,0 +1,131 @@
+"""Central's commands at the gate: verified, done at most once, decided, audited, reported and answered.
+
+The checks themselves (signature, freshness, shape) are :func:`sync.commands.verify`; this is what follows:
+the journal says whether the id was already handled, the gate's configuration and lane decide whether it
+may be done, the audit trail records it before it is carried out, and every command is answered on
+``commands/ack``, a rejected one too (by the id it claims, where that can be read).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sync.client import MqttLink
+from sync.commands import AckStatus, Command, CommandAck, CommandJournal, claimed_id, verify
+from sync.config import SyncConfig
+from sync.contract import Rejected
+from sync.ports import GateControl, StoreThread
+
+EventWriter = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class CommandHandler:
+    """One gate's command handling; :meth:`handle` raises :class:`Rejected` for a command it must not run."""
+
+    def __init__(
+        self,
+        config: SyncConfig,
+        gate_id: str,
+        *,
+        store: StoreThread,
+        journal: CommandJournal,
+        gate: GateControl,
+        link: MqttLink,
+        ack_topic: str,
+        write: EventWriter,
+        status: Callable[[], dict[str, Any]],
+        reload: Callable[[], None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._config = config
+        self._gate_id = gate_id
+        self._store = store
+        self._journal = journal
+        self._gate = gate
+        self._link = link
+        self._ack_topic = ack_topic
+        self._write = write
+        self._status = status
+        self._reload = reload
+        self._clock = clock
+        self.counts: Counter[str] = Counter()
+
+    async def handle(self, raw: bytes) -> AckStatus:
+        """Verify and carry out one command message; what was done (the ack's status)."""
+        config = self._config
+        key = config.command_key.get_secret_value() if config.command_key else None
+        now = self._clock()
+        command = verify(raw, key, self._gate_id, now, config.command_max_age_s, config.command_max_bytes)
+        if await self._store.call(lambda: self._journal.seen(command.command_id)):
+            self.counts["duplicate"] += 1
+            self.answer(command.command_id, command.name, "duplicate", "already handled: not done again", now)
+            return "duplicate"
+        status, detail = self._decide(command)
+        await self._store.call(lambda: self._journal.record(command, status, detail, now))
+        result = self._execute(command) if status == "accepted" else None
+        self.counts[status] += 1
+        await self._write(
+            "command.handled",
+            {
+                "command_id": str(command.command_id),
+                "name": command.name,
+                "issuer": command.issuer,
+                "status": status,
+                "detail": detail,
+            },
+        )
+        self.answer(command.command_id, command.name, status, detail, now, result)
+        return status
+
+    def answer_rejection(self, raw: bytes, rejected: Rejected) -> None:
+        """Tell central a command message was rejected, by the id it claims (null if unreadable)."""
+        command_id = claimed_id(raw, self._config.command_max_bytes)
+        self.answer(command_id, None, "rejected", str(rejected), self._clock())
+
+    def _decide(self, command: Command) -> tuple[AckStatus, str]:
+        if command.name == "open_barrier" and not self._config.remote_open_allowed:
+            return "refused", "remote opening is not allowed by this gate's configuration"
+        if command.name == "open_barrier":
+            # Decided before the command is journalled, so the audit never says "opening" for a lane that
+            # could not act on it.
+            refusal = self._gate.open_refusal()
+            if refusal is not None:
+                return "refused", f"the lane cannot open now: {refusal}"
+        return "accepted", {
+            "reload_clearances": "snapshot requested",
+            "status_report": "status attached",
+            "open_barrier": "barrier opening",
+        }[command.name]
+
+    def _execute(self, command: Command) -> dict[str, Any] | None:
+        if command.name == "status_report":
+            return {"lane": self._gate.lane_status(), "sync": self._status()}
+        if command.name == "reload_clearances":
+            self._reload()
+        elif command.name == "open_barrier":
+            self._gate.open_barrier(f"central:{command.issuer}", command.reason or "remote open by central")
+        return None
+
+    def answer(
+        self,
+        command_id: UUID | None,
+        name: str | None,
+        status: AckStatus,
+        detail: str,
+        at: datetime,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        ack = CommandAck(
+            gate_id=self._gate_id,
+            command_id=command_id,
+            name=name,
+            status=status,
+            detail=detail[:500],
+            at=at,
+            result=result,
+        )
+        self._link.publish(self._ack_topic, ack.model_dump_json().encode())
