@@ -512,6 +512,10 @@ class LaneDaemon:
             log.error("%s for %s not handed to the lane: %s", type(event).__name__, event.tx_id, exc)
 
     # -- what others read (any thread) --------------------------------------------------------------
+    def lane_alive(self) -> bool:
+        """The lane thread runs and has stepped an event within LANE_LOOP_MAX_AGE_S."""
+        return self._thread.alive() and self._lane_heartbeat.alive()
+
     def faults(self) -> list[str]:
         """Every device fault now, in words, for the lane status and the kiosk."""
         return self.health.fault_list(self.view.fault)
@@ -559,7 +563,7 @@ class LaneDaemon:
         io_stall_s = link.backoff_max_s * 1.1 + 2 * (link.timeout_s * 2 + 0.1) + 2.0
         io = self._io.stats
         checks: dict[str, LivenessCheck] = {
-            "lane-loop": all_of(self._thread.alive, self._lane_heartbeat.alive),
+            "lane-loop": self.lane_alive,
             "modbus-poller": all_of(
                 task_check(io_task),
                 progress_check(lambda: io.polls + io.errors + io.reconnects, io_stall_s, self._clock),

@@ -22,6 +22,7 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     ready: bool
     lane_started: bool
+    lane_loop: bool
     controller_link: bool
     store: bool
 
@@ -38,7 +39,7 @@ async def index() -> HTMLResponse:
 
 @router.get("/healthz", response_model=Health)
 async def healthz() -> Health:
-    """Alive: the daemon's loop answers (it runs the lane too)."""
+    """Alive: the daemon's main loop answers (the lane runs on a thread of its own: see /readyz)."""
     return Health(status="ok")
 
 
@@ -50,8 +51,13 @@ def readiness(ctx: KioskContext) -> Readiness:
         store_ok = False
     started = ctx.daemon.ready.is_set()
     link = ctx.daemon.view.link_up
+    lane_loop = ctx.daemon.lane_alive()
     return Readiness(
-        ready=started and link and store_ok, lane_started=started, controller_link=link, store=store_ok
+        ready=started and lane_loop and link and store_ok,
+        lane_started=started,
+        lane_loop=lane_loop,
+        controller_link=link,
+        store=store_ok,
     )
 
 

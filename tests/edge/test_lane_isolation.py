@@ -10,6 +10,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,8 +55,15 @@ class ThreadedController:
             self._loop.close()
 
 
+@dataclass
+class Isolated:
+    daemon: LaneDaemon
+    controller: ThreadedController
+    run: asyncio.Task[None]
+
+
 @pytest.fixture
-async def isolated(tmp_path: Path) -> AsyncIterator[tuple[LaneDaemon, ThreadedController]]:
+async def isolated(tmp_path: Path) -> AsyncIterator[Isolated]:
     io_port = free_tcp_port()
     scale = ScaleSimPeer(ScaleProtocol.TOLEDO, checksum=True, rate_hz=20, division_kg=20)
     config = fast_config(tmp_path, io_port, scale.port_name)
@@ -68,7 +76,7 @@ async def isolated(tmp_path: Path) -> AsyncIterator[tuple[LaneDaemon, ThreadedCo
     task = asyncio.create_task(daemon.run())
     try:
         await asyncio.wait_for(daemon.ready.wait(), 10)
-        yield daemon, controller
+        yield Isolated(daemon, controller, task)
     finally:
         await daemon.stop()
         await asyncio.wait_for(task, 30)
@@ -78,9 +86,9 @@ async def isolated(tmp_path: Path) -> AsyncIterator[tuple[LaneDaemon, ThreadedCo
 
 
 async def test_the_lane_polls_and_ticks_while_the_main_loop_is_blocked(
-    isolated: tuple[LaneDaemon, ThreadedController],
+    isolated: Isolated,
 ) -> None:
-    daemon, _ = isolated
+    daemon = isolated.daemon
     await eventually(lambda: daemon.view.state is LaneState.IDLE, what="lane idle")
     polls_before = daemon._io.stats.polls
     daemon.lag.reset()
@@ -94,9 +102,9 @@ async def test_the_lane_polls_and_ticks_while_the_main_loop_is_blocked(
 
 
 async def test_the_arm_reverses_on_a_vehicle_while_the_main_loop_is_blocked(
-    isolated: tuple[LaneDaemon, ThreadedController],
+    isolated: Isolated,
 ) -> None:
-    daemon, controller = isolated
+    daemon, controller = isolated.daemon, isolated.controller
     sim = controller.sim
     await eventually(lambda: daemon.view.state is LaneState.IDLE, what="lane idle")
     daemon.officer.open("supervisor-1", "isolation test")  # opens, then closes once the path is clear
@@ -109,3 +117,24 @@ async def test_the_arm_reverses_on_a_vehicle_while_the_main_loop_is_blocked(
     assert sim.collisions == 0
     assert sim.position > 0.5  # reversed well before the contact point
     controller.call(lambda: sim.set_photocell(False))
+
+
+async def test_a_stuck_lane_loop_is_not_alive_and_a_dead_one_stops_the_daemon(
+    isolated: Isolated, caplog: pytest.LogCaptureFixture
+) -> None:
+    daemon = isolated.daemon
+    await eventually(lambda: daemon.view.state is LaneState.IDLE, what="lane idle")
+    assert daemon.lane_alive()
+    daemon._thread.call(time.sleep, 6.0)  # the lane loop hangs (a driver bug): the watchdog must see it
+    await eventually(lambda: not daemon.lane_alive(), timeout=10, what="stuck lane loop seen")
+    assert not daemon.watchdog.status()["lane-loop"]
+    await eventually(daemon.lane_alive, timeout=10, what="lane loop back")
+
+    def kill_lane_task() -> None:
+        for task in asyncio.all_tasks():
+            if task.get_name() == "lane-loop":
+                task.cancel()
+
+    daemon._thread.call(kill_lane_task)
+    await asyncio.wait_for(isolated.run, 20)  # the daemon stops: systemd restarts it
+    assert any("lane loop ended by itself" in r.getMessage() for r in caplog.records)
