@@ -554,6 +554,7 @@ class LaneDaemon:
             liveness=self.watchdog.status(),
             mqtt_connected=bool(uplink["connected"]) if uplink is not None else None,
             clearance_cache_age_s=uplink.get("clearance_age_s") if uplink is not None else None,
+            lane_lag=self.lag.summary(),
         )
 
     def _liveness_checks(self, io_task: asyncio.Task[None]) -> dict[str, LivenessCheck]:

@@ -115,6 +115,7 @@ class GateSnapshot:
     mqtt_connected: bool | None = None
     clearance_cache_age_s: float | None = None
     liveness: Mapping[str, bool] | None = None
+    lane_lag: Mapping[str, Mapping[str, float]] | None = None
 
 
 class MetricsSource(Protocol):
@@ -247,6 +248,7 @@ class SnapshotCollector(Collector):
         yield from _cameras(snap.cameras)
         yield from _sync(snap)
         yield from _liveness(snap.liveness)
+        yield from _lane_lag(snap.lane_lag)
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
@@ -264,6 +266,26 @@ def _lane(snap: GateSnapshot) -> Iterator[Metric]:
     for value in LaneState:
         state.add_metric([value.value], 1 if value.value == snap.lane_state else 0)
     yield state
+
+
+def _lane_lag(lag: Mapping[str, Mapping[str, float]] | None) -> Iterator[Metric]:
+    """The lane loop's lateness over its recent samples: what a barrier reaction waits on."""
+    if lag is None:
+        return
+    docs = {
+        "step_lag": "Seconds from an input change read from the controller to the lane's step done.",
+        "tick_late": "Seconds the lane loop's timer fired late.",
+    }
+    for series, doc in docs.items():
+        figures = lag.get(series)
+        if figures is None:
+            continue
+        family = GaugeMetricFamily(
+            f"gate_lane_{series}_seconds", doc + " Recent samples.", labels=["quantile"]
+        )
+        for label, key in (("0.5", "p50_ms"), ("0.99", "p99_ms"), ("1", "max_ms")):
+            family.add_metric([label], figures[key] / 1000)
+        yield family
 
 
 def _modbus(m: ModbusStats | None) -> Iterator[Metric]:

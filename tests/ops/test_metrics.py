@@ -38,6 +38,10 @@ FULL = GateSnapshot(
     mqtt_connected=False,
     clearance_cache_age_s=310.0,
     liveness={"lane-loop": True, "modbus-poller": False},
+    lane_lag={
+        "step_lag": {"n": 40, "p50_ms": 0.5, "p99_ms": 4.0, "max_ms": 6.0},
+        "tick_late": {"n": 400, "p50_ms": 1.0, "p99_ms": 3.0, "max_ms": 9.0},
+    },
 )
 
 
@@ -87,6 +91,8 @@ def test_a_scrape_carries_device_sync_camera_and_liveness_figures() -> None:
     assert value(samples, "gate_mqtt_connected") == 0
     assert value(samples, "gate_clearance_cache_age_seconds") == 310
     assert value(samples, "gate_liveness_check_ok", check="modbus-poller") == 0
+    assert value(samples, "gate_lane_step_lag_seconds", quantile="0.99") == 0.004
+    assert value(samples, "gate_lane_tick_late_seconds", quantile="1") == 0.009
     assert value(samples, "gate_metrics_snapshot_ok") == 1
     assert value(samples, "gate_info", gate_id="g1", lane_id="lane-1", version="0.1.0") == 1
     assert "process_resident_memory_bytes" in names(samples)
