@@ -14,15 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.kiosk import routes_history, routes_lane, routes_pages, routes_session
+from edge.kiosk.body_limit import BodyLimit
 from edge.kiosk.config import KioskConfig
 from edge.kiosk.context import KioskContext
 from edge.kiosk.live import LiveHub, SyncStatus
+from edge.kiosk.login_throttle import LoginThrottle
 from edge.kiosk.sessions import RateLimiter, SessionStore
 from edge.kiosk.users import UsersRepo
+from edge.kiosk.validation_errors import answer_validation_error
+from edge.kiosk.views import ErrorBody
 from edge.metrics import mount_metrics
 
 if TYPE_CHECKING:
@@ -92,6 +97,7 @@ def create_app(
         users=UsersRepo(daemon.store.conn),
         sessions=SessionStore(config.session_idle_timeout_s, config.session_max_age_s, clock),
         login_limiter=RateLimiter(config.login_rate_per_minute, 60.0, clock),
+        login_throttle=LoginThrottle(config, clock),
         hub=hub,
         clock=clock,
         wall=wall,
@@ -114,9 +120,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.kiosk = context
-    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(RequestValidationError, answer_validation_error)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: the 413s get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    too_large = {"model": ErrorBody, "description": f"Request body over {config.max_body_bytes} bytes."}
     for module in (routes_session, routes_lane, routes_history, routes_pages):
-        app.include_router(module.router)
+        app.include_router(module.router, responses={413: too_large})
     mount_metrics(app, daemon.metrics)  # Prometheus scrapes the daemon's own port: no login, firewall it
     return app

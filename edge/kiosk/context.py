@@ -11,6 +11,7 @@ from fastapi import Request
 
 from edge.kiosk.config import KioskConfig
 from edge.kiosk.live import LiveHub
+from edge.kiosk.login_throttle import LoginThrottle
 from edge.kiosk.sessions import RateLimiter, SessionStore
 from edge.kiosk.users import UsersRepo
 
@@ -25,9 +26,10 @@ class KioskContext:
     users: UsersRepo
     sessions: SessionStore
     login_limiter: RateLimiter
+    login_throttle: LoginThrottle
     hub: LiveHub
-    clock: Callable[[], float]  # monotonic seconds: sessions and rate limits
-    wall: Callable[[], datetime]  # aware UTC: account lockouts (they outlive a restart)
+    clock: Callable[[], float]  # monotonic seconds: sessions, rate limits and login delays
+    wall: Callable[[], datetime]  # aware UTC
 
 
 def kiosk(request: Request) -> KioskContext:

@@ -1,45 +1,58 @@
-"""Input field types shared by the request models: bounded, and always encodable as UTF-8.
+"""Input field types shared by the request models: bounded, one line of printable text, valid Unicode.
 
-JSON can carry lone UTF-16 surrogates ("\\ud800") that Python accepts but sqlite and argon2 cannot
-encode; refusing them at the edge turns a would-be 500 into a 422.
+JSON can carry lone UTF-16 surrogates ("\\ud800") that Python accepts but sqlite, argon2 and the JSON
+answer cannot encode; refusing them here turns a would-be 500 into a 422. Text that an officer reads
+back (names, reasons, ids) must also be free of control characters (terminal escapes, NUL, newlines that
+forge log lines) and of bidi controls that make a reason display as something it is not.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Cc (C0, DEL, C1), the line and paragraph separators, and the bidi marks, embeddings, overrides, isolates.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
 
 def _encodable(text: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    if _SURROGATE.search(text):
+        raise ValueError("text must be valid Unicode (no lone surrogates)")
+    return text
+
+
+def _printable(text: str) -> str:
+    found = _UNPRINTABLE.search(_encodable(text))
+    if found:
+        raise ValueError(f"text must be one line of printable characters (U+{ord(found[0]):04X} is not)")
     return text
 
 
 Utf8 = AfterValidator(_encodable)
+Printable = AfterValidator(_printable)
 
 UserName = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), Utf8, Field(description="User name.")
+    str, StringConstraints(min_length=1, max_length=64), Printable, Field(description="User name.")
 ]
 Password = Annotated[
     str,
     StringConstraints(min_length=1, max_length=256),
-    Utf8,
+    Utf8,  # any other character: a password is never shown, and one set with it must still work
     Field(description="Password (never stored or logged)."),
 ]
 ReasonText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=500),
-    Utf8,
+    Printable,
     Field(description="Why: chosen from the list or typed; kept in the audit record."),
 ]
 TxId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64),
-    Utf8,
+    Printable,
     Field(description="The transaction the screen showed."),
 ]
 PlateText = Annotated[

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.kiosk.auth import Ctx, check_same_origin, csrf_session, current_session
+from edge.kiosk.auth import Ctx, SessionFirstRoute, check_same_origin, csrf_session, current_session
 from edge.kiosk.fields import Password, UserName
 from edge.kiosk.i18n import Language, strings
 from edge.kiosk.sessions import SESSION_COOKIE, Session
@@ -20,7 +20,7 @@ from edge.kiosk.views import ErrorBody
 
 log = logging.getLogger("edge.kiosk.auth")
 
-router = APIRouter(prefix="/api/v1", tags=["session"])
+router = APIRouter(prefix="/api/v1", tags=["session"], route_class=SessionFirstRoute)
 
 
 class LoginRequest(BaseModel):
@@ -51,42 +51,49 @@ def _error(code: int, detail: str, headers: dict[str, str] | None = None) -> JSO
     return JSONResponse({"detail": detail}, status_code=code, headers=headers)
 
 
+def _too_soon(wait_s: float, detail: str) -> JSONResponse:
+    retry_after = {"Retry-After": str(max(1, math.ceil(wait_s)))}
+    return _error(status.HTTP_429_TOO_MANY_REQUESTS, detail, retry_after)
+
+
 @router.post(
     "/login",
     response_model=SessionInfo,
     responses={
-        401: {"model": ErrorBody, "description": "Wrong name or password."},
+        401: {"model": ErrorBody, "description": "Wrong name or password (the same answer for both)."},
         403: {"model": ErrorBody, "description": "Request from another origin."},
-        423: {"model": ErrorBody, "description": "Account locked after repeated failures."},
-        429: {"model": ErrorBody, "description": "Too many attempts from this address."},
+        429: {
+            "model": ErrorBody,
+            "description": "Too many attempts from this address, or failed logins not yet waited out: "
+            "try again after Retry-After seconds.",
+        },
     },
 )
 async def login(body: LoginRequest, request: Request, ctx: Ctx) -> Response:
-    """Check the password (off the lane's loop), open a session and set its HttpOnly cookie."""
+    """Check the password (off the lane's loop), open a session and set its HttpOnly cookie.
+
+    Failed logins make the next attempts from that address wait (edge.kiosk.login_throttle); an
+    account is never locked, and an unknown name is answered exactly as a wrong password.
+    """
     check_same_origin(request)
     address = request.client.host if request.client else "unknown"
     wait_s = ctx.login_limiter.allow(address)
     if wait_s is not None:
         log.warning("login rate limit hit from %s", address)
-        return _error(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many login attempts: wait and try again",
-            {"Retry-After": str(max(1, math.ceil(wait_s)))},
+        return _too_soon(wait_s, "too many login attempts: wait and try again")
+    wait_s = ctx.login_throttle.attempt(body.name, address)
+    if wait_s is not None:
+        log.warning(
+            "login for %r from %s refused: %.0f s to wait after failed logins", body.name, address, wait_s
         )
+        return _too_soon(wait_s, "too many failed logins: wait and try again")
     user = ctx.users.get(body.name)
-    if user is not None and user.locked_at(ctx.wall()):
-        return _error(status.HTTP_423_LOCKED, "account locked: try again later")
-    password_hash = user.password_hash if user is not None else None
+    password_hash = user.password_hash if user is not None else None  # None: a dummy hash, same cost
     good = await asyncio.to_thread(verify_password, password_hash, body.password)
     if not good or user is None or user.disabled:
-        cfg = ctx.config
-        after = ctx.users.record_failure(body.name, ctx.wall(), cfg.lockout_after, cfg.lockout_s)
         log.warning("login failed for %r from %s", body.name, address)
-        if after is not None and after.locked_at(ctx.wall()):
-            log.warning("account %r locked for %g s after failed logins", body.name, cfg.lockout_s)
-            return _error(status.HTTP_423_LOCKED, "account locked: try again later")
         return _error(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
-    ctx.users.record_success(user.name)
+    ctx.login_throttle.succeeded(body.name, address)
     session = ctx.sessions.create(user.name, user.role)
     log.info("%s %s logged in from %s", user.role, user.name, address)
     response = JSONResponse(_info(session, ctx.config.session_idle_timeout_s).model_dump(mode="json"))

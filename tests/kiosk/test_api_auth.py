@@ -1,12 +1,14 @@
-"""The API's gatekeeping on the running gate: probes, logins, lockout, sessions, CSRF, origins and roles."""
+"""The API's gatekeeping on the running gate: probes, logins and their waits, sessions, CSRF, roles."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from edge.kiosk.users import UsersRepo
+from edge.kiosk.users import Role, UsersRepo
 from edge.lane import LaneState
 from tests.kiosk.conftest import KioskGate, as_user
 
@@ -54,21 +56,45 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(client: httpx.As
     assert "set-cookie" not in wrong.headers
 
 
-async def test_account_locks_after_three_failed_logins_even_against_the_right_password(
+def from_address(gate: KioskGate, address: str) -> httpx.AsyncClient:
+    """A client whose connections come from `address` (any 127.x.y.z reaches the kiosk on loopback)."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=gate.base_url, transport=transport, timeout=10)
+
+
+async def guesses(gate: KioskGate, address: str, name: str, count: int) -> list[tuple[int, str, str | None]]:
+    """`count` wrong passwords for `name` from `address`: (status, detail, Retry-After) of each answer."""
+    answers = []
+    async with from_address(gate, address) as attacker:
+        for _ in range(count):
+            response = await attacker.post("/api/v1/login", json={"name": name, "password": "bad-guess"})
+            answers.append(
+                (response.status_code, response.json()["detail"], response.headers.get("retry-after"))
+            )
+    return answers
+
+
+WRONG = (401, "wrong user name or password", None)
+WAIT = (429, "too many failed logins: wait and try again", "60")  # conftest: the first wait is 60 s
+
+
+async def test_failed_logins_from_other_addresses_never_keep_the_officer_out(
     gate: KioskGate, client: httpx.AsyncClient
 ) -> None:
-    gate.daemon.store.conn.execute(
-        "INSERT INTO users (name, role, password_hash, created_at) SELECT 'lena', role, password_hash,"
-        " created_at FROM users WHERE name = 'olga'"
-    )
-    codes = [
-        (await client.post("/api/v1/login", json={"name": "lena", "password": "bad-guess"})).status_code
-        for _ in range(3)
-    ]
-    assert codes == [401, 401, 423]
-    right = await client.post("/api/v1/login", json={"name": "lena", "password": "officer-pass-1"})
-    assert right.status_code == 423
-    assert right.json()["detail"] == "account locked: try again later"
+    UsersRepo(gate.daemon.store.conn).add("lena", Role.OFFICER, "officer-pass-2", datetime.now(UTC))
+    for n in range(2, 9):  # seven attackers, three free failures each: past the account's alarm (20)
+        codes = [code for code, _, _ in await guesses(gate, f"127.0.0.{n}", "lena", 5)]
+        assert codes[:1] == [401]
+        assert codes[-2:] == [429, 429]
+    assert await guesses(gate, "127.0.0.9", "lena", 2) == [WRONG, WAIT]  # under attack: one free failure
+    right = await client.post("/api/v1/login", json={"name": "lena", "password": "officer-pass-2"})
+    assert right.status_code == 200, right.text  # from the officer's own address, at the first try
+
+
+async def test_an_unknown_name_gets_the_same_answers_as_an_account_through_the_waits(gate: KioskGate) -> None:
+    known = await guesses(gate, "127.0.1.1", "olga", 5)
+    unknown = await guesses(gate, "127.0.1.2", "nobody-here", 5)
+    assert known == unknown == [WRONG, WRONG, WRONG, WAIT, WAIT]
 
 
 async def test_every_api_read_needs_a_session(client: httpx.AsyncClient) -> None:

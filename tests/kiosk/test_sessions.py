@@ -1,4 +1,4 @@
-"""Sessions, idle timeout, login rate limit and lockout expiry, with the clocks under the test's control.
+"""Sessions, idle timeout, login rate limit and login waits, with the clocks under the test's control.
 
 The app runs in-process (httpx's ASGI transport) or under uvicorn, on a daemon that is built but not
 started: these rules live in the kiosk, not in the lane.
@@ -97,7 +97,9 @@ async def test_a_session_ends_at_its_maximum_age_however_active(daemon: LaneDaem
 
 async def test_logins_beyond_the_rate_limit_get_429_with_retry_after(daemon: LaneDaemon) -> None:
     clocks = Clocks()
-    async with client_for(daemon, KioskConfig(login_rate_per_minute=3, lockout_after=50), clocks) as http:
+    async with client_for(
+        daemon, KioskConfig(login_rate_per_minute=3, login_free_failures=50), clocks
+    ) as http:
         codes = [(await http.post("/api/v1/login", json=BAD)).status_code for _ in range(3)]
         limited = await http.post("/api/v1/login", json=GOOD)
         assert codes == [401, 401, 401]
@@ -107,21 +109,19 @@ async def test_logins_beyond_the_rate_limit_get_429_with_retry_after(daemon: Lan
         assert (await http.post("/api/v1/login", json=GOOD)).status_code == 200
 
 
-async def test_a_locked_account_opens_again_after_the_lockout_and_a_success_resets_the_count(
+async def test_failed_logins_make_the_next_attempt_wait_and_the_right_password_then_works(
     daemon: LaneDaemon,
 ) -> None:
     clocks = Clocks()
-    config = KioskConfig(lockout_after=2, lockout_s=300, login_rate_per_minute=100)
+    config = KioskConfig(login_free_failures=2, login_rate_per_minute=100)
     async with client_for(daemon, config, clocks) as http:
-        assert [(await http.post("/api/v1/login", json=BAD)).status_code for _ in range(2)] == [401, 423]
-        clocks.advance(299)
-        assert (await http.post("/api/v1/login", json=GOOD)).status_code == 423
-        clocks.advance(2)
+        assert [(await http.post("/api/v1/login", json=BAD)).status_code for _ in range(2)] == [401, 401]
+        early = await http.post("/api/v1/login", json=GOOD)
+        assert early.status_code == 429  # the right password too: a guess in the wait is not even tried
+        assert early.headers["retry-after"] == "1"
+        clocks.advance(1)
         assert (await http.post("/api/v1/login", json=GOOD)).status_code == 200
-        user = UsersRepo(daemon.store.conn).get("olga")
-        assert user is not None
-        assert (user.failed_logins, user.locked_until) == (0, None)
-        assert (await http.post("/api/v1/login", json=BAD)).status_code == 401  # one failure: not locked
+        assert [(await http.post("/api/v1/login", json=BAD)).status_code for _ in range(3)] == [401, 401, 429]
 
 
 async def test_cookies_are_secure_when_served_over_tls(daemon: LaneDaemon) -> None:
