@@ -219,7 +219,7 @@ def gate_config(
     return GateConfig.model_validate(raw)
 
 
-async def run(seconds: float) -> None:
+async def run(seconds: float, loads: set[str]) -> None:
     ctx = mp.get_context("spawn")
     workdir = Path(tempfile.mkdtemp(prefix="bench-lane-lag-"))
     binary = mosquitto_binary()
@@ -264,15 +264,19 @@ async def run(seconds: float) -> None:
     http_conn, http_child = ctx.Pipe()
     mqtt_conn, mqtt_child = ctx.Pipe()
     prefix = config.sync.topic_prefix.replace("{gate_id}", config.gate_id)
-    floods = [
-        ctx.Process(target=http_flood, args=(kiosk_port, stop_flood, http_child), daemon=True),
-        ctx.Process(target=mqtt_flood, args=(broker.port, prefix, stop_flood, mqtt_child), daemon=True),
-    ]
+    floods = []
+    if "http" in loads:
+        floods.append(ctx.Process(target=http_flood, args=(kiosk_port, stop_flood, http_child), daemon=True))
+    if "mqtt" in loads:
+        floods.append(
+            ctx.Process(target=mqtt_flood, args=(broker.port, prefix, stop_flood, mqtt_child), daemon=True)
+        )
     for proc in floods:
         proc.start()
     stop_vision, frames = threading.Event(), [0]
     vision = threading.Thread(target=recognition_load, args=(stop_vision, frames), daemon=True)
-    vision.start()
+    if "vision" in loads:
+        vision.start()
     await asyncio.sleep(2.0)  # the floods ramp up
     daemon.lag.reset()
     started = time.monotonic()
@@ -280,10 +284,11 @@ async def run(seconds: float) -> None:
     report("flood", daemon)
     stop_flood.set()
     stop_vision.set()
-    answers = await asyncio.to_thread(http_conn.recv)
-    sent = await asyncio.to_thread(mqtt_conn.recv)
+    answers = await asyncio.to_thread(http_conn.recv) if "http" in loads else {}
+    sent = await asyncio.to_thread(mqtt_conn.recv) if "mqtt" in loads else 0
     emit(
         metric="flood_load",
+        loads=sorted(loads),
         seconds=round(time.monotonic() - started, 1),
         http_answers=answers,
         mqtt_messages=sent,
@@ -293,7 +298,8 @@ async def run(seconds: float) -> None:
     )
     for proc in floods:
         proc.join(30)
-    vision.join(30)
+    if vision.is_alive():
+        vision.join(30)
     stop_sim.set()
     emit(metric="traffic", **(await asyncio.to_thread(sim_conn.recv)))
     kiosk.cancel()
@@ -337,8 +343,11 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # the rejected flood is logged by the gate: not the figures
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
+    parser.add_argument(
+        "--loads", default="http,mqtt,vision", help="which floods run in the flood phase (comma-separated)"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.seconds))
+    asyncio.run(run(args.seconds, set(args.loads.split(","))))
 
 
 if __name__ == "__main__":
