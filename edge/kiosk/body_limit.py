@@ -34,7 +34,8 @@ class BodyLimit:
             return
         too_large = BodyTooLarge(self.max_bytes)
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:  # h11 refuses a malformed length itself
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int); h11 refuses a malformed length itself
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             await _refuse(too_large, scope, receive, send)
             return
         received = 0
