@@ -224,7 +224,7 @@ class Uplink:
             "enabled": self.config.enabled,
             "connected": detail["broker"]["connected"],
             "inbound_alive": self.inbound_alive(),
-            "inbound_restarts": detail["inbound"]["restarts"],
+            "task_restarts": detail["restarts"],
             "outbox_depth": detail["outbox"]["depth"],
             "oldest_undelivered_age_s": detail["outbox"]["oldest_age_s"],
             "clearance_version": detail["clearances"]["version"],

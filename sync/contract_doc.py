@@ -87,9 +87,10 @@ UTF-8, integers longer than 19 digits, NaN and infinities, a key twice in one ob
 (`"\\ud800"`), and nesting deeper than 16 levels. Every integer of the contract fits a signed 64-bit
 integer. A fault of the gate's own while handling a message (its database failing, say) is a rejection with
 reason `failed`; a clearance that failed makes the gate ask for a snapshot. The task that handles inbound
-messages is supervised: should it die, it is restarted, counted (`inbound.restarts` in the uplink status)
-and raises the alarm `inbound_restarted` (a `lane.alarm` event; the alarm holds for 10 minutes after the
-last restart).
+messages is supervised, as are the outbox drainer, upkeep and telemetry: should one die, it is restarted,
+counted (`restarts` in the uplink status) and raises the alarm `<task>_restarted`, e.g.
+`inbound_restarted` (a `lane.alarm` event, written once the store takes it; the alarm holds until the task
+has run 10 minutes without dying, then a `lane.alarm_cleared`).
 
 ## Clearances
 

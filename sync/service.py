@@ -6,8 +6,9 @@ Inbound messages are handled one at a time, in arrival order, and acknowledged t
 handled: a clearance lost to a crash between arrival and commit is delivered again. No payload can stop
 that: each one is applied or rejected (counted, logged, reported to central), a failure of the gate's own
 while handling one is a rejection too (reason ``failed``), and the task itself is supervised: should it
-die, it is restarted, counted, and raises the ``inbound_restarted`` alarm. :meth:`GateSync.inbound_alive`
-says whether it runs and is not stuck on one message.
+die, it is restarted, counted, and raises the ``inbound_restarted`` alarm (:mod:`sync.supervisor`, which
+runs the drainer, upkeep and telemetry the same way). :meth:`GateSync.inbound_alive` says whether it runs
+and is not stuck on one message.
 """
 
 from __future__ import annotations
@@ -31,14 +32,11 @@ from sync.health import OutboxWatch, read_figures, seconds_since, telemetry_samp
 from sync.outbox import Drainer, utc_now
 from sync.ports import GateControl, OutboxSource, StoreThread
 from sync.rejections import RejectionReports
+from sync.supervisor import Supervisor
 
 log = logging.getLogger("sync.service")
 
 UPKEEP_S = 1.0
-INBOUND_ALARM = "inbound_restarted"
-INBOUND_ALARM_HOLD_S = 600.0  # the alarm holds this long after the inbound task's last restart
-INBOUND_RESTART_MIN_S = 0.1
-INBOUND_RESTART_MAX_S = 10.0
 SNAPSHOT_ASK_AGAIN_S = 60.0
 
 
@@ -84,9 +82,7 @@ class GateSync:
         self._inbound_task: asyncio.Task[None] | None = None
         self._busy_since: float | None = None
         self.inbound_handled = 0
-        self.inbound_restarts = 0
-        self._inbound_crash: tuple[datetime, str] | None = None
-        self._inbound_alarm_raised = False
+        self.supervisor = Supervisor(clock)
         self._announced_at = 0.0
         self.link = MqttLink(
             config.broker,
@@ -120,12 +116,13 @@ class GateSync:
         """Serve until :meth:`stop`: the last thing sent is the retained ``offline`` status."""
         await self._upkeep_once()
         link_task = asyncio.create_task(self.link.run(), name="sync-link")
-        self._inbound_task = asyncio.create_task(self._supervise_inbound(), name="sync-inbound")
+        supervised = self.supervisor.run
+        self._inbound_task = asyncio.create_task(supervised("inbound", self._inbound), name="sync-inbound")
         self._tasks = [
-            asyncio.create_task(self.drainer.run(), name="sync-drainer"),
+            asyncio.create_task(supervised("drainer", self.drainer.run), name="sync-drainer"),
             self._inbound_task,
-            asyncio.create_task(self._upkeep(), name="sync-upkeep"),
-            asyncio.create_task(self._telemetry(), name="sync-telemetry"),
+            asyncio.create_task(supervised("upkeep", self._upkeep), name="sync-upkeep"),
+            asyncio.create_task(supervised("telemetry", self._telemetry), name="sync-telemetry"),
         ]
         try:
             await link_task
@@ -176,10 +173,11 @@ class GateSync:
             "inbound": {
                 "alive": self.inbound_alive(),
                 "handled": self.inbound_handled,
-                "restarts": self.inbound_restarts,
-                "last_crash": self._inbound_crash[1] if self._inbound_crash else None,
+                "restarts": self.supervisor.restarts["inbound"],
+                "last_crash": self.supervisor.last_crash("inbound"),
                 "dropped_qos0": self.link.stats.inbound_dropped,
             },
+            "restarts": dict(self.supervisor.restarts),
             "rejected": dict(self.rejected),
             "commands": dict(self._commands.counts),
             "alarms": self.alarms(),
@@ -189,9 +187,7 @@ class GateSync:
         found = set(self.watch.alarms)
         if self.link.stats.refusals and not self.link.connected:
             found.add("broker_refused")
-        if self._inbound_alarm_holds():
-            found.add(INBOUND_ALARM)
-        return sorted(found)
+        return sorted(found | self.supervisor.alarms())
 
     def inbound_alive(self) -> bool:
         """The inbound task runs and has held no message longer than ``inbound_stall_s`` (watchdog, ready)."""
@@ -200,10 +196,6 @@ class GateSync:
             return False
         busy = self._busy_since
         return busy is None or time.monotonic() - busy < self.config.inbound_stall_s
-
-    def _inbound_alarm_holds(self) -> bool:
-        crash = self._inbound_crash
-        return crash is not None and (self._clock() - crash[0]).total_seconds() < INBOUND_ALARM_HOLD_S
 
     def _status_payload(self, state: str, reason: str) -> bytes:
         online = state == "online"
@@ -247,12 +239,9 @@ class GateSync:
             await self._write(kind, payload)
         if self._want_snapshot and time.monotonic() - self._announced_at >= SNAPSHOT_ASK_AGAIN_S:
             self._announce()
-        if self._inbound_alarm_raised and not self._inbound_alarm_holds():
-            self._inbound_alarm_raised = False
-            log.info("alarm %s cleared: no restart for %.0f s", INBOUND_ALARM, INBOUND_ALARM_HOLD_S)
-            await self._write(
-                "lane.alarm_cleared", {"code": INBOUND_ALARM, "restarts": self.inbound_restarts}
-            )
+        for task, kind, payload in self.supervisor.alarm_events():
+            await self._write(kind, payload)
+            self.supervisor.written(task, kind)
         for topic, reason, suppressed in self._reports.tallies_due():
             log.warning(
                 "%d more messages on %s rejected (%s), not reported one by one", suppressed, topic, reason
@@ -292,30 +281,6 @@ class GateSync:
             self._tasks.append(asyncio.ensure_future(self._write("sync.connect_refused", {"reason": detail})))
 
     # -- inbound ------------------------------------------------------------------------------
-    async def _supervise_inbound(self) -> None:
-        """Run the inbound loop; should it die, say so (log, count, alarm) and start it again."""
-        backoff = Backoff(INBOUND_RESTART_MIN_S, INBOUND_RESTART_MAX_S)
-        while True:
-            try:
-                await self._inbound()
-            except Exception as exc:  # a bug of ours: the gate must go on receiving revocations
-                self.inbound_restarts += 1
-                detail = f"{type(exc).__name__}: {exc}"[:500]
-                self._inbound_crash = (self._clock(), detail)
-                log.error(
-                    "inbound handling crashed (restart %d): %s", self.inbound_restarts, detail, exc_info=exc
-                )
-                await self._raise_inbound_alarm(detail)
-                await asyncio.sleep(backoff.next())
-
-    async def _raise_inbound_alarm(self, detail: str) -> None:
-        self._inbound_alarm_raised = True
-        payload = {"tx_id": None, "code": INBOUND_ALARM, "detail": detail, "restarts": self.inbound_restarts}
-        try:
-            await self._write("lane.alarm", payload)
-        except Exception:  # the store may be what failed: the alarm still shows in status() and telemetry
-            log.exception("could not record the %s alarm in the outbox", INBOUND_ALARM)
-
     async def _inbound(self) -> None:
         while True:
             message = await self.link.inbound.get()

@@ -21,6 +21,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from sync.central import Central, CentralSettings
 from sync.contract import encode_event, gate_topics
+from sync.signing_keys import SigningKey, write_private_key
 from tests.sync.broker import Mosquitto, free_port
 from tests.sync.central_db import Database, open_database
 from tests.sync.conftest import broker_config, wait_for
@@ -241,7 +242,9 @@ def test_central_cli_sends_clearances_and_reports_from_postgres_with_the_url_in_
     # With a password, which the local server (trust) ignores: the environment is where it may be given.
     assert postgres.db_url is not None
     env = {"CENTRAL_DB": postgres.db_url.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")}
-    db = ["--db-url-env", "CENTRAL_DB"]
+    key = tmp_path / "central.key"
+    write_private_key(SigningKey.generate("central"), key)
+    db = ["--db-url-env", "CENTRAL_DB", "--signing-key", str(key)]
     sent = cli("clearances", "--port", str(broker.port), *db, "--gate", "g1", "--file", str(feed), env=env)
     assert sent.returncode == 0, sent.stderr
     assert "snapshot at feed version 1 sent" in sent.stdout
@@ -260,7 +263,7 @@ def test_central_cli_sends_clearances_and_reports_from_postgres_with_the_url_in_
     finally:
         gate.close()
         central.stop()
-    report = cli("report", *db, env=env)
+    report = cli("report", *db[:2], env=env)
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout) == {
         "gates": {"g1": {"events": 3, "max_seq": 4, "gaps": [3]}},

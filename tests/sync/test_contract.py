@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sync.config import SyncConfig
 from sync.contract import EventEnvelope, Rejected, decode_json, encode_event, gate_id_of, gate_topics
 from sync.contract_doc import render
+from sync.signing_keys import SigningKey
 
 PREFIX = "customs/v1/gates/{gate_id}/"
 gate_ids = st.from_regex(r"\A[A-Za-z0-9_.-]{1,24}\Z")
@@ -106,6 +107,50 @@ def test_nested_json_deep_enough_to_overflow_the_parser_is_rejected_as_malformed
 
 
 @pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b'{"n": ' + b"9" * 5000 + b"}", "20 digits|5000 digits"),
+        (b'{"n": ' + str(2**64).encode() + b"}", "20 digits"),
+        (b'{"n": -' + b"9" * 20 + b"}", "20 digits"),
+        (b'{"n": 1e999}', "out of range"),
+        (b'{"n": NaN}', "not JSON"),
+        (b'{"n": -Infinity}', "not JSON"),
+        (b'{"s": "\\ud800"}', "surrogate"),
+        (b'{"\\udfff": 1}', "surrogate"),
+        (b'{"a": 1, "a": 2}', "twice"),
+        (b"[" * 17 + b"]" * 17, "deeper"),
+        (b'{"a":' * 17 + b"1" + b"}" * 17, "deeper"),
+        (b"\xef\xbb\xbf{}", "not JSON"),
+        (b'"\xed\xa0\x80"', "not UTF-8"),
+    ],
+    ids=[
+        "5000-digits",
+        "2**64",
+        "negative-20-digits",
+        "1e999",
+        "NaN",
+        "Infinity",
+        "surrogate-value",
+        "surrogate-key",
+        "duplicate-key",
+        "deep-lists",
+        "deep-objects",
+        "byte-order-mark",
+        "encoded-surrogate",
+    ],
+)
+def test_hostile_but_well_formed_json_is_malformed_for_the_contract(raw: bytes, why: str) -> None:
+    with pytest.raises(Rejected, match=why) as info:
+        decode_json(raw, 100_000)
+    assert info.value.reason == "malformed"
+
+
+def test_the_largest_contract_integer_and_sixteen_levels_of_nesting_still_decode() -> None:
+    assert decode_json(str(2**63 - 1).encode(), 100) == 2**63 - 1
+    assert decode_json(b"[" * 16 + b"]" * 16, 100) is not None
+
+
+@pytest.mark.parametrize(
     ("prefix", "message"),
     [
         ("customs/v1/gates/", "exactly once"),
@@ -135,6 +180,19 @@ def test_every_sync_setting_is_described_and_secrets_never_show_in_a_repr() -> N
     assert "hunter2" not in repr(config)
     assert "kkkk" not in repr(config)
     assert "hunter2" not in json.dumps(config.model_dump(mode="json"))
+
+
+def test_clearance_keys_must_be_ed25519_public_keys_with_distinct_ids() -> None:
+    good = {"key_id": "central-a", "public_key": SigningKey.generate("central-a").public_text}
+    assert SyncConfig.model_validate({"clearance_keys": [good]}).trusted_clearance_keys().keys() == {
+        "central-a"
+    }
+    with pytest.raises(ValidationError, match="base64 of 32 bytes"):
+        SyncConfig.model_validate({"clearance_keys": [{**good, "public_key": "c2hvcnQ="}]})
+    with pytest.raises(ValidationError, match="appears twice"):
+        SyncConfig.model_validate({"clearance_keys": [good, good]})
+    with pytest.raises(ValidationError, match="key_id"):
+        SyncConfig.model_validate({"clearance_keys": [{**good, "key_id": "../etc"}]})
 
 
 def test_sync_config_forbids_unknown_keys() -> None:
