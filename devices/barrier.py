@@ -3,7 +3,12 @@
 Rules, whoever asks: the barrier never closes while the exit loop or the photocell is occupied; it closes
 only after the path has been clear continuously for `close_hold_s` (a blip restarts the count); an
 obstruction while it is closing reopens it at once; an unreadable controller counts as obstructed.
-The hardware should have its own interlock too; this one is the part we can test.
+
+This interlock needs a running daemon. The close command must not outlive it: the I/O controller's
+communication watchdog, armed and refreshed by LaneIO (devices/controller_watchdog.py), drops the close
+coil (and, per `safe_action`, stops the arm or lifts it) when the daemon stops refreshing it; an arm
+with both coils OFF stops where it is. The barrier controller's own obstacle input, wired to the
+photocell and the exit loop (docs/deploy.md), reverses a close with no software at all.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,6 +15,116 @@ class _Strict(BaseModel):
 class ModbusTransport(StrEnum):
     TCP = "tcp"
     RTU = "rtu"
+
+
+class WatchdogSafeAction(StrEnum):
+    """What the barrier does when the controller's watchdog expires (the daemon dead, hung or cut off)."""
+
+    STOP = "stop"  # both barrier coils OFF: the arm stops where it is
+    HOLD_OPEN = "hold_open"  # close coil OFF, open coil ON: the arm goes up and stays up
+
+
+#: WAGO 750-352 (and other 750 fieldbus couplers): watchdog time, trigger and status holding registers.
+WAGO_WATCHDOG_TIME: Final = 0x1000
+WAGO_WATCHDOG_TRIGGER: Final = 0x1003
+WAGO_WATCHDOG_STATUS: Final = 0x1006
+
+
+class ControllerWatchdogConfig(_Strict):
+    """The I/O controller's own communication watchdog: its outputs go to safe values when the daemon stops
+    refreshing it, so a dead, hung or cut-off daemon cannot leave the barrier's close coil on.
+
+    The defaults are WAGO's 750-352 register map (time in 100 ms units at 0x1000, trigger at 0x1003,
+    status at 0x1006), which the simulated controller follows. docs/deploy.md says how to set it on WAGO,
+    Moxa and Advantech controllers.
+    """
+
+    enabled: bool = Field(
+        True, description="Arm the controller's watchdog; false needs waive_reason (check-config says so)."
+    )
+    waive_reason: str | None = Field(
+        None,
+        description="Why this lane runs without a controller watchdog (e.g. the barrier controller's own "
+        "timer drops the close command); required when enabled is false.",
+    )
+    timeout_s: float = Field(
+        1.0,
+        gt=0,
+        le=600,
+        description="Outputs go to their safe values when the watchdog is not refreshed for this long.",
+    )
+    timeout_register: int | None = Field(
+        WAGO_WATCHDOG_TIME,
+        ge=0,
+        le=65535,
+        description="Holding register of the watchdog time, written and read back at connect; null: the "
+        "time is set on the controller itself (Moxa web console, Advantech utility).",
+    )
+    timeout_unit_s: float = Field(
+        0.1, gt=0, le=60, description="Unit of the time register, in seconds (WAGO: 0.1)."
+    )
+    trigger_register: int | None = Field(
+        WAGO_WATCHDOG_TRIGGER,
+        ge=0,
+        le=65535,
+        description="Holding register written with a new value at every refresh (WAGO's trigger); null: "
+        "the controller counts any request, and the polls refresh it.",
+    )
+    refresh_s: float = Field(
+        0.1, gt=0, le=60, description="How often the poll loop refreshes the watchdog (and reads its status)."
+    )
+    status_register: int | None = Field(
+        WAGO_WATCHDOG_STATUS,
+        ge=0,
+        le=65535,
+        description="Holding register of the watchdog status, read at connect and at every refresh; null: "
+        "none can be read (an expiry is then seen only as refused writes).",
+    )
+    status_running: int = Field(1, ge=0, le=65535, description="Status value of a running watchdog.")
+    status_expired: int = Field(2, ge=0, le=65535, description="Status value of an expired watchdog.")
+    safe_values_register: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="First of one holding register per coil address (register + coil) holding the coil's "
+        "safe value (1 ON, 0 OFF), written and read back at connect; null: the safe values are the "
+        "controller's own (WAGO couplers switch outputs off; Moxa and Advantech: set them to match).",
+    )
+    safe_action: WatchdogSafeAction = Field(
+        WatchdogSafeAction.STOP,
+        description="On expiry the close coil and green lamp go OFF, the red lamp ON, and the open coil OFF "
+        "(stop: the arm stops where it is) or ON (hold_open: the arm goes up and stays).",
+    )
+
+    @model_validator(mode="after")
+    def _armed_or_waived(self) -> ControllerWatchdogConfig:
+        waived = bool(self.waive_reason and self.waive_reason.strip())
+        if not self.enabled and not waived:
+            raise ValueError(
+                "the controller watchdog is disabled: a dead or hung daemon would leave the barrier's close "
+                "coil on. Configure it for this controller (docs/deploy.md) or set waive_reason to say why "
+                "this lane is safe without it"
+            )
+        if self.enabled and waived:
+            raise ValueError("waive_reason is for a disabled watchdog; remove it or set enabled: false")
+        if self.enabled and self.refresh_s * 2 > self.timeout_s:
+            raise ValueError(
+                f"refresh_s ({self.refresh_s}) must be at most half of timeout_s ({self.timeout_s})"
+            )
+        if self.enabled and self.timeout_register is not None:
+            units = self.timeout_s / self.timeout_unit_s
+            if abs(units - round(units)) > 1e-6 or not 1 <= round(units) <= 65535:
+                raise ValueError(
+                    f"timeout_s ({self.timeout_s}) must be 1..65535 whole units of {self.timeout_unit_s} s"
+                )
+        if self.status_running == self.status_expired:
+            raise ValueError("status_running and status_expired must differ")
+        return self
+
+    @property
+    def timeout_units(self) -> int:
+        """The time register's value."""
+        return round(self.timeout_s / self.timeout_unit_s)
 
 
 class ModbusLinkConfig(_Strict):
@@ -35,11 +145,28 @@ class ModbusLinkConfig(_Strict):
     poll_interval_ms: int = Field(50, ge=5, le=5000, description="How often the discrete inputs are read.")
     backoff_initial_s: float = Field(0.2, gt=0, description="First reconnect delay after the link drops.")
     backoff_max_s: float = Field(10.0, gt=0, description="Upper bound of the exponential reconnect delay.")
+    watchdog: ControllerWatchdogConfig = Field(
+        default_factory=ControllerWatchdogConfig,
+        description="The controller's communication watchdog: outputs safe when the daemon stops.",
+    )
 
     @model_validator(mode="after")
     def _rtu_needs_port(self) -> ModbusLinkConfig:
         if self.transport is ModbusTransport.RTU and not self.serial_port:
             raise ValueError("serial_port is required when transport is rtu")
+        return self
+
+    @model_validator(mode="after")
+    def _watchdog_outlasts_a_slow_refresh(self) -> ModbusLinkConfig:
+        # A refresh waits for the poll before it and may itself take a whole request timeout: a watchdog
+        # shorter than that would expire on a healthy but slow link and drop the barrier's outputs.
+        wd = self.watchdog
+        gap = max(wd.refresh_s, self.poll_interval_ms / 1000)
+        if wd.enabled and wd.timeout_s < 2 * gap + self.timeout_s - 1e-9:
+            raise ValueError(
+                f"watchdog.timeout_s ({wd.timeout_s}) must be at least twice the refresh interval plus the "
+                f"request timeout ({2 * gap + self.timeout_s:.2f} s here), or a slow link trips it"
+            )
         return self
 
 

@@ -24,7 +24,8 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from pymodbus.framer import FramerType
 from pymodbus.pdu import ModbusPDU
 
-from devices.config import DevicesConfig, ModbusLinkConfig, ModbusTransport
+from devices.config import DevicesConfig, ModbusLinkConfig, ModbusTransport, WatchdogSafeAction
+from devices.controller_watchdog import ControllerWatchdog, WatchdogFault
 from devices.lane_inputs import InputChanged, InputSnapshot, LaneIOEvent, LinkChanged
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,17 @@ class CoilName(StrEnum):
     BARRIER_CLOSE = "barrier_close"
     LIGHT_GREEN = "light_green"
     LIGHT_RED = "light_red"
+
+
+def watchdog_safe_values(action: WatchdogSafeAction) -> dict[CoilName, bool]:
+    """Each coil's value when the controller's watchdog expires: nothing drives the arm down or waves a
+    vehicle on; the open coil is ON only for hold_open."""
+    return {
+        CoilName.BARRIER_OPEN: action is WatchdogSafeAction.HOLD_OPEN,
+        CoilName.BARRIER_CLOSE: False,
+        CoilName.LIGHT_GREEN: False,
+        CoilName.LIGHT_RED: True,
+    }
 
 
 class IOWriteError(Exception):
@@ -177,7 +189,9 @@ class LaneIO:
         devices: DevicesConfig,
         on_event: Callable[[LaneIOEvent], None],
         clock: Callable[[], float] = time.monotonic,
+        alive: Callable[[], bool] | None = None,
     ) -> None:
+        """`alive`: the lane loop's liveness; while it fails the controller's watchdog is not refreshed."""
         self._link = devices.io
         self._on_event = on_event
         self._clock = clock
@@ -189,6 +203,18 @@ class LaneIO:
             CoilName.LIGHT_RED: devices.light.coils.red,
         }
         _reject_shared_addresses("coil", {str(k): v for k, v in self._coils.items()})
+        wd = self._link.watchdog
+        self._watchdog = (
+            ControllerWatchdog(
+                wd,
+                {self._coils[name]: value for name, value in watchdog_safe_values(wd.safe_action).items()},
+                self._link.device_id,
+                self._request,
+                alive,
+            )
+            if wd.enabled
+            else None
+        )
         self._endpoint = _endpoint(self._link)
         # Request guard above pymodbus's own timeout, in case a transport never resolves a request.
         self._guard_s = self._link.timeout_s * 2 + 0.1
@@ -241,7 +267,7 @@ class LaneIO:
                     await self._poll_until_stopped(backoff)
                 except _LINK_ERRORS as exc:
                     self._mark_down(self._describe(exc))
-                except _LinkFault as exc:
+                except (_LinkFault, WatchdogFault) as exc:
                     self._mark_down(str(exc))
                 finally:
                     self._close_client()
@@ -300,6 +326,8 @@ class LaneIO:
             connected = await client.connect()
         if not connected:
             raise _LinkFault(f"cannot connect to {self._endpoint}")
+        if self._watchdog is not None:  # before the first poll: the link is up only with outputs guarded
+            await self._watchdog.arm(client, asyncio.get_running_loop().time())
 
     async def _poll_until_stopped(self, backoff: ReconnectBackoff) -> None:
         client = self._client
@@ -311,6 +339,8 @@ class LaneIO:
         while not self._stop.is_set():
             snapshot = await self._read_inputs(client)
             self.stats.polls += 1
+            if self._watchdog is not None:  # the polling loop refreshes it: a stalled poller lets it expire
+                await self._watchdog.refresh_if_due(client, loop.time())
             if not self._link_up:
                 backoff.reset()
                 self._mark_up(snapshot)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from edge.central_cli import add_central_parser
-from edge.config import ConfigError, GateConfig, load_config
+from edge.config import ConfigError, GateConfig, load_config, watchdog_not_set
 from edge.declaration import Declaration
 from edge.keys_cli import add_keys_parser
 from edge.kiosk.cli import add_kiosk_parsers
@@ -49,11 +49,22 @@ def _load(path: str | None, args: argparse.Namespace | None = None) -> GateConfi
 def cmd_check_config(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.file)
+        unguarded = watchdog_not_set(config)
+        if unguarded is not None:
+            raise ConfigError(args.file, [unguarded])
     except ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
         print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
         return 1
+    watchdog = config.devices.io.watchdog
+    if watchdog.enabled:
+        print(
+            f"controller watchdog: outputs safe ({watchdog.safe_action.value}) {watchdog.timeout_s} s after "
+            "the daemon's last refresh"
+        )
+    else:
+        print(f"warning: controller watchdog waived: {watchdog.waive_reason}", file=sys.stderr)
     print(f"{args.file}: ok (gate {config.gate_id}, lane {config.lane.lane_id})")
     return 0
 

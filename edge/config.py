@@ -160,6 +160,22 @@ def parse_config(data: Any, source: str = "<config>") -> GateConfig:
         raise ConfigError(source, errors) from None
 
 
+def watchdog_not_set(config: GateConfig) -> str | None:
+    """The check-config error for a file that does not say how its controller's watchdog is set, or None.
+
+    The model's default is WAGO's register map; a site whose file is silent would have it written to a
+    controller that may keep something else there, or may have no watchdog at all: the file must say
+    (a watchdog section, or enabled: false with a waive_reason, which the model itself requires).
+    """
+    if "watchdog" in config.devices.io.model_fields_set:
+        return None
+    return (
+        "devices.io.watchdog: not set: a dead or hung daemon must not leave the barrier's close coil on; "
+        "configure this controller's communication watchdog (docs/deploy.md; the default is WAGO 750-352's "
+        "registers) or set enabled: false with a waive_reason"
+    )
+
+
 def load_config(path: Path | str | None) -> GateConfig:
     """Read and validate a YAML file; None gives the embedded defaults (the demo gate)."""
     if path is None:

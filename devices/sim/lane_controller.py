@@ -18,13 +18,18 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusBaseServer, ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from devices.config import DevicesConfig
+from devices.config import WAGO_WATCHDOG_STATUS, WAGO_WATCHDOG_TIME, WAGO_WATCHDOG_TRIGGER, DevicesConfig
+from devices.sim.comm_watchdog import CommWatchdog, WatchdogStatus
 
 log = logging.getLogger(__name__)
 
 _FC_READ_DISCRETE_INPUTS = 2
 _FC_READ_COILS = 1
 _FC_WRITE_COILS = (5, 15)
+_FC_READ_HOLDING_REGISTERS = 3
+_FC_WRITE_REGISTERS = (6, 16)
+#: Where the simulated controller keeps each coil's watchdog safe value when the config names no register.
+_SAFE_VALUES_BASE = 0x1010
 
 #: Coil names as LaneIO's CoilName values, so tests can compare without importing the driver.
 COIL_NAMES = ("barrier_open", "barrier_close", "light_green", "light_red")
@@ -51,6 +56,17 @@ class LaneControllerSim:
     stop it. `collisions` counts each time the arm descends to `contact_position` or below while the
     photocell or exit loop is occupied: the arm touching a vehicle. Tests assert it stays 0.
 
+    Communication watchdog (`devices/sim/comm_watchdog.py`, modelled on WAGO's 750-352): holding
+    registers for its time, trigger and status, at the addresses `devices.io.watchdog` names (WAGO's where
+    it names none), and one safe-value register per coil (safe-values register + coil address, 0 OFF).
+    When the master stops triggering it, every coil takes its safe value, coil writes are refused
+    (exception 4) and the status reads expired until the master writes the time register again.
+
+    With ``obstacle_input_wired`` the photocell and the exit loop are also wired to the barrier's own
+    obstacle input, as on a real barrier controller: a close under way reverses to fully up at once, and
+    a close does not start, while either is occupied, whatever the coils say; the arm then stays up until
+    the close coil is released and given again. Without it only the software reverses the arm.
+
     With ``rtu=True`` it answers Modbus RTU frames on the TCP socket, as a serial-to-Ethernet
     converter would; the driver reaches it with transport rtu and serial_port ``socket://host:port``.
     """
@@ -69,6 +85,7 @@ class LaneControllerSim:
         contact_position: float = 0.5,
         initial_position: float = 0.0,
         rtu: bool = False,
+        obstacle_input_wired: bool = False,
     ) -> None:
         if open_time_s <= 0 or close_time_s <= 0 or vehicle_speed <= 0:
             raise ValueError("open_time_s, close_time_s and vehicle_speed must be positive")
@@ -80,6 +97,8 @@ class LaneControllerSim:
         self.vehicle_speed = vehicle_speed
         self._contact_position = contact_position
         self._position = min(max(initial_position, 0.0), 1.0)
+        self.obstacle_input_wired = obstacle_input_wired
+        self._reversed = False  # the barrier's own obstacle reversal, latched until the close coil drops
         self._device_id = devices.io.device_id
         self._coil_addr = dict(
             zip(
@@ -101,7 +120,16 @@ class LaneControllerSim:
             "barrier_up": devices.barrier.limits.up,
             "barrier_down": devices.barrier.limits.down,
         }
+        wd = devices.io.watchdog
+        self._watchdog = CommWatchdog(wd.timeout_unit_s)
+        self._wd_time = WAGO_WATCHDOG_TIME if wd.timeout_register is None else wd.timeout_register
+        self._wd_trigger = WAGO_WATCHDOG_TRIGGER if wd.trigger_register is None else wd.trigger_register
+        self._wd_status = WAGO_WATCHDOG_STATUS if wd.status_register is None else wd.status_register
+        self._safe_base = _SAFE_VALUES_BASE if wd.safe_values_register is None else wd.safe_values_register
         self._coil_count = max(self._coil_addr.values()) + 1
+        self._holding_count = (
+            max(self._wd_time, self._wd_trigger, self._wd_status, self._safe_base + self._coil_count - 1) + 1
+        )
         self._input_count = max(self._input_addr.values()) + 1
         self._detectors = _Detectors()
         self._coils = dict.fromkeys(COIL_NAMES, False)
@@ -136,7 +164,7 @@ class LaneControllerSim:
             simdata=(
                 _bit_block(self._coil_count - 1),
                 _bit_block(self._input_count - 1),
-                [SimData(0, values=0, datatype=DataType.REGISTERS)],
+                [SimData(0, values=[0] * self._holding_count, datatype=DataType.REGISTERS)],
                 [SimData(0, values=0, datatype=DataType.REGISTERS)],
             ),
             action=self._on_request,
@@ -241,6 +269,20 @@ class LaneControllerSim:
         """Photocell across the arm's path."""
         self._detectors.photocell = blocked
 
+    @property
+    def watchdog_status(self) -> WatchdogStatus:
+        """The communication watchdog's status, as the status register reads it."""
+        return self._watchdog.status
+
+    @property
+    def watchdog_expiries(self) -> int:
+        """How many times the watchdog has expired and put the outputs to their safe values."""
+        return self._watchdog.expiries
+
+    def move_arm_by_hand(self, position: float) -> None:
+        """A technician cranks the arm to `position` (0.0 down .. 1.0 up), as a test's starting point."""
+        self._position = min(max(position, 0.0), 1.0)
+
     async def force_coil(self, name: str, value: bool | None) -> None:
         """Hold a coil at `value` from now on, whatever is written (a stuck relay); None releases it."""
         if name not in self._coil_addr:
@@ -292,17 +334,31 @@ class LaneControllerSim:
     async def _on_request(
         self,
         function_code: int,
-        _start_address: int,
+        start_address: int,
         address: int,
         _count: int,
-        _registers: list[int],
+        registers: list[int],
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
-        """pymodbus action hook: present the model's inputs on reads, apply forced coils on writes."""
+        """pymodbus action hook: present the model's inputs on reads, apply forced coils on writes, run
+        the watchdog's registers and refuse coil writes while it is expired."""
         if function_code == _FC_READ_DISCRETE_INPUTS and set_values is None:
             # Written through the server's own API (this hook sees it as a write and lets it pass).
             await self._require_server().async_setValues(self._device_id, 2, 0, self._input_bits())
+        elif function_code == _FC_READ_HOLDING_REGISTERS and set_values is None:
+            status_at = self._wd_status - start_address
+            if 0 <= status_at < len(registers):
+                registers[status_at] = int(self._watchdog.status)
+        elif function_code in _FC_WRITE_REGISTERS and set_values is not None:
+            now = time.monotonic()
+            for offset, value in enumerate(set_values):
+                if address + offset == self._wd_time:
+                    self._watchdog.write_time(int(value), now)
+                elif address + offset == self._wd_trigger:
+                    self._watchdog.write_trigger(int(value), now)
         elif function_code in _FC_WRITE_COILS and set_values is not None:
+            if self._watchdog.status is WatchdogStatus.EXPIRED:
+                return ExcCodes.DEVICE_FAILURE  # outputs stay safe until the master re-arms the watchdog
             for offset in range(len(set_values)):
                 name = self._coil_name.get(address + offset)
                 if name in self._forced:
@@ -338,15 +394,36 @@ class LaneControllerSim:
         while True:
             await asyncio.sleep(self.TICK_S)
             now = time.monotonic()
+            if self._watchdog.poll(now):
+                await self._apply_safe_values()
             bits = await self._get_coil_bits()
             self._coils = {name: bits[addr] for name, addr in self._coil_addr.items()}
             self._step(now - last)
             last = now
 
+    async def _apply_safe_values(self) -> None:
+        server = self._require_server()
+        safe = {}
+        for name, addr in self._coil_addr.items():
+            if name in self._forced:  # a stuck relay stays stuck
+                continue
+            [value] = await server.async_getValues(
+                self._device_id, _FC_READ_HOLDING_REGISTERS, self._safe_base + addr
+            )
+            safe[name] = bool(value)
+            await server.async_setValues(self._device_id, _FC_READ_COILS, addr, [bool(value)])
+        log.warning("lane controller simulator: watchdog expired, outputs set to their safe values %s", safe)
+
     def _step(self, dt: float) -> None:
         up, down = self._coils["barrier_open"], self._coils["barrier_close"]
         before = self._position
-        if up and not down:
+        closing_commanded = down and not up
+        obstacle = self.obstacle_input_wired and (self._detectors.photocell or self._detectors.exit_loop)
+        if not closing_commanded:
+            self._reversed = False
+        elif obstacle and before > 0.0:
+            self._reversed = True
+        if self._reversed or (up and not down):
             self._position = min(1.0, before + dt / self._open_time_s)
         elif down and not up:
             self._position = max(0.0, before - dt / self._close_time_s)

@@ -48,11 +48,11 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 2.0) -> Non
 class RunningLaneIO:
     """LaneIO running as a task; records events and forwards them, in order, to async subscribers."""
 
-    def __init__(self, devices: DevicesConfig) -> None:
+    def __init__(self, devices: DevicesConfig, alive: Callable[[], bool] | None = None) -> None:
         self.events: list[LaneIOEvent] = []
         self.subscribers: list[Callable[[LaneIOEvent], Awaitable[object]]] = []
         self._queue: asyncio.Queue[LaneIOEvent] = asyncio.Queue()
-        self.io = LaneIO(devices, self._on_event)
+        self.io = LaneIO(devices, self._on_event, alive=alive)
         self._tasks: list[asyncio.Task[None]] = []
 
     def _on_event(self, event: LaneIOEvent) -> None:
