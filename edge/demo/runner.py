@@ -32,6 +32,9 @@ from edge.kiosk.users import Role, UsersRepo
 from edge.lane import LaneState
 from edge.uplink import Uplink
 from sync.central import Central, CentralSettings
+from sync.clearances import WireDeclaration
+from sync.config import TrustedKey
+from sync.signing_keys import SigningKey
 from vision.identity import Identification
 
 log = logging.getLogger("edge.demo")
@@ -133,13 +136,17 @@ class DemoGate:
         )
         self.broker: DemoBroker | None = None
         self.central: Central | None = None
+        self.feed_key: SigningKey | None = None
         binary = mosquitto_binary() if config.demo.private_broker and config.sync.enabled else None
         if binary is not None:
             self.broker = DemoBroker(binary, self.config.store.path.parent / "demo-broker")
             broker_cfg = self.config.sync.broker.model_copy(
                 update={"host": "127.0.0.1", "port": self.broker.port}
             )
-            sync_cfg = self.config.sync.model_copy(update={"broker": broker_cfg})
+            # Central signs the clearance feed with a key made for this run; the gate trusts that key only.
+            self.feed_key = SigningKey.generate(f"demo-{secrets.token_hex(4)}")
+            trusted = TrustedKey(key_id=self.feed_key.key_id, public_key=self.feed_key.public_text)
+            sync_cfg = self.config.sync.model_copy(update={"broker": broker_cfg, "clearance_keys": [trusted]})
             self.config = self.config.model_copy(update={"sync": sync_cfg})
         self.identifier: ScriptedIdentifier | RenderedIdentifier = (
             RenderedIdentifier(config.vision) if config.demo.cameras == "rendered" else ScriptedIdentifier()
@@ -190,6 +197,7 @@ class DemoGate:
         kiosk: asyncio.Task[None] | None = None
         try:
             await asyncio.wait_for(self.daemon.ready.wait(), timeout=15)
+            await self._send_clearances()
             kiosk = asyncio.create_task(
                 run_kiosk(self.daemon, self.config.kiosk, sync_status=self.uplink.status)
             )
@@ -239,12 +247,29 @@ class DemoGate:
             db_path=db,
             topic_prefix=self.config.sync.topic_prefix,
             session_expiry_s=0,
+            signing_key=self.feed_key,
         )
         self.central = Central(settings)
         self.central.start()
         self.printer.note(
             f"central office: MQTT broker on 127.0.0.1:{self.broker.port}, events stored in {db}"
         )
+
+    async def _send_clearances(self) -> None:
+        """Central sends the gate its declarations as one signed snapshot: the clearance feed, end to end."""
+        central, key = self.central, self.feed_key
+        if central is None or key is None:
+            return
+        if not await asyncio.to_thread(central.subscribed.wait, 10):
+            self.printer.note("central office: not connected to the broker; no clearances sent")
+            return
+        wires = [WireDeclaration.model_validate(d.model_dump(mode="json")) for d in self.traffic.declarations]
+        sent = await asyncio.to_thread(central.publish_clearances, self.config.gate_id, wires, True)
+        if sent is not None:
+            self.printer.note(
+                f"central office: {len(wires)} declarations sent to the gate, snapshot {sent.feed_version}"
+                f" signed with key {key.key_id}"
+            )
 
     def _stop_central(self) -> None:
         if self.central is not None:

@@ -56,6 +56,12 @@ async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expect
         assert store.outbox.depth() == 0
         sent = store.conn.execute("SELECT COUNT(*) FROM outbox WHERE critical = 1").fetchone()[0]
     assert gate.central.counts["stored"] == sent > 0
+    # central sent the demo's declarations as a snapshot signed with the run's key, and the gate applied it
+    assert gate.feed_key is not None
+    assert f"signed with key {gate.feed_key.key_id}" in text
+    with Store(tmp_path / "demo.db") as store:
+        feed = store.conn.execute("SELECT value FROM meta WHERE key = 'clearances.feed_version'").fetchone()
+    assert feed == ("1",)
     results = [line.rsplit(": ", 1)[1] for line in text.splitlines() if " ended: " in line]
     # overweight is rejected by the officer, the correction and the inspection both end in a pass
     assert results == ["rejected", "passed", "passed", "rejected", "passed"]
