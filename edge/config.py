@@ -38,6 +38,20 @@ class StoreConfig(BaseModel):
     evidence_keep_days: float = Field(
         90.0, gt=0, description="Evidence images older than this are deleted (checked hourly)."
     )
+    min_free_mb: float = Field(
+        200.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Free space on the store's file system below which the lane raises a storage alarm and "
+        "/readyz says not ready, before writes fail; 0 turns the watermark off.",
+    )
+    check_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        allow_inf_nan=False,
+        description="How often the free space is measured and records the store refused are retried.",
+    )
 
 
 class DemoConfig(BaseModel):

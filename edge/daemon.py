@@ -25,7 +25,7 @@ from devices.modbus_io import CoilName, IOWriteError, LaneIO
 from devices.scale.driver import ScaleDriver
 from devices.scale.reading import ScaleEvent, ScaleFault, ScaleRecovered, StableWeight, WeightReading
 from edge.config import GateConfig
-from edge.decision import Decision
+from edge.decision import Decision, unrecorded
 from edge.evidence import prune_evidence, save_evidence
 from edge.lane import Lane
 from edge.lane_events import (
@@ -60,10 +60,11 @@ from edge.lane_status import LaneStatus
 from edge.lane_thread import LaneBusy, LaneThread
 from edge.lane_writer import LaneWriter
 from edge.logs import FailureLog, log_transaction
-from edge.metrics import CameraStats, GateMetrics, GateSnapshot, ModbusStats, SerialStats, age_s
+from edge.metrics import CameraStats, GateMetrics, GateSnapshot, ModbusStats, SerialStats, StoreStats, age_s
 from edge.officer import OfficerDesk
 from edge.recorder import Recorder
 from edge.sdnotify import Notifier, SdNotifier, notify_when_ready
+from edge.storage_health import MB, StorageHealth, StorageWatch
 from edge.store import Store
 from edge.watchdog import Heartbeat, LivenessCheck, Watchdog, all_of, progress_check, task_check
 from vision.identity import Identification, IdentificationSource
@@ -106,7 +107,11 @@ class LaneDaemon:
         self.store = Store(config.store.path)  # the main loop's connection (kiosk, officer actions)
         self.recorder = Recorder(self.store, config.gate_id, config.lane.lane_id)
         # The lane's own records go through the writer, so the lane loop never waits on the database lock.
-        self.writer = LaneWriter(config.store.path, config.gate_id, config.lane.lane_id)
+        self.storage = StorageHealth(min_free_bytes=int(config.store.min_free_mb * MB))
+        self.writer = LaneWriter(config.store.path, config.gate_id, config.lane.lane_id, self.storage)
+        self._storage_watch = StorageWatch(
+            self.storage, config.store.path.parent, config.store.check_s, self.writer.retry, self._storage_low
+        )
         self.health = DeviceHealth()
         self.lag = LagRecorder(clock)
         self.ready = asyncio.Event()
@@ -275,6 +280,7 @@ class LaneDaemon:
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
                 asyncio.create_task(self._notify_ready(), name="sd-ready"),
                 asyncio.create_task(self._prune(), name="evidence-prune"),
+                asyncio.create_task(self._storage_watch.run(), name="storage-watch"),
             ]
             await asyncio.wait({stopping, ended}, return_when="FIRST_COMPLETED")
             if not self._stopping.is_set():
@@ -483,9 +489,8 @@ class LaneDaemon:
         config = self.config.decision
         try:
             decision = await self.writer.call(lambda r: r.decide(request, config))
-        except Exception:  # the lane's decide timeout then holds the vehicle for an officer
-            log.exception("decision for %s failed", request.tx_id)
-            return
+        except Exception as exc:  # no vehicle passes on a decision that is not recorded
+            decision = await self._not_recorded(request, exc)
         self.metrics.observe_decision(decision.outcome, decision.reasons)
         notes = self._tx_notes.get(request.tx_id)
         if notes is not None:
@@ -504,6 +509,29 @@ class LaneDaemon:
             Decided(decision.outcome, decision.reasons, decision.declaration_number, tx_id=request.tx_id)
         )
 
+    async def _not_recorded(self, request: RequestDecision, exc: Exception) -> Decision:
+        """A decision the store did not record: held for an officer, saying why; recorded when the store can.
+
+        The rules are run once more without recording (reads still work on a full disk), so the officer
+        sees their reasons and an approval records the exit under the declaration they found.
+        """
+        self._failures.error("decision", exc, "decision for %s not recorded: %s", request.tx_id, exc)
+        config = self.config.decision
+        judged: Decision | None = None
+        try:
+            judged = await self.writer.call(lambda r: r.evaluate(request, config), in_order=False)
+        except Exception as again:  # the rules themselves fail: the officer sees only why it was held
+            log.error("decision for %s could not be evaluated either: %s", request.tx_id, again)
+        held = unrecorded(judged, str(exc)[:200])
+        self.writer.post("Decision (held)", lambda r: r.record_decision(request, held))
+        detail = f"transaction {request.tx_id}: the decision could not be recorded ({str(exc)[:200]})"
+        self.writer.post("Alarm", lambda r: r.alarm(request.tx_id, "decision_not_recorded", detail))
+        return held
+
+    def _storage_low(self, detail: str) -> None:
+        tx_id = self.view.tx_id
+        self.writer.post("Alarm", lambda r: r.alarm(tx_id, "storage_low", detail))
+
     def _submit_from_main(self, event: Identified | Decided) -> None:
         """Identification and decision results: a full or stopped lane is logged (the lane times out)."""
         try:
@@ -517,8 +545,10 @@ class LaneDaemon:
         return self._thread.alive() and self._lane_heartbeat.alive()
 
     def faults(self) -> list[str]:
-        """Every device fault now, in words, for the lane status and the kiosk."""
-        return self.health.fault_list(self.view.fault)
+        """Every device and storage fault now, in words, for the lane status and the kiosk."""
+        found = self.health.fault_list(self.view.fault)
+        storage = self.storage.fault()
+        return [*found, f"store: {storage}"] if storage else found
 
     def status(self) -> dict[str, Any]:
         """The lane status: state, detectors, barrier, device health, outbox (main loop: reads the store)."""
@@ -528,6 +558,7 @@ class LaneDaemon:
             "gate_id": self.config.gate_id,
             "lane": self.view.status(),
             "devices": self.health.devices(),
+            "storage": self.storage.as_dict(),
             "outbox_depth": self.store.outbox.depth(),
             "sync": self.uplink_status() if self.uplink_status is not None else None,
         }
@@ -552,6 +583,7 @@ class LaneDaemon:
             outbox_depth=self.store.outbox.depth(),
             outbox_oldest_age_s=age_s(self.store.outbox.oldest_pending_at(), datetime.now(UTC)),
             liveness=self.watchdog.status(),
+            store=StoreStats.of(self.storage),
             mqtt_connected=bool(uplink["connected"]) if uplink is not None else None,
             clearance_cache_age_s=uplink.get("clearance_age_s") if uplink is not None else None,
             lane_lag=self.lag.summary(),

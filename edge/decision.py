@@ -158,6 +158,30 @@ def decide(
     return _decision(findings, best.declaration.number, config)
 
 
+def unrecorded(judged: Decision | None, error: str) -> Decision:
+    """The decision for a vehicle whose decision the store could not record: never PASS, an officer decides.
+
+    `judged` is what the rules said, when they could still be run (None otherwise): its reasons and its
+    declaration stay, so the officer sees them and an approval records the exit under that declaration.
+    A REJECT stays a REJECT.
+    """
+    findings = {Reason.NOT_RECORDED: say.not_recorded(error)}
+    if judged is not None:
+        for i, reason in enumerate(judged.reasons):
+            vi = judged.details_vi[i] if judged.details_vi else judged.details[i]
+            findings[reason] = Detail(judged.details[i], vi)
+    reasons = tuple(sorted(findings))
+    said = [findings[reason] for reason in reasons]
+    rejected = judged is not None and judged.outcome is Outcome.REJECT
+    return Decision(
+        Outcome.REJECT if rejected else Outcome.HOLD,
+        reasons,
+        judged.declaration_number if judged is not None else None,
+        tuple(d.en for d in said),
+        tuple(d.vi for d in said),
+    )
+
+
 def _decision(findings: dict[Reason, Detail], number: str | None, config: DecisionConfig) -> Decision:
     reasons = tuple(sorted(findings))
     if any(reason in config.reject_reasons for reason in reasons):

@@ -42,6 +42,7 @@ from devices.modbus_io import IOStats
 from devices.scale.reading import FrameStats
 from edge.decision import Outcome
 from edge.lane import LaneState
+from edge.storage_health import StorageHealth
 from vision.identity import Identification
 
 log = logging.getLogger("edge.metrics")
@@ -103,6 +104,23 @@ class CameraStats:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Whether the lane's store keeps its records (see `edge.storage_health.StorageHealth`)."""
+
+    ok: bool
+    free_bytes: int | None
+    pending_writes: int
+    delayed_writes: int
+    dropped_writes: int
+
+    @classmethod
+    def of(cls, health: StorageHealth) -> StoreStats:
+        return cls(
+            health.ok, health.free_bytes, health.pending_writes, health.delayed_writes, health.dropped_writes
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class GateSnapshot:
     """Everything the collector reads at one scrape; None means "this lane has no such subsystem (yet)"."""
 
@@ -116,6 +134,7 @@ class GateSnapshot:
     clearance_cache_age_s: float | None = None
     liveness: Mapping[str, bool] | None = None
     lane_lag: Mapping[str, Mapping[str, float]] | None = None
+    store: StoreStats | None = None
 
 
 class MetricsSource(Protocol):
@@ -248,6 +267,7 @@ class SnapshotCollector(Collector):
         yield from _cameras(snap.cameras)
         yield from _sync(snap)
         yield from _liveness(snap.liveness)
+        yield from _store(snap.store)
         yield from _lane_lag(snap.lane_lag)
 
 
@@ -365,6 +385,27 @@ def _liveness(liveness: Mapping[str, bool] | None) -> Iterator[Metric]:
     for name, ok in sorted(liveness.items()):
         fam.add_metric([name], ok)
     yield fam
+
+
+def _store(s: StoreStats | None) -> Iterator[Metric]:
+    if s is None:
+        return
+    yield _gauge(
+        "gate_store_ok", "1 while the store takes writes and its free space is above the watermark.", s.ok
+    )
+    if s.free_bytes is not None:
+        yield _gauge("gate_store_free_bytes", "Free space on the store's file system.", s.free_bytes)
+    yield _gauge(
+        "gate_store_pending_writes", "Lane records in memory, waiting for the store.", s.pending_writes
+    )
+    yield _counter(
+        "gate_store_delayed_writes",
+        "Lane records the store refused at first (disk full, I/O).",
+        s.delayed_writes,
+    )
+    yield _counter(
+        "gate_store_dropped_writes", "Lane records lost: too many waited for the store.", s.dropped_writes
+    )
 
 
 def _version() -> str:

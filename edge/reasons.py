@@ -27,6 +27,7 @@ class Reason(StrEnum):
     WATCHLISTED = "watchlisted"
     LOW_CONFIDENCE = "low_confidence"
     NO_STABLE_WEIGHT = "no_stable_weight"
+    NOT_RECORDED = "not_recorded"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -40,6 +41,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.WATCHLISTED: "Vehicle is on the watchlist",
     Reason.LOW_CONFIDENCE: "Camera read is uncertain",
     Reason.NO_STABLE_WEIGHT: "No stable weight from the weighbridge",
+    Reason.NOT_RECORDED: "The decision could not be recorded",
 }
 
 REASON_TEXT_VI: dict[Reason, str] = {
@@ -53,6 +55,7 @@ REASON_TEXT_VI: dict[Reason, str] = {
     Reason.WATCHLISTED: "Phương tiện nằm trong danh sách theo dõi",
     Reason.LOW_CONFIDENCE: "Kết quả nhận dạng của camera không chắc chắn",
     Reason.NO_STABLE_WEIGHT: "Chưa có số cân ổn định từ trạm cân",
+    Reason.NOT_RECORDED: "Không lưu được quyết định",
 }
 
 _STATUS_VI = {
@@ -176,6 +179,14 @@ def expired(number: str, valid_from: datetime, valid_until: datetime, now: datet
     return Detail(
         f"Declaration {number} is valid from {span[0]} to {span[1]}; now is {span[2]}",
         f"Tờ khai {number} có hiệu lực từ {span[0]} đến {span[1]}; hiện tại là {span[2]}",
+    )
+
+
+def not_recorded(error: str) -> Detail:
+    """The lane's store refused the decision's record: no vehicle passes on a decision left unrecorded."""
+    return Detail(
+        f"The decision could not be recorded ({error}); the vehicle waits for an officer",
+        f"Không lưu được quyết định ({error}); phương tiện chờ cán bộ hải quan xử lý",
     )
 
 

@@ -94,14 +94,25 @@ class Recorder:
 
     def decide(self, request: RequestDecision, config: DecisionConfig) -> Decision:
         """Run the decision against the cached declarations and record it with its inputs."""
+        decision = self.evaluate(request, config)
+        self.record_decision(request, decision)
+        return decision
+
+    def evaluate(self, request: RequestDecision, config: DecisionConfig) -> Decision:
+        """The decision against the cached declarations, not recorded (it only reads the store)."""
         at = self._wall()
         ident = request.identification
         plate = normalise_plate(ident.plate.text) if ident.plate else None
         candidates = self.store.declarations.find_by_plate(plate) if plate else []
         exited = {d.number: self.store.exits.exited_pairs(d.number) for d in candidates}
         watch = {plate} if plate and self.store.watchlist.contains(plate) else set()
-        decision = decide(ident, request.weight_kg, candidates, exited, watch, at, config)
-        self._decisions[request.tx_id] = decision
+        return decide(ident, request.weight_kg, candidates, exited, watch, at, config)
+
+    def record_decision(self, request: RequestDecision, decision: Decision) -> None:
+        """Record a decision with its inputs; the transaction's end reports it only once it is recorded."""
+        at = self._wall()
+        ident = request.identification
+        plate = normalise_plate(ident.plate.text) if ident.plate else None
         containers = [r.text for r in ident.containers]
         with self.store.conn:
             self.store.transactions.update_identification(
@@ -129,12 +140,12 @@ class Recorder:
                     declaration_number=decision.declaration_number,
                 ),
             )
-        return decision
+        self._decisions[request.tx_id] = decision
 
     def ended(self, action: TransactionEnded) -> None:
         """Close the transaction; a vehicle that passed records one exit per declaration and container."""
         at = self._wall()
-        decision = self._decisions.pop(action.tx_id, None)
+        decision = self._decisions.get(action.tx_id)  # forgotten once recorded: a retry must still see it
         record = self.store.transactions.get(action.tx_id)
         declaration = record.declaration_number if record else None
         exits: list[tuple[str, str]] = []
@@ -158,6 +169,7 @@ class Recorder:
             self.store.transactions.complete(action.tx_id, at, exits=(), event=event([]))
         except StoreError as exc:
             log.error("transaction %s could not be completed: %s", action.tx_id, exc)
+        self._decisions.pop(action.tx_id, None)
 
     def alarm(self, tx_id: str | None, code: str, detail: str) -> None:
         self.store.outbox.add(self._event("lane.alarm", tx_id=tx_id, code=code, detail=detail), self._wall())

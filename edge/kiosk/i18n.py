@@ -107,6 +107,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "devices": ("Thiết bị", "Devices"),
     "io_controller": ("Bộ điều khiển I/O", "I/O controller"),
     "scale": ("Trạm cân", "Weighbridge"),
+    "store": ("Lưu trữ dữ liệu tại làn", "Local store"),
     "sync": ("Đồng bộ với trung tâm", "Sync with central"),
     "broker": ("Kết nối trung tâm", "Broker connection"),
     "outbox_depth": ("Sự kiện chờ gửi", "Events waiting"),

@@ -7,7 +7,7 @@ from importlib import resources
 
 from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from edge.kiosk.auth import Ctx
 from edge.kiosk.context import KioskContext
@@ -24,7 +24,10 @@ class Readiness(BaseModel):
     lane_started: bool
     lane_loop: bool
     controller_link: bool
-    store: bool
+    store: bool = Field(description="The store is readable, takes the lane's writes and has room.")
+    storage: str | None = Field(
+        None, description="Why the store is not ready (writes failing, space low); absent when it is."
+    )
 
 
 def _index_html() -> str:
@@ -44,11 +47,15 @@ async def healthz() -> Health:
 
 
 def readiness(ctx: KioskContext) -> Readiness:
+    storage: str | None
     try:
         ctx.daemon.store.conn.execute("SELECT 1").fetchone()
-        store_ok = True
-    except sqlite3.Error:
+    except sqlite3.Error as exc:
         store_ok = False
+        storage = f"unreadable: {exc}"
+    else:
+        storage = ctx.daemon.storage.fault()
+        store_ok = storage is None
     started = ctx.daemon.ready.is_set()
     link = ctx.daemon.view.link_up
     lane_loop = ctx.daemon.lane_alive()
@@ -58,6 +65,7 @@ def readiness(ctx: KioskContext) -> Readiness:
         lane_loop=lane_loop,
         controller_link=link,
         store=store_ok,
+        storage=storage,
     )
 
 
@@ -67,7 +75,7 @@ def readiness(ctx: KioskContext) -> Readiness:
     responses={503: {"model": Readiness, "description": "Not ready: see which check fails."}},
 )
 async def readyz(ctx: Ctx) -> JSONResponse:
-    """Ready: the lane started, the I/O controller answers and the store is readable."""
+    """Ready: the lane started, the I/O controller answers, the store is readable, writable and has room."""
     result = readiness(ctx)
     code = status.HTTP_200_OK if result.ready else status.HTTP_503_SERVICE_UNAVAILABLE
-    return JSONResponse(result.model_dump(), status_code=code)
+    return JSONResponse(result.model_dump(exclude_none=True), status_code=code)

@@ -80,6 +80,12 @@ class ScaleHealth(_View):
     last_weight_kg: float | None
 
 
+class StorageView(_View):
+    ok: bool = Field(description="The store takes the lane's records and has room above the watermark.")
+    detail: str = Field(description="What is wrong with the store (writes failing, space low), or 'ok'.")
+    pending_writes: int = Field(description="Lane records kept in memory until the store takes them.")
+
+
 class SyncView(_View):
     enabled: bool | None = Field(
         description="Sync with central is configured; null until the uplink reports."
@@ -124,6 +130,7 @@ class LaneView(_View):
     fault: str | None
     modbus: ModbusHealth
     scale: ScaleHealth
+    storage: StorageView
     sync: SyncView
     vehicle: VehicleView | None
     actions: ActionsView
@@ -228,6 +235,12 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def storage_view(daemon: LaneDaemon) -> StorageView:
+    health = daemon.storage
+    fault = health.fault()
+    return StorageView(ok=fault is None, detail=fault or "ok", pending_writes=health.pending_writes)
+
+
 def sync_view(
     daemon: LaneDaemon, lane_status: Mapping[str, Any], sync: Mapping[str, Any], now: datetime
 ) -> SyncView:
@@ -275,6 +288,7 @@ def lane_view(
         fault=lane.fault,
         modbus=ModbusHealth(**devices["modbus"]),
         scale=ScaleHealth(**devices["scale"]),
+        storage=storage_view(daemon),
         sync=sync_view(daemon, status, sync, now),
         vehicle=vehicle_view(daemon, decisions, camera_reads.get(vehicle.tx_id) if vehicle else None),
         actions=actions_view(daemon),

@@ -24,6 +24,7 @@ from edge.decision import (
     Outcome,
     Reason,
     decide,
+    unrecorded,
 )
 from edge.declaration import Channel, ContainerLine, Declaration, DeclarationStatus
 from vision.identity import Identification, Read, ReadKind
@@ -527,6 +528,28 @@ def test_inconsistent_decision_cannot_be_built(
         Decision(outcome, reasons, NUMBER, details)
 
 
+@pytest.mark.parametrize(
+    ("judged", "expected"),
+    [
+        pytest.param(Decision(PASS, (), NUMBER, ()), (HOLD, (R.NOT_RECORDED,), NUMBER), id="pass-held"),
+        pytest.param(
+            Decision(REJECT, (R.EXPIRED,), NUMBER, ("late",), ("trễ",)),
+            (REJECT, (R.EXPIRED, R.NOT_RECORDED), NUMBER),
+            id="reject-stays-reject",
+        ),
+        pytest.param(None, (HOLD, (R.NOT_RECORDED,), None), id="rules-failed-too"),
+    ],
+)
+def test_a_decision_the_store_did_not_record_never_passes_and_keeps_its_reasons(
+    judged: Decision | None, expected: tuple[Outcome, tuple[Reason, ...], str | None]
+) -> None:
+    held = unrecorded(judged, "database or disk is full")
+    assert (held.outcome, held.reasons, held.declaration_number) == expected
+    said = held.details[held.reasons.index(R.NOT_RECORDED)]
+    assert said.startswith("The decision could not be recorded (database or disk is full)")
+    assert len(held.details_vi) == len(held.reasons)
+
+
 def test_vietnamese_details_are_one_per_reason_or_none() -> None:
     assert Decision(HOLD, (R.EXPIRED,), NUMBER, ("x",)).details_vi == ()
     with pytest.raises(ValueError, match="one Vietnamese detail per reason"):
@@ -668,7 +691,8 @@ def test_generated_vehicle_meeting_every_rule_passes(case: Case) -> None:
     assert case.decide() == Decision(PASS, (), case.main.number, ())
 
 
-@given(passing_cases(), st.sampled_from(Reason), st.data())
+# not_recorded is the daemon's (the store refused the record), not a rule decide() applies.
+@given(passing_cases(), st.sampled_from([r for r in Reason if r is not R.NOT_RECORDED]), st.data())
 def test_any_single_fault_injected_into_a_passing_case_never_passes(
     case: Case, fault: Reason, data: st.DataObject
 ) -> None:

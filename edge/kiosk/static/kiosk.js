@@ -165,8 +165,10 @@ function render() {
 
 function renderLane(view) {
   $("lane-state").textContent = t("state_" + view.state);
-  $("lane-fault").hidden = !view.fault;
-  $("lane-fault").textContent = view.fault || "";
+  // A store that cannot keep the lane's records is an alarm too: shown until it is cleared.
+  const fault = [view.fault, view.storage.ok ? "" : `${t("store")}: ${view.storage.detail}`].filter(Boolean).join(" · ");
+  $("lane-fault").hidden = !fault;
+  $("lane-fault").textContent = fault;
   const light = $("light");
   light.className = "lamp " + view.light;
   light.querySelector(".word").textContent = t("light_" + view.light);
@@ -182,6 +184,7 @@ function renderLane(view) {
   mini.replaceChildren(
     healthLine(t("io_controller"), view.modbus.up, view.modbus.detail),
     healthLine(t("scale"), view.scale.ok, view.scale.detail),
+    healthLine(t("store"), view.storage.ok, view.storage.detail),
     el("div", {}, `${t("outbox_depth")}: ${view.sync.outbox_depth}`),
   );
 }
