@@ -8,6 +8,7 @@ may be done, the audit trail records it before it is carried out, and every comm
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -19,6 +20,8 @@ from sync.commands import AckStatus, Command, CommandAck, CommandJournal, claime
 from sync.config import SyncConfig
 from sync.contract import Rejected
 from sync.ports import GateControl, StoreThread
+
+log = logging.getLogger("sync.command_handler")
 
 EventWriter = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -53,9 +56,15 @@ class CommandHandler:
         self._reload = reload
         self._clock = clock
         self.counts: Counter[str] = Counter()
+        self.answered = False  # the message in hand has had its ack
 
     async def handle(self, raw: bytes) -> AckStatus:
-        """Verify and carry out one command message; what was done (the ack's status)."""
+        """Verify and carry out one command message; what was done (the ack's status).
+
+        Central is answered as soon as the outcome is known, before the ``command.handled`` event is
+        written: should that write fail, :attr:`answered` tells the caller not to answer again.
+        """
+        self.answered = False
         config = self._config
         key = config.command_key.get_secret_value() if config.command_key else None
         now = self._clock()
@@ -66,8 +75,16 @@ class CommandHandler:
             return "duplicate"
         status, detail = self._decide(command)
         await self._store.call(lambda: self._journal.record(command, status, detail, now))
-        result = self._execute(command) if status == "accepted" else None
+        result = None
+        if status == "accepted":
+            try:
+                result = self._execute(command)
+            except Exception as exc:  # the lane did not take it (its queue full, say): refused, on record
+                status, detail = "refused", f"the lane did not take it: {type(exc).__name__}: {exc}"[:500]
+                log.warning("command %s %s: %s", command.name, command.command_id, detail)
+                await self._store.call(lambda: self._journal.record(command, status, detail, now))
         self.counts[status] += 1
+        self.answer(command.command_id, command.name, status, detail, now, result)
         await self._write(
             "command.handled",
             {
@@ -78,7 +95,6 @@ class CommandHandler:
                 "detail": detail,
             },
         )
-        self.answer(command.command_id, command.name, status, detail, now, result)
         return status
 
     def answer_rejection(self, raw: bytes, rejected: Rejected) -> None:
@@ -129,3 +145,4 @@ class CommandHandler:
             result=result,
         )
         self._link.publish(self._ack_topic, ack.model_dump_json().encode())
+        self.answered = True

@@ -296,8 +296,11 @@ class GateSync:
 
         The outcome: ``applied`` or ``duplicate`` (clearances), the command's ack status (commands),
         ``rejected``, or ``failed`` (the gate's own fault while handling it: reported like a rejection).
+        Only a fault that even the rejection's report cannot get past (the store refusing every write)
+        raises, to the supervisor.
         """
         self.inbound_handled += 1
+        self._commands.answered = False
         topics = self.topics
         limits = {
             topics.clearances: self.config.clearance_max_bytes,
@@ -319,12 +322,15 @@ class GateSync:
         except Exception as exc:  # store error, bug: reported as a rejection, the loop goes on
             if message.topic == topics.clearances:
                 self._ask_for_snapshot()  # whatever the message held, a snapshot brings it back
-            await self._refuse(message, Rejected("failed", f"{type(exc).__name__}: {exc}"), exc)
+            failed = Rejected("failed", f"{type(exc).__name__}: {exc}")
+            await self._refuse(message, failed, exc, answer=not self._commands.answered)
             return "failed"
 
-    async def _refuse(self, message: Inbound, rejected: Rejected, exc: BaseException | None = None) -> None:
+    async def _refuse(
+        self, message: Inbound, rejected: Rejected, exc: BaseException | None = None, answer: bool = True
+    ) -> None:
         """Report a rejection; a command also gets its rejection ack (by its claimed id, if readable)."""
-        if message.topic == self.topics.commands:
+        if message.topic == self.topics.commands and answer:
             self._commands.answer_rejection(message.payload, rejected)
         await self._reject(message.topic, rejected, message.size, exc)
 

@@ -26,6 +26,7 @@ import pytest
 from pydantic import SecretStr
 
 from edge.decision import DecisionConfig, Outcome, Reason, decide
+from edge.lane_thread import LaneBusy
 from edge.store import Store
 from edge.uplink import Uplink
 from sync.central import Central, CentralSettings
@@ -531,3 +532,34 @@ async def test_remote_open_the_lane_cannot_act_on_is_refused_and_audited_as_refu
         record = {r.subject: r for r in store.audit.records()}[f"command:{opening.command_id}"]
         assert record.after is not None
         assert record.after["status"] == "refused"
+
+
+class BusyLane(LaneStub):
+    """A lane whose event queue is full: it says it could open, then does not take the order."""
+
+    def open_barrier(self, actor: str, reason: str) -> None:
+        raise LaneBusy("the lane's inbound queue is full")
+
+
+async def test_remote_open_the_lane_does_not_take_is_answered_refused_and_audited_and_inbound_goes_on(
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
+) -> None:
+    central = start_central()
+    db = tmp_path / "gate.db"
+    config = sync_config(broker, command_key=KEY, remote_open_allowed=True)
+    with Store(db) as store:
+        uplink = Uplink(config, "g1", db, gate=BusyLane())
+        async with running(uplink):
+            opening = central.send_command("g1", "open_barrier", KEY, "ops-anna", reason="stuck truck")
+            ack = await asyncio.to_thread(central.wait_ack, opening.command_id, 5)
+            assert ack is not None
+            assert ack.status == "refused"
+            assert "queue is full" in ack.detail
+            report = central.send_command("g1", "status_report", KEY, "ops-anna")
+            ack = await asyncio.to_thread(central.wait_ack, report.command_id, 5)
+            assert ack is not None
+            assert ack.status == "accepted"
+        records = [r for r in store.audit.records() if r.subject == f"command:{opening.command_id}"]
+        assert sorted(r.after["status"] for r in records if r.after is not None) == ["accepted", "refused"]
+        handled = [p["status"] for p in outbox_payloads(store, "command.handled")]
+        assert handled == ["refused", "accepted"]
