@@ -205,6 +205,22 @@ class DetectorInputs(_Strict):
     photocell: int = Field(2, ge=0, description="Photocell across the barrier's path (True = beam blocked).")
 
 
+class DetectorCounters(_Strict):
+    """Input registers where the controller counts each detector's activations (rising edges, 16 bits).
+
+    Read with every poll, they let the lane know that a vehicle crossed while the link was down, even one
+    that came and went inside the outage. Without them (both null), a passage the lane could not watch
+    ends unconfirmed: the declaration counts as used and its next vehicle is held for an officer.
+    """
+
+    exit_loop: int | None = Field(
+        0, ge=0, le=65535, description="Input register counting exit loop activations; null if none."
+    )
+    photocell: int | None = Field(
+        1, ge=0, le=65535, description="Input register counting photocell interruptions; null if none."
+    )
+
+
 class LightCoils(_Strict):
     green: int = Field(5, ge=0, description="Coil of the green lamp.")
     red: int = Field(6, ge=0, description="Coil of the red lamp.")
@@ -258,5 +274,8 @@ class DevicesConfig(_Strict):
     io: ModbusLinkConfig = Field(default_factory=ModbusLinkConfig, description="Modbus I/O controller link.")
     barrier: BarrierConfig = Field(default_factory=BarrierConfig, description="Barrier points and timing.")
     detectors: DetectorInputs = Field(default_factory=DetectorInputs, description="Vehicle detector inputs.")
+    counters: DetectorCounters = Field(
+        default_factory=DetectorCounters, description="Detector activation counters (input registers)."
+    )
     light: LightConfig = Field(default_factory=LightConfig, description="Traffic light points.")
     scale: ScaleConfig = Field(default_factory=ScaleConfig, description="Weighbridge indicator.")

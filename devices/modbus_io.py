@@ -1,10 +1,11 @@
 """Async driver of the lane I/O controller (loops, photocell, limit switches, barrier and light coils).
 
-The driver owns the link: it polls the discrete inputs, turns changes into typed events, and when the
-controller cannot be read it reports the link down once, presents the fail-safe snapshot
-(`InputSnapshot.link_down()`) and reconnects with bounded exponential backoff. pymodbus's own retry and
-reconnect machinery is switched off (``retries=0``, ``reconnect_delay=0``) so that exactly one loop, this
-one, decides when to reconnect and what the lane is told.
+The driver owns the link: it polls the discrete inputs (and the detectors' activation counters, where the
+controller has them), turns changes into typed events, and when the controller cannot be read it reports
+the link down once, presents the fail-safe snapshot (`InputSnapshot.link_down()`) and reconnects with
+bounded exponential backoff. pymodbus's own retry and reconnect machinery is switched off (``retries=0``,
+``reconnect_delay=0``) so that exactly one loop, this one, decides when to reconnect and what the lane is
+told.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Final
 
@@ -30,8 +31,9 @@ from devices.lane_inputs import InputChanged, InputSnapshot, LaneIOEvent, LinkCh
 
 log = logging.getLogger(__name__)
 
-#: Modbus allows at most 2000 discrete inputs in one FC2 request.
+#: Modbus allows at most 2000 discrete inputs in one FC2 request, 125 registers in one FC4 request.
 _MAX_FC2_COUNT: Final = 2000
+_MAX_FC4_COUNT: Final = 125
 #: Errors that mean "the controller cannot be talked to right now", as opposed to bugs.
 _LINK_ERRORS: Final = (ModbusException, OSError, TimeoutError)
 
@@ -107,11 +109,12 @@ class _LinkFault(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _InputMap:
-    """Where each InputSnapshot field lives, and the one FC2 request that covers them all."""
+    """Where each InputSnapshot field lives: one FC2 request for the inputs, one FC4 for the counters."""
 
     addresses: dict[str, int]
     first: int
     count: int
+    counters: dict[str, int]  # InputSnapshot count field -> input register; empty without counters
 
     @classmethod
     def from_config(cls, devices: DevicesConfig) -> _InputMap:
@@ -127,12 +130,32 @@ class _InputMap:
         count = last - first + 1
         if count > _MAX_FC2_COUNT:
             raise ValueError(f"discrete inputs span {count} addresses, more than one FC2 request can read")
-        return cls(addresses=addresses, first=first, count=count)
+        named = {"exit_count": devices.counters.exit_loop, "photocell_count": devices.counters.photocell}
+        counters = {name: addr for name, addr in named.items() if addr is not None}
+        _reject_shared_addresses("counter input register", counters)
+        if counters and max(counters.values()) - min(counters.values()) + 1 > _MAX_FC4_COUNT:
+            raise ValueError(f"counter registers span more than one FC4 request can read ({_MAX_FC4_COUNT})")
+        return cls(addresses=addresses, first=first, count=count, counters=counters)
+
+    @property
+    def counter_span(self) -> tuple[int, int]:
+        """First register and count of the one FC4 request that reads every counter."""
+        first = min(self.counters.values())
+        return first, max(self.counters.values()) - first + 1
 
     def decode(self, bits: list[bool]) -> InputSnapshot:
         if len(bits) < self.count:
             raise _LinkFault(f"controller returned {len(bits)} discrete inputs, expected {self.count}")
         return InputSnapshot(**{name: bool(bits[addr - self.first]) for name, addr in self.addresses.items()})
+
+    def decode_counters(self, snapshot: InputSnapshot, registers: list[int]) -> InputSnapshot:
+        first, count = self.counter_span
+        if len(registers) < count:
+            raise _LinkFault(f"controller returned {len(registers)} counter registers, expected {count}")
+        counts = {name: int(registers[addr - first]) & 0xFFFF for name, addr in self.counters.items()}
+        return replace(
+            snapshot, exit_count=counts.get("exit_count"), photocell_count=counts.get("photocell_count")
+        )
 
 
 def _reject_shared_addresses(kind: str, addresses: dict[str, int]) -> None:
@@ -359,7 +382,15 @@ class LaneIO:
             )
         )
         self._check_response(response, f"read of discrete inputs {self._inputs.first}+{self._inputs.count}")
-        return self._inputs.decode(list(response.bits))
+        snapshot = self._inputs.decode(list(response.bits))
+        if not self._inputs.counters:
+            return snapshot
+        first, count = self._inputs.counter_span
+        counted = await self._request(
+            client.read_input_registers(first, count=count, device_id=self._link.device_id)
+        )
+        self._check_response(counted, f"read of counter input registers {first}+{count}")
+        return self._inputs.decode_counters(snapshot, list(counted.registers))
 
     async def _request(self, call: Awaitable[ModbusPDU]) -> ModbusPDU:
         async with asyncio.timeout(self._guard_s):

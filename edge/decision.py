@@ -123,6 +123,7 @@ _RANKED_REASONS = (
     Reason.NOT_CLEARED,
     Reason.EXPIRED,
     Reason.ALREADY_EXITED,
+    Reason.EXIT_UNCONFIRMED,
     Reason.RED_NOT_INSPECTED,
     Reason.WEIGHT_OUT_OF_TOLERANCE,
     Reason.NO_STABLE_WEIGHT,
@@ -137,12 +138,16 @@ def decide(
     watchlist: Container[str],
     now: datetime,
     config: DecisionConfig,
+    *,
+    unconfirmed: ExitLedger | None = None,
 ) -> Decision:
     """Decide whether the identified, weighed vehicle may exit under one of the cached declarations.
 
     Candidates are the current versions of the declarations listing the read plate; when several
     do, the best match (containers, then cleared, valid and the other rules, then number) is judged.
     `now` must be comparable with the declarations' validity times (both aware or both naive).
+    `unconfirmed` holds the exits the lane could not confirm (the barrier was open while it could not
+    watch): the declaration counts as used, so such a vehicle is held for an officer, never passed.
     """
     findings = _read_findings(identification, watchlist, config)
     plate = normalise_plate(identification.plate.text) if identification.plate is not None else ""
@@ -151,7 +156,7 @@ def decide(
         findings[Reason.NO_DECLARATION] = say.no_declaration(plate) if plate else say.no_plate()
         return _decision(findings, None, config)
     best = min(
-        (_evaluate(d, identification, weight_kg, exited, now, config) for d in candidates),
+        (_evaluate(d, identification, weight_kg, exited, unconfirmed or {}, now, config) for d in candidates),
         key=_Evaluation.rank,
     )
     findings.update(best.findings)
@@ -229,6 +234,7 @@ def _evaluate(
     identification: Identification,
     weight_kg: float | None,
     exited: ExitLedger,
+    unconfirmed: ExitLedger,
     now: datetime,
     config: DecisionConfig,
 ) -> _Evaluation:
@@ -263,14 +269,20 @@ def _evaluate(
                     weight_kg, declared_kg, allowed
                 )
 
-    ledger = exited.get(number, frozenset()) if isinstance(exited, Mapping) else exited(number)
-    gone = {normalise_plate(entry) for entry in ledger}
+    gone = _ledger_entries(exited, number)
+    maybe_gone = _ledger_entries(unconfirmed, number)
     if declared:
         again = sorted(c for c in read if c in gone)
         if again:
             findings[Reason.ALREADY_EXITED] = say.already_exited(number, again)
-    elif CONTAINERLESS_EXIT in gone:
-        findings[Reason.ALREADY_EXITED] = say.already_exited_without_containers(number)
+        unsure = sorted(c for c in read if c in maybe_gone)
+        if unsure:
+            findings[Reason.EXIT_UNCONFIRMED] = say.exit_unconfirmed(number, unsure)
+    else:
+        if CONTAINERLESS_EXIT in gone:
+            findings[Reason.ALREADY_EXITED] = say.already_exited_without_containers(number)
+        if CONTAINERLESS_EXIT in maybe_gone:
+            findings[Reason.EXIT_UNCONFIRMED] = say.exit_unconfirmed(number, ())
 
     if not declaration.valid_from <= now <= declaration.valid_until:
         findings[Reason.EXPIRED] = say.expired(number, declaration.valid_from, declaration.valid_until, now)
@@ -281,6 +293,11 @@ def _evaluate(
         containers_matched=len(read & declared),
         containers_discrepant=len(missing) + len(extra) + len(invalid),
     )
+
+
+def _ledger_entries(ledger: ExitLedger, number: str) -> set[str]:
+    entries = ledger.get(number, frozenset()) if isinstance(ledger, Mapping) else ledger(number)
+    return {normalise_plate(entry) for entry in entries}
 
 
 def _current_versions(declarations: Sequence[Declaration]) -> list[Declaration]:

@@ -28,9 +28,20 @@ Decisions:
   entry loop could not be seen, so a transaction not yet cleared is ended "aborted" and a vehicle still on
   the entry loop starts a new one (re-identified, re-decided). A cleared transaction that had reached
   OPENING/PASSING/CLOSING resumes in PASSING if the barrier is not down; if the barrier is down it ends
-  "passed" when its vehicle was seen crossing, else "aborted". A barrier found not down with no cleared
-  transaction is "secured": PASSING without a transaction, closing as soon as the path is clear for the hold
-  time, whatever is on the entry loop.
+  "passed" when its vehicle crossed, else "aborted". A barrier found not down with no cleared transaction
+  is "secured": PASSING without a transaction, closing as soon as the path is clear for the hold time,
+  whatever is on the entry loop.
+- One declaration, one passage: a vehicle that crossed while the link was down is a crossing. Its evidence,
+  on LinkRestored: the path obstructed in the first snapshot, or the controller's activation counters
+  (`InputSnapshot.activations_since`) advanced since the last snapshot before the loss, which tells even a
+  vehicle that came and went inside the outage. Counters that advance between two polls while the barrier
+  is open count too (a pulse shorter than a poll).
+- Without counters, a cleared transaction that was in OPENING/PASSING when the link dropped, with no
+  crossing seen and the path clear on recovery, cannot be known to have crossed or not. The safe side: it
+  ends "unconfirmed" (its declaration counts as used; the decision holds the next vehicle under it for an
+  officer, reason exit_unconfirmed), an alarm "passage_unconfirmed" says so, and the lane is secured (a
+  vehicle on the entry loop, the same truck or another, is re-identified and re-decided). An officer who
+  lets it through confirms the exit.
 - A barrier move timeout is a FAULT that clears only when the barrier is seen at a limit other than where
   it stuck (or a supervisor's OfficerOpen retries); the lane does not keep driving a stuck barrier.
 - A rejection by an officer is final for the transaction; a REJECT decision can still be approved by an
@@ -182,6 +193,9 @@ class Lane:
         self._snapshot = InputSnapshot.link_down()
         self._clear_since: float | None = None
         self._crossed = False  # the path was obstructed since the barrier was commanded open
+        self._unconfirmed = False  # the barrier was open while the link was down: crossing unknowable
+        self._before_outage: InputSnapshot | None = None  # the last inputs seen before the link was lost
+        self._outage_count: int | None = None  # detector activations counted across the last outage
         self._securing = False  # PASSING without a cleared vehicle: close as soon as the path allows
         self._commanded: BarrierCommand | None = None
         self._closing = False  # a close we commanded has not yet reached the down limit (S2 applies)
@@ -309,12 +323,14 @@ class Lane:
             self._see(event.snapshot, now)
         elif isinstance(event, LinkRestored):
             self._link_up = True
-            self._snapshot = InputSnapshot.link_down()  # no edges are inferred across the outage
+            self._snapshot = InputSnapshot.link_down()  # no input edges are inferred across the outage...
             self._see(event.snapshot, now)
+            self._account_outage(event.snapshot)  # ...but counted crossings are
         elif isinstance(event, LinkLost):
             if not self._link_up:
                 return False
             self._link_up, self._link_detail = False, event.detail
+            self._before_outage = self._snapshot
             self._snapshot, self._clear_since = InputSnapshot.link_down(), None
         elif isinstance(event, ScaleFaulted):
             self._scale_ok, self._scale_detail = False, event.detail
@@ -334,9 +350,35 @@ class Lane:
             self._closing = False
         if snap.exit_loop and not prev.exit_loop and snap.barrier_down and self._commanded != "open":
             self._alarm("unauthorized_passage", "exit loop occupied while the barrier is down and not opened")
-        if snap.barrier_path_obstructed and self._state in (S.OPENING, S.PASSING) and not self._crossed:
+        if self._crossed or not (snap.barrier_path_obstructed or snap.activations_since(prev)):
+            return
+        if self._state in (S.OPENING, S.PASSING):
             self._crossed = True
             self._light("red")  # the cleared vehicle is past the light: stop the next one
+        elif self._state is S.FAULT and self._suspended in _AFTER_OPEN:
+            self._crossed = True  # seen while a barrier fault holds the lane: the light follows on recovery
+
+    def _account_outage(self, snap: InputSnapshot) -> None:
+        """Count a crossing the link outage hid, or mark the current passage unconfirmed (see Decisions)."""
+        before, self._before_outage = self._before_outage, None
+        self._outage_count = None
+        if before is None or self._suspended not in _AFTER_OPEN:
+            return
+        counted = self._outage_count = snap.activations_since(before)
+        if counted:
+            self._crossed = True
+        elif counted is None and not self._crossed and self._suspended in (S.OPENING, S.PASSING):
+            self._unconfirmed = self._current is not None and self._current.cleared
+
+    def _passage_result(self) -> TxResult | None:
+        """How the cleared transaction's passage ends now: "passed", "unconfirmed", or None (not used)."""
+        vehicle = self._current
+        state = self._suspended if self._state is S.FAULT else self._state
+        if vehicle is None or not vehicle.cleared or state not in _AFTER_OPEN:
+            return None
+        if self._crossed:
+            return "passed"
+        return "unconfirmed" if self._unconfirmed else None
 
     def _go(self, to: LaneState, cause: str, now: float) -> None:
         self._out.append(Transition(self.tx_id, self._state, to, cause, now))
@@ -377,7 +419,7 @@ class Lane:
         self._go(S.OPENING, cause, now)
         if end is not None:
             self._end_tx(end, now)
-        self._crossed = self._securing = False
+        self._crossed = self._securing = self._unconfirmed = False
         self._barrier_fault, self._suspended = None, None
         self._commanded, self._closing = "open", False
         self._out.append(OpenBarrier())
@@ -489,7 +531,7 @@ class Lane:
 
     def _on_manual_open(self, event: OfficerOpen, now: float) -> None:
         if self._link_up:
-            end: TxResult = "passed" if self._state is S.CLOSING and self._crossed else "aborted"
+            end = self._passage_result() or "aborted"
             self._open(f"manual open by {event.officer}: {event.reason}", now, end=end)
 
     def _on_opening_inputs(self, _: Inputs | Tick, now: float) -> None:
@@ -553,18 +595,27 @@ class Lane:
         prefix = "recovered" if self._started else "startup"
         self._started, self._barrier_fault = True, None
         vehicle, resumable = self._current, self._suspended in _AFTER_OPEN
-        self._suspended = None
+        passage, counted = self._passage_result(), self._outage_count
+        self._suspended, self._unconfirmed, self._outage_count = None, False, None
+        if counted:
+            prefix += f" ({counted} detector activations counted while the link was down)"
+        if passage == "unconfirmed" and vehicle is not None:
+            self._alarm(
+                "passage_unconfirmed",
+                f"transaction {vehicle.tx_id}: the barrier was open while the link was down and the"
+                " controller counts no activations, so whether the vehicle crossed is unknown; its"
+                " declaration counts as used and the next vehicle under it is held for an officer",
+            )
         if snap.barrier_down and not snap.barrier_up:
-            passed = vehicle is not None and vehicle.cleared and resumable and self._crossed
             self._light("red")
-            self._to_idle(f"{prefix}: barrier down", "passed" if passed else "aborted", now)
-        elif vehicle is not None and vehicle.cleared and resumable:
+            self._to_idle(f"{prefix}: barrier down", passage or "aborted", now)
+        elif vehicle is not None and vehicle.cleared and resumable and passage != "unconfirmed":
             self._securing = False
             self._go(S.PASSING, f"{prefix}: barrier not down; cleared transaction resumes", now)
             self._light("red" if self._crossed else "green")
         else:
             self._go(S.PASSING, f"{prefix}: barrier not down; securing, closes once the path is clear", now)
-            self._end_tx("aborted", now)
+            self._end_tx(passage or "aborted", now)
             self._crossed, self._securing = False, True
             self._light("red")
 

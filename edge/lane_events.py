@@ -18,7 +18,9 @@ from vision.identity import Identification
 
 LightColor = Literal["red", "green"]
 BarrierCommand = Literal["open", "closed"]
-TxResult = Literal["passed", "rejected", "left", "aborted"]
+TxResult = Literal["passed", "rejected", "left", "aborted", "unconfirmed"]
+"""How a transaction ends. "unconfirmed": the barrier was open while the lane could not watch it and
+nothing tells whether the vehicle crossed; its declaration counts as used until an officer confirms."""
 
 
 class LaneState(StrEnum):

@@ -47,7 +47,7 @@ from vision.identity import Identification
 
 log = logging.getLogger("edge.metrics")
 
-TX_RESULTS = ("passed", "rejected", "left", "aborted", "interrupted")
+TX_RESULTS = ("passed", "rejected", "left", "aborted", "unconfirmed", "interrupted")
 LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0)
 

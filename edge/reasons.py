@@ -23,6 +23,7 @@ class Reason(StrEnum):
     CONTAINER_MISMATCH = "container_mismatch"
     WEIGHT_OUT_OF_TOLERANCE = "weight_out_of_tolerance"
     ALREADY_EXITED = "already_exited"
+    EXIT_UNCONFIRMED = "exit_unconfirmed"
     EXPIRED = "expired"
     WATCHLISTED = "watchlisted"
     LOW_CONFIDENCE = "low_confidence"
@@ -37,6 +38,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.CONTAINER_MISMATCH: "Containers do not match the declaration",
     Reason.WEIGHT_OUT_OF_TOLERANCE: "Weight is outside the declared tolerance",
     Reason.ALREADY_EXITED: "Already exited under this declaration",
+    Reason.EXIT_UNCONFIRMED: "A passage under this declaration could not be confirmed",
     Reason.EXPIRED: "Declaration is not valid at this time",
     Reason.WATCHLISTED: "Vehicle is on the watchlist",
     Reason.LOW_CONFIDENCE: "Camera read is uncertain",
@@ -51,6 +53,7 @@ REASON_TEXT_VI: dict[Reason, str] = {
     Reason.CONTAINER_MISMATCH: "Số container không khớp với tờ khai",
     Reason.WEIGHT_OUT_OF_TOLERANCE: "Trọng lượng cân vượt quá sai số cho phép so với tờ khai",
     Reason.ALREADY_EXITED: "Đã qua cổng theo tờ khai này",
+    Reason.EXIT_UNCONFIRMED: "Không xác nhận được lượt qua cổng trước đó theo tờ khai này",
     Reason.EXPIRED: "Tờ khai không còn hiệu lực tại thời điểm này",
     Reason.WATCHLISTED: "Phương tiện nằm trong danh sách theo dõi",
     Reason.LOW_CONFIDENCE: "Kết quả nhận dạng của camera không chắc chắn",
@@ -171,6 +174,18 @@ def already_exited_without_containers(number: str) -> Detail:
     return Detail(
         f"Declaration {number} (no containers) has already been used to exit",
         f"Tờ khai {number} (không có container) đã được dùng để qua cổng",
+    )
+
+
+def exit_unconfirmed(number: str, containers: Sequence[str]) -> Detail:
+    """An earlier passage under the declaration happened while the lane could not watch the barrier."""
+    what = f"container {', '.join(containers)}" if containers else "the vehicle (no containers)"
+    what_vi = f"container {', '.join(containers)}" if containers else "phương tiện (không có container)"
+    return Detail(
+        f"Declaration {number}: {what} may already have exited; the barrier was open while the lane"
+        " controller could not be read, so the earlier passage is unconfirmed",
+        f"Tờ khai {number}: {what_vi} có thể đã qua cổng; barie mở trong lúc mất kết nối với bộ điều khiển"
+        " làn, nên lượt qua cổng trước đó chưa được xác nhận",
     )
 
 

@@ -105,8 +105,11 @@ class Recorder:
         plate = normalise_plate(ident.plate.text) if ident.plate else None
         candidates = self.store.declarations.find_by_plate(plate) if plate else []
         exited = {d.number: self.store.exits.exited_pairs(d.number) for d in candidates}
+        unconfirmed = {d.number: self.store.exits.unconfirmed_pairs(d.number) for d in candidates}
         watch = {plate} if plate and self.store.watchlist.contains(plate) else set()
-        return decide(ident, request.weight_kg, candidates, exited, watch, at, config)
+        return decide(
+            ident, request.weight_kg, candidates, exited, watch, at, config, unconfirmed=unconfirmed
+        )
 
     def record_decision(self, request: RequestDecision, decision: Decision) -> None:
         """Record a decision with its inputs; the transaction's end reports it only once it is recorded."""
@@ -143,13 +146,17 @@ class Recorder:
         self._decisions[request.tx_id] = decision
 
     def ended(self, action: TransactionEnded) -> None:
-        """Close the transaction; a vehicle that passed records one exit per declaration and container."""
+        """Close the transaction; a vehicle that passed records one exit per declaration and container.
+
+        An "unconfirmed" passage records them unconfirmed: the declaration counts as used (see ExitRepo).
+        """
         at = self._wall()
         decision = self._decisions.get(action.tx_id)  # forgotten once recorded: a retry must still see it
         record = self.store.transactions.get(action.tx_id)
         declaration = record.declaration_number if record else None
+        confirmed = action.result != "unconfirmed"
         exits: list[tuple[str, str]] = []
-        if action.result == "passed" and declaration:
+        if action.result in ("passed", "unconfirmed") and declaration:
             containers = record.containers if record else ()
             exits = [(declaration, c) for c in containers] or [(declaration, "")]
 
@@ -163,7 +170,9 @@ class Recorder:
             )
 
         try:
-            self.store.transactions.complete(action.tx_id, at, exits=exits, event=event(exits))
+            self.store.transactions.complete(
+                action.tx_id, at, exits=exits, event=event(exits), confirmed=confirmed
+            )
         except DuplicateExitError as exc:  # an officer let an already-exited pair through: keep the record
             log.warning("transaction %s: %s; completed without new exits", action.tx_id, exc)
             self.store.transactions.complete(action.tx_id, at, exits=(), event=event([]))

@@ -19,11 +19,13 @@ from pymodbus.server import ModbusBaseServer, ModbusSerialServer, ModbusTcpServe
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from devices.config import WAGO_WATCHDOG_STATUS, WAGO_WATCHDOG_TIME, WAGO_WATCHDOG_TRIGGER, DevicesConfig
+from devices.lane_inputs import COUNTER_MODULUS
 from devices.sim.comm_watchdog import CommWatchdog, WatchdogStatus
 
 log = logging.getLogger(__name__)
 
 _FC_READ_DISCRETE_INPUTS = 2
+_FC_READ_INPUT_REGISTERS = 4
 _FC_READ_COILS = 1
 _FC_WRITE_COILS = (5, 15)
 _FC_READ_HOLDING_REGISTERS = 3
@@ -46,6 +48,8 @@ class _Detectors:
     entry_loop: bool = False
     exit_loop: bool = False
     photocell: bool = False
+    exit_count: int = 0  # rising edges of the exit loop, as a 16-bit counter input
+    photocell_count: int = 0
 
 
 class LaneControllerSim:
@@ -55,6 +59,10 @@ class LaneControllerSim:
     towards the coils: open coil ON drives it up, close coil ON drives it down, both ON (or both OFF)
     stop it. `collisions` counts each time the arm descends to `contact_position` or below while the
     photocell or exit loop is occupied: the arm touching a vehicle. Tests assert it stays 0.
+
+    Like a field controller's counter inputs, it counts each activation (rising edge) of the exit loop
+    and the photocell in 16-bit input registers that wrap, whether or not anyone is polling: paused
+    included. Registers are always served; the driver reads them where its config names them.
 
     Communication watchdog (`devices/sim/comm_watchdog.py`, modelled on WAGO's 750-352): holding
     registers for its time, trigger and status, at the addresses `devices.io.watchdog` names (WAGO's where
@@ -120,6 +128,14 @@ class LaneControllerSim:
             "barrier_up": devices.barrier.limits.up,
             "barrier_down": devices.barrier.limits.down,
         }
+        counters = devices.counters
+        # Served even when the config names none, at 0 and 1 then, so a test can switch the driver's use.
+        self._counter_addr = {
+            "exit_count": 0 if counters.exit_loop is None else counters.exit_loop,
+            "photocell_count": 1 if counters.photocell is None else counters.photocell,
+        }
+        if len(set(self._counter_addr.values())) != len(self._counter_addr):
+            raise ValueError(f"counter registers must differ: {self._counter_addr}")
         wd = devices.io.watchdog
         self._watchdog = CommWatchdog(wd.timeout_unit_s)
         self._wd_time = WAGO_WATCHDOG_TIME if wd.timeout_register is None else wd.timeout_register
@@ -131,6 +147,7 @@ class LaneControllerSim:
             max(self._wd_time, self._wd_trigger, self._wd_status, self._safe_base + self._coil_count - 1) + 1
         )
         self._input_count = max(self._input_addr.values()) + 1
+        self._register_count = max(self._counter_addr.values()) + 1
         self._detectors = _Detectors()
         self._coils = dict.fromkeys(COIL_NAMES, False)
         self._forced: dict[str, bool] = {}
@@ -165,7 +182,7 @@ class LaneControllerSim:
                 _bit_block(self._coil_count - 1),
                 _bit_block(self._input_count - 1),
                 [SimData(0, values=[0] * self._holding_count, datatype=DataType.REGISTERS)],
-                [SimData(0, values=0, datatype=DataType.REGISTERS)],
+                [SimData(0, values=[0] * self._register_count, datatype=DataType.REGISTERS)],
             ),
             action=self._on_request,
         )
@@ -262,12 +279,29 @@ class LaneControllerSim:
         self._detectors.entry_loop = occupied
 
     def set_exit_loop(self, occupied: bool) -> None:
-        """Safety loop under and beyond the arm."""
-        self._detectors.exit_loop = occupied
+        """Safety loop under and beyond the arm; a rising edge counts one activation."""
+        det = self._detectors
+        if occupied and not det.exit_loop:
+            det.exit_count = (det.exit_count + 1) % COUNTER_MODULUS
+        det.exit_loop = occupied
 
     def set_photocell(self, blocked: bool) -> None:
-        """Photocell across the arm's path."""
-        self._detectors.photocell = blocked
+        """Photocell across the arm's path; a rising edge counts one interruption."""
+        det = self._detectors
+        if blocked and not det.photocell:
+            det.photocell_count = (det.photocell_count + 1) % COUNTER_MODULUS
+        det.photocell = blocked
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """The activation counters as the controller holds them: exit_count, photocell_count."""
+        return {"exit_count": self._detectors.exit_count, "photocell_count": self._detectors.photocell_count}
+
+    def preset_counters(self, exit_count: int, photocell_count: int) -> None:
+        """Set the counters, as a controller that has counted for a long while (tests of the 16-bit wrap)."""
+        if not (0 <= exit_count < COUNTER_MODULUS and 0 <= photocell_count < COUNTER_MODULUS):
+            raise ValueError(f"counters are 16-bit: 0..{COUNTER_MODULUS - 1}")
+        self._detectors.exit_count, self._detectors.photocell_count = exit_count, photocell_count
 
     @property
     def watchdog_status(self) -> WatchdogStatus:
@@ -345,6 +379,8 @@ class LaneControllerSim:
         if function_code == _FC_READ_DISCRETE_INPUTS and set_values is None:
             # Written through the server's own API (this hook sees it as a write and lets it pass).
             await self._require_server().async_setValues(self._device_id, 2, 0, self._input_bits())
+        elif function_code == _FC_READ_INPUT_REGISTERS and set_values is None:
+            await self._require_server().async_setValues(self._device_id, 4, 0, self._counter_registers())
         elif function_code == _FC_READ_HOLDING_REGISTERS and set_values is None:
             status_at = self._wd_status - start_address
             if 0 <= status_at < len(registers):
@@ -377,6 +413,12 @@ class LaneControllerSim:
         for name, addr in self._input_addr.items():
             bits[addr] = values[name]
         return bits
+
+    def _counter_registers(self) -> list[int]:
+        registers = [0] * self._register_count
+        registers[self._counter_addr["exit_count"]] = self._detectors.exit_count
+        registers[self._counter_addr["photocell_count"]] = self._detectors.photocell_count
+        return registers
 
     async def _get_coil_bits(self) -> list[bool]:
         values = await self._require_server().async_getValues(

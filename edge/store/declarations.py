@@ -202,40 +202,80 @@ class WatchlistRepo:
 
 
 class ExitRepo:
-    """One exit per declaration and container ('' for a vehicle with no container)."""
+    """One exit per declaration and container ('' for a vehicle with no container).
+
+    An exit is confirmed (the lane saw the vehicle pass) or unconfirmed (the barrier was open while the lane
+    could not watch it): an unconfirmed exit still uses the declaration, and the next vehicle under it is held
+    for an officer rather than turned back; a confirmed exit of the same pair later takes it over.
+    """
 
     def __init__(self, conn: StoreConnection) -> None:
         self._conn = conn
 
     def has_exited(self, declaration_number: str, container: str = "") -> bool:
-        row = self._conn.execute(
-            "SELECT 1 FROM exits WHERE declaration_number = ? AND container = ?",
-            (declaration_number, container),
-        ).fetchone()
-        return row is not None
+        """A confirmed exit of this pair."""
+        return self._confirmed(declaration_number, container) is True
 
     def exited_pairs(self, declaration_number: str) -> set[str]:
         """The containers of this declaration that have exited ('' for a containerless exit)."""
-        rows = self._conn.execute(
-            "SELECT container FROM exits WHERE declaration_number = ?", (declaration_number,)
-        ).fetchall()
-        return {str(row[0]) for row in rows}
+        return self._pairs(declaration_number, confirmed=True)
 
-    def record(self, tx_id: str, pairs: Iterable[tuple[str, str]], at: datetime) -> None:
-        """Record exits for a transaction; raises :class:`DuplicateExitError` (writing none) if any exited."""
+    def unconfirmed_pairs(self, declaration_number: str) -> set[str]:
+        """The containers of this declaration whose exit could not be confirmed ('' for containerless)."""
+        return self._pairs(declaration_number, confirmed=False)
+
+    def record(
+        self, tx_id: str, pairs: Iterable[tuple[str, str]], at: datetime, *, confirmed: bool = True
+    ) -> None:
+        """Record exits for a transaction, all or nothing.
+
+        A confirmed exit takes over an unconfirmed one of the same pair; any other exit already recorded
+        raises :class:`DuplicateExitError` and writes none.
+        """
         wanted = sorted(set(pairs))
         at_text = to_text(at)
         with self._conn:
-            taken = [pair for pair in wanted if self.has_exited(*pair)]
+            found = {pair: self._confirmed(*pair) for pair in wanted}
+            taken = [pair for pair, was in found.items() if was is True or (was is False and not confirmed)]
             if taken:
                 raise DuplicateExitError(taken)
             self._conn.executemany(
-                "INSERT INTO exits (declaration_number, container, tx_id, at) VALUES (?, ?, ?, ?)",
-                [(decl, container, tx_id, at_text) for decl, container in wanted],
+                "UPDATE exits SET tx_id = ?, at = ?, confirmed = 1"
+                " WHERE declaration_number = ? AND container = ? AND confirmed = 0",
+                [
+                    (tx_id, at_text, decl, container)
+                    for (decl, container), was in found.items()
+                    if was is False
+                ],
+            )
+            self._conn.executemany(
+                "INSERT INTO exits (declaration_number, container, tx_id, at, confirmed)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (decl, cont, tx_id, at_text, int(confirmed))
+                    for (decl, cont), was in found.items()
+                    if was is None
+                ],
             )
 
-    def for_transaction(self, tx_id: str) -> list[tuple[str, str]]:
+    def for_transaction(self, tx_id: str, *, confirmed: bool = True) -> list[tuple[str, str]]:
         rows = self._conn.execute(
-            "SELECT declaration_number, container FROM exits WHERE tx_id = ? ORDER BY 1, 2", (tx_id,)
+            "SELECT declaration_number, container FROM exits WHERE tx_id = ? AND confirmed = ? ORDER BY 1, 2",
+            (tx_id, int(confirmed)),
         ).fetchall()
         return [(str(row[0]), str(row[1])) for row in rows]
+
+    def _confirmed(self, declaration_number: str, container: str) -> bool | None:
+        """True or False for a confirmed or unconfirmed exit of the pair, None for no exit."""
+        row = self._conn.execute(
+            "SELECT confirmed FROM exits WHERE declaration_number = ? AND container = ?",
+            (declaration_number, container),
+        ).fetchone()
+        return None if row is None else bool(row[0])
+
+    def _pairs(self, declaration_number: str, *, confirmed: bool) -> set[str]:
+        rows = self._conn.execute(
+            "SELECT container FROM exits WHERE declaration_number = ? AND confirmed = ?",
+            (declaration_number, int(confirmed)),
+        ).fetchall()
+        return {str(row[0]) for row in rows}

@@ -156,9 +156,16 @@ _V2 = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)",
 )
 
+_V3 = (
+    # 0: the barrier was open while the lane could not watch it; the declaration counts as used until a
+    # vehicle is seen to pass under it (an officer let it through), which confirms the exit.
+    "ALTER TABLE exits ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1 CHECK (confirmed IN (0, 1))",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "kiosk users and meta values", _V2),
+    Migration(3, "exits that could not be confirmed", _V3),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -73,6 +73,7 @@ class TransactionRecord:
     note: str | None
     transitions: tuple[Transition, ...] = ()
     exits: tuple[tuple[str, str], ...] = ()
+    unconfirmed_exits: tuple[tuple[str, str], ...] = ()  # see ExitRepo: the declaration counts as used
 
 
 _TX_COLUMNS = (
@@ -202,14 +203,17 @@ class TransactionRepo:
         at: datetime,
         exits: Sequence[tuple[str, str]] = (),
         event: NewEvent | None = None,
+        *,
+        confirmed: bool = True,
     ) -> OutboxEvent | None:
         """Close the transaction and record its exits (declaration, container or ''), all or nothing.
 
-        Raises :class:`DuplicateExitError` and leaves the transaction open if any pair had already exited.
+        `confirmed` False records exits the lane could not see happen (see ExitRepo). Raises
+        :class:`DuplicateExitError` and leaves the transaction open if any pair had already exited.
         """
         with self._conn:
             self._require_open(tx_id)
-            self._exits.record(tx_id, exits, at)
+            self._exits.record(tx_id, exits, at, confirmed=confirmed)
             self._conn.execute(
                 "UPDATE transactions SET status = ?, ended_at = ? WHERE id = ?",
                 (TxStatus.COMPLETED.value, to_text(at), tx_id),
@@ -327,6 +331,7 @@ class TransactionRepo:
         ids = [str(row[0]) for row in rows]
         transitions: dict[str, list[Transition]] = {tx_id: [] for tx_id in ids}
         exits: dict[str, list[tuple[str, str]]] = {tx_id: [] for tx_id in ids}
+        unconfirmed: dict[str, list[tuple[str, str]]] = {tx_id: [] for tx_id in ids}
         marks = placeholders(len(ids))
         for tx_id, seq, from_state, to_state, cause, at in self._conn.execute(
             "SELECT tx_id, seq, from_state, to_state, cause, at FROM transitions"  # noqa: S608 - '?' marks only
@@ -334,17 +339,23 @@ class TransactionRepo:
             ids,
         ):
             transitions[tx_id].append(Transition(seq, from_state, to_state, cause, from_text(at)))
-        for tx_id, decl, container in self._conn.execute(
-            "SELECT tx_id, declaration_number, container FROM exits"  # noqa: S608 - '?' marks only
+        for tx_id, decl, container, confirmed in self._conn.execute(
+            "SELECT tx_id, declaration_number, container, confirmed FROM exits"  # noqa: S608 - '?' marks only
             f" WHERE tx_id IN ({marks}) ORDER BY tx_id, declaration_number, container",
             ids,
         ):
-            exits[tx_id].append((decl, container))
-        return [_row_to_record(row, transitions[str(row[0])], exits[str(row[0])]) for row in rows]
+            (exits if confirmed else unconfirmed)[tx_id].append((decl, container))
+        return [
+            _row_to_record(row, transitions[str(row[0])], exits[str(row[0])], unconfirmed[str(row[0])])
+            for row in rows
+        ]
 
 
 def _row_to_record(
-    row: tuple[Any, ...], transitions: list[Transition], exits: list[tuple[str, str]]
+    row: tuple[Any, ...],
+    transitions: list[Transition],
+    exits: list[tuple[str, str]],
+    unconfirmed: list[tuple[str, str]],
 ) -> TransactionRecord:
     (
         tx_id,
@@ -383,4 +394,5 @@ def _row_to_record(
         note=note,
         transitions=tuple(transitions),
         exits=tuple(exits),
+        unconfirmed_exits=tuple(unconfirmed),
     )

@@ -25,9 +25,9 @@ async def test_first_poll_after_connect_reports_link_up_with_the_inputs(lane_io:
     [event] = lane_io.events
     assert isinstance(event, LinkChanged)
     assert event.up
-    assert event.snapshot == InputSnapshot(barrier_down=True)
+    assert event.snapshot == InputSnapshot(barrier_down=True, exit_count=0, photocell_count=0)
     assert "127.0.0.1" in event.detail
-    assert lane_io.io.snapshot == InputSnapshot(barrier_down=True)
+    assert lane_io.io.snapshot == event.snapshot
     assert lane_io.io.stats.polls >= 1
 
 
@@ -38,13 +38,15 @@ async def test_input_change_emits_one_event_naming_what_changed(
     await eventually(lambda: len(input_changes(lane_io)) == 1)
     [event] = input_changes(lane_io)
     assert event.changed == frozenset({"entry_loop"})
-    assert event.snapshot == InputSnapshot(entry_loop=True, barrier_down=True)
+    assert event.snapshot == InputSnapshot(
+        entry_loop=True, barrier_down=True, exit_count=0, photocell_count=0
+    )
     assert lane_io.io.snapshot.entry_loop
 
     sim.set_exit_loop(True)
     sim.set_photocell(True)
     await eventually(lambda: len(input_changes(lane_io)) == 2)
-    assert input_changes(lane_io)[1].changed == frozenset({"exit_loop", "photocell"})
+    assert input_changes(lane_io)[1].changed == {"exit_loop", "photocell", "exit_count", "photocell_count"}
     await asyncio.sleep(0.05)  # polls keep going, but an unchanged input is not an event
     assert len(input_changes(lane_io)) == 2
 

@@ -103,10 +103,14 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 10.0, what:
 class RunningGate:
     """Simulators, daemon and a fixed identifier, started together."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **devices: object) -> None:
+        """`devices` replaces fields of the devices config (e.g. counters)."""
         self.io_port = free_tcp_port()
         self.scale = ScaleSimPeer(ScaleProtocol.TOLEDO, checksum=True, rate_hz=20, division_kg=20)
         self.config = fast_config(tmp_path, self.io_port, self.scale.port_name)
+        if devices:
+            changed = self.config.devices.model_copy(update=devices)
+            self.config = self.config.model_copy(update={"devices": changed})
         self.controller = LaneControllerSim(
             self.config.devices, port=self.io_port, open_time_s=0.3, close_time_s=0.3
         )

@@ -68,6 +68,7 @@ class Case:
     main: Declaration = field(default_factory=declaration)
     others: tuple[Declaration, ...] = ()
     exited: ExitLedger = field(default_factory=dict)
+    unconfirmed: ExitLedger = field(default_factory=dict)
     watchlist: frozenset[str] = frozenset({"29A99999"})
     now: datetime = NOW
     config: DecisionConfig = field(default_factory=DecisionConfig)
@@ -84,6 +85,7 @@ class Case:
             self.watchlist,
             self.now,
             self.config,
+            unconfirmed=self.unconfirmed,
         )
 
 
@@ -146,6 +148,15 @@ SINGLE_FAULTS = [
         REJECT,
         id="exit-ledger-unnormalised",
     ),
+    pytest.param(
+        replace(BASE, unconfirmed={NUMBER: {C2}}), {R.EXIT_UNCONFIRMED}, HOLD, id="container-exit-unconfirmed"
+    ),
+    pytest.param(
+        replace(BASE, containers=(), unconfirmed={NUMBER: {""}}).with_main(containers=()),
+        {R.EXIT_UNCONFIRMED},
+        HOLD,
+        id="containerless-exit-unconfirmed",
+    ),
     pytest.param(replace(BASE, now=NOW + timedelta(days=7)), {R.EXPIRED}, REJECT, id="after-valid-until"),
     pytest.param(replace(BASE, now=NOW - timedelta(days=2)), {R.EXPIRED}, REJECT, id="before-valid-from"),
     pytest.param(replace(BASE, watchlist=frozenset({PLATE})), {R.WATCHLISTED}, HOLD, id="watchlisted"),
@@ -178,6 +189,9 @@ HARMLESS = [
     pytest.param(BASE.with_main(channel=Channel.YELLOW), id="yellow"),
     pytest.param(replace(BASE, exited={"105000000002": {C1, C2, ""}}), id="exits-under-other-declaration"),
     pytest.param(replace(BASE, exited={NUMBER: {""}}), id="containerless-entry-on-container-declaration"),
+    pytest.param(
+        replace(BASE, unconfirmed={"105000000002": {C1, ""}}), id="unconfirmed-under-other-declaration"
+    ),
     pytest.param(replace(BASE, weight_kg=None).with_main(gross_kg=None), id="no-weight-and-none-declared"),
     pytest.param(
         replace(BASE, weight_kg=99_999.0).with_main(gross_kg=None), id="weight-unchecked-undeclared"
@@ -262,6 +276,12 @@ COMBINATIONS = [
         {R.RED_NOT_INSPECTED, R.NO_STABLE_WEIGHT, R.ALREADY_EXITED},
         REJECT,
         id="red-no-weight-exited",
+    ),
+    pytest.param(
+        replace(BASE, exited={NUMBER: {C1}}, unconfirmed={NUMBER: {C2}}),
+        {R.ALREADY_EXITED, R.EXIT_UNCONFIRMED},
+        REJECT,
+        id="one-container-exited-the-other-unconfirmed",
     ),
     pytest.param(
         replace(BASE, plate=None, containers=(container_read(C1, confidence=0.2),), watchlist=frozenset()),
@@ -633,6 +653,7 @@ def passing_cases(draw: st.DrawFn) -> Case:
         main=main,
         others=tuple(others),
         exited=ledger,
+        unconfirmed=ledger,  # the same decoys: other declarations' exits, another container's
         watchlist=frozenset(decoy_plates),
         config=config,
     )
@@ -669,6 +690,9 @@ def inject(case: Case, fault: Reason, data: st.DataObject) -> Case:
         case R.ALREADY_EXITED:
             entry = case.containers[0].text if case.containers else ""
             return replace(case, exited={main.number: {entry}})
+        case R.EXIT_UNCONFIRMED:
+            entry = case.containers[-1].text if case.containers else ""
+            return replace(case, unconfirmed={main.number: {entry}})
         case R.EXPIRED:
             late = main.valid_until + timedelta(seconds=1)
             early = main.valid_from - timedelta(seconds=1)
