@@ -1,61 +1,41 @@
-"""The lane daemon: wires the Modbus I/O, the barrier, the scale, identification, the store and the lane.
+"""The lane daemon: wires the lane loop, identification, the store, the kiosk's officer desk and supervision.
 
-Two loops. The lane loop, on a thread of its own (`edge/lane_thread.py`), polls the I/O controller, feeds
-device events and timers to the pure `Lane` one at a time and carries out the actions it returns (barrier,
-light, records queued to the writer thread). Nothing else runs there. The main loop runs everything that
-can take long or arrive in floods: the kiosk, the uplink, identification, decisions (on the writer
-thread), evidence, the watchdog. The two meet only through a bounded event queue into the lane, an
-immutable `LaneStatus` published after every step, and callbacks posted to the main loop.
+Two loops. The lane loop (`edge/lane_core.py`) runs alone on a thread of its own: it polls the I/O
+controller, steps the pure `Lane` and drives the barrier and the light. This module's loop, the main one,
+runs everything that can take long or arrive in floods: the kiosk, the uplink, identification, decisions
+(on the writer thread), evidence, storage checks, the watchdog. They meet only through a bounded queue
+into the lane (`LaneCore.offer`), the immutable `LaneStatus` it publishes after every step, and the
+`LaneMessage`s it hands to this loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from devices.barrier import Barrier, InterlockRefused
-from devices.lane_inputs import InputChanged, InputSnapshot, LaneIOEvent, LinkChanged
-from devices.modbus_io import CoilName, IOWriteError, LaneIO
-from devices.scale.driver import ScaleDriver
-from devices.scale.reading import ScaleEvent, ScaleFault, ScaleRecovered, StableWeight, WeightReading
 from edge.config import GateConfig
 from edge.decision import Decision, unrecorded
 from edge.evidence import prune_evidence, save_evidence
 from edge.lane import Lane
+from edge.lane_core import LaneCore
 from edge.lane_events import (
-    Alarm,
-    CloseBarrier,
     Decided,
     Identified,
-    Inputs,
-    LaneAction,
     LaneEvent,
-    LinkLost,
-    LinkRestored,
-    OfficerApproved,
-    OfficerCorrected,
-    OfficerRejected,
-    OpenBarrier,
     RequestDecision,
-    ScaleFaulted,
-    ScaleStable,
-    ScaleUnstable,
-    SetLight,
     StartIdentification,
-    Tick,
     TransactionEnded,
     TransactionStarted,
     Transition,
 )
-from edge.lane_events import ScaleRecovered as LaneScaleRecovered
 from edge.lane_health import DeviceHealth
 from edge.lane_lag import LagRecorder
+from edge.lane_messages import AlarmRaised, Announced, DeviceFaulted, LaneMessage, LaneStarted, OfficerApplied
 from edge.lane_status import LaneStatus
 from edge.lane_thread import LaneBusy, LaneThread
 from edge.lane_writer import LaneWriter
@@ -66,24 +46,19 @@ from edge.recorder import Recorder
 from edge.sdnotify import Notifier, SdNotifier, notify_when_ready
 from edge.storage_health import MB, StorageHealth, StorageWatch
 from edge.store import Store
-from edge.watchdog import Heartbeat, LivenessCheck, Watchdog, all_of, progress_check, task_check
+from edge.task_stop import cancel_within
+from edge.watchdog import LivenessCheck, Watchdog, all_of, progress_check
 from vision.identity import Identification, IdentificationSource
 
 log = logging.getLogger("edge.daemon")
 
-TICK_S = 0.05
 STOP_WAIT_S = 5.0  # how long the shutdown waits for each group of tasks to end
 EVIDENCE_PRUNE_EVERY_S = 3600.0
-#: The lane loop handles a Tick every TICK_S; this long without handling any event means it is stuck.
-LANE_LOOP_MAX_AGE_S = 5.0
 #: A camera reader that neither reads a frame nor retries for this long is stuck (OpenCV can block ~30 s
 #: opening an unreachable RTSP source, and the reader backs off up to 10 s between attempts).
 CAMERA_MAX_STALL_S = 60.0
 #: With the I/O controller unreachable, report READY after this long anyway: the kiosk shows the fault.
 READY_GRACE_S = 60.0
-#: Events from outside the lane thread (officers, identification, decisions) waiting to be stepped: a
-#: vehicle brings a handful, so more than this means something floods the lane, and it is refused.
-MAX_EXTERNAL_PENDING = 64
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -101,9 +76,8 @@ class LaneDaemon:
         self.config = config
         self._identifier = identifier
         self._clock = clock
-        # The live Lane belongs to the lane thread; everyone else reads `self.view`.
-        self.lane = Lane(config.lane, barrier=config.devices.barrier)
-        self.view = LaneStatus.of(self.lane)
+        # The lane loop and its devices, run alone on the lane thread; everyone else reads `self.view`.
+        self.core = LaneCore(config, self._tell, clock)
         self.store = Store(config.store.path)  # the main loop's connection (kiosk, officer actions)
         self.recorder = Recorder(self.store, config.gate_id, config.lane.lane_id)
         # The lane's own records go through the writer, so the lane loop never waits on the database lock.
@@ -112,33 +86,22 @@ class LaneDaemon:
         self._storage_watch = StorageWatch(
             self.storage, config.store.path.parent, config.store.check_s, self.writer.retry, self._storage_low
         )
-        self.health = DeviceHealth()
-        self.lag = LagRecorder(clock)
         self.ready = asyncio.Event()
         self.officer = OfficerDesk(
-            lambda: self.view, self.submit, self.check_accepting, self.recorder, self.store, self.ready.is_set
+            lambda: self.view,
+            self.submit,
+            self.core.check_accepting,
+            self.recorder,
+            self.store,
+            self.ready.is_set,
         )
-        self.light: str | None = None  # the colour last commanded, for the kiosk
         self.uplink_status: Callable[[], dict[str, Any]] | None = None  # set when sync runs beside the lane
         self.notifier: Notifier = notifier or SdNotifier(None)
         self.watchdog = Watchdog(self.notifier, {})
         self.metrics = GateMetrics(config.gate_id, config.lane.lane_id, self)
         self._thread = LaneThread(f"lane-{config.lane.lane_id}")
         self._main_loop: asyncio.AbstractEventLoop | None = None
-        self._main_thread: threading.Thread | None = None
-        self._io = LaneIO(config.devices, on_event=self._on_io_event, clock=clock)
-        self._barrier = Barrier(self._io, config.devices.barrier, clock=clock)
-        self._scale = ScaleDriver(config.devices.scale, on_event=self._on_scale_event_threaded, clock=clock)
-        # Lane-thread state: created or touched on the lane loop only.
-        self._events: asyncio.Queue[LaneEvent | _Startup | _Queued] | None = None
-        self._external = 0  # events from outside queued to the lane loop and not yet stepped
-        self._external_lock = threading.Lock()
-        self._lane_stop: asyncio.Event | None = None
-        self._io_task: asyncio.Task[None] | None = None
-        self._started = False
-        self._scale_moving = False
         self._tx_notes: dict[str, _TxNotes] = {}
-        self._lane_heartbeat = Heartbeat(LANE_LOOP_MAX_AGE_S, clock)
         self._failures = FailureLog(log)
         # Main-loop state.
         self._stopping = asyncio.Event()
@@ -152,130 +115,107 @@ class LaneDaemon:
         """Call `listener(kind, data)` on the main loop for every transaction step (kiosk, uplink, demo)."""
         self._listeners.append(listener)
 
-    def _emit(self, kind: str, data: dict[str, Any]) -> None:
-        if self._thread.in_thread():
-            self._on_main(self._emit_here, kind, data)
-        else:
-            self._emit_here(kind, data)
+    # The lane's live objects, for tests and metrics: read them, never act on them from the main loop.
+    @property
+    def lane(self) -> Lane:
+        return self.core.lane
 
-    def _emit_here(self, kind: str, data: dict[str, Any]) -> None:
+    @property
+    def view(self) -> LaneStatus:
+        """The lane as of its last step (immutable)."""
+        return self.core.view
+
+    @property
+    def health(self) -> DeviceHealth:
+        return self.core.health
+
+    @property
+    def lag(self) -> LagRecorder:
+        return self.core.lag
+
+    @property
+    def light(self) -> str | None:
+        return self.core.light
+
+    def submit(self, event: LaneEvent) -> None:
+        """Hand an event to the lane loop; LaneBusy if it cannot take it now."""
+        self.core.offer(event)
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
         for listener in self._listeners:
             try:
                 listener(kind, data)
-            except Exception:  # a broken listener must not stop the lane
+            except Exception:  # a broken listener must not stop the daemon
                 log.exception("listener failed on %s", kind)
 
-    def _on_main(self, fn: Callable[..., object], *args: object) -> None:
-        """Run `fn(*args)` on the main loop, soon; dropped (logged) once that loop is gone."""
+    def _tell(self, message: LaneMessage) -> None:
+        """From the lane thread: handle `message` on the main loop, soon (dropped once that loop is gone)."""
         loop = self._main_loop
         try:
             if loop is None or loop.is_closed():
                 raise RuntimeError("main loop closed")
-            loop.call_soon_threadsafe(fn, *args)
+            loop.call_soon_threadsafe(self._on_lane_message, message)
         except RuntimeError:
-            log.debug("main loop gone: %s not run", getattr(fn, "__name__", fn))
+            log.debug("main loop gone: %s not handled", type(message).__name__)
 
     def _spawn(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Start `make()` as a task of the main loop (from either thread), kept until it ends."""
+        task = asyncio.create_task(make())
+        self._side_tasks.add(task)  # keep a reference until done, then let it go (months of uptime)
+        task.add_done_callback(self._side_tasks.discard)
 
-        def start() -> None:
-            task = asyncio.create_task(make())
-            self._side_tasks.add(task)  # keep a reference until done, then let it go (months of uptime)
-            task.add_done_callback(self._side_tasks.discard)
-
-        if self._thread.in_thread():
-            self._on_main(start)
-        else:
-            start()
-
-    def check_accepting(self) -> None:
-        """Raise LaneBusy if an event handed over now would be refused (before recording what it does)."""
-        if self._thread.loop is None or self._events is None:
-            raise LaneBusy("the lane loop is not running")
-        if self._external >= MAX_EXTERNAL_PENDING:
-            raise LaneBusy(f"{self._external} events already wait for the lane")
-
-    def submit(self, event: LaneEvent | _Startup) -> None:
-        """Hand an event to the lane loop, from any thread; LaneBusy if the lane cannot take it."""
-        if self._thread.in_thread():
-            self._enqueue(event, external=False)
-            return
-        with self._external_lock:
-            if self._external >= MAX_EXTERNAL_PENDING:
-                raise LaneBusy(f"{self._external} events already wait for the lane")
-            self._external += 1
-        if not self._thread.call(self._enqueue, event, True):
-            with self._external_lock:
-                self._external -= 1
-            raise LaneBusy("the lane loop is not running")
-
-    def _enqueue(self, event: LaneEvent | _Startup, external: bool) -> None:
-        if self._events is None:
-            raise LaneBusy("the lane loop is not running")
-        self._events.put_nowait(_Queued(event, external) if external else event)
-
-    # -- device callbacks (lane loop) -----------------------------------------------------------------
-    def _on_io_event(self, event: LaneIOEvent) -> None:
-        if self._stopping.is_set():  # the driver reports its own shutdown as a link loss: not a fault
-            return
-        if isinstance(event, LinkChanged):
-            self.health.modbus_up = event.up
-            self.health.modbus_detail = "connected" if event.up else event.detail
-            if event.up and not self._started:
-                self._started = True
-                self.submit(_Startup(event.snapshot))
-                return
-            self.submit(LinkRestored(event.snapshot) if event.up else LinkLost(event.detail))
-        elif isinstance(event, InputChanged):
-            self.lag.polled(event.at)
-            self.submit(Inputs(event.snapshot))
-
-    def _on_scale_event_threaded(self, event: ScaleEvent) -> None:
-        self._thread.call(self._on_scale_event, event)
-
-    def _on_scale_event(self, event: ScaleEvent) -> None:
-        if isinstance(event, WeightReading):
-            self.health.last_weight_kg = event.gross_kg
-            self.health.scale_ok = True
-            self.health.scale_detail = "reading"
-            if event.motion and not self._scale_moving:
-                self.submit(ScaleUnstable())
-            self._scale_moving = event.motion
-        elif isinstance(event, StableWeight):
-            self.submit(ScaleStable(event.kg))
-        elif isinstance(event, ScaleFault):
-            self.health.scale_ok = False
-            self.health.scale_detail = event.detail
-            detail = event.detail
-            self.writer.post("device fault", lambda r: r.device_fault("scale", detail))
-            self.submit(ScaleFaulted(event.detail))
-        elif isinstance(event, ScaleRecovered):
-            self.health.scale_ok = True
-            self.health.scale_detail = "reading"
-            self.submit(LaneScaleRecovered())
+    def _on_lane_message(self, message: LaneMessage) -> None:
+        """What the lane loop hands over: records to write, steps to announce, work to start."""
+        if isinstance(message, LaneStarted):
+            self.ready.set()
+        elif isinstance(message, OfficerApplied):
+            self.officer.applied(message.tx_id)
+        elif isinstance(message, Announced):
+            self._emit(message.kind, message.data)
+        elif isinstance(message, StartIdentification):
+            tx_id = message.tx_id
+            self._spawn(lambda: self._identify(tx_id))
+        elif isinstance(message, RequestDecision):
+            self._spawn(lambda: self._decide(message))
+        elif isinstance(message, TransactionStarted):
+            self._tx_notes[message.tx_id] = _TxNotes(started_at=message.at)
+            self.writer.post("TransactionStarted", lambda r: r.started(message.tx_id))
+            self._emit("started", {"tx_id": message.tx_id})
+        elif isinstance(message, Transition):
+            self.writer.post("Transition", lambda r: r.transition(message))
+            self._emit(
+                "transition",
+                {
+                    "tx_id": message.tx_id,
+                    "from_state": message.from_state.value,
+                    "to_state": message.to_state.value,
+                    "cause": message.cause,
+                },
+            )
+        elif isinstance(message, TransactionEnded):
+            self.writer.post("TransactionEnded", lambda r: r.ended(message))
+            self._log_transaction(message)
+            self._emit("ended", {"tx_id": message.tx_id, "result": message.result})
+        elif isinstance(message, AlarmRaised):
+            self.writer.post("Alarm", lambda r: r.alarm(message.tx_id, message.code, message.detail))
+        elif isinstance(message, DeviceFaulted):
+            self.writer.post("device fault", lambda r: r.device_fault(message.device, message.detail))
 
     # -- running (main loop) --------------------------------------------------------------------------
     async def run(self) -> None:
         """Start the devices and the lane thread; run until `stop()` (or until the lane loop fails)."""
         self._main_loop = asyncio.get_running_loop()
-        self._main_thread = threading.current_thread()
         await self.writer.open()
         interrupted = await self.writer.call(lambda r: r.recover_interrupted())
         for tx_id in interrupted:
             log.warning("transaction %s was interrupted by a restart: marked interrupted", tx_id)
             self.metrics.observe_transaction_end("interrupted")
             log_transaction(tx_id, "interrupted")
-        lane_up = asyncio.Event()
-        self._thread.start(
-            lambda: self._lane_main(lane_up), on_exit=lambda: self._on_main(self._lane_ended.set)
-        )
+        self._thread.start(self.core.run, on_exit=self._on_lane_exit)
         stopping = asyncio.create_task(self._stopping.wait())
         ended = asyncio.create_task(self._lane_ended.wait())
         try:
-            await asyncio.wait({asyncio.create_task(lane_up.wait()), ended}, return_when="FIRST_COMPLETED")
-            if self._io_task is not None:
-                for name, check in self._liveness_checks(self._io_task).items():
-                    self.watchdog.register(name, check)
+            for name, check in self._liveness_checks().items():
+                self.watchdog.register(name, check)
             self._tasks = [
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
                 asyncio.create_task(self._notify_ready(), name="sd-ready"),
@@ -293,6 +233,14 @@ class LaneDaemon:
     async def stop(self) -> None:
         self._stopping.set()
 
+    def _on_lane_exit(self) -> None:
+        loop = self._main_loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._lane_ended.set)
+            except RuntimeError:  # closed meanwhile: nobody waits for the lane any more
+                log.debug("lane ended after the main loop")
+
     async def _shutdown(self) -> None:
         # The lane stops first, so it never acts on the frozen inputs of a driver that is going away.
         # Each wait is bounded: a task that swallowed its cancellation must not keep the daemon from
@@ -300,14 +248,14 @@ class LaneDaemon:
         # second cancellation of the daemon included.
         self.notifier.stopping()
         try:
-            self._thread.call(self._request_lane_stop)
-            if not await asyncio.to_thread(self._thread.join, STOP_WAIT_S * 2):
-                log.error("the lane thread did not end within %.0f s of the stop", STOP_WAIT_S * 2)
-            await _cancel([*self._tasks, *self._side_tasks])
+            self.core.request_stop()
+            if not await asyncio.to_thread(self._thread.join, STOP_WAIT_S * 3):
+                log.error("the lane thread did not end within %.0f s of the stop", STOP_WAIT_S * 3)
+            await cancel_within([*self._tasks, *self._side_tasks], STOP_WAIT_S)
         finally:
-            self._io.request_stop()  # the poller ends by its flag even if this stop was cut short
+            self.core.request_stop()  # the poller ends by its flag even if this stop was cut short
             try:
-                await asyncio.to_thread(self._scale.stop)
+                await asyncio.to_thread(self.core.scale.stop)
                 await self.writer.close()
             finally:
                 self.store.close()
@@ -317,159 +265,6 @@ class LaneDaemon:
         while True:
             await asyncio.to_thread(prune_evidence, store.evidence_dir, store.evidence_keep_days * 86400)
             await asyncio.sleep(EVIDENCE_PRUNE_EVERY_S)
-
-    # -- the lane loop (lane thread) ------------------------------------------------------------------
-    async def _lane_main(self, lane_up: asyncio.Event) -> None:
-        self._events = asyncio.Queue()
-        self._lane_stop = asyncio.Event()
-        self._scale.start()  # its reader thread posts to this loop, which now exists
-        io_task = self._io_task = asyncio.create_task(self._io.run(), name="modbus-io")
-        tasks = [
-            io_task,
-            asyncio.create_task(self._ticker(), name="lane-ticker"),
-            asyncio.create_task(self._process(), name="lane-loop"),
-        ]
-        self._on_main(lane_up.set)
-        stop = asyncio.create_task(self._lane_stop.wait())
-        try:
-            done, _ = await asyncio.wait({*tasks, stop}, return_when="FIRST_COMPLETED")
-            failed = [t for t in done if t is not stop]
-            if failed and not self._lane_stop.is_set():  # a lane task ended by itself: that is a failure
-                raise RuntimeError(f"lane task {failed[0].get_name()} ended: {failed[0]!r}")
-        finally:
-            stop.cancel()
-            self._events = None
-            await _cancel([t for t in tasks if t is not io_task])
-            stopping_io = asyncio.create_task(self._io.stop(), name="modbus-io-stop")
-            await _cancel([io_task], also=[stopping_io])
-
-    def _request_lane_stop(self) -> None:
-        if self._lane_stop is not None:
-            self._lane_stop.set()
-
-    async def _ticker(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time() + TICK_S
-        while True:
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            self.lag.ticked(loop.time() - due)
-            due = max(due + TICK_S, loop.time())
-            self.submit(Tick())
-
-    async def _process(self) -> None:
-        events = self._events
-        if events is None:
-            raise RuntimeError("the lane queue is made by _lane_main")
-        while True:
-            queued = await events.get()
-            event = queued.event if isinstance(queued, _Queued) else queued
-            if isinstance(queued, _Queued):
-                with self._external_lock:
-                    self._external -= 1
-            self._lane_heartbeat.beat()
-            try:
-                actions = await self._step(event)
-            except Exception:  # a lane bug must not silently end the loop (the watchdog would only see it)
-                log.exception("lane %s: handling %s failed", self.config.lane.lane_id, type(event).__name__)
-                actions = []
-            if isinstance(event, OfficerApproved | OfficerRejected | OfficerCorrected):
-                self._on_main(self.officer.applied, event.tx_id)  # the next officer may act
-            for action in actions:
-                await self._execute(action)
-            self.view = LaneStatus.of(self.lane)
-            if isinstance(event, Inputs):
-                self.lag.stepped()
-
-    async def _step(self, event: LaneEvent | _Startup) -> list[LaneAction]:
-        now = self._clock()
-        if isinstance(event, _Startup):
-            await self._barrier_inputs(event.snapshot)
-            actions = self.lane.startup(event.snapshot, now)
-            self.view = LaneStatus.of(self.lane)
-            self._on_main(self.ready.set)
-        else:
-            if isinstance(event, Inputs | LinkRestored):
-                await self._barrier_inputs(event.snapshot)
-            elif isinstance(event, LinkLost):
-                self._barrier.link_lost()
-            actions = self.lane.handle(event, now)
-            self.view = LaneStatus.of(self.lane)  # before the listeners hear of it
-            if isinstance(event, Inputs | LinkRestored | LinkLost):
-                self._emit("inputs", {"snapshot": self.lane.snapshot})
-        if isinstance(event, _Startup | LinkRestored) and self.lane.barrier_commanded != "open":
-            await self._release_open_coil()
-        return actions
-
-    async def _release_open_coil(self) -> None:
-        """After a restart or an outage: an open coil left ON by the last command must not lift the arm later.
-
-        I/O modules keep their coils across a client disconnect; switching the open coil off is always safe.
-        """
-        try:
-            await self._io.write_coil(CoilName.BARRIER_OPEN, False)
-        except IOWriteError as exc:
-            log.error("could not switch the barrier open coil off: %s", exc)
-
-    async def _barrier_inputs(self, snapshot: InputSnapshot) -> None:
-        try:
-            if await self._barrier.on_inputs(snapshot):
-                log.warning("barrier reopened by the driver interlock: path obstructed while closing")
-        except IOWriteError as exc:
-            log.error("barrier reopen failed: %s", exc)
-
-    async def _execute(self, action: LaneAction) -> None:
-        try:
-            await self._do(action)
-        except (IOWriteError, InterlockRefused) as exc:
-            log.error("lane %s: %s failed: %s", self.config.lane.lane_id, type(action).__name__, exc)
-            tx_id, detail = self.lane.tx_id, f"{type(action).__name__}: {exc}"
-            self.writer.post("Alarm", lambda r: r.alarm(tx_id, "device_command_failed", detail))
-        except Exception as exc:  # a store or listener failure must not stop the lane loop
-            what = type(action).__name__
-            self._failures.error(what, exc, "lane %s: %s failed: %s", self.config.lane.lane_id, what, exc)
-
-    async def _do(self, action: LaneAction) -> None:
-        if isinstance(action, OpenBarrier):
-            await self._barrier.open()
-        elif isinstance(action, CloseBarrier):
-            await self._barrier.close()
-        elif isinstance(action, SetLight):
-            self.light = action.color
-            green = action.color == "green"
-            await self._io.write_coil(CoilName.LIGHT_RED, not green)
-            await self._io.write_coil(CoilName.LIGHT_GREEN, green)
-        elif isinstance(action, StartIdentification):
-            tx_id = action.tx_id
-            self._spawn(lambda: self._identify(tx_id))
-        elif isinstance(action, RequestDecision):
-            request = action
-            self._spawn(lambda: self._decide(request))
-        elif isinstance(action, TransactionStarted):
-            self._tx_notes[action.tx_id] = _TxNotes(started_at=action.at)
-            tx_id = action.tx_id
-            self.writer.post("TransactionStarted", lambda r: r.started(tx_id))
-            self._emit("started", {"tx_id": action.tx_id})
-        elif isinstance(action, Transition):
-            transition = action
-            self.writer.post("Transition", lambda r: r.transition(transition))
-            self._emit(
-                "transition",
-                {
-                    "tx_id": action.tx_id,
-                    "from_state": action.from_state.value,
-                    "to_state": action.to_state.value,
-                    "cause": action.cause,
-                },
-            )
-        elif isinstance(action, TransactionEnded):
-            ended = action
-            self.writer.post("TransactionEnded", lambda r: r.ended(ended))
-            self._log_transaction(action)
-            self._emit("ended", {"tx_id": action.tx_id, "result": action.result})
-        elif isinstance(action, Alarm):
-            log.warning("lane alarm %s: %s", action.code, action.detail)
-            alarm_tx, alarm = self.lane.tx_id, action
-            self.writer.post("Alarm", lambda r: r.alarm(alarm_tx, alarm.code, alarm.detail))
 
     # -- side work (main loop) ------------------------------------------------------------------------
     async def _identify(self, tx_id: str) -> None:
@@ -542,7 +337,7 @@ class LaneDaemon:
     # -- what others read (any thread) --------------------------------------------------------------
     def lane_alive(self) -> bool:
         """The lane thread runs and has stepped an event within LANE_LOOP_MAX_AGE_S."""
-        return self._thread.alive() and self._lane_heartbeat.alive()
+        return self._thread.alive() and self.core.alive()
 
     def faults(self) -> list[str]:
         """Every device and storage fault now, in words, for the lane status and the kiosk."""
@@ -570,8 +365,8 @@ class LaneDaemon:
         uplink = self.uplink_status() if self.uplink_status is not None else None
         return GateSnapshot(
             lane_state=self.view.state.value,
-            modbus=ModbusStats.of(self._io.stats, self._io.link_up),
-            scale=SerialStats.of(self._scale.stats, faulted=not self.health.scale_ok),
+            modbus=ModbusStats.of(self.core.io.stats, self.core.io.link_up),
+            scale=SerialStats.of(self.core.scale.stats, faulted=not self.health.scale_ok),
             cameras=(
                 {
                     name: CameraStats(str(s.state) == "OK", s.fps, s.last_frame_age_s)
@@ -589,20 +384,21 @@ class LaneDaemon:
             lane_lag=self.lag.summary(),
         )
 
-    def _liveness_checks(self, io_task: asyncio.Task[None]) -> dict[str, LivenessCheck]:
+    def _liveness_checks(self) -> dict[str, LivenessCheck]:
         """What must be alive for the watchdog to ping: the lane loop, the pollers, the camera readers."""
         link = self.config.devices.io
         # One full reconnect backoff (with jitter) plus a connect and a request guard, with room.
         io_stall_s = link.backoff_max_s * 1.1 + 2 * (link.timeout_s * 2 + 0.1) + 2.0
-        io = self._io.stats
+        io = self.core.io.stats
+        core = self.core
         checks: dict[str, LivenessCheck] = {
             "lane-loop": self.lane_alive,
             "modbus-poller": all_of(
-                task_check(io_task),
+                lambda: core.io_task is not None and not core.io_task.done(),
                 progress_check(lambda: io.polls + io.errors + io.reconnects, io_stall_s, self._clock),
             ),
         }
-        scale = self._scale
+        scale = self.core.scale
         # A read returns within its timeout, a reopen attempt comes every reconnect_s: a stall is a hang.
         checks["scale-reader"] = progress_check(
             lambda: scale.turns, self.config.devices.scale.reconnect_s + 3.0, self._clock
@@ -636,14 +432,6 @@ class LaneDaemon:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Queued:
-    """An event from outside the lane thread, counted against MAX_EXTERNAL_PENDING until stepped."""
-
-    event: LaneEvent | _Startup
-    external: bool
-
-
 def _camera_progress(stats: Callable[[], dict[str, Any]], name: str) -> Callable[[], int]:
     """Frames read plus reconnect attempts of one camera: grows while its reader thread is alive."""
     return lambda: int(stats()[name].frames + stats()[name].reconnects)
@@ -657,33 +445,3 @@ class _TxNotes:
     decision: Decision | None = None
     identification: Identification | None = None
     weight_kg: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Startup:
-    """First contact with the controller: the lane comes up safe from what the inputs show."""
-
-    snapshot: InputSnapshot
-
-
-async def _cancel(tasks: list[asyncio.Task[Any]], also: list[asyncio.Task[Any]] | None = None) -> None:
-    """Cancel `tasks` and wait (bounded) for them and for `also`.
-
-    A task that swallowed a cancellation is cancelled again until it ends or STOP_WAIT_S runs out; one
-    still running then is logged by name. A task that had failed has its exception logged here: nothing
-    else awaits it any more.
-    """
-    waited = [*tasks, *(also or [])]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STOP_WAIT_S
-    pending = set(waited)
-    while pending and loop.time() < deadline:
-        for task in tasks:
-            if not task.done():
-                task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=min(0.1, max(0.0, deadline - loop.time())))
-    for task in waited:
-        if task in pending:
-            log.error("%s did not end within %.0f s of the stop", task.get_name(), STOP_WAIT_S)
-        elif not task.cancelled() and task.exception() is not None:
-            log.error("%s had failed: %r", task.get_name(), task.exception())

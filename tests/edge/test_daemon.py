@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.evidence import prune_evidence
 from edge.decision import Outcome
+from edge.evidence import prune_evidence
 from edge.lane import LaneState
 from edge.store import TxStatus
 from vision.identity import Identification

@@ -90,10 +90,10 @@ async def test_the_lane_polls_and_ticks_while_the_main_loop_is_blocked(
 ) -> None:
     daemon = isolated.daemon
     await eventually(lambda: daemon.view.state is LaneState.IDLE, what="lane idle")
-    polls_before = daemon._io.stats.polls
+    polls_before = daemon.core.io.stats.polls
     daemon.lag.reset()
     time.sleep(2.0)  # a handler stuck on the main loop (a lock, a slow parse): the lane must not notice
-    polls_during = daemon._io.stats.polls - polls_before
+    polls_during = daemon.core.io.stats.polls - polls_before
     assert polls_during > 20, f"only {polls_during} polls in 2 s while the main loop was blocked"
     late = daemon.lag.summary()["tick_late"]
     assert late["n"] > 10

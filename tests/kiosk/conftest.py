@@ -139,7 +139,7 @@ class KioskGate:
             self.daemon.store.declarations.upsert(decl)
 
     async def wait_state(self, state: LaneState, timeout: float = 10.0) -> None:
-        await eventually(lambda: self.daemon.lane.state is state, timeout, f"lane {state}")
+        await eventually(lambda: self.daemon.view.state is state, timeout, f"lane {state}")
 
     async def arrive(self, ident: Identification, kg: float) -> None:
         """A truck stops on the stop line and the weighbridge; the cameras will read `ident`."""

@@ -21,7 +21,13 @@ async def test_healthz_answers_and_readyz_reports_ready_once_the_lane_runs(
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "lane_started": True, "controller_link": True, "store": True}
+    assert ready.json() == {
+        "ready": True,
+        "lane_started": True,
+        "lane_loop": True,
+        "controller_link": True,
+        "store": True,
+    }
 
 
 async def test_metrics_are_served_on_the_kiosk_port_in_prometheus_format(client: httpx.AsyncClient) -> None:
@@ -129,7 +135,7 @@ async def test_a_change_without_the_csrf_token_or_from_another_origin_is_refused
             403,
         ]
         assert missing.json()["detail"] == "CSRF token missing or wrong"
-        assert gate.daemon.lane.state is LaneState.IDLE
+        assert gate.daemon.view.state is LaneState.IDLE
         assert gate.daemon.store.audit.records() == []
 
 
@@ -154,7 +160,7 @@ async def test_officer_cannot_open_the_barrier_by_hand(gate: KioskGate) -> None:
     async with as_user(gate, "olga") as (http, csrf):
         response = await http.post("/api/v1/lane/open", json={"reason": "maintenance"}, headers=csrf)
         assert response.status_code == 403
-    assert gate.daemon.lane.state is LaneState.IDLE
+    assert gate.daemon.view.state is LaneState.IDLE
 
 
 async def test_actions_on_a_lane_holding_nothing_answer_409(gate: KioskGate) -> None:

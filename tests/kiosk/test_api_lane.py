@@ -68,7 +68,7 @@ async def test_held_truck_shows_reads_weight_and_reasons_then_a_rejection_makes_
         )
         assert rejected.status_code == 202
         assert rejected.json() == {"action": "reject", "tx_id": tx_id}
-        await eventually(lambda: gate.daemon.lane.current is not None and gate.daemon.lane.current.rejected)
+        await eventually(lambda: gate.daemon.view.current is not None and gate.daemon.view.current.rejected)
         again = await http.post(
             "/api/v1/lane/approve", json={"tx_id": tx_id, "reason": "changed my mind"}, headers=csrf
         )
@@ -88,7 +88,7 @@ async def test_correcting_a_misread_plate_reruns_the_decision_and_keeps_both_rea
     gate.seed(decl)
     await gate.arrive(camera_read(decl, plate="51G10002"), 28_100)
     await gate.wait_state(LaneState.HOLD)
-    tx_id = gate.daemon.lane.tx_id
+    tx_id = gate.daemon.view.tx_id
     assert tx_id is not None
     async with as_user(gate, "olga") as (http, csrf):
         early = await http.post(
@@ -103,10 +103,10 @@ async def test_correcting_a_misread_plate_reruns_the_decision_and_keeps_both_rea
         assert corrected.status_code == 202
         await eventually(
             lambda: (
-                gate.daemon.lane.current is not None
-                and gate.daemon.lane.current.outcome is not None
-                and gate.daemon.lane.state is LaneState.HOLD
-                and bool(gate.daemon.lane.current.declaration_number)
+                gate.daemon.view.current is not None
+                and gate.daemon.view.current.outcome is not None
+                and gate.daemon.view.state is LaneState.HOLD
+                and bool(gate.daemon.view.current.declaration_number)
             )
         )
         vehicle = (await http.get("/api/v1/lane")).json()["vehicle"]
@@ -154,7 +154,7 @@ async def test_correcting_a_misread_container_reruns_the_decision_and_a_match_op
     wrong = Identification(plate=read.plate, containers=(replace(read.containers[0], text=misread),))
     await gate.arrive(wrong, 28_000)
     await gate.wait_state(LaneState.HOLD)
-    tx_id = gate.daemon.lane.tx_id
+    tx_id = gate.daemon.view.tx_id
     async with as_user(gate, "olga") as (http, csrf):
         view = (await http.get("/api/v1/lane")).json()
         assert [r["code"] for r in view["vehicle"]["reasons"]] == [Reason.CONTAINER_MISMATCH]
@@ -175,7 +175,7 @@ async def test_only_a_supervisor_may_let_a_rejected_truck_pass(gate: KioskGate) 
     gate.seed(decl)
     await gate.arrive(camera_read(decl), 28_000)
     await gate.wait_state(LaneState.HOLD)
-    tx_id = gate.daemon.lane.tx_id
+    tx_id = gate.daemon.view.tx_id
     body = {"tx_id": tx_id, "reason": "cleared by phone with the customs office"}
     async with as_user(gate, "olga") as (http, csrf):
         refused = await http.post("/api/v1/lane/approve", json=body, headers=csrf)
@@ -210,7 +210,7 @@ async def test_history_finds_a_transaction_by_plate_container_declaration_and_ti
     gate.seed(decl)
     await gate.arrive(camera_read(decl), 28_000)
     await gate.wait_state(LaneState.PASSING)
-    tx_id = gate.daemon.lane.tx_id
+    tx_id = gate.daemon.view.tx_id
     await gate.drive_through()
     box = decl.containers[0].number
     async with as_user(gate, "vic") as (http, _):
@@ -278,7 +278,7 @@ async def test_a_second_officer_acting_before_the_lane_applied_the_first_is_refu
     gate.seed(decl)
     await gate.arrive(camera_read(decl, plate="51G10007"), 28_000)
     await gate.wait_state(LaneState.HOLD)
-    tx_id = gate.daemon.lane.tx_id
+    tx_id = gate.daemon.view.tx_id
     assert tx_id is not None
     actions.approve(gate.daemon, "olga", Role.OFFICER, tx_id, "papers checked")
     with pytest.raises(ActionRefused) as refused:  # same loop turn: the lane has not applied the approval

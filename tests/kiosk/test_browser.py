@@ -91,7 +91,7 @@ async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_th
     # The plate is misread, and the truck is 25 % over its declared weight.
     await gate.arrive(camera_read(decl, plate="51G10011"), 35_000)
     await expect(page.locator("#actions")).to_be_visible(timeout=10_000)
-    tx_id = gate.daemon.lane.tx_id
+    tx_id = gate.daemon.view.tx_id
     assert tx_id is not None
     latency_ms = await page.evaluate("window.heldShownAt") - gate.first("decided", tx_id) * 1000
     print(f"\ndecision -> held truck shown in the browser: {latency_ms:.0f} ms")
@@ -111,7 +111,7 @@ async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_th
     await expect(page.locator("#camera-plate")).to_contain_text("51G10011")
     await expect(page.locator("#reasons")).to_contain_text("Weight is outside the declared tolerance")
     await expect(page.locator("#declaration")).to_have_text(decl.number)
-    assert gate.daemon.lane.state is LaneState.HOLD
+    assert gate.daemon.view.state is LaneState.HOLD
 
     await page.click("#approve")
     await page.fill("#reason-text", "weighed again on the second bridge")
@@ -157,7 +157,7 @@ async def test_viewer_cannot_approve_and_a_request_without_the_csrf_token_is_ref
     await gate.arrive(camera_read(decl, plate="51G10012"), 28_000)
     await expect(viewer.locator("#view-only")).to_be_visible(timeout=10_000)
     await expect(viewer.locator("#actions")).to_be_hidden()
-    tx_id = gate.daemon.lane.tx_id
+    tx_id = gate.daemon.view.tx_id
     body = {"tx_id": tx_id, "reason": "looks fine to me"}
     status, detail = await viewer.evaluate(POST_WITH, ["/api/v1/lane/approve", body, True])
     assert (status, detail) == (403, "role viewer may not do this")
@@ -172,7 +172,7 @@ async def test_viewer_cannot_approve_and_a_request_without_the_csrf_token_is_ref
     status, detail = await officer.evaluate(POST_WITH, ["/api/v1/lane/approve", body, False])
     assert (status, detail) == (403, "CSRF token missing or wrong")
     await asyncio.sleep(0.1)  # nothing was queued for the lane: it must still hold the truck
-    assert gate.daemon.lane.state is LaneState.HOLD
+    assert gate.daemon.view.state is LaneState.HOLD
     assert not (await gate.controller.read_coils())["barrier_open"]
     assert gate.daemon.store.audit.records(subject=str(tx_id)) == []
 
