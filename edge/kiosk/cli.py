@@ -75,10 +75,6 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     return _change(args, lambda repo: repo.set_password(args.name, password), "password changed")
 
 
-def cmd_user_unlock(args: argparse.Namespace) -> int:
-    return _change(args, lambda repo: repo.record_success(args.name), "unlocked")
-
-
 def cmd_user_disable(args: argparse.Namespace) -> int:
     return _change(args, lambda repo: repo.set_disabled(args.name, True), "disabled")
 
@@ -109,11 +105,9 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     store = _open(args, must_exist=True)
     if store is None:
         return 1
-    now = datetime.now(UTC)
     with store:
         for user in UsersRepo(store.conn).all():
-            flags = [f for f, on in (("disabled", user.disabled), ("locked", user.locked_at(now))) if on]
-            print(f"{user.name}\t{user.role}\t{','.join(flags) or 'active'}")
+            print(f"{user.name}\t{user.role}\t{'disabled' if user.disabled else 'active'}")
     return 0
 
 
@@ -160,14 +154,13 @@ def add_kiosk_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     _store_options(p)
     p.set_defaults(func=cmd_user_add)
 
-    p = usub.add_parser("passwd", help="Set an account's password (also unlocks it).")
+    p = usub.add_parser("passwd", help="Set an account's password.")
     p.add_argument("name")
     p.add_argument("--password-stdin", action="store_true", help="Read the password from one stdin line.")
     _store_options(p)
     p.set_defaults(func=cmd_user_passwd)
 
     for name, func, text in (
-        ("unlock", cmd_user_unlock, "Clear an account's lockout and failed-login count."),
         ("disable", cmd_user_disable, "Refuse logins to an account (its sessions end at once)."),
         ("enable", cmd_user_enable, "Allow logins to a disabled account again."),
     ):

@@ -22,8 +22,11 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "log_in": ("Đăng nhập", "Log in"),
     "log_out": ("Đăng xuất", "Log out"),
     "login_failed": ("Sai tên đăng nhập hoặc mật khẩu", "Wrong user name or password"),
-    "login_locked": ("Tài khoản tạm khóa, thử lại sau", "Account locked: try again later"),
-    "login_slow_down": ("Quá nhiều lần thử, vui lòng chờ", "Too many attempts: please wait"),
+    # 429: failed logins (or too many attempts) not yet waited out; {seconds} is the answer's Retry-After.
+    "login_throttled": (
+        "Quá nhiều lần đăng nhập: vui lòng thử lại sau {seconds} giây",
+        "Too many login attempts: try again in {seconds} s",
+    ),
     "session_expired": ("Phiên làm việc đã hết hạn", "Session expired: log in again"),
     "tab_live": ("Làn xe", "Lane"),
     "tab_history": ("Lịch sử", "History"),

@@ -1,4 +1,8 @@
-"""Officer accounts in the store's `users` table: argon2 password hashes, failed-login counts, lockout.
+"""Officer accounts in the store's `users` table: argon2 password hashes, roles, disabled flags.
+
+No account is ever locked: failed logins make further attempts wait (edge.kiosk.login_throttle, in
+memory). The table's `failed_logins` and `locked_until` columns are left from the lockout it replaced;
+nothing reads or writes them (see migration 2 in edge/store/migrations.py).
 
 Hashing and verifying are CPU work of tens of milliseconds by design: the kiosk runs them in a worker
 thread (they touch no sqlite connection) so the lane's event loop never waits on them.
@@ -8,14 +12,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from edge.store import StoreConnection
-from edge.store.db import opt_from_text, to_text
+from edge.store.db import to_text
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -43,11 +47,6 @@ class User:
     password_hash: str
     created_at: datetime
     disabled: bool
-    failed_logins: int
-    locked_until: datetime | None
-
-    def locked_at(self, now: datetime) -> bool:
-        return self.locked_until is not None and now < self.locked_until
 
 
 def hash_password(password: str) -> str:
@@ -65,7 +64,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-_COLUMNS = "name, role, password_hash, created_at, disabled, failed_logins, locked_until"
+_COLUMNS = "name, role, password_hash, created_at, disabled"
 
 
 class UsersRepo:
@@ -98,15 +97,13 @@ class UsersRepo:
         ).fetchone()
         if row is None:
             return None
-        name_, role, digest, created, disabled, failed, locked = row
+        name_, role, digest, created, disabled = row
         return User(
             name=str(name_),
             role=Role(role),
             password_hash=str(digest),
             created_at=datetime.fromisoformat(created),
             disabled=bool(disabled),
-            failed_logins=int(failed),
-            locked_until=opt_from_text(locked),
         )
 
     def all(self) -> list[User]:
@@ -116,10 +113,7 @@ class UsersRepo:
     def set_password(self, name: str, password: str) -> None:
         digest = hash_password(password)
         with self._conn:
-            cursor = self._conn.execute(
-                "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE name = ?",
-                (digest, name),
-            )
+            cursor = self._conn.execute("UPDATE users SET password_hash = ? WHERE name = ?", (digest, name))
         if cursor.rowcount == 0:
             raise UserError(f"no user {name!r}")
 
@@ -128,25 +122,3 @@ class UsersRepo:
             cursor = self._conn.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
         if cursor.rowcount == 0:
             raise UserError(f"no user {name!r}")
-
-    def record_failure(self, name: str, now: datetime, lock_after: int, lock_for_s: float) -> User | None:
-        """Count a failed login; the `lock_after`-th in a row locks the account for `lock_for_s`."""
-        with self._conn:
-            user = self.get(name)
-            if user is None:
-                return None
-            failed = user.failed_logins + 1
-            locked = user.locked_until
-            if failed >= lock_after:
-                locked, failed = now + timedelta(seconds=lock_for_s), 0
-            self._conn.execute(
-                "UPDATE users SET failed_logins = ?, locked_until = ? WHERE name = ?",
-                (failed, None if locked is None else to_text(locked), name),
-            )
-        return self.get(name)
-
-    def record_success(self, name: str) -> None:
-        with self._conn:
-            self._conn.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ?", (name,)
-            )

@@ -147,7 +147,10 @@ _V1 = (
 )
 
 _V2 = (
-    # Officer accounts for the kiosk (password hashes only, never passwords).
+    # Officer accounts for the kiosk (password hashes only, never passwords). failed_logins and locked_until
+    # served the account lockout that login throttling (edge/kiosk/login_throttle.py, in memory) replaced:
+    # nothing reads or writes them now. They stay: dropping columns means rebuilding the table in a new
+    # migration, which is not worth it for two unused columns.
     "CREATE TABLE users ("
     " name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK (role IN ('officer', 'supervisor', 'viewer')),"
     " password_hash TEXT NOT NULL, created_at TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -184,3 +185,27 @@ async def test_viewer_cannot_approve_and_a_request_without_the_csrf_token_is_ref
     await gate.back_out()
     await context.close()
     await viewer.close()
+
+
+async def test_a_throttled_login_says_how_long_to_wait_in_the_screens_language(
+    gate: KioskGate, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    await page.goto(gate.base_url + "/")
+    error = page.locator("#login-error")
+    await page.fill("#login-name", "guesser")  # no such account: answered exactly like a wrong password
+    for _ in range(3):  # conftest: three free failures, then a 60 s wait
+        await page.fill("#login-password", "bad-guess")
+        await page.press("#login-password", "Enter")
+        await expect(error).to_have_text("Sai tên đăng nhập hoặc mật khẩu")
+        await page.evaluate("document.getElementById('login-error').textContent = ''")
+    await page.fill("#login-password", "bad-guess")
+    await page.press("#login-password", "Enter")
+    await expect(error).to_have_text(
+        re.compile(r"^Quá nhiều lần đăng nhập: vui lòng thử lại sau (59|60) giây$")
+    )
+    await page.click("#lang")
+    await page.fill("#login-password", "bad-guess")
+    await page.press("#login-password", "Enter")
+    await expect(error).to_have_text(re.compile(r"^Too many login attempts: try again in (5\d|60) s$"))
+    await page.close()

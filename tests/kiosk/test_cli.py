@@ -67,19 +67,24 @@ def test_user_add_refuses_a_taken_name_and_a_short_password(
     assert "at least 8 characters" in capsys.readouterr().err
 
 
-def test_user_unlock_clears_a_lockout_and_list_shows_it(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(["user", "add", "olga", "--role", "officer", "--password-stdin", "--db", str(db)], "s3cret-pass\n")
-    with Store(db) as store:
-        UsersRepo(store.conn).record_failure("olga", datetime.now(UTC), lock_after=1, lock_for_s=600)
-    capsys.readouterr()
-    assert run(["user", "list", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == "olga\tofficer\tlocked\n"
-    assert run(["user", "unlock", "olga", "--db", str(db)]) == 0
+def test_user_list_shows_active_and_disabled_accounts(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("olga", "sam"):
+        run(["user", "add", name, "--role", "officer", "--password-stdin", "--db", str(db)], "s3cret-pass\n")
     assert run(["user", "disable", "olga", "--db", str(db)]) == 0
     capsys.readouterr()
-    run(["user", "list", "--db", str(db)])
-    assert capsys.readouterr().out == "olga\tofficer\tdisabled\n"
-    assert run(["user", "unlock", "nobody", "--db", str(db)]) == 1
+    assert run(["user", "list", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == "olga\tofficer\tdisabled\nsam\tofficer\tactive\n"
+    assert run(["user", "enable", "olga", "--db", str(db)]) == 0
+    assert run(["user", "disable", "nobody", "--db", str(db)]) == 1
+
+
+def test_there_is_no_unlock_command_since_nothing_locks_an_account(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        run(["user", "unlock", "olga"])
+    assert info.value.code == 2
+    assert "invalid choice: 'unlock'" in capsys.readouterr().err
 
 
 def _three_records(db: Path) -> None:

@@ -62,7 +62,7 @@ async function api(method, path, body) {
   if (response.status === 401 && path !== "/api/v1/login") {
     showLogin(t("session_expired"));
   }
-  return { ok: response.ok, status: response.status, data };
+  return { ok: response.ok, status: response.status, data, retryAfter: response.headers.get("Retry-After") };
 }
 
 function detailText(data) {
@@ -102,9 +102,15 @@ async function login(event) {
     showApp(result.data);
     return;
   }
-  const key = { 423: "login_locked", 429: "login_slow_down" }[result.status] || "login_failed";
-  $("login-error").textContent = t(key);
+  $("login-error").textContent = loginError(result);
   $("login-password").value = "";
+}
+
+// 429: failed logins not yet waited out (nothing locks an account); Retry-After says how long, in seconds.
+function loginError(result) {
+  if (result.status !== 429) return t("login_failed");
+  const seconds = /^\d+$/.test(result.retryAfter || "") ? result.retryAfter : "?";
+  return t("login_throttled").replace("{seconds}", seconds);
 }
 
 async function logout() {
