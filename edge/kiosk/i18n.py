@@ -106,6 +106,14 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "correct_read": ("Sửa kết quả đọc", "Corrected a read"),
     "timeline": ("Diễn biến", "Timeline"),
     "audit": ("Nhật ký thao tác", "Officer actions"),
+    "exits": ("Lượt qua cổng đã ghi", "Exits recorded"),
+    "exit_unconfirmed": ("CHƯA XÁC NHẬN", "UNCONFIRMED"),
+    "exit_unconfirmed_note": (
+        "Có thể đã qua cổng khi mất kết nối bộ điều khiển: tờ khai coi như đã dùng cho đến khi "
+        "cán bộ xác nhận",
+        "May have passed while the controller link was down: the declaration counts as used until an "
+        "officer confirms",
+    ),
     "no_results": ("Không tìm thấy giao dịch", "No transactions found"),
     "devices": ("Thiết bị", "Devices"),
     "io_controller": ("Bộ điều khiển I/O", "I/O controller"),

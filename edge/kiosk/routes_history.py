@@ -63,7 +63,14 @@ class TransactionSummary(BaseModel):
 
 class TransactionDetail(TransactionSummary):
     transitions: list[TransitionView]
-    exits: list[tuple[str, str]] = Field(description="(declaration, container or '') pairs recorded.")
+    exits: list[tuple[str, str]] = Field(
+        description="(declaration, container or '') pairs the lane saw pass under this transaction."
+    )
+    unconfirmed_exits: list[tuple[str, str]] = Field(
+        description="(declaration, container or '') pairs that may have passed while the lane could not "
+        "watch (controller link down): each counts as used until an officer confirms it, and then moves to "
+        "the transaction that confirmed it."
+    )
     audit: list[AuditView] = Field(description="Officer actions on this transaction, oldest first.")
 
 
@@ -168,6 +175,7 @@ async def transaction(tx_id: str, _: Reader, ctx: Ctx) -> TransactionDetail:
             for t in record.transitions
         ],
         exits=list(record.exits),
+        unconfirmed_exits=list(record.unconfirmed_exits),
         audit=audit,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -242,6 +242,36 @@ async def test_history_finds_a_transaction_by_plate_container_declaration_and_ti
         assert detail["exits"] == [[decl.number, box]]
         assert detail["audit"] == []
         assert (await http.get("/api/v1/transactions/no-such-id")).status_code == 404
+
+
+async def test_history_marks_an_exit_the_lane_could_not_see_as_unconfirmed_until_one_confirms_it(
+    gate: KioskGate,
+) -> None:
+    decl = declaration(8)
+    exit_ = (decl.number, decl.containers[0].number)
+    transactions = gate.daemon.store.transactions
+    now = datetime.now(UTC)
+    # What the lane records for a passage while the controller link was down (tests/edge: link loss).
+    transactions.start("tx-link-down", "lane-1", now)
+    transactions.complete("tx-link-down", now, exits=[exit_], confirmed=False)
+    async with as_user(gate, "vic") as (http, _):
+        detail = (await http.get("/api/v1/transactions/tx-link-down")).json()
+        assert (detail["exits"], detail["unconfirmed_exits"]) == ([], [list(exit_)])
+        labels = {lang: (await http.get(f"/api/v1/i18n/{lang}")).json() for lang in ("vi", "en")}
+        assert (labels["vi"]["exit_unconfirmed"], labels["en"]["exit_unconfirmed"]) == (
+            "CHƯA XÁC NHẬN",
+            "UNCONFIRMED",
+        )
+        assert "officer confirms" in str(labels["en"]["exit_unconfirmed_note"])
+        assert "cán bộ xác nhận" in str(labels["vi"]["exit_unconfirmed_note"])
+
+        # A passage the lane sees (an officer let the next vehicle under it through) confirms the exit.
+        transactions.start("tx-confirms", "lane-1", now + timedelta(minutes=5))
+        transactions.complete("tx-confirms", now + timedelta(minutes=6), exits=[exit_])
+        before = (await http.get("/api/v1/transactions/tx-link-down")).json()
+        after = (await http.get("/api/v1/transactions/tx-confirms")).json()
+        assert (before["exits"], before["unconfirmed_exits"]) == ([], [])
+        assert (after["exits"], after["unconfirmed_exits"]) == ([list(exit_)], [])
 
 
 async def test_audit_trail_holds_who_what_why_before_after_in_an_intact_hash_chain(gate: KioskGate) -> None:

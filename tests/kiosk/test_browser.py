@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,9 @@ async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_th
     await expect(page.locator("#tx-detail")).to_contain_text(
         "olga · Cho qua: weighed again on the second bridge"
     )
+    await expect(page.locator("#tx-detail .exits")).to_have_text(
+        f"{decl.number} · {decl.containers[0].number}"
+    )
     actions = [
         (r.actor, r.action, r.reason) for r in reversed(gate.daemon.store.audit.records(subject=tx_id))
     ]
@@ -208,4 +212,24 @@ async def test_a_throttled_login_says_how_long_to_wait_in_the_screens_language(
     await page.fill("#login-password", "bad-guess")
     await page.press("#login-password", "Enter")
     await expect(error).to_have_text(re.compile(r"^Too many login attempts: try again in (5\d|60) s$"))
+    await page.close()
+
+
+async def test_history_marks_an_exit_the_lane_could_not_see_as_unconfirmed_in_both_languages(
+    gate: KioskGate, browser: Browser
+) -> None:
+    decl = declaration(13)
+    now = datetime.now(UTC)
+    gate.daemon.store.transactions.start("tx-unseen", "lane-1", now)  # as after a controller link drop
+    gate.daemon.store.transactions.complete("tx-unseen", now, exits=[(decl.number, "")], confirmed=False)
+    page = await logged_in(browser, gate, "vic")
+    await page.click("[data-tab=history]")
+    exits = page.locator("#tx-detail .exits li.unconfirmed")
+    await page.evaluate("openTransaction('tx-unseen')")
+    await expect(exits).to_contain_text(f"{decl.number} CHƯA XÁC NHẬN")
+    await expect(exits).to_contain_text("tờ khai coi như đã dùng cho đến khi cán bộ xác nhận")
+    await page.click("#lang")
+    await page.evaluate("openTransaction('tx-unseen')")
+    await expect(exits).to_contain_text(f"{decl.number} UNCONFIRMED")
+    await expect(exits).to_contain_text("the declaration counts as used until an officer confirms")
     await page.close()

@@ -44,9 +44,22 @@ async function openTransaction(id) {
     el("h2", {}, tx.plate || "—", " ", tx.outcome ? el("span", { class: "tag " + tx.outcome }, t("outcome_" + tx.outcome)) : ""),
     el("p", {}, `${t("declaration")}: ${tx.declaration_number || t("none")} · ${t("weight")}: ${tx.gross_kg === null ? "—" : Math.round(tx.gross_kg) + " kg"}`),
     el("ul", { class: "reasons" }, ...tx.reasons.map((r) => el("li", {}, S.lang === "vi" ? r.text_vi : r.text_en, el("small", {}, S.lang === "vi" ? r.detail_vi : r.detail)))),
+    el("h3", {}, t("exits")),
+    exitList(tx),
     el("h3", {}, t("timeline")),
     el("ol", {}, ...tx.transitions.map((s) => el("li", {}, `${clock(s.at)} ${stateName(s.from_state)} → ${stateName(s.to_state)}: ${s.cause}`))),
     el("h3", {}, t("audit")),
     el("ol", {}, ...tx.audit.map((a) => el("li", {}, `${clock(a.at)} ${a.actor} · ${t(a.action)}: ${a.reason || ""}`))),
   );
+}
+
+// Exits the lane saw, then those it could not (controller link down), each marked: an officer confirms them.
+function exitList(tx) {
+  const pair = ([declaration, container]) => (container ? `${declaration} · ${container}` : declaration);
+  const items = [
+    ...tx.exits.map((exit) => el("li", {}, pair(exit))),
+    ...tx.unconfirmed_exits.map((exit) => el("li", { class: "unconfirmed" }, pair(exit), " ",
+      el("span", { class: "tag HOLD" }, t("exit_unconfirmed")), el("small", {}, t("exit_unconfirmed_note")))),
+  ];
+  return items.length ? el("ul", { class: "exits" }, ...items) : el("p", {}, t("none"));
 }
