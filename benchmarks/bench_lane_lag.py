@@ -346,7 +346,10 @@ def main() -> None:
     parser.add_argument(
         "--loads", default="http,mqtt,vision", help="which floods run in the flood phase (comma-separated)"
     )
+    parser.add_argument("--switch-ms", type=float, default=None, help="sys.setswitchinterval, in ms")
     args = parser.parse_args()
+    if args.switch_ms is not None:
+        sys.setswitchinterval(args.switch_ms / 1000)
     asyncio.run(run(args.seconds, set(args.loads.split(","))))
 
 

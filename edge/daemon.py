@@ -1,11 +1,11 @@
 """The lane daemon: wires the lane loop, identification, the store, the kiosk's officer desk and supervision.
 
-Two loops. The lane loop (`edge/lane_core.py`) runs alone on a thread of its own: it polls the I/O
-controller, steps the pure `Lane` and drives the barrier and the light. This module's loop, the main one,
-runs everything that can take long or arrive in floods: the kiosk, the uplink, identification, decisions
-(on the writer thread), evidence, storage checks, the watchdog. They meet only through a bounded queue
-into the lane (`LaneCore.offer`), the immutable `LaneStatus` it publishes after every step, and the
-`LaneMessage`s it hands to this loop.
+Two processes. The lane loop (`edge/lane_core.py`) runs alone in a process of its own
+(`edge/lane_process.py`): it polls the I/O controller, steps the pure `Lane` and drives the barrier and
+the light. This process runs everything that can take long or arrive in floods: the kiosk, the uplink,
+identification, decisions (on the writer thread), evidence, storage checks, the watchdog. They meet only
+through a bounded queue of offers into the lane, the immutable `LaneStatus` (and device health) it
+reports after every step, and the `LaneMessage`s it hands to this loop.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 from edge.config import GateConfig
 from edge.decision import Decision, unrecorded
-from edge.evidence import prune_evidence, save_evidence
+from edge.evidence import prune_evidence, save_evidence, without_images
 from edge.lane import Lane
-from edge.lane_core import LaneCore
+from edge.lane_core import LaneBusy
 from edge.lane_events import (
     Decided,
     Identified,
@@ -34,10 +34,9 @@ from edge.lane_events import (
     Transition,
 )
 from edge.lane_health import DeviceHealth
-from edge.lane_lag import LagRecorder
 from edge.lane_messages import AlarmRaised, Announced, DeviceFaulted, LaneMessage, LaneStarted, OfficerApplied
+from edge.lane_process import LaneLag, LaneProcess
 from edge.lane_status import LaneStatus
-from edge.lane_thread import LaneBusy, LaneThread
 from edge.lane_writer import LaneWriter
 from edge.logs import FailureLog, log_transaction
 from edge.metrics import CameraStats, GateMetrics, GateSnapshot, ModbusStats, SerialStats, StoreStats, age_s
@@ -76,8 +75,10 @@ class LaneDaemon:
         self.config = config
         self._identifier = identifier
         self._clock = clock
-        # The lane loop and its devices, run alone on the lane thread; everyone else reads `self.view`.
-        self.core = LaneCore(config, self._tell, clock)
+        # The lane loop and its devices, run alone in a process of their own; everyone reads `self.view`.
+        self.lane_process = LaneProcess(config, self._on_lane_message)
+        self._initial_view = LaneStatus.of(Lane(config.lane, barrier=config.devices.barrier))
+        self.lag = LaneLag(self.lane_process)
         self.store = Store(config.store.path)  # the main loop's connection (kiosk, officer actions)
         self.recorder = Recorder(self.store, config.gate_id, config.lane.lane_id)
         # The lane's own records go through the writer, so the lane loop never waits on the database lock.
@@ -90,7 +91,7 @@ class LaneDaemon:
         self.officer = OfficerDesk(
             lambda: self.view,
             self.submit,
-            self.core.check_accepting,
+            self.lane_process.check_accepting,
             self.recorder,
             self.store,
             self.ready.is_set,
@@ -99,13 +100,10 @@ class LaneDaemon:
         self.notifier: Notifier = notifier or SdNotifier(None)
         self.watchdog = Watchdog(self.notifier, {})
         self.metrics = GateMetrics(config.gate_id, config.lane.lane_id, self)
-        self._thread = LaneThread(f"lane-{config.lane.lane_id}")
-        self._main_loop: asyncio.AbstractEventLoop | None = None
         self._tx_notes: dict[str, _TxNotes] = {}
         self._failures = FailureLog(log)
         # Main-loop state.
         self._stopping = asyncio.Event()
-        self._lane_ended = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._side_tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[Listener] = []
@@ -115,31 +113,26 @@ class LaneDaemon:
         """Call `listener(kind, data)` on the main loop for every transaction step (kiosk, uplink, demo)."""
         self._listeners.append(listener)
 
-    # The lane's live objects, for tests and metrics: read them, never act on them from the main loop.
-    @property
-    def lane(self) -> Lane:
-        return self.core.lane
-
+    # What the lane process last reported: read it, act on the lane only through submit().
     @property
     def view(self) -> LaneStatus:
         """The lane as of its last step (immutable)."""
-        return self.core.view
+        mirror = self.lane_process.mirror
+        return mirror.view if mirror is not None else self._initial_view
 
     @property
     def health(self) -> DeviceHealth:
-        return self.core.health
-
-    @property
-    def lag(self) -> LagRecorder:
-        return self.core.lag
+        mirror = self.lane_process.mirror
+        return mirror.health if mirror is not None else DeviceHealth()
 
     @property
     def light(self) -> str | None:
-        return self.core.light
+        mirror = self.lane_process.mirror
+        return mirror.light if mirror is not None else None
 
     def submit(self, event: LaneEvent) -> None:
         """Hand an event to the lane loop; LaneBusy if it cannot take it now."""
-        self.core.offer(event)
+        self.lane_process.offer(event)
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         for listener in self._listeners:
@@ -147,16 +140,6 @@ class LaneDaemon:
                 listener(kind, data)
             except Exception:  # a broken listener must not stop the daemon
                 log.exception("listener failed on %s", kind)
-
-    def _tell(self, message: LaneMessage) -> None:
-        """From the lane thread: handle `message` on the main loop, soon (dropped once that loop is gone)."""
-        loop = self._main_loop
-        try:
-            if loop is None or loop.is_closed():
-                raise RuntimeError("main loop closed")
-            loop.call_soon_threadsafe(self._on_lane_message, message)
-        except RuntimeError:
-            log.debug("main loop gone: %s not handled", type(message).__name__)
 
     def _spawn(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         task = asyncio.create_task(make())
@@ -203,16 +186,15 @@ class LaneDaemon:
     # -- running (main loop) --------------------------------------------------------------------------
     async def run(self) -> None:
         """Start the devices and the lane thread; run until `stop()` (or until the lane loop fails)."""
-        self._main_loop = asyncio.get_running_loop()
         await self.writer.open()
         interrupted = await self.writer.call(lambda r: r.recover_interrupted())
         for tx_id in interrupted:
             log.warning("transaction %s was interrupted by a restart: marked interrupted", tx_id)
             self.metrics.observe_transaction_end("interrupted")
             log_transaction(tx_id, "interrupted")
-        self._thread.start(self.core.run, on_exit=self._on_lane_exit)
+        await self.lane_process.start()
         stopping = asyncio.create_task(self._stopping.wait())
-        ended = asyncio.create_task(self._lane_ended.wait())
+        ended = asyncio.create_task(self.lane_process.ended.wait())
         try:
             for name, check in self._liveness_checks().items():
                 self.watchdog.register(name, check)
@@ -224,7 +206,7 @@ class LaneDaemon:
             ]
             await asyncio.wait({stopping, ended}, return_when="FIRST_COMPLETED")
             if not self._stopping.is_set():
-                log.critical("the lane loop ended by itself: the daemon stops (%r)", self._thread.error)
+                log.critical("the lane process ended by itself: the daemon stops")
         finally:
             stopping.cancel()
             ended.cancel()
@@ -233,14 +215,6 @@ class LaneDaemon:
     async def stop(self) -> None:
         self._stopping.set()
 
-    def _on_lane_exit(self) -> None:
-        loop = self._main_loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(self._lane_ended.set)
-            except RuntimeError:  # closed meanwhile: nobody waits for the lane any more
-                log.debug("lane ended after the main loop")
-
     async def _shutdown(self) -> None:
         # The lane stops first, so it never acts on the frozen inputs of a driver that is going away.
         # Each wait is bounded: a task that swallowed its cancellation must not keep the daemon from
@@ -248,14 +222,10 @@ class LaneDaemon:
         # second cancellation of the daemon included.
         self.notifier.stopping()
         try:
-            self.core.request_stop()
-            if not await asyncio.to_thread(self._thread.join, STOP_WAIT_S * 3):
-                log.error("the lane thread did not end within %.0f s of the stop", STOP_WAIT_S * 3)
+            await self.lane_process.stop(STOP_WAIT_S * 3)
             await cancel_within([*self._tasks, *self._side_tasks], STOP_WAIT_S)
         finally:
-            self.core.request_stop()  # the poller ends by its flag even if this stop was cut short
             try:
-                await asyncio.to_thread(self.core.scale.stop)
                 await self.writer.close()
             finally:
                 self.store.close()
@@ -276,8 +246,8 @@ class LaneDaemon:
             log.error("identification for %s failed: %s", tx_id, exc)
             ident = Identification(plate=None)
         await asyncio.to_thread(save_evidence, self.config.store.evidence_dir, ident)
-        if self.view.tx_id == tx_id:
-            self._submit_from_main(Identified(ident, tx_id=tx_id))
+        if self.view.tx_id == tx_id:  # the lane needs the reads, not the images (kept by their SHA-256)
+            self._submit_from_main(Identified(without_images(ident), tx_id=tx_id))
 
     async def _decide(self, request: RequestDecision) -> None:
         """Decide on the writer thread (after the transaction's records); the lane waits in DECIDING."""
@@ -336,8 +306,8 @@ class LaneDaemon:
 
     # -- what others read (any thread) --------------------------------------------------------------
     def lane_alive(self) -> bool:
-        """The lane thread runs and has stepped an event within LANE_LOOP_MAX_AGE_S."""
-        return self._thread.alive() and self.core.alive()
+        """The lane process runs, reports, and its loop stepped an event within LANE_LOOP_MAX_AGE_S."""
+        return self.lane_process.alive()
 
     def faults(self) -> list[str]:
         """Every device and storage fault now, in words, for the lane status and the kiosk."""
@@ -363,10 +333,11 @@ class LaneDaemon:
         """What /metrics reads at each scrape (on the main loop: the store connection is its thread's)."""
         cameras = getattr(self._identifier, "stats", None)
         uplink = self.uplink_status() if self.uplink_status is not None else None
+        mirror = self.lane_process.mirror
         return GateSnapshot(
             lane_state=self.view.state.value,
-            modbus=ModbusStats.of(self.core.io.stats, self.core.io.link_up),
-            scale=SerialStats.of(self.core.scale.stats, faulted=not self.health.scale_ok),
+            modbus=ModbusStats.of(mirror.io_stats, mirror.io_link_up) if mirror else None,
+            scale=SerialStats.of(mirror.scale_stats, faulted=not mirror.health.scale_ok) if mirror else None,
             cameras=(
                 {
                     name: CameraStats(str(s.state) == "OK", s.fps, s.last_frame_age_s)
@@ -389,19 +360,24 @@ class LaneDaemon:
         link = self.config.devices.io
         # One full reconnect backoff (with jitter) plus a connect and a request guard, with room.
         io_stall_s = link.backoff_max_s * 1.1 + 2 * (link.timeout_s * 2 + 0.1) + 2.0
-        io = self.core.io.stats
-        core = self.core
+        lane = self.lane_process
+
+        def io_progress() -> int:
+            io = lane.mirror.io_stats if lane.mirror else None
+            return io.polls + io.errors + io.reconnects if io else 0
+
         checks: dict[str, LivenessCheck] = {
             "lane-loop": self.lane_alive,
             "modbus-poller": all_of(
-                lambda: core.io_task is not None and not core.io_task.done(),
-                progress_check(lambda: io.polls + io.errors + io.reconnects, io_stall_s, self._clock),
+                lambda: lane.mirror is not None and lane.mirror.io_running,
+                progress_check(io_progress, io_stall_s, self._clock),
             ),
         }
-        scale = self.core.scale
         # A read returns within its timeout, a reopen attempt comes every reconnect_s: a stall is a hang.
         checks["scale-reader"] = progress_check(
-            lambda: scale.turns, self.config.devices.scale.reconnect_s + 3.0, self._clock
+            lambda: lane.mirror.scale_turns if lane.mirror else 0,
+            self.config.devices.scale.reconnect_s + 3.0,
+            self._clock,
         )
         cameras = getattr(self._identifier, "stats", None)
         if callable(cameras):

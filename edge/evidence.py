@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from vision.identity import Identification
+from vision.identity import Identification, Read
 
 log = logging.getLogger("edge.evidence")
 
@@ -50,3 +51,14 @@ def prune_evidence(folder: Path, keep_s: float, now: float | None = None) -> int
     if removed:
         log.info("pruned %d evidence images older than %.0f days", removed, keep_s / 86400)
     return removed
+
+
+def without_images(ident: Identification) -> Identification:
+    """The same reads without their evidence JPEGs (kept on disk by SHA-256): what the lane needs."""
+
+    def bare(read: Read | None) -> Read | None:
+        return None if read is None else replace(read, evidence_jpeg=None)
+
+    return Identification(
+        plate=bare(ident.plate), containers=tuple(replace(r, evidence_jpeg=None) for r in ident.containers)
+    )

@@ -1,6 +1,6 @@
 """The lane loop: polls the I/O controller, steps the pure `Lane` and drives the barrier and the light.
 
-It runs alone on the lane thread (`edge/lane_thread.py`). Device callbacks and timers become lane events
+It runs alone in the lane process (`edge/lane_process.py`). Device callbacks and timers become lane events
 on one queue; one task feeds them to the `Lane` and carries out what it returns: barrier and light
 commands here, everything else (records, announcements, recognition, decisions) handed to the main loop
 as a `LaneMessage`. Events from outside (officers, identification, decisions) come in through `offer`,
@@ -10,6 +10,7 @@ bounded. After every step an immutable `LaneStatus` is published for everyone el
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -46,7 +47,6 @@ from edge.lane_health import DeviceHealth
 from edge.lane_lag import LagRecorder
 from edge.lane_messages import AlarmRaised, Announced, DeviceFaulted, LaneMessage, LaneStarted, OfficerApplied
 from edge.lane_status import LaneStatus
-from edge.lane_thread import LaneBusy
 from edge.logs import FailureLog
 from edge.task_stop import cancel_within
 from edge.watchdog import Heartbeat
@@ -65,8 +65,12 @@ STUCK_S = 1.0
 STOP_WAIT_S = 5.0
 
 
+class LaneBusy(Exception):
+    """The lane's inbound queue is full (or the lane is not running): the event was not taken."""
+
+
 class LaneCore:
-    """The lane's devices, its state machine and the loop that joins them; `run()` on the lane thread."""
+    """The lane's devices, its state machine and the loop that joins them; `run()` in the lane process."""
 
     def __init__(
         self,
@@ -126,6 +130,13 @@ class LaneCore:
             with self._external_lock:
                 self._external -= 1
             raise LaneBusy("the lane loop is not running") from None
+
+    def call_soon(self, fn: Callable[..., object], *args: object) -> None:
+        """Run `fn(*args)` on the lane loop (from any thread); nothing if the loop is not running."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                loop.call_soon_threadsafe(fn, *args)
 
     def request_stop(self) -> None:
         """Stop the loop (from any thread): it ends its tasks, then the devices."""

@@ -17,8 +17,8 @@ from fastapi import status
 from edge.decision import Outcome, Reason
 from edge.kiosk.users import Role
 from edge.lane import LaneState
+from edge.lane_core import LaneBusy
 from edge.lane_events import Vehicle
-from edge.lane_thread import LaneBusy
 from edge.officer import LaneNotHolding
 from edge.recorder import identification_json
 

@@ -1,13 +1,14 @@
 """A daemon killed (SIGKILL) or frozen (SIGSTOP) while the barrier closes must not close it onto a vehicle.
 
 The real `gate-edge run` drives the simulated controller; at a random point of a close it is killed or
-frozen and a vehicle drives into the photocell at a random moment after. Nothing of the daemon can react
-then: only the controller's own watchdog, which the daemon armed, can stop the arm, by dropping the close
-coil when the refreshes stop. The barrier controller's obstacle input is left unwired here, so the
-watchdog alone is tested; it bounds how far the arm runs on after the daemon's last refresh (timeout plus
-one refresh interval of travel), so the stops are taken in the part of the close that leaves the arm
-above the vehicle by then. Below that, only the barrier's own obstacle input protects: the last trials
-wire it and stop the daemon anywhere in the close.
+frozen and a vehicle drives into the photocell at a random moment after. SIGKILL goes to the daemon
+only (its lane process must die with it); SIGSTOP freezes both, as a hung box would. Nothing of the
+daemon can react then: only the controller's own watchdog, which the daemon armed, can stop the arm,
+by dropping the close coil when the refreshes stop. The barrier controller's obstacle input is left
+unwired here, so the watchdog alone is tested; it bounds how far the arm runs on after the daemon's
+last refresh (timeout plus one refresh interval of travel), so the stops are taken in the part of the
+close that leaves the arm above the vehicle by then. Below that, only the barrier's own obstacle input
+protects: the last trials wire it and stop the daemon anywhere in the close.
 """
 
 from __future__ import annotations
@@ -67,6 +68,25 @@ def _start_daemon(config_file: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _family(pid: int) -> list[int]:
+    """The daemon and its lane process (and anything they started), parents first."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def _signal_family(pid: int, sig: signal.Signals) -> None:
+    """A hung daemon is all of it: the lane process stops with the main one."""
+    for member in _family(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, sig)
 
 
 def _end(daemon: subprocess.Popen[bytes]) -> None:
@@ -145,17 +165,16 @@ async def test_killed_or_frozen_daemon_never_closes_the_barrier_onto_a_vehicle(
                 wired = controller.obstacle_input_wired = trial >= FREEZE_TRIALS
                 between = (0.05, STOP_BETWEEN[1]) if wired else STOP_BETWEEN
                 stop = await _stop_mid_close(
-                    controller, rng, lambda: daemon.send_signal(signal.SIGSTOP), between
+                    controller, rng, lambda: _signal_family(daemon.pid, signal.SIGSTOP), between
                 )
                 trials.append(f"SIGSTOP {stop}{', obstacle input wired' if wired else ''}")
                 assert controller.collisions == 0, trials
                 # Thawed, it finds the watchdog expired, re-arms it and secures the lane: the next close.
                 controller.move_arm_by_hand(1.0)
-                daemon.send_signal(signal.SIGCONT)
+                _signal_family(daemon.pid, signal.SIGCONT)
             assert daemon.poll() is None, "the thawed daemon must keep running"
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                daemon.send_signal(signal.SIGCONT)
+            _signal_family(daemon.pid, signal.SIGCONT)
             _end(daemon)
     finally:
         await controller.stop()

@@ -26,7 +26,7 @@ import pytest
 from pydantic import SecretStr
 
 from edge.decision import DecisionConfig, Outcome, Reason, decide
-from edge.lane_thread import LaneBusy
+from edge.lane_core import LaneBusy
 from edge.store import Store
 from edge.uplink import Uplink
 from sync.central import Central, CentralSettings

@@ -38,11 +38,13 @@ TREE = ("pyproject.toml", "README.md", "edge", "devices", "vision", "sync", "con
 PROBE_ASSETS = ("index.html", "app.css", "app.js", "font.woff2", "icon.svg")
 SHARE = "share/border-gate-edge"
 PROJECT_PACKAGES = ("edge", "devices", "vision", "sync")
-# Written into the new venv: at exit, where every project module of this process came from.
+# Written into the new venv: at exit, where every project module of this process came from, one file per
+# process (the daemon runs its lane in a process of its own).
 # (A .pth line runs under exec() with its own locals: the callback must import what it uses.)
 PROBE_PTH = (
     "import atexit; atexit.register(lambda: __import__('os').environ.get('GATE_EDGE_PROBE') and "
-    "__import__('pathlib').Path(__import__('os').environ['GATE_EDGE_PROBE']).write_text("
+    "__import__('pathlib').Path(__import__('os').environ['GATE_EDGE_PROBE'] + '.' "
+    "+ str(__import__('os').getpid())).write_text("
     "__import__('json').dumps({n: getattr(m, '__file__', None) "
     "for n, m in list(__import__('sys').modules.items()) if n.split('.')[0] in "
     f"{PROJECT_PACKAGES!r}}})))\n"
@@ -157,7 +159,10 @@ def test_the_installed_wheel_runs_the_demo_from_its_own_files(wheel: Path, tmp_p
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
     assert "demo: 1 vehicles decided, 1 as the scenario expected" in demo.stdout
     assert (run_dir / "gate.db").exists()
-    modules = json.loads(modules_file.read_text(encoding="utf-8"))
+    modules: dict[str, str | None] = {}
+    for found in tmp_path.glob(modules_file.name + ".*"):
+        modules.update(json.loads(found.read_text(encoding="utf-8")))
+    assert "edge.lane_core" in modules  # the lane process ran from the installed files too
     assert {"edge.cli", "edge.daemon", "edge.demo.runner", "devices.sim.lane_controller"} <= modules.keys()
     outside = {name: path for name, path in modules.items() if path and not path.startswith(str(site))}
     assert outside == {}

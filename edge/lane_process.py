@@ -1,0 +1,385 @@
+"""The lane loop in a process of its own, so nothing else in the daemon can delay it, not even for the GIL.
+
+A thread would isolate the lane from a blocked event loop, not from a busy interpreter: a flood of web
+requests, MQTT messages and recognition work in the same process took the lane's timer up to 200 ms late
+(`benchmarks/bench_lane_lag.py`). The child runs `LaneCore` alone; the parent keeps a `LaneMirror` of it
+(the last `LaneStatus`, device health, counters, liveness) and exchanges plain data with it over one pipe:
+offers in, `LaneMessage`s and log records out. The child dies with the parent (PR_SET_PDEATHSIG), and the
+I/O controller's watchdog makes its outputs safe when either is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import ctypes
+import logging
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from typing import Any
+
+from devices.modbus_io import IOStats
+from devices.scale.reading import FrameStats
+from edge.config import GateConfig
+from edge.lane_core import LANE_LOOP_MAX_AGE_S, MAX_EXTERNAL_PENDING, LaneBusy, LaneCore
+from edge.lane_events import LaneEvent
+from edge.lane_health import DeviceHealth
+from edge.lane_messages import LaneMessage
+from edge.lane_status import LaneStatus
+
+log = logging.getLogger("edge.lane_process")
+
+MIRROR_EVERY_S = 0.1  # how often the child reports its status when nothing else happens
+LAG_EVERY_S = 1.0  # how often it adds its lag figures (a summary sorts up to 20,000 samples)
+#: No word from the child for this long: it is stuck or gone (it reports every MIRROR_EVERY_S).
+SILENT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Mirror:
+    """The child's lane as of one moment: what the parent shows and checks without asking."""
+
+    view: LaneStatus
+    health: DeviceHealth
+    light: str | None
+    io_stats: IOStats
+    io_link_up: bool
+    io_running: bool
+    scale_stats: FrameStats
+    scale_turns: int
+    heartbeat_age_s: float
+    offers_taken: int
+    lag: dict[str, dict[str, float]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    event: LaneEvent
+
+
+@dataclass(frozen=True, slots=True)
+class _Control:
+    what: str  # "stop" | "reset_lag" | "hang" (tests: the lane loop sleeps, as a stuck driver would)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Log:
+    """A log record as plain fields: its message formatted, its traceback as text, extras only if simple."""
+
+    fields: dict[str, Any]
+
+
+# -- the child --------------------------------------------------------------------------------------------
+def lane_child(config: GateConfig, conn: Connection, log_level: int) -> None:
+    """The lane process's entry point (spawned): run the lane until told to stop or orphaned."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    out: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    root = logging.getLogger()
+    root.handlers[:] = [_Forward(out)]
+    root.setLevel(log_level)
+    core = LaneCore(config, out.put)
+    taken = _Taken()
+    sender = threading.Thread(target=_send_loop, args=(conn, core, out, taken), name="lane-out", daemon=True)
+    reader = threading.Thread(target=_read_loop, args=(conn, core, taken), name="lane-in", daemon=True)
+    sender.start()
+    reader.start()
+    try:
+        asyncio.run(core.run())
+    except BaseException as exc:
+        log.critical("the lane loop failed: %r", exc, exc_info=exc)
+        out.put(None)
+        sender.join(2.0)
+        raise SystemExit(1) from None
+    out.put(None)  # the sender flushes what is left, then closes the pipe
+    sender.join(5.0)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the daemon dies, whatever kills it (SIGKILL included)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
+class _Forward(logging.Handler):
+    """Hands each log record to the parent, which logs it with its own handlers and format."""
+
+    def __init__(self, out: queue.SimpleQueue[Any]) -> None:
+        super().__init__()
+        self._out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = {k: v for k, v in vars(record).items() if isinstance(v, str | int | float | bool | None)}
+            fields["msg"] = record.getMessage()
+            fields["args"] = None
+            if record.exc_info:
+                fields["exc_text"] = logging.Formatter().formatException(record.exc_info)
+            fields.pop("exc_info", None)
+            self._out.put(_Log(fields))
+        except Exception:
+            self.handleError(record)
+
+
+@dataclass(slots=True)
+class _Taken:
+    """Offers the lane loop accepted (it stepped or refused them): the parent's count of what is pending."""
+
+    count: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self) -> None:
+        with self.lock:
+            self.count += 1
+
+
+def _mirror(core: LaneCore, taken: _Taken, lag: bool) -> Mirror:
+    return Mirror(
+        view=core.view,
+        health=copy.copy(core.health),
+        light=core.light,
+        io_stats=copy.copy(core.io.stats),
+        io_link_up=core.io.link_up,
+        io_running=core.io_task is not None and not core.io_task.done(),
+        scale_stats=_frame_stats(core.scale.stats),
+        scale_turns=core.scale.turns,
+        heartbeat_age_s=core.heartbeat.age_s,
+        offers_taken=taken.count,
+        lag=core.lag.summary() if lag else None,
+    )
+
+
+def _frame_stats(stats: FrameStats) -> FrameStats:
+    """A copy of counters the scale thread keeps writing (its dict copied in one step, under the GIL)."""
+    return replace(stats, extra=dict(stats.extra))
+
+
+def _send_loop(conn: Connection, core: LaneCore, out: queue.SimpleQueue[Any], taken: _Taken) -> None:
+    """Send the lane's messages in order, each after a mirror as new as the step that made it."""
+    sent_view: LaneStatus | None = None
+    last_mirror = last_lag = 0.0
+    try:
+        while True:
+            try:
+                item = out.get(timeout=MIRROR_EVERY_S)
+            except queue.Empty:
+                item = ...
+            now = time.monotonic()
+            if item is None:
+                conn.send(_mirror(core, taken, lag=True))
+                return
+            if core.view is not sent_view or now - last_mirror >= MIRROR_EVERY_S:
+                with_lag = now - last_lag >= LAG_EVERY_S
+                sent_view = core.view
+                conn.send(_mirror(core, taken, lag=with_lag))
+                last_mirror = now
+                if with_lag:
+                    last_lag = now
+            if item is not ...:
+                _send_one(conn, item)
+    except (OSError, EOFError, BrokenPipeError):  # the parent is gone: the lane stops
+        core.request_stop()
+    finally:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
+def _send_one(conn: Connection, item: Any) -> None:
+    try:
+        conn.send(item)
+    except (OSError, EOFError):
+        raise
+    except Exception as exc:  # a message that cannot be pickled is a bug: logged, the lane goes on
+        log.error("lane message %s not sent: %r", type(item).__name__, exc)
+
+
+def _read_loop(conn: Connection, core: LaneCore, taken: _Taken) -> None:
+    """Offers and controls from the parent; the pipe closing means the parent is gone: stop."""
+    try:
+        while True:
+            item = conn.recv()
+            if isinstance(item, _Offer):
+                try:
+                    core.offer(item.event)
+                except LaneBusy as exc:
+                    log.error("%s refused by the lane: %s", type(item.event).__name__, exc)
+                taken.add()
+            elif isinstance(item, _Control):
+                if item.what == "stop":
+                    core.request_stop()
+                    return
+                if item.what == "reset_lag":
+                    core.lag.reset()
+                elif item.what == "hang":
+                    core.call_soon(time.sleep, item.seconds)
+    except (OSError, EOFError):
+        core.request_stop()
+
+
+# -- the parent ---------------------------------------------------------------------------------------------
+class LaneProcess:
+    """The parent's handle on the lane process: start, offer, mirror, stop."""
+
+    def __init__(self, config: GateConfig, on_message: Callable[[LaneMessage], None]) -> None:
+        self._config = config
+        self._on_message = on_message
+        self._proc: mp.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._outbox: queue.Queue[Any] = queue.Queue(maxsize=MAX_EXTERNAL_PENDING + 8)
+        self._offered = 0
+        self._offer_lock = threading.Lock()
+        self._started = False
+        self.ended = asyncio.Event()
+        self.mirror: Mirror | None = None
+        self._mirror_at = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    async def start(self) -> None:
+        """Spawn the child (a fresh interpreter: nothing of this process's threads comes along)."""
+        self._loop = asyncio.get_running_loop()
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=lane_child,
+            args=(self._config, child, logging.getLogger().getEffectiveLevel()),
+            name=f"lane-{self._config.lane.lane_id}",
+            daemon=True,
+        )
+        await asyncio.to_thread(proc.start)
+        child.close()
+        self._proc, self._conn = proc, parent
+        self._started = True
+        threading.Thread(target=self._read_loop, name="lane-mirror", daemon=True).start()
+        threading.Thread(target=self._send_loop, name="lane-offers", daemon=True).start()
+
+    # -- offers and controls (main loop) ------------------------------------------------------------
+    def pending(self) -> int:
+        taken = self.mirror.offers_taken if self.mirror is not None else 0
+        return self._offered - taken
+
+    def check_accepting(self) -> None:
+        """Raise LaneBusy if an offer now would be refused (before anything is recorded)."""
+        if not self.running():
+            raise LaneBusy("the lane process is not running")
+        if self.pending() >= MAX_EXTERNAL_PENDING:
+            raise LaneBusy(f"{self.pending()} events already wait for the lane")
+
+    def offer(self, event: LaneEvent) -> None:
+        """Hand `event` to the lane loop; LaneBusy if it cannot take it now."""
+        with self._offer_lock:
+            self.check_accepting()
+            try:
+                self._outbox.put_nowait(_Offer(event))
+            except queue.Full:
+                raise LaneBusy("the lane process is not reading its events") from None
+            self._offered += 1
+
+    def control(self, what: str, seconds: float = 0.0) -> None:
+        with contextlib.suppress(queue.Full):
+            self._outbox.put_nowait(_Control(what, seconds))
+
+    # -- what it says (threads, then the main loop) ---------------------------------------------------
+    def _send_loop(self) -> None:
+        conn = self._conn
+        while conn is not None:
+            item = self._outbox.get()
+            try:
+                conn.send(item)
+            except (OSError, ValueError):  # the child is gone: its end is reported by the reader
+                return
+            if isinstance(item, _Control) and item.what == "stop":
+                return
+
+    def _read_loop(self) -> None:
+        conn = self._conn
+        try:
+            while conn is not None:
+                item = conn.recv()
+                self._post(self._received, item)
+        except (OSError, EOFError):
+            pass
+        finally:
+            self._post(self.ended.set)
+
+    def _post(self, fn: Callable[..., object], *args: object) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # closed meanwhile: nobody listens any more
+                loop.call_soon_threadsafe(fn, *args)
+
+    def _received(self, item: Any) -> None:
+        if isinstance(item, Mirror):
+            if item.lag is None and self.mirror is not None:
+                item = _with_lag(item, self.mirror.lag)
+            self.mirror = item
+            self._mirror_at = time.monotonic()
+        elif isinstance(item, _Log):
+            record = logging.makeLogRecord(item.fields)
+            logging.getLogger(record.name).handle(record)
+        else:
+            self._on_message(item)
+
+    # -- health and stop -------------------------------------------------------------------------------
+    def running(self) -> bool:
+        return self._started and self._proc is not None and self._proc.is_alive() and not self.ended.is_set()
+
+    def alive(self) -> bool:
+        """Running, heard from recently, and its loop stepped within LANE_LOOP_MAX_AGE_S."""
+        mirror = self.mirror
+        return (
+            self.running()
+            and mirror is not None
+            and time.monotonic() - self._mirror_at < SILENT_S
+            and mirror.heartbeat_age_s <= LANE_LOOP_MAX_AGE_S
+        )
+
+    async def stop(self, wait_s: float) -> None:
+        """Ask the lane to stop and wait; kill it if it does not end in time."""
+        proc = self._proc
+        if proc is None:
+            return
+        self.control("stop")
+        await asyncio.to_thread(proc.join, wait_s)
+        if proc.is_alive():
+            log.error("the lane process did not end within %.0f s of the stop: killed", wait_s)
+            proc.kill()
+            await asyncio.to_thread(proc.join, wait_s)
+        if self._conn is not None:
+            self._conn.close()
+
+
+def _with_lag(mirror: Mirror, lag: dict[str, dict[str, float]] | None) -> Mirror:
+    """A mirror without lag figures keeps the last ones (they come once a second)."""
+    return replace(mirror, lag=lag)
+
+
+class LaneLag:
+    """The lane process's lag figures, as last reported (about once a second)."""
+
+    def __init__(self, lane: LaneProcess) -> None:
+        self._lane = lane
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        mirror = self._lane.mirror
+        return dict(mirror.lag) if mirror is not None and mirror.lag is not None else {}
+
+    def reset(self) -> None:
+        """Start the figures afresh (benchmarks: one phase at a time)."""
+        self._lane.control("reset_lag")
