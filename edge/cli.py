@@ -128,6 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         link.add_done_callback(_report_end("uplink to central"))
         # A dead uplink stops the watchdog pings: systemd restarts the daemon (events wait in the outbox).
         daemon.watchdog.register("uplink", task_check(link))
+        # A stuck or crashed inbound task would leave revocations unapplied: the same, and /readyz says so.
+        daemon.watchdog.register("uplink-inbound", uplink.inbound_alive)
         kiosk = asyncio.create_task(run_kiosk(daemon, config.kiosk, sync_status=uplink.status))
         await _run_until_signal(task)
         kiosk.cancel()  # before the daemon closes the store the kiosk reads

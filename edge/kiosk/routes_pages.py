@@ -28,6 +28,11 @@ class Readiness(BaseModel):
     storage: str | None = Field(
         None, description="Why the store is not ready (writes failing, space low); absent when it is."
     )
+    inbound: bool | None = Field(
+        None,
+        description="Clearances and commands from central are being handled (the inbound task runs and no "
+        "message is stuck); absent when the daemon runs without its uplink.",
+    )
 
 
 def _index_html() -> str:
@@ -42,7 +47,7 @@ async def index() -> HTMLResponse:
 
 @router.get("/healthz", response_model=Health)
 async def healthz() -> Health:
-    """Alive: the daemon's main loop answers (the lane runs on a thread of its own: see /readyz)."""
+    """Alive: the daemon's main loop answers (the lane runs in a process of its own: see /readyz)."""
     return Health(status="ok")
 
 
@@ -59,8 +64,12 @@ def readiness(ctx: KioskContext) -> Readiness:
     started = ctx.daemon.ready.is_set()
     link = ctx.daemon.view.link_up
     lane_loop = ctx.daemon.lane_alive()
+    uplink = ctx.daemon.uplink_status() if ctx.daemon.uplink_status is not None else None
+    reported = uplink.get("inbound_alive") if uplink is not None else None
+    inbound = reported if isinstance(reported, bool) else None
     return Readiness(
-        ready=started and lane_loop and link and store_ok,
+        ready=started and lane_loop and link and store_ok and inbound is not False,
+        inbound=inbound,
         lane_started=started,
         lane_loop=lane_loop,
         controller_link=link,

@@ -20,7 +20,7 @@ async def test_healthz_answers_and_readyz_reports_ready_once_the_lane_runs(
 ) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
-    assert ready.status_code == 200
+    assert ready.status_code == 200, str(ready.json())
     assert ready.json() == {
         "ready": True,
         "lane_started": True,
@@ -28,6 +28,24 @@ async def test_healthz_answers_and_readyz_reports_ready_once_the_lane_runs(
         "controller_link": True,
         "store": True,
     }
+
+
+async def test_readyz_is_false_while_the_uplink_handles_no_inbound_message(
+    gate: KioskGate, client: httpx.AsyncClient
+) -> None:
+    """The uplink's own stall detection is tested in tests/edge/test_uplink_inbound.py; here, its report
+    (a stand-in status callable with the uplink's shape) must reach /readyz."""
+    alive = {"inbound_alive": True}
+    gate.daemon.uplink_status = lambda: dict(alive)
+    try:
+        assert (await client.get("/readyz")).json()["inbound"] is True
+        alive["inbound_alive"] = False
+        stuck = await client.get("/readyz")
+        assert stuck.status_code == 503
+        assert stuck.json()["ready"] is False
+        assert stuck.json()["inbound"] is False
+    finally:
+        gate.daemon.uplink_status = None
 
 
 async def test_metrics_are_served_on_the_kiosk_port_in_prometheus_format(client: httpx.AsyncClient) -> None:
