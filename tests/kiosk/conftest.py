@@ -107,7 +107,7 @@ class KioskGate:
         )
         self.base_url = f"http://127.0.0.1:{self.kiosk_config.port}"
         self.events: list[tuple[float, str, dict[str, object]]] = []
-        self.daemon.uplink_status = None  # the demo's uplink is not run here: /readyz would say inbound is down
+        self.daemon.uplink_status = None  # its uplink is not run here: /readyz would say inbound is down
         self.daemon.add_listener(lambda kind, data: self.events.append((time.time(), kind, data)))
         self._tasks: list[asyncio.Task[None]] = []
 
