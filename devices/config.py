@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,6 +29,9 @@ WAGO_WATCHDOG_TIME: Final = 0x1000
 WAGO_WATCHDOG_TRIGGER: Final = 0x1003
 WAGO_WATCHDOG_STATUS: Final = 0x1006
 
+#: A Modbus register address or value: 16 bits.
+Register = Annotated[int, Field(ge=0, le=65535)]
+
 
 class ControllerWatchdogConfig(_Strict):
     """The I/O controller's own communication watchdog: its outputs go to safe values when the daemon stops
@@ -53,39 +56,31 @@ class ControllerWatchdogConfig(_Strict):
         le=600,
         description="Outputs go to their safe values when the watchdog is not refreshed for this long.",
     )
-    timeout_register: int | None = Field(
+    timeout_register: Register | None = Field(
         WAGO_WATCHDOG_TIME,
-        ge=0,
-        le=65535,
         description="Holding register of the watchdog time, written and read back at connect; null: the "
         "time is set on the controller itself (Moxa web console, Advantech utility).",
     )
     timeout_unit_s: float = Field(
         0.1, gt=0, le=60, description="Unit of the time register, in seconds (WAGO: 0.1)."
     )
-    trigger_register: int | None = Field(
+    trigger_register: Register | None = Field(
         WAGO_WATCHDOG_TRIGGER,
-        ge=0,
-        le=65535,
         description="Holding register written with a new value at every refresh (WAGO's trigger); null: "
         "the controller counts any request, and the polls refresh it.",
     )
     refresh_s: float = Field(
         0.1, gt=0, le=60, description="How often the poll loop refreshes the watchdog (and reads its status)."
     )
-    status_register: int | None = Field(
+    status_register: Register | None = Field(
         WAGO_WATCHDOG_STATUS,
-        ge=0,
-        le=65535,
         description="Holding register of the watchdog status, read at connect and at every refresh; null: "
         "none can be read (an expiry is then seen only as refused writes).",
     )
-    status_running: int = Field(1, ge=0, le=65535, description="Status value of a running watchdog.")
-    status_expired: int = Field(2, ge=0, le=65535, description="Status value of an expired watchdog.")
-    safe_values_register: int | None = Field(
+    status_running: Register = Field(1, description="Status value of a running watchdog.")
+    status_expired: Register = Field(2, description="Status value of an expired watchdog.")
+    safe_values_register: Register | None = Field(
         None,
-        ge=0,
-        le=65535,
         description="First of one holding register per coil address (register + coil) holding the coil's "
         "safe value (1 ON, 0 OFF), written and read back at connect; null: the safe values are the "
         "controller's own (WAGO couplers switch outputs off; Moxa and Advantech: set them to match).",
@@ -213,11 +208,11 @@ class DetectorCounters(_Strict):
     ends unconfirmed: the declaration counts as used and its next vehicle is held for an officer.
     """
 
-    exit_loop: int | None = Field(
-        0, ge=0, le=65535, description="Input register counting exit loop activations; null if none."
+    exit_loop: Register | None = Field(
+        0, description="Input register counting exit loop activations; null if none."
     )
-    photocell: int | None = Field(
-        1, ge=0, le=65535, description="Input register counting photocell interruptions; null if none."
+    photocell: Register | None = Field(
+        1, description="Input register counting photocell interruptions; null if none."
     )
 
 
