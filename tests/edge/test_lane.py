@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from dataclasses import replace
 
 import pytest
 from pydantic import ValidationError
@@ -19,8 +17,6 @@ from edge.lane_events import (
     Decided,
     Identified,
     Inputs,
-    LaneAction,
-    LaneEvent,
     LaneState,
     LinkLost,
     LinkRestored,
@@ -41,92 +37,10 @@ from edge.lane_events import (
     TransactionStarted,
     Transition,
 )
+from tests.edge.lanes import DOWN, PLATE, barrier_commands, numbered_lane, of, path, started
 from vision.identity import Identification, Read, ReadKind
 
 S = LaneState
-A = TypeVar("A")
-PLATE = Identification(plate=Read(ReadKind.PLATE, "51C12345", 0.97, valid=True))
-DOWN = InputSnapshot(barrier_down=True)
-
-
-@dataclass
-class Run:
-    """A lane driven through time, with every action it returned."""
-
-    lane: Lane
-    t: float = 0.0
-    inputs: InputSnapshot = DOWN
-    actions: list[LaneAction] = field(default_factory=list)
-
-    def send(self, event: LaneEvent, dt: float = 0.0) -> list[LaneAction]:
-        self.t += dt
-        out = self.lane.handle(event, self.t)
-        self.actions.extend(out)
-        return out
-
-    def set(self, dt: float = 0.0, **inputs: bool) -> list[LaneAction]:
-        self.inputs = replace(self.inputs, **inputs)
-        return self.send(Inputs(self.inputs), dt)
-
-    def tick(self, dt: float) -> list[LaneAction]:
-        return self.send(Tick(), dt)
-
-    def state(self) -> LaneState:
-        return self.lane.state
-
-    # --- the usual steps of a vehicle ---
-
-    def arrive(self) -> None:
-        self.set(entry_loop=True)
-        self.tick(self.lane.config.arrive_settle_s)
-        assert self.lane.state is S.IDENTIFYING
-
-    def to_deciding(self, kg: float = 30_000.0) -> None:
-        self.arrive()
-        self.send(ScaleStable(kg), 0.3)
-        self.send(Identified(PLATE), 0.5)
-        assert self.lane.state is S.DECIDING
-
-    def to_passing(self) -> None:
-        self.to_deciding()
-        self.send(Decided(Outcome.PASS, (), "105000000001"), 0.2)
-        self.set(1.5, barrier_up=True, barrier_down=False)
-        assert self.lane.state is S.PASSING
-
-    def drive_through(self) -> None:
-        self.set(1.0, exit_loop=True, photocell=True)
-        self.set(1.0, entry_loop=False)
-        self.set(1.0, photocell=False)
-        self.set(1.0, exit_loop=False)
-
-    def to_hold(self, outcome: Outcome = Outcome.HOLD) -> None:
-        self.to_deciding()
-        self.send(Decided(outcome, (Reason.WEIGHT_OUT_OF_TOLERANCE,), "105000000001"), 0.2)
-        assert self.lane.state is S.HOLD
-
-
-def lane(**config: Any) -> Lane:
-    ids = itertools.count(1)
-    return Lane(LaneConfig(**config), new_id=lambda: f"tx-{next(ids)}")
-
-
-def started(snapshot: InputSnapshot = DOWN, **config: Any) -> Run:
-    run = Run(lane(**config), inputs=snapshot)
-    run.actions.extend(run.lane.startup(snapshot, 0.0))
-    return run
-
-
-def of(kind: type[A], actions: list[LaneAction]) -> list[A]:
-    return [a for a in actions if isinstance(a, kind)]
-
-
-def path(actions: list[LaneAction]) -> list[LaneState]:
-    """The states entered, in order."""
-    return [t.to_state for t in of(Transition, actions)]
-
-
-def barrier_commands(actions: list[LaneAction]) -> list[LaneAction]:
-    return [a for a in actions if isinstance(a, OpenBarrier | CloseBarrier)]
 
 
 # --- startup ----------------------------------------------------------------------------------
@@ -168,7 +82,7 @@ def test_startup_twice_raises() -> None:
 
 
 def test_events_before_startup_are_ignored() -> None:
-    fresh = lane()
+    fresh = numbered_lane(LaneConfig())
     assert fresh.handle(Inputs(InputSnapshot(entry_loop=True, barrier_down=True)), 0.0) == []
     assert fresh.handle(OfficerOpen("sup", "test"), 0.1) == []
     assert fresh.state is S.FAULT
@@ -761,7 +675,7 @@ def test_barrier_driver_settings_lengthen_the_lane_hold_and_move_timeout() -> No
 
 
 def test_every_state_goes_to_fault_on_link_lost_and_every_timed_state_has_a_timeout_row() -> None:
-    probe = lane()
+    probe = numbered_lane(LaneConfig())
     assert all((state, LinkLost) in TRANSITIONS for state in S)
     assert all((state, Expired) in TRANSITIONS for state in probe.timeouts)
 

@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from devices.lane_inputs import COUNTER_MODULUS, InputSnapshot
 from edge.decision import DecisionConfig, Outcome, Reason, decide
 from edge.declaration import Channel, Declaration, DeclarationStatus
-from edge.lane import Lane, LaneConfig
+from edge.lane import LaneConfig
 from edge.lane_events import (
     Alarm,
     CloseBarrier,
@@ -42,11 +42,10 @@ from edge.lane_events import (
     Transition,
     TxResult,
 )
-from tests.edge.test_lane import DOWN, Run, barrier_commands, of, path, started
+from tests.edge.lanes import DOWN, LIMITS, Position, Run, barrier_commands, numbered_lane, of, path, started
 from vision.identity import Identification, Read, ReadKind
 
 S = LaneState
-UP = {"barrier_up": True, "barrier_down": False}
 COUNTED = replace(DOWN, exit_count=41, photocell_count=17)  # a controller with counters
 
 
@@ -176,12 +175,6 @@ DECLARATION = Declaration(
 )
 TRUCK = Identification(plate=Read(ReadKind.PLATE, "51C12345", 0.97, valid=True))
 LANE = LaneConfig(require_weight=False)
-Position = Literal["up", "down", "mid"]
-LIMITS: dict[Position, dict[str, bool]] = {
-    "up": {"barrier_up": True, "barrier_down": False},
-    "down": {"barrier_up": False, "barrier_down": True},
-    "mid": {"barrier_up": False, "barrier_down": False},
-}
 #: A truck crossing: beam broken, onto the exit loop, off the entry loop, beam clear, off the exit loop.
 CROSSING: tuple[dict[str, bool], ...] = (
     {"photocell": True},
@@ -205,8 +198,7 @@ class Passages(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        ids = itertools.count(1)
-        self.lane = Lane(LANE, new_id=lambda: f"tx-{next(ids)}")
+        self.lane = numbered_lane(LANE)
         self.t = 0.0
         start = COUNTER_MODULUS - 2 if self.counters else None  # wraps within a few crossings
         self.world = InputSnapshot(barrier_down=True, exit_count=start, photocell_count=start)

@@ -8,9 +8,7 @@ the barrier states (PASSING, CLOSING) often, not just the idle ones.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
-from typing import Literal
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -18,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from devices.lane_inputs import InputSnapshot
 from edge.decision import Outcome, Reason
-from edge.lane import Lane, LaneConfig
+from edge.lane import LaneConfig
 from edge.lane_events import (
     CloseBarrier,
     Decided,
@@ -44,17 +42,12 @@ from edge.lane_events import (
     TransactionStarted,
     Transition,
 )
+from tests.edge.lanes import LIMITS, Position, numbered_lane
 from vision.identity import Identification, Read, ReadKind
 
 S = LaneState
 CONFIG = LaneConfig()
 HOLD_S = CONFIG.close_hold_s
-Position = Literal["up", "down", "mid"]
-LIMITS: dict[Position, dict[str, bool]] = {
-    "up": {"barrier_up": True, "barrier_down": False},
-    "down": {"barrier_up": False, "barrier_down": True},
-    "mid": {"barrier_up": False, "barrier_down": False},
-}
 PLATES = st.one_of(
     st.none(),
     st.sampled_from(["51C12345", "29H99999"]).map(lambda t: Read(ReadKind.PLATE, t, 0.9, valid=True)),
@@ -67,8 +60,7 @@ DT = st.sampled_from([0.0, 0.05, 0.2, 0.5, 0.9, 1.0, 1.3, 3.0])
 class LaneSafety(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        ids = itertools.count(1)
-        self.lane = Lane(CONFIG, new_id=lambda: f"tx-{next(ids)}")
+        self.lane = numbered_lane(CONFIG)
         self.t = 0.0
         self.world = InputSnapshot(barrier_down=True)  # the physical inputs, whatever the link says
         self.seen = InputSnapshot.link_down()  # what the lane was last told
