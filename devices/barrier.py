@@ -62,19 +62,28 @@ class BarrierInterlock:
         self._hold_s = hold_s
         self._obstructed = True
         self._clear_since: float | None = None
+        self._seen: InputSnapshot | None = None
 
     @property
     def hold_s(self) -> float:
         return self._hold_s
 
     def observe(self, snapshot: InputSnapshot, now: float) -> None:
-        """Feed one snapshot; any obstruction (a link-down snapshot included) restarts the clear count."""
+        """Feed one snapshot; any obstruction (a link-down snapshot included) restarts the clear count.
+
+        So does a detector counter that moved since the last snapshot, even with the path clear now.
+        """
+        seen, self._seen = self._seen, snapshot
         if snapshot.barrier_path_obstructed:
             self._obstructed = True
             self._clear_since = None
-        elif self._clear_since is None:
+        elif seen is not None and snapshot.activations_since(seen):
+            self._obstructed = True  # something passed since the last look: a close under way reverses
+            self._clear_since = now  # and the path has been clear only since now
+        elif self._clear_since is None or self._obstructed:
             self._obstructed = False
-            self._clear_since = now
+            if self._clear_since is None:
+                self._clear_since = now
 
     @property
     def obstructed(self) -> bool:

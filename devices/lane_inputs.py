@@ -36,6 +36,14 @@ class InputSnapshot:
         """A vehicle (or anything) under the barrier arm: closing is forbidden."""
         return self.exit_loop or self.photocell
 
+    def path_used_since(self, earlier: InputSnapshot) -> bool:
+        """The barrier path is occupied now, or its counters saw something pass since `earlier`.
+
+        A vehicle can trip the photocell between the read of the inputs and the read of the counters, or
+        come and go between two polls: either way the path was not clear all along.
+        """
+        return self.barrier_path_obstructed or bool(self.activations_since(earlier))
+
     def activations_since(self, earlier: InputSnapshot) -> int | None:
         """Activations of the barrier path's detectors counted since `earlier` (the most of the two counters).
 

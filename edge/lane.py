@@ -340,17 +340,20 @@ class Lane:
 
     def _see(self, snap: InputSnapshot, now: float) -> None:
         prev, self._snapshot = self._snapshot, snap
+        used = snap.path_used_since(prev)  # occupied, or a counter moved: not clear all along
         if snap.barrier_path_obstructed:
             self._clear_since = None
+        elif used:
+            self._clear_since = now  # something passed between two polls: clear only since now
         elif self._clear_since is None:
             self._clear_since = now
-        if self._closing and snap.barrier_path_obstructed and not snap.barrier_down:
+        if self._closing and used and not snap.barrier_down:
             self._reverse()  # S2, in whatever state: CLOSING, or FAULT / PASSING after an interrupted close
         if snap.barrier_down:
             self._closing = False
         if snap.exit_loop and not prev.exit_loop and snap.barrier_down and self._commanded != "open":
             self._alarm("unauthorized_passage", "exit loop occupied while the barrier is down and not opened")
-        if self._crossed or not (snap.barrier_path_obstructed or snap.activations_since(prev)):
+        if self._crossed or not used:
             return
         if self._state in (S.OPENING, S.PASSING):
             self._crossed = True

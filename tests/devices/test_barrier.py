@@ -63,6 +63,21 @@ def test_blip_on_the_photocell_restarts_the_hold_timer() -> None:
     assert interlock.may_close(1.95)
 
 
+def test_a_counter_that_moved_between_two_clear_snapshots_restarts_the_hold_and_reverses_a_close() -> None:
+    """The photocell can trip between the read of the inputs and the read of the counters."""
+    interlock = BarrierInterlock(HOLD)
+    interlock.observe(InputSnapshot(barrier_up=True, exit_count=3, photocell_count=7), 0.0)
+    interlock.observe(InputSnapshot(barrier_up=True, exit_count=3, photocell_count=7), 2.0)
+    assert interlock.may_close(2.0)
+    interlock.observe(InputSnapshot(barrier_up=True, exit_count=3, photocell_count=8), 2.1)
+    assert interlock.obstructed  # what a close under way reverses on
+    assert not interlock.may_close(2.1)
+    interlock.observe(InputSnapshot(barrier_up=True, exit_count=3, photocell_count=8), 2.2)
+    assert not interlock.obstructed
+    assert not interlock.may_close(3.0)  # clear only since the count was seen, at 2.1
+    assert interlock.may_close(3.2)
+
+
 def test_link_down_snapshot_counts_as_obstructed() -> None:
     interlock = BarrierInterlock(HOLD)
     interlock.observe(CLEAR, 0.0)

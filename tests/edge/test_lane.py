@@ -37,7 +37,7 @@ from edge.lane_events import (
     TransactionStarted,
     Transition,
 )
-from tests.edge.lanes import DOWN, PLATE, barrier_commands, numbered_lane, of, path, started
+from tests.edge.lanes import DOWN, PLATE, Run, barrier_commands, numbered_lane, of, path, started
 from vision.identity import Identification, Read, ReadKind
 
 S = LaneState
@@ -487,6 +487,37 @@ def test_obstruction_while_closing_reopens_in_the_same_call_and_closes_again_lat
     assert run.state() is S.PASSING
     run.set(0.5, photocell=False)
     assert barrier_commands(run.tick(1.0)) == [CloseBarrier()]
+
+
+COUNTED = InputSnapshot(barrier_down=True, exit_count=0, photocell_count=0)
+
+
+def counted_pass(run: Run) -> None:
+    """The photocell tripped and cleared between two polls: only its counter shows it."""
+    count = run.inputs.photocell_count or 0
+    run.inputs = replace(run.inputs, photocell_count=count + 1)
+    run.send(Inputs(run.inputs), 0.05)
+
+
+def test_a_passage_only_the_counters_saw_restarts_the_clear_hold_before_closing() -> None:
+    run = started(COUNTED)
+    run.to_passing()
+    run.drive_through()
+    run.tick(0.6)
+    counted_pass(run)  # a second vehicle slipped under between two polls: the path was not clear all along
+    assert barrier_commands(run.tick(0.5)) == []  # 1.1 s after the first clear poll, 0.5 s after the count
+    assert barrier_commands(run.tick(0.6)) == [CloseBarrier()]
+
+
+def test_an_activation_only_the_counters_saw_while_closing_reopens() -> None:
+    run = started(COUNTED)
+    run.to_passing()
+    run.drive_through()
+    run.tick(1.0)
+    run.set(0.5, barrier_up=False)
+    run.inputs = replace(run.inputs, photocell_count=(run.inputs.photocell_count or 0) + 1)
+    out = run.send(Inputs(run.inputs), 0.05)  # bits clear, counter moved: the photocell tripped in between
+    assert barrier_commands(out) == [OpenBarrier()]
 
 
 def test_exit_loop_while_closing_also_reopens() -> None:
