@@ -151,7 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from edge.demo.runner import DemoGate
+    from edge.demo.runner import DemoGate, DemoStartError
 
     config = _load(args.config, args)
     if args.vehicles is not None:
@@ -176,7 +176,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         printer = gate.printer
         print(f"demo: {printer.decided} vehicles decided, {printer.as_expected} as the scenario expected")
 
-    asyncio.run(_main())
+    try:
+        asyncio.run(_main())
+    except DemoStartError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -115,6 +115,10 @@ async def _wait_for(predicate: Callable[[], bool], timeout: float, step: float =
     return True
 
 
+class DemoStartError(Exception):
+    """The demo could not start its simulators (a port in use, most often)."""
+
+
 class DemoGate:
     """The simulators, the daemon and the scripted traffic, started and stopped together."""
 
@@ -190,8 +194,19 @@ class DemoGate:
             logins = ", ".join(f"{name} / {password}" for name, password in accounts.items())
             self.printer.note(f"kiosk on {url}" + (f"  (log in as {logins})" if logins else ""))
         self._start_central()
-        self.scale_sim.start()
-        await self.controller.start()
+        try:
+            self.scale_sim.start()
+            await self.controller.start()
+        except BaseException as exc:  # nothing of a failed start may outlive it (the broker least of all)
+            self.scale_sim.stop()
+            self._stop_central()
+            if isinstance(exc, RuntimeError | OSError):
+                io = self.config.devices.io
+                raise DemoStartError(
+                    f"the lane controller simulator cannot listen on {io.host}:{io.port} ({exc}): "
+                    "is another demo running? set devices.io.port in a copy of config/demo.yaml"
+                ) from exc
+            raise
         daemon_task = asyncio.create_task(self.daemon.run())
         link_task = asyncio.create_task(self.uplink.run())
         kiosk: asyncio.Task[None] | None = None

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
+import sys
 from pathlib import Path
+
+import yaml
 
 from devices.config import BarrierConfig, DevicesConfig, ModbusLinkConfig
 from devices.sim.net import free_tcp_port
@@ -90,3 +95,30 @@ def test_the_demo_printer_keeps_the_latest_decisions_and_counts_them_all() -> No
     assert len(printer.decisions) == KEEP_DECISIONS
     assert printer.decisions[-1][0] is vehicle
     assert 0 < printer.as_expected == passes_expected < total
+
+
+def test_a_demo_that_cannot_listen_says_which_port_and_leaves_no_broker_behind(tmp_path: Path) -> None:
+    port = free_tcp_port()
+    config = GateConfig(
+        devices=DevicesConfig(io=ModbusLinkConfig(port=port)),
+        store=StoreConfig(path=tmp_path / "demo.db"),
+        kiosk=KioskConfig(enabled=False),
+        demo=DemoConfig(cameras="scripted"),
+    )
+    config_file = tmp_path / "demo.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    with socket.socket() as taken:  # another demo holds the controller simulator's port
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "edge.cli", "demo", "--config", str(config_file), "--vehicles", "1"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+    brokers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert brokers.stdout.strip() == "", "the demo's private broker outlived the failed start"
