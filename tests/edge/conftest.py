@@ -1,10 +1,11 @@
-"""Fixtures for daemon tests: the real drivers against the simulators (Modbus TCP server, pty scale)."""
+"""Fixtures for daemon tests: the real drivers against the simulators (Modbus TCP server, pty scale); for
+uplink tests: a real Mosquitto and the reference central."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from edge.config import GateConfig, StoreConfig
 from edge.daemon import LaneDaemon
 from edge.declaration import Channel, ContainerLine, Declaration, DeclarationStatus
 from edge.lane import LaneConfig
+from sync.central import Central
+from tests.sync.broker import Mosquitto
+from tests.sync.conftest import central_starter, run_broker
 from vision.identity import Identification, Read, ReadKind
 
 HOLD_S = 0.3
@@ -147,3 +151,13 @@ async def gate(tmp_path: Path) -> AsyncIterator[RunningGate]:
     finally:
         await running.stop()
         running.scale.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    yield from run_broker(tmp_path)
+
+
+@pytest.fixture
+def start_central(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Central]]:
+    yield from central_starter(tmp_path, broker)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,12 +31,12 @@ from edge.store import Store
 from edge.uplink import Uplink
 from sync.central import Central, CentralSettings
 from sync.clearances import WireDeclaration
-from sync.commands import Command, sign
+from sync.commands import Command, CommandAck, sign
 from sync.config import BrokerConfig, SyncConfig
 from sync.contract import EventEnvelope, TelemetryBody, gate_topics
 from sync.feed_signature import sign_feed_body
 from tests.sync.broker import Mosquitto
-from tests.sync.conftest import FEED_KEY, central_starter, run_broker, trusted
+from tests.sync.conftest import FEED_KEY, trusted
 from tests.sync.observer import Observer
 from vision.identity import Identification, Read, ReadKind
 
@@ -45,16 +45,6 @@ WORKER = REPO / "tests" / "sync" / "uplink_worker.py"
 FAST = {"backoff_initial_s": 0.05, "backoff_max_s": 0.3, "idle_poll_s": 0.05, "telemetry_period_s": 3600}
 NOW = datetime.now(UTC)
 KEY = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    yield from run_broker(tmp_path)
-
-
-@pytest.fixture
-def start_central(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Central]]:
-    yield from central_starter(tmp_path, broker)
 
 
 def sync_config(mosquitto: Mosquitto, **overrides: Any) -> SyncConfig:
@@ -133,6 +123,13 @@ def outbox_payloads(store: Store, kind: str) -> list[dict[str, Any]]:
     """Payloads of every event of ``kind`` in the outbox, delivered or not."""
     rows = store.conn.execute("SELECT payload FROM outbox WHERE kind = ? ORDER BY seq", (kind,)).fetchall()
     return [json.loads(row[0]) for row in rows]
+
+
+async def acked(central: Central, command: Command) -> CommandAck:
+    """The gate's ack of ``command``, as central received it within 5 s."""
+    ack = await asyncio.to_thread(central.wait_ack, command.command_id, 5)
+    assert ack is not None
+    return ack
 
 
 # -- store and forward -------------------------------------------------------------------------------------
@@ -379,16 +376,14 @@ async def test_commands_are_authenticated_audited_answered_and_never_executed_tw
         uplink = Uplink(config, "g1", db, gate=lane)
         async with running(uplink):
             report = central.send_command("g1", "status_report", KEY, "ops-anna")
-            ack = await asyncio.to_thread(central.wait_ack, report.command_id, 5)
-            assert ack is not None
+            ack = await acked(central, report)
             assert ack.status == "accepted"
             assert ack.result is not None
             assert ack.result["lane"]["lane"] == {"state": "IDLE"}
             assert ack.result["sync"]["broker"]["connected"] is True
 
             opening = central.send_command("g1", "open_barrier", KEY, "ops-anna", reason="stuck truck")
-            ack = await asyncio.to_thread(central.wait_ack, opening.command_id, 5)
-            assert ack is not None
+            ack = await acked(central, opening)
             assert ack.status == ("accepted" if remote_open_allowed else "refused")
             assert lane.opened == ([("central:ops-anna", "stuck truck")] if remote_open_allowed else [])
 
@@ -405,8 +400,7 @@ async def test_commands_are_authenticated_audited_answered_and_never_executed_tw
             central.publish_clearances("g1", [declaration("D1", "51C12345")])
             await until(lambda: uplink.status()["clearance_version"] == 1)
             reload = central.send_command("g1", "reload_clearances", KEY, "ops-anna")
-            ack = await asyncio.to_thread(central.wait_ack, reload.command_id, 5)
-            assert ack is not None
+            ack = await acked(central, reload)
             assert ack.status == "accepted"
             await until(
                 lambda: len(outbox_payloads(store, "clearance.applied")) == 2, what="snapshot re-applied"
@@ -524,8 +518,7 @@ async def test_remote_open_the_lane_cannot_act_on_is_refused_and_audited_as_refu
         uplink = Uplink(config, "g1", db, gate=lane)
         async with running(uplink):
             opening = central.send_command("g1", "open_barrier", KEY, "ops-anna", reason="stuck truck")
-            ack = await asyncio.to_thread(central.wait_ack, opening.command_id, 5)
-            assert ack is not None
+            ack = await acked(central, opening)
             assert ack.status == "refused"
             assert "not reachable" in ack.detail
         assert lane.opened == []
@@ -551,13 +544,11 @@ async def test_remote_open_the_lane_does_not_take_is_answered_refused_and_audite
         uplink = Uplink(config, "g1", db, gate=BusyLane())
         async with running(uplink):
             opening = central.send_command("g1", "open_barrier", KEY, "ops-anna", reason="stuck truck")
-            ack = await asyncio.to_thread(central.wait_ack, opening.command_id, 5)
-            assert ack is not None
+            ack = await acked(central, opening)
             assert ack.status == "refused"
             assert "queue is full" in ack.detail
             report = central.send_command("g1", "status_report", KEY, "ops-anna")
-            ack = await asyncio.to_thread(central.wait_ack, report.command_id, 5)
-            assert ack is not None
+            ack = await acked(central, report)
             assert ack.status == "accepted"
         records = [r for r in store.audit.records() if r.subject == f"command:{opening.command_id}"]
         assert sorted(r.after["status"] for r in records if r.after is not None) == ["accepted", "refused"]

@@ -14,7 +14,8 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,21 +44,11 @@ from tests.edge.test_uplink import (
     until,
 )
 from tests.sync.broker import Mosquitto, free_port
-from tests.sync.conftest import FEED_KEY, central_starter, run_broker, trusted
+from tests.sync.conftest import FEED_KEY, trusted
 from tests.sync.observer import Observer
 
 NOW = datetime.now(UTC)
 PLATE = "51C12345"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    yield from run_broker(tmp_path)
-
-
-@pytest.fixture
-def start_central(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., Central]]:
-    yield from central_starter(tmp_path, broker)
 
 
 def wire(number: str, plate: str, status: str = "cleared", version: int = 1) -> dict[str, Any]:
@@ -84,6 +75,16 @@ def snapshot(version: int, *declarations: dict[str, Any], gate: str = "g1") -> d
         "issued_at": NOW.isoformat(),
         "declarations": list(declarations),
     }
+
+
+@asynccontextmanager
+async def cleared_uplink(config: SyncConfig, db: Path, central: Central) -> AsyncIterator[Uplink]:
+    """The gate's uplink, running, once it has applied central's clearance of D1 for PLATE."""
+    uplink = Uplink(config, "g1", db)
+    async with running(uplink):
+        central.publish_clearances("g1", [declaration("D1", PLATE)])
+        await until(lambda: uplink.status()["clearance_version"] == 1, what="cleared")
+        yield uplink
 
 
 def rejected_reports(store: Store) -> list[str]:
@@ -122,10 +123,7 @@ async def test_one_hostile_message_never_stops_the_gate_receiving_revocations(
     intruder = Observer(broker)
     assert intruder.wait_ready()
     with Store(db) as store:
-        uplink = Uplink(config, "g1", db)
-        async with running(uplink):
-            central.publish_clearances("g1", [declaration("D1", PLATE)])
-            await until(lambda: uplink.status()["clearance_version"] == 1, what="cleared")
+        async with cleared_uplink(config, db, central) as uplink:
             intruder.publish(getattr(topics, topic), payload)
             await until(lambda: uplink.status()["sync"]["rejected"].get(reported) == 1, what="rejected")
             central.publish_clearances("g1", [declaration("D1", PLATE, status="revoked")])
@@ -157,10 +155,7 @@ async def test_only_clearances_signed_by_a_trusted_central_key_change_the_gate(
         (sign_feed_body(delta(1, 1 + 2**62, smuggled), FEED_KEY), "clearances:version_jump"),
     ]
     with Store(db) as store:
-        uplink = Uplink(config, "g1", db)
-        async with running(uplink):
-            central.publish_clearances("g1", [declaration("D1", PLATE)])
-            await until(lambda: uplink.status()["clearance_version"] == 1, what="cleared")
+        async with cleared_uplink(config, db, central) as uplink:
             for payload, _ in attacks:
                 feed.publish(topics.clearances, payload)
             await until(lambda: len(rejected_reports(store)) == len(attacks), what="attacks rejected")
@@ -194,10 +189,7 @@ async def test_a_store_fault_while_handling_restarts_inbound_raises_the_alarm_an
     intruder = Observer(broker)
     assert intruder.wait_ready()
     with Store(db) as store:
-        uplink = Uplink(config, "g1", db)
-        async with running(uplink):
-            central.publish_clearances("g1", [declaration("D1", PLATE)])
-            await until(lambda: uplink.status()["clearance_version"] == 1, what="cleared")
+        async with cleared_uplink(config, db, central) as uplink:
             # A real SQLite failure on every outbox write, as a full or failing disk gives.
             with sqlite3.connect(db) as fault:
                 fault.execute(
@@ -456,10 +448,7 @@ async def test_hostile_payloads_through_mosquitto_leave_a_revocation_applied_wit
         return publish
 
     with Store(db) as store:
-        uplink = Uplink(config, "g1", db)
-        async with running(uplink):
-            central.publish_clearances("g1", [declaration("D1", PLATE)])
-            await until(lambda: uplink.status()["clearance_version"] == 1, what="cleared")
+        async with cleared_uplink(config, db, central) as uplink:
             handled = uplink.sync.inbound_handled
             # The gate's loop waits while hypothesis publishes: the broker holds what the gate has not taken.
             settings(FUZZ, max_examples=150)(given(clearance_payloads())(send(topics.clearances)))()
