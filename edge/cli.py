@@ -65,6 +65,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         )
     else:
         print(f"warning: controller watchdog waived: {watchdog.waive_reason}", file=sys.stderr)
+    if config.sync.enabled and not config.sync.clearance_keys:
+        print(
+            "warning: sync.clearance_keys is empty: every clearance from central is rejected until central's "
+            "public key is added (gate-edge keys public KEYFILE at central; docs/deploy.md)",
+            file=sys.stderr,
+        )
     print(f"{args.file}: ok (gate {config.gate_id}, lane {config.lane.lane_id})")
     return 0
 

@@ -73,3 +73,12 @@ def test_watchdog_settings_that_cannot_work_are_named(watchdog: dict[str, object
     [error] = info.value.errors
     assert error.startswith("devices.io")
     assert message in error
+
+
+def test_a_gate_that_trusts_no_clearance_key_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "devices:\n  io:\n    watchdog: {}\nsync:\n  enabled: true\n  clearance_keys: []\n"
+    path = _check(tmp_path, text)
+    assert main(["check-config", str(path)]) == 0
+    assert "warning: sync.clearance_keys is empty" in capsys.readouterr().err
