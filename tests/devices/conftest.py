@@ -1,4 +1,5 @@
-"""Fixtures for the lane I/O tests: a real simulated controller on a free loopback port, and LaneIO on it."""
+"""Fixtures for the lane I/O tests: a real simulated controller on a free loopback port, LaneIO on it, and a
+plain pymodbus client."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from pymodbus.client import AsyncModbusTcpClient
 
 from devices.config import BarrierConfig, DevicesConfig, ModbusLinkConfig
 from devices.lane_inputs import LaneIOEvent, LinkChanged
@@ -68,6 +70,16 @@ class RunningLaneIO:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self.io.run()), asyncio.create_task(self._pump())]
 
+    @classmethod
+    async def connected(
+        cls, devices: DevicesConfig, alive: Callable[[], bool] | None = None
+    ) -> RunningLaneIO:
+        """Started, with its link up."""
+        running = cls(devices, alive)
+        running.start()
+        await running.wait_link(up=True)
+        return running
+
     @property
     def run_task(self) -> asyncio.Task[None]:
         return self._tasks[0]
@@ -110,11 +122,23 @@ async def sim(devices: DevicesConfig, port: int) -> AsyncIterator[LaneController
     await controller.stop()
 
 
+async def plain_client(sim: LaneControllerSim) -> AsyncModbusTcpClient:
+    """A plain pymodbus client connected to the simulator, as a third-party master would be."""
+    client = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=0.5, retries=0, reconnect_delay=0)
+    assert await client.connect()
+    return client
+
+
+@pytest.fixture
+async def client(sim: LaneControllerSim) -> AsyncIterator[AsyncModbusTcpClient]:
+    modbus = await plain_client(sim)
+    yield modbus
+    modbus.close()
+
+
 @pytest.fixture
 async def lane_io(devices: DevicesConfig, sim: LaneControllerSim) -> AsyncIterator[RunningLaneIO]:
     """LaneIO connected to the simulator, link already up."""
-    running = RunningLaneIO(devices)
-    running.start()
-    await running.wait_link(up=True)
+    running = await RunningLaneIO.connected(devices)
     yield running
     await running.close()

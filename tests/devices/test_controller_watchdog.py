@@ -31,9 +31,7 @@ async def test_connect_writes_the_time_and_safe_values_and_starts_the_watchdog(p
     assert wd.safe_values_register is not None
     async with LaneControllerSim(devices, port=port) as sim:
         assert sim.watchdog_status is WatchdogStatus.NOT_ACTIVE
-        running = RunningLaneIO(devices)
-        running.start()
-        await running.wait_link(up=True)
+        running = await RunningLaneIO.connected(devices)
         assert sim.watchdog_status is WatchdogStatus.RUNNING
         assert await _holding(sim, WAGO_WATCHDOG_TIME) == 3  # 0.3 s in 100 ms units
         safe = {name: await _holding(sim, wd.safe_values_register + addr) for name, addr in _coils(devices)}
@@ -53,9 +51,7 @@ def _coils(devices: DevicesConfig) -> list[tuple[str, int]]:
 async def test_poll_loop_refreshes_the_watchdog_so_it_never_expires(port: int) -> None:
     devices = _config(port)
     async with LaneControllerSim(devices, port=port) as sim:
-        running = RunningLaneIO(devices)
-        running.start()
-        await running.wait_link(up=True)
+        running = await RunningLaneIO.connected(devices)
         await running.io.write_coil(CoilName.LIGHT_GREEN, True)
         await asyncio.sleep(5 * devices.io.watchdog.timeout_s)
         assert sim.watchdog_expiries == 0
@@ -70,9 +66,7 @@ async def test_stopped_driver_lets_the_controller_drop_the_close_coil(port: int)
     async with LaneControllerSim(
         devices, port=port, open_time_s=10 * TRAVEL_S, close_time_s=10 * TRAVEL_S, initial_position=1.0
     ) as sim:
-        running = RunningLaneIO(devices)
-        running.start()
-        await running.wait_link(up=True)
+        running = await RunningLaneIO.connected(devices)
         await running.io.write_coil(CoilName.BARRIER_CLOSE, True)
         await running.close()  # the daemon is gone: nobody will switch the close coil off
         await eventually(lambda: sim.watchdog_status is WatchdogStatus.EXPIRED, timeout=3.0)
@@ -89,9 +83,7 @@ async def test_stuck_lane_loop_withholds_the_refresh_and_keeps_the_link_down_unt
     devices = _config(port)
     lane_alive = True
     async with LaneControllerSim(devices, port=port) as sim:
-        running = RunningLaneIO(devices, alive=lambda: lane_alive)
-        running.start()
-        await running.wait_link(up=True)
+        running = await RunningLaneIO.connected(devices, alive=lambda: lane_alive)
         await running.io.write_coil(CoilName.BARRIER_CLOSE, True)
         lane_alive = False  # the poller still polls, but the lane loop stopped handling events
         await running.wait_link(up=False, timeout=3.0)
@@ -112,9 +104,7 @@ async def test_stuck_lane_loop_withholds_the_refresh_and_keeps_the_link_down_unt
 async def test_outage_longer_than_the_watchdog_leaves_outputs_safe_and_reconnect_rearms(port: int) -> None:
     devices = _config(port)
     async with LaneControllerSim(devices, port=port) as sim:
-        running = RunningLaneIO(devices)
-        running.start()
-        await running.wait_link(up=True)
+        running = await RunningLaneIO.connected(devices)
         await running.io.write_coil(CoilName.LIGHT_GREEN, True)
         await sim.pause()
         await eventually(lambda: sim.watchdog_status is WatchdogStatus.EXPIRED, timeout=3.0)
@@ -160,9 +150,7 @@ async def test_watchdog_that_does_not_run_after_setup_is_reported(port: int) -> 
 async def test_disabled_watchdog_is_left_alone(port: int) -> None:
     devices = lane_config(port, watchdog={"enabled": False, "waive_reason": "barrier has its own timer"})
     async with LaneControllerSim(devices, port=port) as sim:
-        running = RunningLaneIO(devices)
-        running.start()
-        await running.wait_link(up=True)
+        running = await RunningLaneIO.connected(devices)
         assert await _holding(sim, WAGO_WATCHDOG_TIME) == 0
         assert sim.watchdog_status is WatchdogStatus.NOT_ACTIVE
         await running.close()

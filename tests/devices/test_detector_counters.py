@@ -6,18 +6,16 @@ They are what tells the lane that a vehicle crossed while the link was down (edg
 from __future__ import annotations
 
 import pytest
-from pymodbus.client import AsyncModbusTcpClient
 
 from devices.config import DetectorCounters, DevicesConfig
 from devices.lane_inputs import COUNTER_MODULUS, InputChanged, InputSnapshot, LinkChanged
 from devices.modbus_io import LaneIO
 from devices.sim.lane_controller import LaneControllerSim
-from tests.devices.conftest import RunningLaneIO, eventually, lane_config
+from tests.devices.conftest import RunningLaneIO, eventually, lane_config, plain_client
 
 
 async def read_counters(sim: LaneControllerSim, devices: DevicesConfig) -> list[int]:
-    client = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=0.5, retries=0, reconnect_delay=0)
-    assert await client.connect()
+    client = await plain_client(sim)
     try:
         response = await client.read_input_registers(0, count=2, device_id=devices.io.device_id)
         assert not response.isError()

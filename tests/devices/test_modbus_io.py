@@ -121,9 +121,7 @@ async def test_resume_reconnects_and_reports_link_up_with_current_inputs(
 async def test_rtu_transport_polls_and_writes_through_the_rtu_framer(port: int) -> None:
     devices = lane_config(port, transport="rtu", serial_port=f"socket://127.0.0.1:{port}")
     async with LaneControllerSim(devices, "127.0.0.1", port, rtu=True) as sim:
-        running = RunningLaneIO(devices)
-        running.start()
-        await running.wait_link(up=True)
+        running = await RunningLaneIO.connected(devices)
         assert running.io.endpoint == f"rtu socket://127.0.0.1:{port} device 1"
         sim.set_exit_loop(True)
         await eventually(lambda: running.io.snapshot.exit_loop)

@@ -8,9 +8,7 @@ trigger start it, a missed refresh puts every coil to its safe value, refuses co
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
 from devices.config import WAGO_WATCHDOG_STATUS, WAGO_WATCHDOG_TIME, WAGO_WATCHDOG_TRIGGER, DevicesConfig
@@ -67,14 +65,6 @@ def test_time_zero_disables_the_watchdog() -> None:
     wd.write_trigger(1, now=0.0)
     assert wd.status is WatchdogStatus.NOT_ACTIVE
     assert not wd.poll(1000.0)
-
-
-@pytest.fixture
-async def client(sim: LaneControllerSim) -> AsyncIterator[AsyncModbusTcpClient]:
-    modbus = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=0.5, retries=0, reconnect_delay=0)
-    assert await modbus.connect()
-    yield modbus
-    modbus.close()
 
 
 async def _write_register(client: AsyncModbusTcpClient, address: int, value: int) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
@@ -12,15 +11,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from devices.config import DevicesConfig
 from devices.sim.lane_controller import LaneControllerSim
 from devices.sim.net import free_tcp_port
-from tests.devices.conftest import TRAVEL_S, eventually
-
-
-@pytest.fixture
-async def client(sim: LaneControllerSim) -> AsyncIterator[AsyncModbusTcpClient]:
-    modbus = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=0.5, retries=0, reconnect_delay=0)
-    assert await modbus.connect()
-    yield modbus
-    modbus.close()
+from tests.devices.conftest import TRAVEL_S, eventually, plain_client
 
 
 async def read_inputs(client: AsyncModbusTcpClient, devices: DevicesConfig) -> dict[str, bool]:
@@ -119,8 +110,7 @@ async def test_arm_descending_onto_an_occupied_path_counts_one_collision(
     devices: DevicesConfig, port: int
 ) -> None:
     async with LaneControllerSim(devices, "127.0.0.1", port, 0.2, 0.2, initial_position=1.0) as sim:
-        client = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=0.5, retries=0, reconnect_delay=0)
-        assert await client.connect()
+        client = await plain_client(sim)
         sim.set_exit_loop(True)
         await write(client, devices, devices.barrier.coils.close, True)
         await sim.wait_for_position(up=False, timeout=5.0)

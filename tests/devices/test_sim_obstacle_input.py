@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import asyncio
 
-from pymodbus.client import AsyncModbusTcpClient
-
 from devices.config import DevicesConfig
 from devices.sim.lane_controller import LaneControllerSim
-from tests.devices.conftest import TRAVEL_S, eventually
+from tests.devices.conftest import TRAVEL_S, eventually, plain_client
 
 
 async def _hold_close_coil(sim: LaneControllerSim, devices: DevicesConfig, value: bool) -> None:
-    client = AsyncModbusTcpClient(sim.host, port=sim.port, timeout=0.5, retries=0, reconnect_delay=0)
-    assert await client.connect()
+    client = await plain_client(sim)
     try:
         assert not (await client.write_coil(devices.barrier.coils.close, value, device_id=1)).isError()
     finally:
         client.close()
+
+
+async def _break_the_beam_mid_close(sim: LaneControllerSim, devices: DevicesConfig) -> None:
+    """The close coil held ON, then the photocell broken once the arm is on its way down."""
+    await _hold_close_coil(sim, devices, True)
+    await eventually(lambda: sim.position < 0.6, timeout=3 * TRAVEL_S)
+    sim.set_photocell(True)
 
 
 def _sim(devices: DevicesConfig, port: int, wired: bool) -> LaneControllerSim:
@@ -38,9 +42,7 @@ async def test_wired_obstacle_input_reverses_a_close_and_holds_up_until_the_clos
     devices: DevicesConfig, port: int
 ) -> None:
     async with _sim(devices, port, wired=True) as sim:
-        await _hold_close_coil(sim, devices, True)
-        await eventually(lambda: sim.position < 0.6, timeout=3 * TRAVEL_S)
-        sim.set_photocell(True)
+        await _break_the_beam_mid_close(sim, devices)
         await eventually(lambda: sim.barrier_up, timeout=3 * TRAVEL_S)
         sim.set_photocell(False)
         await asyncio.sleep(TRAVEL_S / 2)
@@ -65,8 +67,6 @@ async def test_unwired_barrier_closes_onto_the_vehicle_when_nothing_reverses_it(
     devices: DevicesConfig, port: int
 ) -> None:
     async with _sim(devices, port, wired=False) as sim:
-        await _hold_close_coil(sim, devices, True)
-        await eventually(lambda: sim.position < 0.6, timeout=3 * TRAVEL_S)
-        sim.set_photocell(True)
+        await _break_the_beam_mid_close(sim, devices)
         await eventually(lambda: sim.barrier_down, timeout=3 * TRAVEL_S)
         assert sim.collisions == 1
