@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +15,8 @@ from sync.central import Central, CentralSettings
 from sync.config import BrokerConfig
 from sync.signing_keys import SigningKey
 from tests.sync.broker import Mosquitto
+
+REPO = Path(__file__).resolve().parents[2]
 
 FEED_KEY = SigningKey.generate("test-central")
 """The key the tests' central signs clearances with; gates trust it through :func:`trusted`."""
@@ -74,3 +79,18 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "c
         if time.monotonic() > deadline:
             pytest.fail(f"{what} not met within {timeout} s")
         time.sleep(0.01)
+
+
+def run_module(
+    module: str, *args: str, env: dict[str, str] | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` from the repository root, as an operator runs the CLIs (30 s at most)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=check,
+    )

@@ -24,10 +24,9 @@ from sync.config import SyncConfig
 from sync.contract import encode_event, gate_topics
 from tests.sync.broker import Mosquitto
 from tests.sync.central_db import Database, open_database
-from tests.sync.conftest import wait_for
+from tests.sync.conftest import REPO, run_module, wait_for
 from tests.sync.observer import Observer
 
-REPO = Path(__file__).resolve().parents[2]
 EVENTS = gate_topics("customs/v1/gates/{gate_id}/", "g1").events
 AT = datetime(2025, 3, 1, 8, tzinfo=UTC)
 
@@ -203,35 +202,15 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     gate = Observer(broker, topic)
     assert gate.wait_ready()
     db = str(tmp_path / "central.db")
-    cli = [sys.executable, "-m", "edge.central_cli"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     keys = tmp_path / "keys"
-    made = subprocess.run(
-        [sys.executable, "-m", "edge.cli", "keys", "generate", "--out", str(keys), "--key-id", "hq-1"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    made = run_module("edge.cli", "keys", "generate", "--out", str(keys), "--key-id", "hq-1")
     assert made.returncode == 0, made.stderr
     assert (keys / "hq-1.key").stat().st_mode & 0o777 == 0o600
-    send = [*cli, "clearances", "--port", str(broker.port), "--db", db, "--gate", "g1", "--file", str(feed)]
-    unsigned = subprocess.run(
-        send, env=env, cwd=REPO, capture_output=True, text=True, timeout=30, check=False
-    )
+    send = ["clearances", "--port", str(broker.port), "--db", db, "--gate", "g1", "--file", str(feed)]
+    unsigned = run_module("edge.central_cli", *send)
     assert unsigned.returncode != 0
     assert "--signing-key" in unsigned.stderr
-    sent = subprocess.run(
-        [*send, "--signing-key", str(keys / "hq-1.key")],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    sent = run_module("edge.central_cli", *send, "--signing-key", str(keys / "hq-1.key"))
     assert sent.returncode == 0, sent.stderr
     assert "snapshot at feed version 1 sent" in sent.stdout
     wait_for(lambda: len(gate.on(topic)) == 1)
@@ -242,13 +221,5 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     assert isinstance(received.message, ClearanceSnapshot)
     assert received.message.declarations[0].channel == "red"
     gate.close()
-    report = subprocess.run(
-        [*cli, "report", "--db", db],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    report = run_module("edge.central_cli", "report", "--db", db, check=True)
     assert json.loads(report.stdout) == {"gates": {}, "invalid_messages": 0}

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -24,11 +22,9 @@ from sync.contract import encode_event, gate_topics
 from sync.signing_keys import SigningKey, write_private_key
 from tests.sync.broker import Mosquitto, free_port
 from tests.sync.central_db import Database, open_database
-from tests.sync.conftest import broker_config, wait_for
+from tests.sync.conftest import broker_config, run_module, wait_for
 from tests.sync.observer import Observer
 
-REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "edge.central_cli"]
 TOPICS = gate_topics("customs/v1/gates/{gate_id}/", "g1")
 AT = datetime(2025, 3, 1, 8, tzinfo=UTC)
 
@@ -51,15 +47,7 @@ def envelope(seq: int) -> bytes:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return run_module("edge.central_cli", *args, env=env)
 
 
 class TcpProxy:

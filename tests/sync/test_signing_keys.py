@@ -4,8 +4,6 @@ hold anything but an Ed25519 key; a signature verifies under its public key only
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,8 +21,7 @@ from sync.signing_keys import (
     verify_signature,
     write_private_key,
 )
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.sync.conftest import run_module
 
 
 def test_a_key_written_with_a_loose_umask_is_still_0600_and_reads_back_the_same(tmp_path: Path) -> None:
@@ -110,7 +107,7 @@ def test_central_refuses_a_signing_key_others_can_read_before_it_connects(tmp_pa
     write_private_key(SigningKey.generate("central"), path)
     path.chmod(0o604)
     (tmp_path / "none.json").write_text("[]")
-    cli = [sys.executable, "-m", "edge.central_cli", "clearances", "--port", "1", "--gate", "g1"]
+    cli = ["clearances", "--port", "1", "--gate", "g1"]
     files = [
         "--db",
         str(tmp_path / "c.db"),
@@ -119,15 +116,7 @@ def test_central_refuses_a_signing_key_others_can_read_before_it_connects(tmp_pa
         "--signing-key",
         str(path),
     ]
-    result = subprocess.run(
-        [*cli, *files],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_module("edge.central_cli", *cli, *files)
     assert result.returncode != 0
     assert "--signing-key" in result.stderr
     assert "every user" in result.stderr
