@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from edge.central_cli import add_central_parser
 from edge.config import ConfigError, GateConfig, load_config, watchdog_not_set
@@ -116,13 +116,14 @@ def _report_end(what: str) -> Callable[[asyncio.Task[Any]], None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from edge.daemon import LaneDaemon
+    from edge.daemon import LaneDaemon, LaneProcessEnded
     from edge.sdnotify import SdNotifier
 
     config = _load(args.config, args)
     identifier = _identifier(config)
 
-    async def _main() -> None:
+    async def _main() -> bool:
+        """Run until a signal; True when the lane failed (the exit status must tell systemd)."""
         from edge.kiosk.server import run_kiosk
         from edge.uplink import Uplink
 
@@ -137,7 +138,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         # A stuck or crashed inbound task would leave revocations unapplied: the same, and /readyz says so.
         daemon.watchdog.register("uplink-inbound", uplink.inbound_alive)
         kiosk = asyncio.create_task(run_kiosk(daemon, config.kiosk, sync_status=uplink.status))
-        await _run_until_signal(task)
+        failed = False
+        try:
+            await _run_until_signal(task)
+        except LaneProcessEnded:
+            failed = True
         kiosk.cancel()  # before the daemon closes the store the kiosk reads
         with contextlib.suppress(asyncio.CancelledError):
             await kiosk
@@ -145,15 +150,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         with contextlib.suppress(Exception):  # a crashed uplink was reported when it ended
             await link
         await daemon.stop()
-        await task
+        with contextlib.suppress(LaneProcessEnded):  # already counted above
+            await task
+        return failed
 
     try:
-        asyncio.run(_main())
+        failed = asyncio.run(_main())
     finally:
         stop = getattr(identifier, "stop", None)
         if stop is not None:
             stop()
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -190,19 +197,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: A declaration is about a kilobyte: this is hundreds of thousands of them.
+MAX_IMPORT_BYTES = 256 * 1024 * 1024
+#: Errors printed for one import file; the rest are counted.
+MAX_IMPORT_ERRORS = 20
+
+
 def cmd_declarations_import(args: argparse.Namespace) -> int:
     from edge.store import Store
+    from sync.contract import Rejected, decode_json
 
     config = _load(args.config)
     try:
-        raw = json.loads(Path(args.file).read_text(encoding="utf-8"))
-        decls = TypeAdapter(list[Declaration]).validate_python(raw)
-    except (OSError, json.JSONDecodeError) as exc:
+        with Path(args.file).open("rb") as file:
+            raw = file.read(MAX_IMPORT_BYTES + 1)
+        data = decode_json(raw, MAX_IMPORT_BYTES)  # bounded: size, digits, depth, surrogates, duplicate keys
+    except OSError as exc:
+        print(f"{args.file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Rejected as exc:
         print(f"{args.file}: cannot read: {exc}", file=sys.stderr)
         return 1
-    except ValidationError as exc:
-        for err in exc.errors():
-            print(f"{args.file}: {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+    if not isinstance(data, list):
+        print(f"{args.file}: expected a JSON list of declarations", file=sys.stderr)
+        return 1
+    decls, errors, bad = _validated_declarations(data)
+    for line in errors:
+        print(f"{args.file}: {line}", file=sys.stderr)
+    if bad:
+        print(f"{args.file}: {bad} of {len(data)} declarations invalid; nothing imported", file=sys.stderr)
         return 1
     store = Store(config.store.path)
     try:
@@ -211,6 +234,22 @@ def cmd_declarations_import(args: argparse.Namespace) -> int:
         store.close()
     print(f"{applied} of {len(decls)} declarations applied (older or equal versions are kept)")
     return 0
+
+
+def _validated_declarations(items: list[Any]) -> tuple[list[Declaration], list[str], int]:
+    """Each item validated on its own: the valid ones, the first MAX_IMPORT_ERRORS errors by index, and
+    how many items were invalid (memory stays bounded whatever the file holds)."""
+    decls: list[Declaration] = []
+    errors: list[str] = []
+    bad = 0
+    for index, item in enumerate(items):
+        try:
+            decls.append(Declaration.model_validate(item))
+        except ValidationError as exc:
+            bad += 1
+            for err in exc.errors()[: max(0, MAX_IMPORT_ERRORS - len(errors))]:
+                errors.append(f"{index}.{'.'.join(map(str, err['loc']))}: {err['msg']}")
+    return decls, errors, bad
 
 
 def cmd_config_example(args: argparse.Namespace) -> int:

@@ -190,17 +190,45 @@ def watchdog_not_set(config: GateConfig) -> str | None:
     )
 
 
+#: A gate's configuration is a few kilobytes; anything near this is not one.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class _PlainYamlLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: `*name` lets a 300-byte file expand to gigabytes (billion laughs)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a gate configuration", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def load_config(path: Path | str | None) -> GateConfig:
-    """Read and validate a YAML file; None gives the embedded defaults (the demo gate)."""
+    """Read and validate a YAML file; None gives the embedded defaults (the demo gate).
+
+    The file is bounded before it is parsed (size, no aliases, nesting), and every way it can be wrong is
+    a ConfigError naming it: check-config runs before every start and must answer, not hang or crash.
+    """
     if path is None:
         return GateConfig()
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(source, [f"(file): cannot read: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(source, [f"(file): larger than {MAX_CONFIG_BYTES} bytes: not a gate configuration"])
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+        data = yaml.load(text, Loader=_PlainYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, [f"(file): not UTF-8 text (byte {exc.start})"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(source, [f"(file): not valid YAML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError(source, ["(file): nested too deeply to be a gate configuration"]) from None
     return parse_config(data, source)

@@ -62,6 +62,10 @@ READY_GRACE_S = 60.0
 Listener = Callable[[str, dict[str, Any]], None]
 
 
+class LaneProcessEnded(Exception):
+    """The lane process ended without being asked to: the daemon stopped, and must be restarted."""
+
+
 class LaneDaemon:
     """One lane, running until `stop()`."""
 
@@ -185,7 +189,7 @@ class LaneDaemon:
 
     # -- running (main loop) --------------------------------------------------------------------------
     async def run(self) -> None:
-        """Start the devices and the lane thread; run until `stop()` (or until the lane loop fails)."""
+        """Start the lane process; run until `stop()`; LaneProcessEnded when the lane ends by itself."""
         await self.writer.open()
         interrupted = await self.writer.call(lambda r: r.recover_interrupted())
         for tx_id in interrupted:
@@ -193,6 +197,7 @@ class LaneDaemon:
             self.metrics.observe_transaction_end("interrupted")
             log_transaction(tx_id, "interrupted")
         await self.lane_process.start()
+        lane_died = False
         stopping = asyncio.create_task(self._stopping.wait())
         ended = asyncio.create_task(self.lane_process.ended.wait())
         try:
@@ -205,12 +210,15 @@ class LaneDaemon:
                 asyncio.create_task(self._storage_watch.run(), name="storage-watch"),
             ]
             await asyncio.wait({stopping, ended}, return_when="FIRST_COMPLETED")
-            if not self._stopping.is_set():
+            lane_died = not self._stopping.is_set()
+            if lane_died:
                 log.critical("the lane process ended by itself: the daemon stops")
         finally:
             stopping.cancel()
             ended.cancel()
             await self._shutdown()
+        if lane_died:  # a failure: `gate-edge run` exits non-zero and systemd restarts it
+            raise LaneProcessEnded("the lane process ended by itself")
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -8,6 +8,7 @@ before handing the event to the lane.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from edge.lane_core import LaneBusy
 from edge.lane_events import Vehicle
 from edge.officer import LaneNotHolding
 from edge.recorder import identification_json
+from edge.storage_health import is_storage_error
 
 if TYPE_CHECKING:
     from edge.daemon import LaneDaemon
@@ -37,7 +39,7 @@ class ActionRefused(Exception):
 
 @contextmanager
 def _handed_to_lane() -> Iterator[None]:
-    """The lane moved on since the check (409), or its queue is full or stopped (503)."""
+    """The lane moved on since the check (409), its queue is full or stopped, or the store is full (503)."""
     try:
         yield
     except LaneNotHolding as exc:
@@ -45,6 +47,13 @@ def _handed_to_lane() -> Iterator[None]:
     except LaneBusy as exc:
         raise ActionRefused(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the lane cannot take it now: {exc}"
+        ) from None
+    except sqlite3.Error as exc:
+        if not is_storage_error(exc):
+            raise
+        # Nothing was recorded and nothing reached the lane: the vehicle stays as it is.
+        raise ActionRefused(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"the store cannot record this action now ({exc}); try again"
         ) from None
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from edge.config import GateConfig, StoreConfig
@@ -75,4 +76,60 @@ def test_run_with_bad_config_exits_1_with_the_key_and_no_traceback(tmp_path: Pat
     result = _cli("run", "--config", str(path))
     assert result.returncode == 1
     assert "devices.io.port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"[" * 50_000 + b"]" * 50_000, "malformed"),
+        (b"[" * 20 + b"]" * 20, "nested deeper than"),
+        (b'[{"number": 1' + b"9" * 5000 + b"}]", "cannot read"),
+        (bytes(range(256)) * 10, "not UTF-8"),
+        (b'{"not": "a list"}', "expected a JSON list"),
+    ],
+    ids=["very-deep", "deep", "huge-integer", "binary", "not-a-list"],
+)
+def test_declarations_import_refuses_hostile_files_in_one_line(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    config = _config_file(tmp_path)
+    file = tmp_path / "decls.json"
+    file.write_bytes(content)
+    result = _cli("declarations", "import", str(file), "--config", str(config))
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_declarations_import_of_a_million_bad_items_prints_a_bounded_report(tmp_path: Path) -> None:
+    config = _config_file(tmp_path)
+    file = tmp_path / "decls.json"
+    file.write_text("[" + ",".join(["{}"] * 200_000) + "]")
+    result = _cli("declarations", "import", str(file), "--config", str(config))
+    assert result.returncode == 1
+    assert "200000 of 200000 declarations invalid; nothing imported" in result.stderr
+    assert len(result.stderr.splitlines()) <= 21
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b'a: &a ["x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\n'
+            b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c]\n",
+            "aliases (*name) are not allowed",
+        ),
+        (b"a: " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (bytes(range(256)) * 10, "not UTF-8"),
+        (b"# padding\n" * 200_000, "larger than"),
+    ],
+    ids=["billion-laughs", "deep", "binary", "huge"],
+)
+def test_check_config_refuses_hostile_yaml_in_one_line(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "gate.yaml"
+    path.write_bytes(content)
+    result = _cli("check-config", str(path))
+    assert result.returncode == 1
+    assert expected in result.stderr
     assert "Traceback" not in result.stderr

@@ -111,3 +111,43 @@ async def test_sigkill_mid_transaction_restarts_safe_and_keeps_committed_work(tm
     events_after = _rows(db, "SELECT seq, event_id FROM outbox ORDER BY seq")
     assert events_after[: len(events_before)] == events_before  # nothing committed was lost or renumbered
     assert _rows(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def _lane_child(pid: int) -> int | None:
+    """The daemon's lane process: its child running the spawned interpreter."""
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                return int(child)
+    return None
+
+
+async def test_a_lane_process_killed_makes_run_exit_non_zero_so_systemd_restarts_it(tmp_path: Path) -> None:
+    port = free_tcp_port()
+    scale = ScaleSimPeer(ScaleProtocol.TOLEDO, checksum=True, rate_hz=20, division_kg=20)
+    config = fast_config(tmp_path, port, scale.port_name)
+    config_file = tmp_path / "gate.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    controller = LaneControllerSim(config.devices, port=port, open_time_s=0.3, close_time_s=0.3)
+    scale.start()
+    await controller.start()
+    daemon = _start_daemon(config_file)
+    try:
+        await eventually(
+            lambda: _has(config.store.path, "SELECT 1 FROM outbox WHERE kind = 'lane.transition'"),
+            timeout=20,
+            what="daemon up",
+        )
+        child = _lane_child(daemon.pid)
+        assert child is not None, "no lane process under the daemon"
+        os.kill(child, signal.SIGKILL)
+        await eventually(lambda: daemon.poll() is not None, timeout=20, what="daemon ended")
+    finally:
+        if daemon.poll() is None:
+            os.kill(daemon.pid, signal.SIGKILL)
+            daemon.wait(timeout=10)
+        await controller.stop()
+        scale.stop()
+        scale.close()
+    assert daemon.returncode == 1  # Restart=on-failure restarts only a failed exit

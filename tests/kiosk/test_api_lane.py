@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -317,3 +319,38 @@ async def test_a_second_officer_acting_before_the_lane_applied_the_first_is_refu
     await gate.wait_state(LaneState.PASSING)
     assert [r.action for r in gate.daemon.store.audit.records(subject=tx_id)] == ["approve"]
     await gate.drive_through()
+
+
+async def test_an_action_the_full_store_cannot_record_is_refused_503_and_changes_nothing(
+    gate: KioskGate,
+) -> None:
+    decl = declaration(9)
+    gate.seed(decl)
+    await gate.arrive(camera_read(decl, plate="51G10099"), 28_000)  # no declaration for that plate: held
+    await gate.wait_state(LaneState.HOLD)
+    tx_id = gate.daemon.view.tx_id
+    conn = gate.daemon.store.conn  # the kiosk's connection, which writes the officer's audit record
+    async with as_user(gate, "olga") as (http, csrf):
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        try:
+            with contextlib.suppress(sqlite3.OperationalError):  # a real SQLITE_FULL, as on a full disk
+                while True:
+                    gate.daemon.store.outbox.append("test.filler", {}, datetime.now(UTC), critical=False)
+            refused = await http.post(
+                "/api/v1/lane/approve", json={"tx_id": tx_id, "reason": "papers checked"}, headers=csrf
+            )
+            assert refused.status_code == 503
+            assert refused.json()["detail"].startswith("the store cannot record this action now")
+        finally:
+            conn.execute("PRAGMA max_page_count = 1073741823")
+            with conn:
+                conn.execute("DELETE FROM outbox WHERE kind = 'test.filler'")
+        assert gate.daemon.view.state is LaneState.HOLD
+        assert not (await gate.controller.read_coils())["barrier_open"]
+        assert gate.daemon.store.audit.records(subject=tx_id) == []
+        rejected = await http.post(
+            "/api/v1/lane/reject", json={"tx_id": tx_id, "reason": "no papers"}, headers=csrf
+        )
+        assert rejected.status_code == 202  # with room again, the next action goes through
+    await gate.back_out()
