@@ -161,6 +161,24 @@ def open_source(source: str, stall_timeout_s: float = DEFAULT_STALL_S) -> FrameS
     return CaptureSource(source, stall_timeout_s)
 
 
+class ReopenBackoff:
+    """The wait before reopening a failed source: initial, doubling up to a bound; a good frame resets it."""
+
+    def __init__(self, initial_s: float, max_s: float) -> None:
+        self._initial = initial_s
+        self._max = max_s
+        self._current = initial_s
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt; each call doubles the following one, up to the bound."""
+        delay = self._current
+        self._current = min(self._max, self._current * 2)
+        return delay
+
+    def reset(self) -> None:
+        self._current = self._initial
+
+
 class Camera:
     """A camera with its reader thread: `latest()` returns the newest frame only."""
 
@@ -172,7 +190,7 @@ class Camera:
     ) -> None:
         self.config = config
         self._opener = opener
-        self._backoff = backoff_s
+        self._reopen = ReopenBackoff(*backoff_s)
         self._lock = threading.Lock()
         self._frame: Image | None = None
         self._frame_at = 0.0
@@ -234,32 +252,30 @@ class Camera:
             self._error = message
 
     def _run(self) -> None:
-        delay = self._backoff[0]
         while not self._stop.is_set():
             try:
                 source = self._opener(self.config.source, self.config.stall_timeout_s)
             except SourceError as exc:
                 self._fault(str(exc))
-                self._stop.wait(delay)
-                delay = min(self._backoff[1], delay * 2)
+                self._stop.wait(self._reopen.next_delay())
                 self._reconnects += 1
                 continue
             try:
-                delay = self._pump(source, delay)
+                self._pump(source)
             finally:
                 source.close()
 
-    def _pump(self, source: FrameSource, delay: float) -> float:
-        """Read frames until the source fails or the camera stops; the backoff for the next open."""
+    def _pump(self, source: FrameSource) -> None:
+        """Read frames until the source fails (then wait out the backoff) or the camera stops."""
         period = 0.0 if self._live else 1.0 / self.config.fps_limit
         while not self._stop.is_set():
             try:
                 frame = rotate(source.read(), self.config.rotation)
             except SourceError as exc:
                 self._fault(str(exc))
-                self._stop.wait(delay)
+                self._stop.wait(self._reopen.next_delay())
                 self._reconnects += 1
-                return min(self._backoff[1], delay * 2)
+                return
             now = time.monotonic()
             with self._lock:
                 if not self._taken:
@@ -272,10 +288,9 @@ class Camera:
                 if self._state is not CameraState.OK:
                     log.info("camera %s OK", self.config.id)
                 self._state, self._error = CameraState.OK, None
-            delay = self._backoff[0]
+            self._reopen.reset()
             if period:
                 self._stop.wait(period)
-        return delay
 
 
 def rotate(frame: Image, degrees: int) -> Image:
