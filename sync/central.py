@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from sync.commands import Command, CommandAck, CommandName, sign
 from sync.config import BrokerConfig
 from sync.contract import EventEnvelope, GateStatus, gate_id_of, gate_topics
 from sync.feed_signature import sign_feed_message
+from sync.outbox import utc_now
 from sync.signing_keys import SigningKey
 
 log = logging.getLogger("sync.central")
@@ -49,10 +50,6 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 PUBLISH_TIMEOUT_S = 10.0
 STORE_RETRY_MIN_S = 0.2
 STORE_RETRY_MAX_S = 5.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from edge.kiosk.users import UsersRepo
 from edge.kiosk.validation_errors import answer_validation_error
 from edge.kiosk.views import ErrorBody
 from edge.metrics import mount_metrics
+from sync.outbox import utc_now
 
 if TYPE_CHECKING:
     from edge.daemon import LaneDaemon
@@ -72,10 +73,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_app(
     daemon: LaneDaemon,
     config: KioskConfig,
@@ -89,7 +86,7 @@ def create_app(
     `clock` (monotonic) and `wall` (aware UTC) are injectable for tests.
     """
     clock = clock or time.monotonic
-    wall = wall or _utc_now
+    wall = wall or utc_now
     hub = LiveHub(daemon, sync_status)
     context = KioskContext(
         daemon=daemon,
