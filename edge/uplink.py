@@ -1,6 +1,6 @@
 """The lane's uplink to central: sync's protocols adapted to this gate's store and lane daemon.
 
-sync/ knows nothing of edge/; this module gives it the outbox (the store's repository plus one query), the
+sync/ knows nothing of edge/; this module gives it the outbox (the store's repository), the
 declaration cache with its feed version (kept in the store's ``meta`` table), the audit trail for commands,
 and the lane for telemetry and remote opening. The uplink opens its own connection to the store file on a
 dedicated thread, so draining and applying clearances never block the lane's event loop; WAL lets the lane
@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from edge.declaration import Declaration
-from edge.store import Store, StoreConnection
-from edge.store.db import from_text, to_text
-from edge.store.outbox import OutboxRepo
+from edge.store import Store
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
 from sync.commands import AckStatus, Command
 from sync.config import SyncConfig
@@ -41,39 +39,26 @@ def to_declaration(wire: WireDeclaration) -> Declaration:
     return Declaration.model_validate(wire.model_dump())
 
 
-class UplinkOutbox(OutboxRepo):
-    """The store's outbox, plus the one query the drainer needs to chain events by ``prev_seq``."""
-
-    def previous_event_seq(self, before_seq: int) -> int | None:
-        row = self._conn.execute(
-            "SELECT MAX(seq) FROM outbox WHERE critical = 1 AND seq < ?", (before_seq,)
-        ).fetchone()
-        return None if row is None or row[0] is None else int(row[0])
-
-
 class StoreClearances:
     """The declaration cache and its feed version, changed together in one SQL transaction."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._conn: StoreConnection = store.conn
 
     def feed_version(self) -> int:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (FEED_VERSION_KEY,)).fetchone()
-        return 0 if row is None else int(row[0])
+        value = self._store.meta.get(FEED_VERSION_KEY)
+        return 0 if value is None else int(value)
 
     def feed_digest(self) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (FEED_DIGEST_KEY,)).fetchone()
-        return None if row is None else str(row[0])
+        return self._store.meta.get(FEED_DIGEST_KEY)
 
     def last_update_at(self) -> datetime | None:
-        row = self._conn.execute("SELECT updated_at FROM meta WHERE key = ?", (FEED_VERSION_KEY,)).fetchone()
-        return None if row is None else from_text(row[0])
+        return self._store.meta.updated_at(FEED_VERSION_KEY)
 
     def apply(self, message: ClearanceSnapshot | ClearanceDelta, at: datetime, digest: str) -> int:
         repo = self._store.declarations
         changed = 0
-        with self._conn:
+        with self._store.conn:
             if isinstance(message, ClearanceSnapshot):
                 keep = {d.number for d in message.declarations}
                 for decl in repo.all():
@@ -86,14 +71,7 @@ class StoreClearances:
                 changed += repo.delete(number)
             for wire in upserts:
                 changed += repo.upsert(to_declaration(wire), at)
-            self._conn.executemany(
-                "INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
-                " SET value = excluded.value, updated_at = excluded.updated_at",
-                [
-                    (FEED_VERSION_KEY, str(message.feed_version), to_text(at)),
-                    (FEED_DIGEST_KEY, digest, to_text(at)),
-                ],
-            )
+            self._store.meta.put({FEED_VERSION_KEY: str(message.feed_version), FEED_DIGEST_KEY: digest}, at)
         return changed
 
 
@@ -165,12 +143,11 @@ class Uplink:
         self._thread = StoreThread("uplink-store")
         store = self._thread.call_sync(lambda: Store(store_path))
         self._store = store
-        outbox = self._thread.call_sync(lambda: UplinkOutbox(store.conn))
         self.sync = GateSync(
             config,
             gate_id,
             store=self._thread,
-            outbox=outbox,
+            outbox=store.outbox,
             clearances=StoreClearances(store),
             journal=StoreJournal(store),
             gate=gate or NoLane(),

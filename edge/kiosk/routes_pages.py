@@ -54,7 +54,7 @@ async def healthz() -> Health:
 def readiness(ctx: KioskContext) -> Readiness:
     storage: str | None
     try:
-        ctx.daemon.store.conn.execute("SELECT 1").fetchone()
+        ctx.daemon.store.check_readable()
     except sqlite3.Error as exc:
         store_ok = False
         storage = f"unreadable: {exc}"

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from edge.store.audit import AuditRecord, AuditRepo
+from edge.store.connect import open_db
 from edge.store.db import (
     DuplicateExitError,
     SchemaTooNewError,
@@ -19,9 +20,9 @@ from edge.store.db import (
     StoreError,
     TransactionNotOpenError,
     UnknownTransactionError,
-    open_db,
 )
 from edge.store.declarations import DeclarationRepo, ExitRepo, WatchEntry, WatchlistRepo
+from edge.store.meta import MetaRepo
 from edge.store.migrations import LATEST_VERSION
 from edge.store.outbox import NewEvent, OutboxEvent, OutboxRepo
 from edge.store.transactions import (
@@ -38,6 +39,7 @@ __all__ = [
     "DeclarationRepo",
     "DuplicateExitError",
     "ExitRepo",
+    "MetaRepo",
     "NewEvent",
     "OutboxEvent",
     "OutboxRepo",
@@ -70,6 +72,11 @@ class Store:
         self.transactions = TransactionRepo(self.conn)
         self.outbox = OutboxRepo(self.conn)
         self.audit = AuditRepo(self.conn)
+        self.meta = MetaRepo(self.conn)
+
+    def check_readable(self) -> None:
+        """Read from the database: raises ``sqlite3.Error`` if it cannot be read (readiness's check)."""
+        self.conn.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
         self.conn.close()

@@ -1,7 +1,8 @@
-"""Opening the lane's sqlite database, transactions that nest, and the codecs every repository shares.
+"""The lane database's connection type with transactions that nest, the store's errors, and the codecs every
+repository shares (opening a database, with its migrations, is :mod:`edge.store.connect`).
 
 One connection per thread: sqlite3's ``check_same_thread`` stays on, so a connection used from a second
-thread raises instead of corrupting a transaction. Open one with :func:`open_db` (or a
+thread raises instead of corrupting a transaction. Open one with :func:`~edge.store.connect.open_db` (or a
 :class:`~edge.store.Store`) in each thread that needs the database; WAL lets them read while one writes.
 
 Transactions are explicit: the connection runs in autocommit mode and ``with conn:`` on a
@@ -18,11 +19,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
-
-BUSY_TIMEOUT_MS = 5000
 
 JsonObject = dict[str, Any]
 
@@ -125,31 +123,6 @@ class StoreConnection(sqlite3.Connection):
         # and hide the original error.
         if self.in_transaction:
             self.execute("ROLLBACK")
-
-
-def open_db(path: Path | str) -> StoreConnection:
-    """Open (creating if needed) the lane database with WAL, synchronous=FULL and pending migrations applied.
-
-    ``synchronous=FULL`` makes every commit durable before it returns: an outbox event acknowledged to the
-    lane survives a power cut. Raises :class:`SchemaTooNewError` for a database from a newer release.
-    """
-    # Imported here: migrations imports this module's connection and error types.
-    from edge.store.migrations import migrate
-
-    target = str(path)
-    conn = sqlite3.connect(target, isolation_level=None, factory=StoreConnection)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode not in ("wal", "memory"):
-            raise StoreError(f"{target}: could not enable WAL (journal_mode is {mode!r})")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn, target)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 def to_text(at: datetime) -> str:

@@ -125,6 +125,13 @@ class OutboxRepo:
                 marked += cursor.rowcount
         return marked
 
+    def previous_event_seq(self, before_seq: int) -> int | None:
+        """The newest critical event's seq below ``before_seq`` still stored: the next one's ``prev_seq``."""
+        row = self._conn.execute(
+            "SELECT MAX(seq) FROM outbox WHERE critical = 1 AND seq < ?", (before_seq,)
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def depth(self) -> int:
         """How many events wait for delivery."""
         row = self._conn.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()
