@@ -5,7 +5,6 @@ Pure: no I/O and no clock read. PASS only when every rule holds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Container, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from edge.reasons import REASON_TEXT_VI as REASON_TEXT_VI
 from edge.reasons import Detail
 from edge.reasons import Reason as Reason
 from vision.identity import Identification, Read
+from vision.iso6346 import normalise as normalise_container
+from vision.plates import normalise_plate
 
 
 class Outcome(StrEnum):
@@ -37,8 +38,6 @@ ExitLedger: TypeAlias = Mapping[str, AbstractSet[str]] | Callable[[str], Abstrac
 
 # Floating-point slack so that a weight exactly at the bound passes whatever the arithmetic rounds to.
 _EPSILON_KG = 1e-6
-
-_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 
 
 class DecisionConfig(BaseModel, extra="forbid", frozen=True):
@@ -249,9 +248,9 @@ def _evaluate(
         findings[Reason.RED_NOT_INSPECTED] = say.red_not_inspected(number)
 
     # Only reads that pass the check digit identify a container; the others are reported as such.
-    read = {normalise_plate(r.text) for r in identification.containers if r.valid}
+    read = {normalise_container(r.text) for r in identification.containers if r.valid}
     invalid = sorted({r.text for r in identification.containers if not r.valid})
-    declared = {normalise_plate(line.number) for line in declaration.containers}
+    declared = {normalise_container(line.number) for line in declaration.containers}
     missing, extra = sorted(declared - read), sorted(read - declared)
     if missing or extra or invalid:
         findings[Reason.CONTAINER_MISMATCH] = say.containers_differ(number, missing, extra, invalid)
@@ -297,7 +296,7 @@ def _evaluate(
 
 def _ledger_entries(ledger: ExitLedger, number: str) -> set[str]:
     entries = ledger.get(number, frozenset()) if isinstance(ledger, Mapping) else ledger(number)
-    return {normalise_plate(entry) for entry in entries}
+    return {normalise_container(entry) for entry in entries}
 
 
 def _current_versions(declarations: Sequence[Declaration]) -> list[Declaration]:
@@ -316,9 +315,5 @@ def _version_key(declaration: Declaration) -> tuple[int, str]:
 
 
 def _plates(declaration: Declaration) -> set[str]:
+    # Declaration normalises its plates, but model_copy(update=...) skips that validator.
     return {normalise_plate(plate) for plate in declaration.plates}
-
-
-def normalise_plate(text: str) -> str:
-    """Upper-case and keep A-Z0-9 only: "51c-123.45" -> "51C12345"."""
-    return _NOT_ALNUM.sub("", text.upper())

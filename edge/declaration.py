@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vision.plates import normalise_plate
 
 
 class DeclarationStatus(StrEnum):
@@ -43,3 +45,9 @@ class Declaration(BaseModel):
     valid_from: datetime
     valid_until: datetime
     version: int = Field(1, ge=1, description="Version from central; a newer one replaces an older.")
+
+    @field_validator("plates")
+    @classmethod
+    def _normalise_plates(cls, plates: tuple[str, ...]) -> tuple[str, ...]:
+        # A clerk's "51c-123.45" is kept as the plate a camera read matches: "51C12345".
+        return tuple(normalise_plate(plate) for plate in plates)

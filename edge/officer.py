@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.decision import normalise_plate
 from edge.lane import LaneState
 from edge.lane_events import (
     LaneEvent,
@@ -27,6 +26,7 @@ from edge.recorder import Recorder, identification_json
 from edge.store import Store
 from vision import iso6346
 from vision.identity import Identification, Read, ReadKind
+from vision.plates import normalise_plate
 
 
 class LaneNotHolding(Exception):

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.decision import Decision, DecisionConfig, decide, normalise_plate
+from edge.decision import Decision, DecisionConfig, decide
 from edge.lane_events import RequestDecision, TransactionEnded, Transition
 from edge.store import DuplicateExitError, NewEvent, Store, StoreError
 from vision.identity import Identification, Read
+from vision.plates import normalise_plate
 
 log = logging.getLogger("edge.recorder")
 

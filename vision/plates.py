@@ -20,6 +20,11 @@ LETTER_FOR_DIGIT = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G"}
 _ALNUM = re.compile(r"[^A-Z0-9]")
 
 
+def normalise_plate(text: str) -> str:
+    """Upper-case and keep A-Z0-9 only: "51c-123.45" -> "51C12345"."""
+    return _ALNUM.sub("", text.upper())
+
+
 @dataclass(frozen=True, slots=True)
 class PlateMatch:
     """A text checked against a grammar: the (possibly corrected) text and whether it is valid."""
@@ -46,7 +51,7 @@ class Grammar:
 
     def check(self, raw: str) -> PlateMatch:
         """Normalise, match, and correct look-alikes where a template demands another class."""
-        text = _ALNUM.sub("", raw.upper())
+        text = normalise_plate(raw)
         if self.ambiguous and any(ch in self.ambiguous for ch in text):
             return PlateMatch(text, False)
         if self.pattern.fullmatch(text):

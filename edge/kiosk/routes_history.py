@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from edge.decision import Decision, Outcome, normalise_plate
+from edge.decision import Decision, Outcome
 from edge.kiosk.auth import Ctx, reader, refuse
 from edge.kiosk.sessions import Session
 from edge.kiosk.users import Role
 from edge.kiosk.views import ErrorBody, ReasonView, reason_view
 from edge.store import AuditRecord, TransactionRecord, TxStatus
 from vision import iso6346
+from vision.plates import normalise_plate
 
 router = APIRouter(prefix="/api/v1", tags=["history"])
 

@@ -418,6 +418,10 @@ def test_plate_punctuation_and_case_do_not_matter_for_matching(read: str, stored
     assert decision == Decision(PASS, (), NUMBER, ())
 
 
+def test_declaration_keeps_its_plates_normalised() -> None:
+    assert declaration(plates=("51c-123.45", "29A 000.01")).plates == ("51C12345", "29A00001")
+
+
 def test_plate_of_only_punctuation_counts_as_no_plate() -> None:
     decision = replace(BASE, plate=plate_read("-.-", valid=False)).decide()
     assert decision.reasons == (R.LOW_CONFIDENCE, R.NO_DECLARATION)
