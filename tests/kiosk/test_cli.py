@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from edge.kiosk.cli import add_kiosk_parsers
+from edge.cli.audit import add_audit_parser
+from edge.cli.users import add_users_parser
 from edge.kiosk.users import Role, UsersRepo, verify_password
 from edge.store import Store
 
 
 def run(argv: list[str], stdin: str = "") -> int:
     parser = argparse.ArgumentParser(prog="gate-edge")
-    add_kiosk_parsers(parser.add_subparsers(dest="command", required=True))
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_users_parser(subparsers)
+    add_audit_parser(subparsers)
     args = parser.parse_args(argv)
     saved, sys.stdin = sys.stdin, io.StringIO(stdin)
     try:

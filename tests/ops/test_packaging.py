@@ -103,7 +103,7 @@ def test_the_wheel_carries_kiosk_assets_config_examples_units_and_the_deploy_gui
         f"{data}/systemd/sysusers.d/gate-edge.conf",
         f"{data}/systemd/tmpfiles.d/gate-edge.conf",
         f"{data}/doc/deploy.md",
-        "edge/cli.py",
+        "edge/cli/__init__.py",
         "edge/demo/runner.py",
         "devices/sim/lane_controller.py",
     }

@@ -70,7 +70,7 @@ def two_centrals(broker: Mosquitto, database: Database) -> Iterator[list[subproc
             [
                 sys.executable,
                 "-m",
-                "edge.central_cli",
+                "edge.cli.central",
                 "run",
                 "--port",
                 str(broker.port),
@@ -207,10 +207,10 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     assert made.returncode == 0, made.stderr
     assert (keys / "hq-1.key").stat().st_mode & 0o777 == 0o600
     send = ["clearances", "--port", str(broker.port), "--db", db, "--gate", "g1", "--file", str(feed)]
-    unsigned = run_module("edge.central_cli", *send)
+    unsigned = run_module("edge.cli.central", *send)
     assert unsigned.returncode != 0
     assert "--signing-key" in unsigned.stderr
-    sent = run_module("edge.central_cli", *send, "--signing-key", str(keys / "hq-1.key"))
+    sent = run_module("edge.cli.central", *send, "--signing-key", str(keys / "hq-1.key"))
     assert sent.returncode == 0, sent.stderr
     assert "snapshot at feed version 1 sent" in sent.stdout
     wait_for(lambda: len(gate.on(topic)) == 1)
@@ -221,5 +221,5 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     assert isinstance(received.message, ClearanceSnapshot)
     assert received.message.declarations[0].channel == "red"
     gate.close()
-    report = run_module("edge.central_cli", "report", "--db", db, check=True)
+    report = run_module("edge.cli.central", "report", "--db", db, check=True)
     assert json.loads(report.stdout) == {"gates": {}, "invalid_messages": 0}

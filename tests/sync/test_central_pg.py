@@ -47,7 +47,7 @@ def envelope(seq: int) -> bytes:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return run_module("edge.central_cli", *args, env=env)
+    return run_module("edge.cli.central", *args, env=env)
 
 
 class TcpProxy:

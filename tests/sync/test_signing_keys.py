@@ -116,7 +116,7 @@ def test_central_refuses_a_signing_key_others_can_read_before_it_connects(tmp_pa
         "--signing-key",
         str(path),
     ]
-    result = run_module("edge.central_cli", *cli, *files)
+    result = run_module("edge.cli.central", *cli, *files)
     assert result.returncode != 0
     assert "--signing-key" in result.stderr
     assert "every user" in result.stderr

@@ -1,6 +1,6 @@
 """`gate-edge central`: the reference central office (receive events, send clearances and commands).
 
-``add_central_parser`` plugs the subcommand into the gate's CLI; ``python -m edge.central_cli`` runs it alone.
+``add_central_parser`` plugs the subcommand into the gate's CLI; ``python -m edge.cli.central`` runs it alone.
 Secrets (broker password, command key, a database URL with a password) are read from environment variables
 named on the command line, never from arguments, which other users of the machine can read; the clearance
 signing key from its own file (``--signing-key``, made by ``gate-edge keys generate``).

@@ -1,4 +1,4 @@
-"""`gate-edge user ...` (kiosk accounts) and `gate-edge audit verify` (the hash chain), for edge/cli.py.
+"""`gate-edge user ...`: the kiosk's accounts (officers, supervisors, viewers).
 
 Passwords come from a prompt (typed twice) or, for scripts, one line on stdin with --password-stdin;
 never from the command line, where `ps` and the shell history would show them.
@@ -11,34 +11,9 @@ import getpass
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
-from edge.config import ConfigError, load_config
+from edge.cli.store_file import add_store_options, open_store
 from edge.kiosk.users import Role, UserError, UsersRepo
-from edge.store import Store
-
-
-def _store_path(args: argparse.Namespace) -> Path | None:
-    """The store file from --db or the configuration; None (after saying why) if there is none."""
-    if args.db:
-        return Path(args.db)
-    try:
-        return load_config(args.config).store.path
-    except ConfigError as exc:
-        for line in exc.errors:
-            print(f"{exc.source}: {line}", file=sys.stderr)
-        return None
-
-
-def _open(args: argparse.Namespace, must_exist: bool) -> Store | None:
-    path = _store_path(args)
-    if path is None:
-        return None
-    if must_exist and not path.exists():
-        print(f"{path}: no such store", file=sys.stderr)
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return Store(path)
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -55,7 +30,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     password = _read_password(args)
     if password is None:
         return 1
-    store = _open(args, must_exist=False)
+    store = open_store(args, must_exist=False)
     if store is None:
         return 1
     with store:
@@ -84,7 +59,7 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
 
 
 def _change(args: argparse.Namespace, change: Callable[[UsersRepo], None], done: str) -> int:
-    store = _open(args, must_exist=True)
+    store = open_store(args, must_exist=True)
     if store is None:
         return 1
     with store:
@@ -102,7 +77,7 @@ def _change(args: argparse.Namespace, change: Callable[[UsersRepo], None], done:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    store = _open(args, must_exist=True)
+    store = open_store(args, must_exist=True)
     if store is None:
         return 1
     with store:
@@ -111,39 +86,8 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Exit 0 if the chain is intact; else name the first broken record and exit 1."""
-    store = _open(args, must_exist=True)
-    if store is None:
-        return 1
-    with store:
-        broken = store.audit.verify()
-        count = int(store.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
-        if broken is None:
-            print(f"audit: {count} records, hash chain intact, head {store.audit.head()}")
-            return 0
-        row = store.conn.execute(
-            "SELECT at, actor, action, subject FROM audit WHERE id = ?", (broken,)
-        ).fetchone()
-    if row is None:
-        print(f"audit: record {broken} is missing (deleted): the chain breaks there", file=sys.stderr)
-    else:
-        at, actor, action, subject = row
-        print(
-            f"audit: record {broken} is broken (changed, moved, or its predecessor removed): "
-            f"{at} {actor} {action} {subject}",
-            file=sys.stderr,
-        )
-    return 1
-
-
-def _store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=None, help="Gate configuration (embedded defaults if omitted).")
-    parser.add_argument("--db", default=None, help="Store file (overrides store.path).")
-
-
-def add_kiosk_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `user` and `audit` to gate-edge's subcommands (`subparsers` from add_subparsers())."""
+def add_users_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `user` to gate-edge's subcommands (`subparsers` from add_subparsers())."""
     user = subparsers.add_parser("user", help="Kiosk accounts: officers, supervisors, viewers.")
     usub = user.add_subparsers(dest="action", required=True)
 
@@ -151,13 +95,13 @@ def add_kiosk_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument("--password-stdin", action="store_true", help="Read the password from one stdin line.")
-    _store_options(p)
+    add_store_options(p)
     p.set_defaults(func=cmd_user_add)
 
     p = usub.add_parser("passwd", help="Set an account's password.")
     p.add_argument("name")
     p.add_argument("--password-stdin", action="store_true", help="Read the password from one stdin line.")
-    _store_options(p)
+    add_store_options(p)
     p.set_defaults(func=cmd_user_passwd)
 
     for name, func, text in (
@@ -166,15 +110,9 @@ def add_kiosk_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     ):
         p = usub.add_parser(name, help=text)
         p.add_argument("name")
-        _store_options(p)
+        add_store_options(p)
         p.set_defaults(func=func)
 
     p = usub.add_parser("list", help="List accounts with their role and state.")
-    _store_options(p)
+    add_store_options(p)
     p.set_defaults(func=cmd_user_list)
-
-    audit = subparsers.add_parser("audit", help="The officers' audit trail.")
-    asub = audit.add_subparsers(dest="action", required=True)
-    p = asub.add_parser("verify", help="Check the hash chain; name the first broken record (exit 1).")
-    _store_options(p)
-    p.set_defaults(func=cmd_audit_verify)
