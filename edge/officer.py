@@ -1,6 +1,6 @@
 """Officer actions on the lane: checked against the latest lane picture, audited, then handed to the lane.
 
-They run on the daemon's main loop (the kiosk's, the uplink's); the lane thread applies them in order with
+They run on the daemon's main loop (the kiosk's, the uplink's); the lane process applies them in order with
 everything else. The audit record is written before the event is handed over, and the lane refuses a second
 officer's action on the same vehicle until it has applied the first, so the audit only ever holds actions
 the lane acted on.

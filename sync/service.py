@@ -68,7 +68,6 @@ class GateSync:
         self._clock = clock
         self._feed_version = 0
         self._want_snapshot = False
-        self._connected_at = clock()
         self.rejected: Counter[str] = Counter()
         self.watch = OutboxWatch(config)
         self._last_refusal: str | None = None

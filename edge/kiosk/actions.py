@@ -1,9 +1,9 @@
 """Officer actions on the lane, checked against what the lane is doing now and recorded with before/after.
 
-The checks read the lane's latest published picture (`daemon.view`); the lane thread applies the action
-in order with its own events and ignores one naming another transaction. The actions go through the
-daemon's `OfficerDesk`, which writes the audit record (hash-chained, with its outbox event for central)
-before handing the event to the lane.
+The checks read the lane's latest published picture (`daemon.view`, mirrored from the lane process); the
+lane process applies the action in order with its own events and ignores one naming another transaction.
+The actions go through the daemon's `OfficerDesk`, which writes the audit record (hash-chained, with its
+outbox event for central) before handing the event to the lane.
 """
 
 from __future__ import annotations
