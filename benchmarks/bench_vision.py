@@ -54,7 +54,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     cfg = VisionConfig()
-    recognizer = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, cfg.threads, cfg.det_sizes)
+    recognizer = build_recognizer(cfg)
     scene = render_scene(
         [
             (render_plate("51C12345", height=36), (800, 800)),
@@ -98,9 +98,7 @@ def main() -> None:
 
     container_frames(recognizer)
     if args.yolo is not None:
-        yolo = build_recognizer(
-            cfg.det_model, cfg.rec_model, VIETNAM, cfg.threads, cfg.det_sizes, yolo_model=args.yolo
-        )
+        yolo = build_recognizer(cfg.model_copy(update={"yolo_model": args.yolo}))
         side_by_side(recognizer, yolo, decode(data))
 
     from rapidocr import RapidOCR

@@ -39,18 +39,7 @@ class CameraIdentifier:
     ) -> None:
         self.config = config
         self._grammar = grammar(config.grammar)
-        self._recognizer = recognizer or build_recognizer(
-            config.det_model,
-            config.rec_model,
-            self._grammar,
-            config.threads,
-            config.det_sizes,
-            config.max_regions,
-            config.rec_batch,
-            config.min_valid_confidence,
-            config.yolo_model,
-            config.yolo_labels,
-        )
+        self._recognizer = recognizer or build_recognizer(config)
         self.cameras = [Camera(c, opener) for c in config.cameras]
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-infer")
 

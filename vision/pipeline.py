@@ -11,12 +11,11 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from vision import iso6346, layout
-from vision.config import YOLO_KIND_LABELS
+from vision.config import YOLO_KIND_LABELS, VisionConfig
 from vision.detect import TEXT_LABEL, Detector, Region, TextDetector, YoloDetector, crop_quad, quad_from_box
 from vision.hypotheses import (
     Box as Box,
@@ -33,7 +32,7 @@ from vision.hypotheses import (
     wider,
 )
 from vision.identity import ReadKind
-from vision.plates import Grammar
+from vision.plates import Grammar, grammar
 from vision.read import Image, LineRead, ModelError, TextReader
 
 _CORRECTED_PENALTY = 0.85  # a character the grammar changed is less certain than the reader said
@@ -426,20 +425,13 @@ def _shift(c: Candidate, dx: int, dy: int) -> Candidate:
     return replace(c, box=(x + dx, y + dy, w, h))
 
 
-def build_recognizer(
-    det_model: Path,
-    rec_model: Path,
-    grammar: Grammar,
-    threads: int = 2,
-    det_sizes: Sequence[int] = (640,),
-    max_regions: int = 16,
-    rec_batch: int = 8,
-    min_valid_confidence: float = 0.8,
-    yolo_model: Path | None = None,
-    yolo_labels: tuple[str, ...] = ("plate", "container_code"),
-) -> Recognizer:
-    """Sessions are created here, once; ModelError when a model is missing or not ONNX, or when the YOLO
-    model's classes do not name both kinds."""
+def build_recognizer(config: VisionConfig) -> Recognizer:
+    """The configured recognizer: models, threads, detection sizes, grammar and thresholds of `config`.
+
+    Sessions are created here, once; ModelError when a model is missing or not ONNX, or when the YOLO
+    model's classes do not name both kinds.
+    """
+    yolo_model, yolo_labels, threads = config.yolo_model, config.yolo_labels, config.threads
     if yolo_model is not None and not set(YOLO_KIND_LABELS) <= set(yolo_labels):
         raise ModelError(
             f"{yolo_model}: its classes {yolo_labels} must include {', '.join(YOLO_KIND_LABELS)}"
@@ -447,7 +439,14 @@ def build_recognizer(
     detector: Detector = (
         YoloDetector(yolo_model, yolo_labels, threads)
         if yolo_model is not None
-        else TextDetector(det_model, threads, det_sizes[0])
+        else TextDetector(config.det_model, threads, config.det_sizes[0])
     )
-    reader = TextReader(rec_model, threads, rec_batch)
-    return Recognizer(detector, reader, grammar, det_sizes, max_regions, min_valid_confidence)
+    reader = TextReader(config.rec_model, threads, config.rec_batch)
+    return Recognizer(
+        detector,
+        reader,
+        grammar(config.grammar),
+        config.det_sizes,
+        config.max_regions,
+        config.min_valid_confidence,
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 from vision.config import VisionConfig
 from vision.identity import ReadKind
-from vision.plates import GRAMMARS, grammar
+from vision.plates import GRAMMARS
 from vision.read import ModelError
 
 
@@ -76,17 +76,12 @@ def add_vision_parser(subparsers: Any) -> None:
 def _recognizer(grammar_name: str | None, rec_model: Path | None = None) -> Any:
     from vision.pipeline import build_recognizer
 
-    cfg = VisionConfig()
-    return build_recognizer(
-        cfg.det_model,
-        rec_model or cfg.rec_model,
-        grammar(grammar_name or cfg.grammar),
-        cfg.threads,
-        cfg.det_sizes,
-        cfg.max_regions,
-        cfg.rec_batch,
-        cfg.min_valid_confidence,
-    )
+    settings: dict[str, object] = {}
+    if grammar_name:
+        settings["grammar"] = grammar_name
+    if rec_model:
+        settings["rec_model_file"] = rec_model
+    return build_recognizer(VisionConfig.model_validate(settings))
 
 
 def cmd_read(args: argparse.Namespace) -> int:

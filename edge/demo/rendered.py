@@ -133,15 +133,6 @@ class RenderedIdentifier:
 
     def _loaded(self) -> Recognizer:
         if self._recognizer is None:
-            cfg = self.config
-            self._recognizer = build_recognizer(
-                cfg.det_model,
-                cfg.rec_model,
-                self._grammar,
-                cfg.threads,
-                cfg.det_sizes,
-                cfg.max_regions,
-                cfg.rec_batch,
-                cfg.min_valid_confidence,
-            )
+            # The rendered frames are read with the text detector, a configured YOLO model or not.
+            self._recognizer = build_recognizer(self.config.model_copy(update={"yolo_model": None}))
         return self._recognizer

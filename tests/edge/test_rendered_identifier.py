@@ -9,13 +9,12 @@ from edge.demo.traffic import Scenario, SimVehicle
 from vision.config import VisionConfig
 from vision.identity import Identification, Read, ReadKind
 from vision.pipeline import Recognizer, build_recognizer
-from vision.plates import VIETNAM
 
 
 @pytest.fixture(scope="module")
 def identifier() -> RenderedIdentifier:
     cfg = VisionConfig()
-    recognizer: Recognizer = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, 2, cfg.det_sizes)
+    recognizer: Recognizer = build_recognizer(cfg)
     return RenderedIdentifier(cfg, recognizer)
 
 

@@ -9,13 +9,11 @@ import pytest
 
 from vision.config import VisionConfig
 from vision.pipeline import Recognizer, build_recognizer
-from vision.plates import VIETNAM
 
 
 @pytest.fixture(scope="session")
 def recognizer() -> Recognizer:
-    cfg = VisionConfig()
-    return build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, threads=2, det_sizes=(640, 960))
+    return build_recognizer(VisionConfig(threads=2, det_sizes=(640, 960)))
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:

@@ -14,7 +14,7 @@ from vision.detect import Region, TextDetector, quad_from_box
 from vision.hypotheses import Hypothesis
 from vision.identity import ReadKind
 from vision.pipeline import Recognizer, build_recognizer
-from vision.plates import GENERIC, GRAMMARS, VIETNAM
+from vision.plates import GENERIC, GRAMMARS
 from vision.read import Image, LineRead, TextReader
 
 
@@ -37,8 +37,7 @@ def test_segments_are_runs_of_whole_words_but_not_the_whole_line() -> None:
 
 @pytest.fixture(scope="module")
 def generic() -> Recognizer:
-    cfg = VisionConfig()
-    return build_recognizer(cfg.det_model, cfg.rec_model, GENERIC, threads=2)
+    return build_recognizer(VisionConfig(grammar="generic", threads=2, det_sizes=(640,)))
 
 
 def _typed(text: str) -> Image:
@@ -115,8 +114,7 @@ def test_finer_scale_adds_to_the_coarser_reads_and_replaces_them_only_where_they
 def test_a_cut_out_part_is_taken_only_as_read_never_through_a_look_alike_swap() -> None:
     # `MSKU 3866036` (a container number in a plate camera's view): its serial would be the Vietnamese
     # plate `38G6036` with the 6 at the series position swapped for a G.
-    cfg = VisionConfig()
-    vietnam = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, threads=2)
+    vietnam = build_recognizer(VisionConfig(grammar="vietnam", threads=2, det_sizes=(640,)))
     crop = _typed("MSKU 3866036")
     assert vietnam.reader.read([crop])[0].breaks == (4,)
     frame = np.full((720, 1280, 3), 235, np.uint8)

@@ -17,7 +17,6 @@ from vision.detect import YoloDetector
 from vision.detection_set import LABELS, read_labels, write_detection_set
 from vision.identity import ReadKind
 from vision.pipeline import build_recognizer, overlap
-from vision.plates import VIETNAM
 from vision.read import ModelError
 from vision.render import render_container_code, render_plate, render_scene
 
@@ -50,8 +49,7 @@ def test_the_export_finds_plates_and_container_codes_in_scenes_it_never_saw(tmp_
 
 
 def test_the_pipeline_reads_each_kind_through_the_yolo_detector_only_in_its_own_regions() -> None:
-    cfg = VisionConfig()
-    recognizer = build_recognizer(cfg.det_model, cfg.rec_model, VIETNAM, yolo_model=MODEL)
+    recognizer = build_recognizer(VisionConfig(yolo_model=MODEL, det_sizes=(640,)))
     plate = render_plate("51C12345", height=40)
     code = render_container_code("MSKU3866036", layout="one_block", height=30)
     scene = render_scene([(plate, (300, 420)), (code, (800, 150))], size=(1280, 720), seed=7)
@@ -70,14 +68,11 @@ def test_the_pipeline_reads_each_kind_through_the_yolo_detector_only_in_its_own_
 
 def test_a_yolo_model_whose_classes_do_not_name_both_kinds_is_refused() -> None:
     # Read by class, such a model would find nothing, and every vehicle would be held without a word why.
-    cfg = VisionConfig()
+    # Built unvalidated (model_copy), as a config that slipped past VisionConfig's own check would be.
+    unchecked = VisionConfig().model_copy(
+        update={"yolo_model": MODEL, "yolo_labels": ("license_plate", "container_code")}
+    )
     with pytest.raises(ModelError, match="must include plate, container_code"):
-        build_recognizer(
-            cfg.det_model,
-            cfg.rec_model,
-            VIETNAM,
-            yolo_model=MODEL,
-            yolo_labels=("license_plate", "container_code"),
-        )
+        build_recognizer(unchecked)
     with pytest.raises(ValidationError, match="must include container_code"):
         VisionConfig.model_validate({"yolo_model": str(MODEL), "yolo_labels": ["plate", "code"]})
