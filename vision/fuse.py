@@ -30,14 +30,6 @@ class Observation:
     camera: str
 
 
-@dataclass(frozen=True, slots=True)
-class Fused:
-    """A fused read and its evidence JPEG (the best frame, region drawn)."""
-
-    read: Read
-    evidence_jpeg: bytes | None
-
-
 def _similar(a: str, b: str) -> bool:
     if len(a) != len(b):
         return abs(len(a) - len(b)) <= 1 and (a in b or b in a)
@@ -63,8 +55,11 @@ def fuse(
     observations: Sequence[Observation],
     validate: Callable[[str], tuple[str, bool]],
     jpeg_quality: int = 85,
-) -> Fused | None:
-    """Fuse one group's observations; `validate(text)` returns the grammar's (text, valid)."""
+) -> Read | None:
+    """Fuse one group's observations; `validate(text)` returns the grammar's (text, valid).
+
+    The read carries its evidence: the best frame as JPEG, region drawn, and that JPEG's SHA-256.
+    """
     if not observations:
         return None
     lengths: dict[int, float] = defaultdict(float)
@@ -89,7 +84,7 @@ def fuse(
     alternatives = _alternatives(observations, votes, text, checked)
     best = max(observations, key=lambda o: (o.candidate.valid, o.candidate.confidence))
     jpeg = evidence_jpeg(best.frame, best.candidate, jpeg_quality) if best.frame is not None else None
-    read = Read(
+    return Read(
         kind=ReadKind(best.candidate.kind),
         text=checked,
         confidence=round(confidence, 4),
@@ -97,8 +92,8 @@ def fuse(
         alternatives=alternatives,
         source=best.camera,
         evidence_sha256=hashlib.sha256(jpeg).hexdigest() if jpeg else None,
+        evidence_jpeg=jpeg,
     )
-    return Fused(read, jpeg)
 
 
 def _alternatives(

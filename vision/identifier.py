@@ -18,7 +18,7 @@ from dataclasses import replace
 from vision import iso6346
 from vision.cameras import Camera, CameraState, CameraStats, FrameSource, open_source
 from vision.config import VisionConfig
-from vision.fuse import Fused, Observation, fuse, group
+from vision.fuse import Observation, fuse, group
 from vision.identity import Identification, Read, ReadKind
 from vision.pipeline import Recognizer, build_recognizer
 from vision.plates import Grammar, grammar
@@ -161,14 +161,13 @@ def _fused(
         repaired = iso6346.repair(text)
         return repaired.text, repaired.valid
 
-    fused: Fused | None = fuse(observations, validate, jpeg_quality)
-    if fused is None:
+    read = fuse(observations, validate, jpeg_quality)
+    if read is None:
         return None
-    read = fused.read
     agreeing = sum(o.candidate.valid and o.candidate.text == read.text for o in observations)
     if read.confidence < min_valid_confidence or agreeing < min_frames:
-        read = replace(read, valid=False)
-    return replace(read, evidence_jpeg=fused.evidence_jpeg)
+        return replace(read, valid=False)
+    return read
 
 
 def _agreeing(observations: Sequence[Observation], needed: int) -> bool:

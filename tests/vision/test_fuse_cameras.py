@@ -39,10 +39,10 @@ def test_fusion_votes_per_character_weighted_by_confidence() -> None:
     ]
     fused = fuse(group(obs)[0], _validate)
     assert fused is not None
-    assert fused.read.text == "51C12345"
-    assert fused.read.valid
-    assert "51C12845" in [t for t, _ in fused.read.alternatives]
-    assert fused.read.confidence < 0.9  # the disputed position lowers it
+    assert fused.text == "51C12345"
+    assert fused.valid
+    assert "51C12845" in [t for t, _ in fused.alternatives]
+    assert fused.confidence < 0.9  # the disputed position lowers it
 
 
 def test_evidence_jpeg_has_the_reported_sha256() -> None:
@@ -51,7 +51,7 @@ def test_evidence_jpeg_has_the_reported_sha256() -> None:
     assert fused is not None
     assert fused.evidence_jpeg is not None
     assert cv2.imdecode(np.frombuffer(fused.evidence_jpeg, np.uint8), cv2.IMREAD_COLOR) is not None
-    assert fused.read.evidence_sha256 == hashlib.sha256(fused.evidence_jpeg).hexdigest()
+    assert fused.evidence_sha256 == hashlib.sha256(fused.evidence_jpeg).hexdigest()
 
 
 def test_different_objects_are_not_fused_together() -> None:
