@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.lane import LaneState
 from edge.lane_events import (
     LaneEvent,
     OfficerApproved,
@@ -68,9 +67,8 @@ class OfficerDesk:
 
     def held(self) -> Vehicle:
         """The held vehicle, or LaneNotHolding saying why there is none to act on."""
-        lane = self._status()
-        vehicle = lane.current
-        if vehicle is None or lane.state is not LaneState.HOLD:
+        vehicle = self._status().held_vehicle()
+        if vehicle is None:
             raise LaneNotHolding("no held vehicle")
         if self.pending == vehicle.tx_id:
             raise LaneNotHolding("another officer's action on this vehicle is being applied")
@@ -138,14 +136,9 @@ class OfficerDesk:
 
     def open_refusal(self) -> str | None:
         """Why a manual open would be ignored by the lane now, or None (for central's remote open)."""
-        lane = self._status()
         if not self._started():
             return "the lane has not started"
-        if not lane.link_up:
-            return "the lane controller is not reachable"
-        if lane.state in (LaneState.OPENING, LaneState.PASSING):
-            return "the barrier is already open"
-        return None
+        return self._status().manual_open_refusal()
 
     def open(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
         """Open the barrier by hand outside a transaction (supervisors only; checked by the caller)."""

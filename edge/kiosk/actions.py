@@ -59,8 +59,8 @@ def _handed_to_lane() -> Iterator[None]:
 
 def _held(daemon: LaneDaemon, tx_id: str) -> Vehicle:
     """The held vehicle the officer is looking at, or a refusal naming why not."""
-    vehicle = daemon.view.current
-    if vehicle is None or daemon.view.state is not LaneState.HOLD:
+    vehicle = daemon.view.held_vehicle()
+    if vehicle is None:
         raise ActionRefused(status.HTTP_409_CONFLICT, "no vehicle is held at the lane")
     if vehicle.tx_id != tx_id:
         raise ActionRefused(
@@ -140,10 +140,9 @@ def inspection_done(daemon: LaneDaemon, officer: str, tx_id: str, reason: str) -
 def manual_open(daemon: LaneDaemon, officer: str, reason: str) -> None:
     """Open the barrier by hand (supervisors; the role is the router's check); any open transaction ends."""
     lane = daemon.view
-    if not lane.link_up:
-        raise ActionRefused(status.HTTP_409_CONFLICT, "the lane controller is not reachable")
-    if lane.state in (LaneState.OPENING, LaneState.PASSING):
-        raise ActionRefused(status.HTTP_409_CONFLICT, "the barrier is already open")
+    refusal = lane.manual_open_refusal()
+    if refusal is not None:
+        raise ActionRefused(status.HTTP_409_CONFLICT, refusal)
     before = {
         "state": lane.state.value,
         "tx_id": lane.tx_id,

@@ -200,20 +200,15 @@ def vehicle_view(
     )
 
 
-_OPEN_REFUSED = (LaneState.OPENING, LaneState.PASSING)
-
-
 def actions_view(daemon: LaneDaemon) -> ActionsView:
     lane = daemon.view
-    vehicle = lane.current
-    holding = lane.state is LaneState.HOLD and vehicle is not None and vehicle.rejected_by is None
-    red = holding and vehicle is not None and Reason.RED_NOT_INSPECTED in vehicle.reasons
+    vehicle = lane.awaiting_officer()
     return ActionsView(
-        approve=holding,
-        reject=holding,
-        correct=holding,
-        inspection_done=red,
-        manual_open=lane.link_up and lane.state not in _OPEN_REFUSED,
+        approve=vehicle is not None,
+        reject=vehicle is not None,
+        correct=vehicle is not None,
+        inspection_done=vehicle is not None and Reason.RED_NOT_INSPECTED in vehicle.reasons,
+        manual_open=lane.manual_open_refusal() is None,
     )
 
 
@@ -275,7 +270,7 @@ def lane_view(
         gate_id=daemon.config.gate_id,
         lane_id=daemon.config.lane.lane_id,
         state=lane.state,
-        held=lane.state is LaneState.HOLD and vehicle is not None and vehicle.rejected_by is None,
+        held=lane.awaiting_officer() is not None,
         light=_light(status, lane.state),
         barrier=BarrierView(
             position=_barrier_position(snap.barrier_up, snap.barrier_down, lane.link_up),
