@@ -58,9 +58,8 @@ Decisions:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import BaseModel, Field
@@ -94,18 +93,17 @@ from edge.lane_events import (
     SetLight,
     StartIdentification,
     Tick,
-    TransactionEnded,
-    TransactionStarted,
     Transition,
     TxResult,
     Vehicle,
 )
+from edge.lane_path import AFTER_OPEN, LanePath
+from edge.lane_transactions import Transactions
 from vision.identity import Identification
 
 __all__ = ["TRANSITIONS", "Expired", "Lane", "LaneConfig", "LaneState", "Vehicle"]
 
 S = LaneState
-_AFTER_OPEN: Final = (S.OPENING, S.PASSING, S.CLOSING)
 
 
 class LaneConfig(BaseModel, extra="forbid", frozen=True):
@@ -166,7 +164,6 @@ class Lane:
         """`new_id` makes transaction ids (random UUIDs by default; tests inject a counter). `barrier`, when
         given, makes the lane wait at least as long as the barrier driver's own interlock."""
         self.config = config
-        self._new_id = new_id or (lambda: str(uuid.uuid4()))
         hold, move = config.close_hold_s, config.barrier_move_timeout_s
         if barrier is not None:
             hold, move = max(hold, barrier.close_hold_s), max(move, barrier.move_timeout_s)
@@ -180,26 +177,17 @@ class Lane:
             S.PASSING: config.pass_timeout_s,
             S.CLOSING: move,
         }
+        self._path = LanePath(hold)
+        self._tx = Transactions(new_id)
         self._state = S.FAULT
         self._since = 0.0
         self._deadline: float | None = None
         self._now: float | None = None
         self._started = False
-        self._link_up = False
-        self._link_detail = "not started"
         self._barrier_fault: str | None = None
         self._fault_limits = (False, False)  # (up, down) limit switches when the barrier fault began
         self._suspended: LaneState | None = None
-        self._snapshot = InputSnapshot.link_down()
-        self._clear_since: float | None = None
-        self._crossed = False  # the path was obstructed since the barrier was commanded open
-        self._unconfirmed = False  # the barrier was open while the link was down: crossing unknowable
-        self._before_outage: InputSnapshot | None = None  # the last inputs seen before the link was lost
-        self._outage_count: int | None = None  # detector activations counted across the last outage
         self._securing = False  # PASSING without a cleared vehicle: close as soon as the path allows
-        self._commanded: BarrierCommand | None = None
-        self._closing = False  # a close we commanded has not yet reached the down limit (S2 applies)
-        self._current: Vehicle | None = None
         self._scale_ok = True
         self._scale_detail: str | None = None
         self._out: list[LaneAction] = []
@@ -212,24 +200,24 @@ class Lane:
 
     @property
     def tx_id(self) -> str | None:
-        return self._current.tx_id if self._current is not None else None
+        return self._tx.tx_id
 
     @property
     def current(self) -> Vehicle | None:
-        return self._current
+        return self._tx.current
 
     @property
     def snapshot(self) -> InputSnapshot:
         """The latest inputs; every detector occupied while the link is down."""
-        return self._snapshot
+        return self._path.snapshot
 
     @property
     def barrier_commanded(self) -> BarrierCommand | None:
-        return self._commanded
+        return self._path.commanded
 
     @property
     def link_up(self) -> bool:
-        return self._link_up
+        return self._path.link_up
 
     @property
     def scale_ok(self) -> bool:
@@ -240,30 +228,25 @@ class Lane:
         """Why the lane is in FAULT, or None."""
         if self._state is not S.FAULT:
             return None
-        if not self._link_up:
-            return f"link down: {self._link_detail}"
+        if not self._path.link_up:
+            return f"link down: {self._path.link_detail}"
         return self._barrier_fault
 
     def may_close(self, now: float) -> bool:
         """The interlock: link up, exit loop and photocell continuously clear for close_hold_s."""
-        return (
-            self._link_up
-            and not self._snapshot.barrier_path_obstructed
-            and self._clear_since is not None
-            and now - self._clear_since >= self.close_hold_s
-        )
+        return self._path.may_close(now)
 
     def status(self) -> dict[str, object]:
         """Everything the kiosk shows about the lane."""
-        snap = self._snapshot
+        snap, current = self._path.snapshot, self._tx.current
         return {
             "lane_id": self.config.lane_id,
             "state": self._state.value,
             "since": self._since,
             "deadline": self._deadline,
             "tx_id": self.tx_id,
-            "barrier_commanded": self._commanded,
-            "link_up": self._link_up,
+            "barrier_commanded": self._path.commanded,
+            "link_up": self._path.link_up,
             "fault": self.fault,
             "securing": self._state is S.PASSING and self._securing,
             "scale_ok": self._scale_ok,
@@ -275,7 +258,7 @@ class Lane:
                 "barrier_up": snap.barrier_up,
                 "barrier_down": snap.barrier_down,
             },
-            "vehicle": self._current.as_dict() if self._current is not None else None,
+            "vehicle": current.as_dict() if current is not None else None,
         }
 
     # --- entry points --------------------------------------------------------------------------
@@ -294,7 +277,7 @@ class Lane:
         if not isinstance(event, LinkLost):  # a lost link preempts pending timeouts: nothing on a dead link
             self._fire_deadlines(now)
         self._now = now
-        if isinstance(event, LinkRestored) and self._link_up:
+        if isinstance(event, LinkRestored) and self._path.link_up:
             event = Inputs(event.snapshot)
         if self._observe(event, now):
             handler = TRANSITIONS.get((self._state, type(event)))
@@ -318,20 +301,15 @@ class Lane:
     def _observe(self, event: LaneEvent, now: float) -> bool:
         """Track inputs, link and scale health; False when the event must not reach the table."""
         if isinstance(event, Inputs):
-            if not self._link_up:
+            if not self._path.link_up:
                 return False  # a reading from a link reported down is not trusted
             self._see(event.snapshot, now)
         elif isinstance(event, LinkRestored):
-            self._link_up = True
-            self._snapshot = InputSnapshot.link_down()  # no input edges are inferred across the outage...
+            self._path.restore_link()
             self._see(event.snapshot, now)
-            self._account_outage(event.snapshot)  # ...but counted crossings are
+            self._path.account_outage(event.snapshot, self._suspended, self._tx.cleared)  # counted crossings
         elif isinstance(event, LinkLost):
-            if not self._link_up:
-                return False
-            self._link_up, self._link_detail = False, event.detail
-            self._before_outage = self._snapshot
-            self._snapshot, self._clear_since = InputSnapshot.link_down(), None
+            return self._path.lose_link(event.detail)
         elif isinstance(event, ScaleFaulted):
             self._scale_ok, self._scale_detail = False, event.detail
         elif isinstance(event, ScaleRecovered | ScaleStable):
@@ -339,49 +317,27 @@ class Lane:
         return True
 
     def _see(self, snap: InputSnapshot, now: float) -> None:
-        prev, self._snapshot = self._snapshot, snap
-        used = snap.path_used_since(prev)  # occupied, or a counter moved: not clear all along
-        if snap.barrier_path_obstructed:
-            self._clear_since = None
-        elif used:
-            self._clear_since = now  # something passed between two polls: clear only since now
-        elif self._clear_since is None:
-            self._clear_since = now
-        if self._closing and used and not snap.barrier_down:
-            self._reverse()  # S2, in whatever state: CLOSING, or FAULT / PASSING after an interrupted close
-        if snap.barrier_down:
-            self._closing = False
-        if snap.exit_loop and not prev.exit_loop and snap.barrier_down and self._commanded != "open":
+        seen = self._path.see(snap, now)
+        if seen.reversed:
+            self._out.append(OpenBarrier())  # S2, in whatever state: CLOSING, or FAULT / PASSING after one
+        if seen.unauthorized:
             self._alarm("unauthorized_passage", "exit loop occupied while the barrier is down and not opened")
-        if self._crossed or not used:
+        if self._path.crossed or not seen.used:
             return
         if self._state in (S.OPENING, S.PASSING):
-            self._crossed = True
+            self._path.crossed = True
             self._light("red")  # the cleared vehicle is past the light: stop the next one
-        elif self._state is S.FAULT and self._suspended in _AFTER_OPEN:
-            self._crossed = True  # seen while a barrier fault holds the lane: the light follows on recovery
-
-    def _account_outage(self, snap: InputSnapshot) -> None:
-        """Count a crossing the link outage hid, or mark the current passage unconfirmed (see Decisions)."""
-        before, self._before_outage = self._before_outage, None
-        self._outage_count = None
-        if before is None or self._suspended not in _AFTER_OPEN:
-            return
-        counted = self._outage_count = snap.activations_since(before)
-        if counted:
-            self._crossed = True
-        elif counted is None and not self._crossed and self._suspended in (S.OPENING, S.PASSING):
-            self._unconfirmed = self._current is not None and self._current.cleared
+        elif self._state is S.FAULT and self._suspended in AFTER_OPEN:
+            self._path.crossed = (
+                True  # seen while a barrier fault holds the lane: the light follows on recovery
+            )
 
     def _passage_result(self) -> TxResult | None:
         """How the cleared transaction's passage ends now: "passed", "unconfirmed", or None (not used)."""
-        vehicle = self._current
         state = self._suspended if self._state is S.FAULT else self._state
-        if vehicle is None or not vehicle.cleared or state not in _AFTER_OPEN:
+        if not self._tx.cleared or state not in AFTER_OPEN:
             return None
-        if self._crossed:
-            return "passed"
-        return "unconfirmed" if self._unconfirmed else None
+        return self._path.passage()
 
     def _go(self, to: LaneState, cause: str, now: float) -> None:
         self._out.append(Transition(self.tx_id, self._state, to, cause, now))
@@ -396,21 +352,14 @@ class Lane:
         self._out.append(Alarm(code, f"{self.config.lane_id}: {detail}"))
 
     def _vehicle(self) -> Vehicle:
-        if self._current is None:
+        if self._tx.current is None:
             raise RuntimeError(f"lane {self.config.lane_id}: {self._state} without a transaction")
-        return self._current
-
-    def _is_current(self, tx_id: str | None) -> bool:
-        return self._current is not None and (tx_id is None or tx_id == self._current.tx_id)
-
-    def _update(self, **changes: Any) -> None:
-        if self._current is not None:
-            self._current = replace(self._current, **changes)
+        return self._tx.current
 
     def _end_tx(self, result: TxResult, now: float) -> None:
-        if self._current is not None:
-            self._out.append(TransactionEnded(self._current.tx_id, result, now))
-            self._current = None
+        ended = self._tx.end(result, now)
+        if ended is not None:
+            self._out.append(ended)
 
     def _to_idle(self, cause: str, result: TxResult, now: float) -> None:
         """End the transaction (if any) and wait for the next vehicle, or start its transaction at once."""
@@ -422,9 +371,9 @@ class Lane:
         self._go(S.OPENING, cause, now)
         if end is not None:
             self._end_tx(end, now)
-        self._crossed = self._securing = self._unconfirmed = False
-        self._barrier_fault, self._suspended = None, None
-        self._commanded, self._closing = "open", False
+        self._path.new_passage()
+        self._securing, self._barrier_fault, self._suspended = False, None, None
+        self._path.command("open")
         self._out.append(OpenBarrier())
         self._light("green")
 
@@ -435,7 +384,7 @@ class Lane:
         self._out.append(RequestDecision(vehicle.tx_id, ident, vehicle.weight_kg))
 
     def _hold(self, cause: str, now: float) -> None:
-        self._update(hold_cause=cause)
+        self._tx.update(hold_cause=cause)
         self._go(S.HOLD, cause, now)
         self._light("red")
 
@@ -446,14 +395,13 @@ class Lane:
     # --- handlers: one per row of TRANSITIONS ---------------------------------------------------
 
     def _on_idle_inputs(self, _: Inputs | Tick | None, now: float) -> None:
-        if self._link_up and self._snapshot.entry_loop:
-            self._current = Vehicle(self._new_id(), now)
-            self._out.append(TransactionStarted(self._current.tx_id, now))
+        if self._path.link_up and self._path.snapshot.entry_loop:
+            self._out.append(self._tx.start(now))
             self._go(S.ARRIVED, "entry loop occupied", now)
 
     def _on_waiting_inputs(self, _: Inputs, now: float) -> None:
-        if not self._snapshot.entry_loop:
-            rejected = self._current is not None and self._current.rejected
+        if not self._path.snapshot.entry_loop:
+            rejected = self._tx.current is not None and self._tx.current.rejected
             cause = "rejected vehicle backed out" if rejected else "entry loop cleared: vehicle left"
             self._to_idle(cause, "rejected" if rejected else "left", now)
 
@@ -462,12 +410,12 @@ class Lane:
         self._out.append(StartIdentification(self._vehicle().tx_id))
 
     def _on_identified(self, event: Identified, now: float) -> None:
-        if self._is_current(event.tx_id):
-            self._update(identification=event.identification)
+        if self._tx.is_current(event.tx_id):
+            self._tx.update(identification=event.identification)
             self._after_identification("identified", now)
 
     def _on_identify_timeout(self, _: Expired, now: float) -> None:
-        self._update(identification=Identification(plate=None))
+        self._tx.update(identification=Identification(plate=None))
         self._after_identification("identification timeout: no read", now)
 
     def _after_identification(self, cause: str, now: float) -> None:
@@ -481,20 +429,20 @@ class Lane:
             self._go(S.WEIGHING, cause, now)
 
     def _on_late_identified(self, event: Identified, _: float) -> None:
-        if self._is_current(event.tx_id):
-            self._update(identification=event.identification)
+        if self._tx.is_current(event.tx_id):
+            self._tx.update(identification=event.identification)
 
     def _on_weight(self, event: ScaleStable, _: float) -> None:
         if event.kg >= self.config.min_vehicle_kg:
-            self._update(weight_kg=event.kg)
+            self._tx.update(weight_kg=event.kg)
 
     def _on_weight_lost(self, _: ScaleUnstable, __: float) -> None:
-        self._update(weight_kg=None)
+        self._tx.update(weight_kg=None)
 
     def _on_weighed(self, event: ScaleStable, now: float) -> None:
         if event.kg < self.config.min_vehicle_kg:
             return  # the empty scale settled before the truck drove on: keep waiting
-        self._update(weight_kg=event.kg)
+        self._tx.update(weight_kg=event.kg)
         self._decide(f"stable weight {event.kg:g} kg", now)
 
     def _on_scale_faulted(self, event: ScaleFaulted, now: float) -> None:
@@ -504,9 +452,9 @@ class Lane:
         self._decide(f"no stable weight within {self.config.weigh_timeout_s}s", now)
 
     def _on_decided(self, event: Decided, now: float) -> None:
-        if not self._is_current(event.tx_id):
+        if not self._tx.is_current(event.tx_id):
             return
-        self._update(
+        self._tx.update(
             outcome=event.outcome, reasons=event.reasons, declaration_number=event.declaration_number
         )
         if event.outcome is Outcome.PASS:
@@ -518,50 +466,50 @@ class Lane:
         self._hold(f"no decision within {self.config.decide_timeout_s}s", now)
 
     def _on_corrected(self, event: OfficerCorrected, now: float) -> None:
-        if self._is_current(event.tx_id) and self._current is not None and self._current.rejected_by is None:
-            self._update(identification=event.identification, outcome=None, reasons=())
+        if self._tx.open_to_officer(event.tx_id):
+            self._tx.update(identification=event.identification, outcome=None, reasons=())
             self._decide(f"corrected by {event.officer}: {event.reason}", now)
 
     def _on_approved(self, event: OfficerApproved, now: float) -> None:
-        if self._is_current(event.tx_id) and self._current is not None and self._current.rejected_by is None:
-            self._update(approved_by=event.officer, officer_reason=event.reason)
+        if self._tx.open_to_officer(event.tx_id):
+            self._tx.update(approved_by=event.officer, officer_reason=event.reason)
             self._open(f"approved by {event.officer}: {event.reason}", now)
 
     def _on_rejected(self, event: OfficerRejected, _: float) -> None:
-        if self._is_current(event.tx_id):
-            self._update(rejected_by=event.officer, officer_reason=event.reason)
+        if self._tx.is_current(event.tx_id):
+            self._tx.update(rejected_by=event.officer, officer_reason=event.reason)
             self._light("red")
 
     def _on_manual_open(self, event: OfficerOpen, now: float) -> None:
-        if self._link_up:
+        if self._path.link_up:
             end = self._passage_result() or "aborted"
             self._open(f"manual open by {event.officer}: {event.reason}", now, end=end)
 
     def _on_opening_inputs(self, _: Inputs | Tick, now: float) -> None:
-        if self._snapshot.barrier_up and not self._snapshot.barrier_down:
+        if self._path.snapshot.barrier_up and not self._path.snapshot.barrier_down:
             self._go(S.PASSING, "barrier up limit", now)
 
     def _on_barrier_timeout(self, _: Expired, now: float) -> None:
         direction = "up" if self._state is S.OPENING else "down"
         detail = f"barrier not {direction} within {self.timeouts[self._state]}s"
         self._barrier_fault = detail
-        self._fault_limits = (self._snapshot.barrier_up, self._snapshot.barrier_down)
+        self._fault_limits = (self._path.snapshot.barrier_up, self._path.snapshot.barrier_down)
         self._enter_fault(detail, now)
         self._light("red")
         self._alarm(f"barrier_{'open' if direction == 'up' else 'close'}_timeout", detail)
 
     def _on_passing_check(self, _: Inputs | Tick, now: float) -> None:
-        if not self.may_close(now):
+        if not self._path.may_close(now):
             return
         if self._securing:
             self._close(f"securing: path clear {self.close_hold_s}s", now)
-        elif self._crossed or not self._snapshot.entry_loop:
-            why = "vehicle crossed" if self._crossed else "entry loop clear"
+        elif self._path.crossed or not self._path.snapshot.entry_loop:
+            why = "vehicle crossed" if self._path.crossed else "entry loop clear"
             self._close(f"{why}; path clear {self.close_hold_s}s", now)
 
     def _close(self, cause: str, now: float) -> None:
         self._go(S.CLOSING, cause, now)
-        self._commanded, self._closing = "closed", True
+        self._path.command("closed")
         self._out.append(CloseBarrier())
         self._light("red")
 
@@ -569,17 +517,14 @@ class Lane:
         self._alarm("pass_timeout", f"path not clear {self.config.pass_timeout_s}s after opening; kept open")
 
     def _on_closing_inputs(self, _: Inputs | Tick, now: float) -> None:
-        snap = self._snapshot
+        snap = self._path.snapshot
         if snap.barrier_down and not snap.barrier_up:  # closed: what the path sees now is beyond the arm
-            self._to_idle("barrier down limit", "passed" if self._crossed else "left", now)
+            self._to_idle("barrier down limit", "passed" if self._path.crossed else "left", now)
         elif snap.barrier_path_obstructed:
-            if self._closing:  # normally already reversed when the obstruction was seen
-                self._reverse()
+            if self._path.closing:  # normally already reversed when the obstruction was seen
+                self._path.command("open")
+                self._out.append(OpenBarrier())
             self._go(S.PASSING, "obstruction while closing", now)
-
-    def _reverse(self) -> None:
-        self._commanded, self._closing = "open", False
-        self._out.append(OpenBarrier())
 
     def _on_link_lost(self, event: LinkLost, now: float) -> None:
         if self._state is not S.FAULT:
@@ -587,9 +532,9 @@ class Lane:
         self._alarm("link_lost", event.detail)
 
     def _on_recover(self, _: Inputs | LinkRestored | Tick, now: float) -> None:
-        if not self._link_up:
+        if not self._path.link_up:
             return
-        snap = self._snapshot
+        snap = self._path.snapshot
         limits = (snap.barrier_up, snap.barrier_down)
         if self._barrier_fault is not None and (
             snap.barrier_up == snap.barrier_down or limits == self._fault_limits
@@ -597,9 +542,9 @@ class Lane:
             return  # not yet seen moving to a limit: wait for a technician, or a supervisor's OfficerOpen
         prefix = "recovered" if self._started else "startup"
         self._started, self._barrier_fault = True, None
-        vehicle, resumable = self._current, self._suspended in _AFTER_OPEN
-        passage, counted = self._passage_result(), self._outage_count
-        self._suspended, self._unconfirmed, self._outage_count = None, False, None
+        vehicle, resumable = self._tx.current, self._suspended in AFTER_OPEN
+        passage, counted = self._passage_result(), self._path.outage_count
+        self._suspended, self._path.unconfirmed, self._path.outage_count = None, False, None
         if counted:
             prefix += f" ({counted} detector activations counted while the link was down)"
         if passage == "unconfirmed" and vehicle is not None:
@@ -615,11 +560,11 @@ class Lane:
         elif vehicle is not None and vehicle.cleared and resumable and passage != "unconfirmed":
             self._securing = False
             self._go(S.PASSING, f"{prefix}: barrier not down; cleared transaction resumes", now)
-            self._light("red" if self._crossed else "green")
+            self._light("red" if self._path.crossed else "green")
         else:
             self._go(S.PASSING, f"{prefix}: barrier not down; securing, closes once the path is clear", now)
             self._end_tx(passage or "aborted", now)
-            self._crossed, self._securing = False, True
+            self._path.crossed, self._securing = False, True
             self._light("red")
 
 
