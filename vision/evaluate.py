@@ -18,8 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vision.candidates import Candidate, ranked
+from vision.hypotheses import Box, overlap
 from vision.identity import ReadKind
-from vision.pipeline import Box, Candidate, Recognizer, overlap, ranked
+from vision.pipeline import Recognizer
 from vision.read import Image
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vision.candidates import Candidate
 from vision.identity import Read, ReadKind
-from vision.pipeline import Candidate
 from vision.read import Image
 
 

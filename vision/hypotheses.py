@@ -8,6 +8,7 @@ stretched crop. Each hypothesis names the crops whose reads make it.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ import numpy.typing as npt
 from vision import layout
 from vision.detect import Region, crop_quad, quad_from_box
 from vision.identity import ReadKind
-from vision.read import Image
+from vision.read import Image, LineRead
 
 Box = tuple[int, int, int, int]  # x, y, w, h in frame pixels
 
@@ -27,6 +28,13 @@ Box = tuple[int, int, int, int]  # x, y, w, h in frame pixels
 # character, so a run of one digit is not merged).
 _WIDEN = 0.6
 _STRETCH = 1.15
+# A detected region is cut into two plate rows only when it is about as square as a two-line plate
+# (Vietnamese: about 1.4:1) and tall enough for two readable rows.
+_TWO_ROW_WIDEST = 2.2
+_MIN_ROW_HEIGHT = 10
+# A container serial read without its check digit, and how far (in heights) to widen it to the right.
+_SERIAL_ALONE = re.compile(r"[0-9]{6}")
+_SERIAL_ROOM = 0.9
 
 
 @dataclass(slots=True)
@@ -43,7 +51,7 @@ def wider(view: Image, box: Box) -> list[Image]:
     so much beside the plate that its rows could no longer be found.
     """
     x, y, w, h = box
-    line = h / 2 if layout.may_be_two_rows(w, h, 2.2) else h
+    line = h / 2 if layout.may_be_two_rows(w, h, _TWO_ROW_WIDEST) else h
     dx, dy = round(_WIDEN * line), round(0.15 * line)
     x0, y0 = max(0, x - dx), max(0, y - dy)
     crop = view[y0 : min(view.shape[0], y + h + dy), x0 : min(view.shape[1], x + w + dx)]
@@ -79,6 +87,95 @@ def add_layouts(
             hyps.append(Hypothesis(box, [top, bottom]))
             if kind is ReadKind.CONTAINER:  # the number alone above its size/type code
                 hyps.extend([Hypothesis(box, [top]), Hypothesis(box, [bottom])])
+
+
+def add_regions(
+    view: Image,
+    regions: Sequence[Region],
+    kind: ReadKind,
+    crops: list[Image],
+    hyps: list[Hypothesis],
+    rows: bool,
+) -> tuple[list[Image], list[int]]:
+    """Each region cut out (upright, with its margin) and its layouts added (see `add_layouts`).
+
+    Returns each region's crop and the index in `crops` of its one-line crop (-1: none, the crop is
+    empty or vertical).
+    """
+    region_crops = []
+    line_of: list[int] = []
+    for region in regions:
+        crop = crop_quad(view, upright_quad(region, kind), pad=crop_margin(region, kind))
+        region_crops.append(crop)
+        line_of.append(len(crops) if crop.size and not layout.is_vertical(*crop.shape[1::-1]) else -1)
+        add_layouts(crop, region.box, kind, crops, hyps, rows=rows)
+    return region_crops, line_of
+
+
+def add_serial_room(
+    view: Image,
+    regions: Sequence[Region],
+    line_of: Sequence[int],
+    lines: Sequence[LineRead],
+    first: int,
+    hyps: list[Hypothesis],
+) -> tuple[list[Region], list[Image]]:
+    """Serials read without their check digit, cut again with the room to their right.
+
+    The check digit is painted in a box a little apart from the serial; the detector often finds
+    no region for it (`DRYU 213877 [4]`). A region that reads as six digits alone is cut again,
+    widened to the right by a character or so. Returns a region of its own for each (for the joins
+    with the owner code) and the crops to read, the first of which will be crop `first`; their
+    hypotheses are added to `hyps`.
+    """
+    extended: list[Region] = []
+    more: list[Image] = []
+    for region, line in zip(regions, line_of, strict=True):
+        if line < 0 or not _SERIAL_ALONE.fullmatch(lines[line].text):
+            continue
+        x, y, w, h = region.box
+        x, y = max(0, x), max(0, y)  # a YOLO box may start outside the frame
+        x1 = min(view.shape[1], x + w + round(_SERIAL_ROOM * h))
+        crop = np.ascontiguousarray(view[y : y + h, x:x1])
+        if x1 <= x + w or min(crop.shape[:2]) < 4:  # no room to the right: nothing more to read
+            continue
+        box = (x, y, x1 - x, h)
+        more.append(crop)
+        hyps.append(Hypothesis(box, [first + len(more) - 1]))
+        extended.append(Region(quad_from_box(*box), region.score))
+    return extended, more
+
+
+def add_row_splits(
+    regions: Sequence[Region],
+    region_crops: Sequence[Image],
+    line_of: Sequence[int],
+    lines: Sequence[LineRead],
+    taken: Sequence[Box],
+    first: int,
+    hyps: list[Hypothesis],
+) -> list[Image]:
+    """Plate regions as square as a two-line plate, cut into their rows: the crops to read (the first
+    will be crop `first`), their hypotheses added to `hyps`.
+
+    Only regions whose one-line read shows some characters (clutter reads as nothing; a two-line plate
+    read as one line does not) and that no valid read in `taken` already covers.
+    """
+    more: list[Image] = []
+    for region, crop, line in zip(regions, region_crops, line_of, strict=True):
+        _, _, w, h = region.box
+        if not layout.may_be_two_rows(w, h, _TWO_ROW_WIDEST) or h < 2 * _MIN_ROW_HEIGHT:
+            continue
+        if line < 0 or len(lines[line].text) < 2:
+            continue
+        if any(overlap(box, region.box) > 0.5 for box in taken):
+            continue
+        split = layout.split_rows(crop)
+        if split is not None:
+            at = first + len(more)
+            more.extend(split)
+            hyps.append(Hypothesis(region.box, [at, at + 1]))
+    return more
 
 
 def plausible(regions: list[Region], kind: ReadKind) -> list[Region]:
@@ -159,6 +256,14 @@ def add_neighbours(
                     continue
                 if (_same_line(a, b) and _same_line(b, c, smallest=0.55)) or _column_goes_on(b, c):
                     hyps.append(Hypothesis(_union(_union(a, b), c), [by_box[a], by_box[b], by_box[c]]))
+
+
+def overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box's area."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return ix * iy / smaller if smaller > 0 else 0.0
 
 
 def _union(a: Box, b: Box) -> Box:

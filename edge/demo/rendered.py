@@ -21,9 +21,10 @@ import numpy as np
 from edge.demo.traffic import Scenario, SimVehicle
 from vision.config import VisionConfig
 from vision.fuse import Observation
+from vision.hypotheses import Box
 from vision.identifier import fuse_reads
 from vision.identity import Identification, ReadKind
-from vision.pipeline import Box, Recognizer, build_recognizer
+from vision.pipeline import Recognizer, build_recognizer
 from vision.plates import Grammar, grammar
 from vision.read import Image
 from vision.render import Degradation, degrade, render_container_code, render_plate, render_scene

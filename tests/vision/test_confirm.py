@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from vision.candidates import Candidate
 from vision.detect import Region, quad_from_box
 from vision.evaluate import pick
 from vision.identity import ReadKind
-from vision.pipeline import Candidate, Recognizer
+from vision.pipeline import Recognizer
 from vision.plates import GENERIC, VIETNAM
 from vision.read import Image, LineRead, TextReader, plain_letter
 

@@ -12,11 +12,12 @@ import pytest
 
 from tests.vision.conftest import wait_until
 from vision.cameras import Camera, CameraState, SourceError, decode_image, open_source
+from vision.candidates import Candidate, contested
 from vision.config import CameraConfig, CameraRole, VisionConfig
 from vision.fuse import Observation, fuse, group
 from vision.identifier import CameraIdentifier, fuse_reads
 from vision.identity import ReadKind
-from vision.pipeline import Candidate, Recognizer, _contested
+from vision.pipeline import Recognizer
 from vision.plates import VIETNAM
 from vision.render import render_plate, render_scene
 
@@ -176,6 +177,6 @@ def test_valid_read_that_a_close_rival_nearly_matches_is_not_valid() -> None:
     sure = Candidate(ReadKind.PLATE, "UH1F0F", (0.91,) * 6, True, (0, 0, 60, 30))
     rival = Candidate(ReadKind.PLATE, "UHIF0F", (0.9,) * 6, True, (0, 0, 60, 30))
     far = Candidate(ReadKind.PLATE, "UH1F0F", (0.91,) * 6, True, (500, 0, 60, 30))
-    contested = _contested([sure, rival, far])
-    assert [c.valid for c in contested] == [False, False, True]
-    assert _contested([sure, replace(rival, probs=(0.5,) * 6)])[0].valid
+    judged = contested([sure, rival, far])
+    assert [c.valid for c in judged] == [False, False, True]
+    assert contested([sure, replace(rival, probs=(0.5,) * 6)])[0].valid

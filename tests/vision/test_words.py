@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from vision.candidates import Judge
 from vision.config import VisionConfig
 from vision.detect import Region, TextDetector, quad_from_box
 from vision.hypotheses import Hypothesis
@@ -135,8 +136,7 @@ class FixedReader(TextReader):
 
 
 def _pieces_of(line: LineRead, grammar: str = "generic") -> list[tuple[str, bool]]:
-    recognizer = Recognizer(ScaleDetector({}), FixedReader(line), GRAMMARS[grammar])
-    found = recognizer._score([line], [Hypothesis((0, 0, 200, 40), [0])], ReadKind.PLATE)
+    found = Judge(GRAMMARS[grammar]).score([line], [Hypothesis((0, 0, 200, 40), [0])], ReadKind.PLATE)
     return sorted((c.text, c.valid) for c in found)
 
 

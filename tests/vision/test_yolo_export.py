@@ -15,8 +15,9 @@ from pydantic import ValidationError
 from vision.config import VisionConfig
 from vision.detect import YoloDetector
 from vision.detection_set import LABELS, read_labels, write_detection_set
+from vision.hypotheses import overlap
 from vision.identity import ReadKind
-from vision.pipeline import build_recognizer, overlap
+from vision.pipeline import build_recognizer
 from vision.read import ModelError
 from vision.render import render_container_code, render_plate, render_scene
 
