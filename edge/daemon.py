@@ -169,15 +169,7 @@ class LaneDaemon:
             self._emit("started", {"tx_id": message.tx_id})
         elif isinstance(message, Transition):
             self.writer.post("Transition", lambda r: r.transition(message))
-            self._emit(
-                "transition",
-                {
-                    "tx_id": message.tx_id,
-                    "from_state": message.from_state.value,
-                    "to_state": message.to_state.value,
-                    "cause": message.cause,
-                },
-            )
+            self._emit("transition", message.as_dict())
         elif isinstance(message, TransactionEnded):
             self.writer.post("TransactionEnded", lambda r: r.ended(message))
             self._log_transaction(message)

@@ -258,6 +258,15 @@ class Transition:
     cause: str
     at: float
 
+    def as_dict(self) -> dict[str, str | None]:
+        """The step as the kiosk's listeners and central's transition events carry it (no lane clock)."""
+        return {
+            "tx_id": self.tx_id,
+            "from_state": self.from_state.value,
+            "to_state": self.to_state.value,
+            "cause": self.cause,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TransactionEnded:

@@ -71,12 +71,7 @@ class Recorder:
 
     def transition(self, action: Transition) -> None:
         at = self._wall()
-        payload = {
-            "tx_id": action.tx_id,
-            "from_state": action.from_state.value,
-            "to_state": action.to_state.value,
-            "cause": action.cause,
-        }
+        payload = action.as_dict()
         if action.tx_id is None:
             self.store.outbox.add(self._event("lane.transition", **payload), at)
             return
