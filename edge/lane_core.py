@@ -77,9 +77,11 @@ class LaneCore:
         config: GateConfig,
         tell: Callable[[LaneMessage], None],
         clock: Callable[[], float] = time.monotonic,
+        offer_done: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self._tell = tell
+        self._offer_done = offer_done  # the lane process counts finished offers for the parent's bound
         self._clock = clock
         self.lane = Lane(config.lane, barrier=config.devices.barrier)
         self.view = LaneStatus.of(self.lane)
@@ -143,8 +145,10 @@ class LaneCore:
         self._stopping = True  # the driver reports its own shutdown as a link loss: not a fault
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
-            try:
+            try:  # asyncio objects are set from their own loop only
                 loop.call_soon_threadsafe(stop.set)
+                loop.call_soon_threadsafe(self.io.request_stop)
+                return
             except RuntimeError:  # closed meanwhile: it is stopping anyway
                 log.debug("lane loop closed before the stop request")
         self.io.request_stop()
@@ -189,6 +193,8 @@ class LaneCore:
     def _stepped_offer(self) -> None:
         with self._external_lock:
             self._external -= 1
+        if self._offer_done is not None:
+            self._offer_done()
 
     async def _ticker(self) -> None:
         loop = asyncio.get_running_loop()

@@ -30,9 +30,9 @@ from devices.modbus_io import IOStats
 from devices.scale.reading import FrameStats
 from edge.config import GateConfig
 from edge.lane_core import LANE_LOOP_MAX_AGE_S, MAX_EXTERNAL_PENDING, LaneBusy, LaneCore
-from edge.lane_events import LaneEvent
+from edge.lane_events import LaneEvent, OfficerApproved, OfficerCorrected, OfficerRejected
 from edge.lane_health import DeviceHealth
-from edge.lane_messages import LaneMessage
+from edge.lane_messages import AlarmRaised, LaneMessage, OfficerApplied
 from edge.lane_status import LaneStatus
 
 log = logging.getLogger("edge.lane_process")
@@ -79,19 +79,20 @@ class _Log:
 
 
 # -- the child --------------------------------------------------------------------------------------------
-def lane_child(config: GateConfig, conn: Connection, log_level: int) -> None:
+def lane_child(config: GateConfig, conn: Connection, log_levels: dict[str, int], parent_pid: int) -> None:
     """The lane process's entry point (spawned): run the lane until told to stop or orphaned."""
-    _die_with_parent()
+    _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     out: queue.SimpleQueue[Any] = queue.SimpleQueue()
     root = logging.getLogger()
     root.handlers[:] = [_Forward(out)]
-    root.setLevel(log_level)
-    core = LaneCore(config, out.put)
+    for name, level in log_levels.items():  # the daemon's levels (root and logging.levels), here too
+        logging.getLogger(name or None).setLevel(level)
     taken = _Taken()
+    core = LaneCore(config, out.put, offer_done=taken.add)
     sender = threading.Thread(target=_send_loop, args=(conn, core, out, taken), name="lane-out", daemon=True)
-    reader = threading.Thread(target=_read_loop, args=(conn, core, taken), name="lane-in", daemon=True)
+    reader = threading.Thread(target=_read_loop, args=(conn, core, taken, out), name="lane-in", daemon=True)
     sender.start()
     reader.start()
     try:
@@ -105,12 +106,20 @@ def lane_child(config: GateConfig, conn: Connection, log_level: int) -> None:
     sender.join(5.0)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when the daemon dies, whatever kills it (SIGKILL included)."""
-    with contextlib.suppress(OSError, AttributeError):
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to kill this process when the daemon dies, whatever kills it (SIGKILL included).
+
+    The signal follows the thread that started the child: the daemon starts it from its main thread,
+    which lives as long as the daemon. Without prctl (not Linux) the closed pipe still stops the lane.
+    """
+    try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the parent died before the request took effect
+    except (OSError, AttributeError) as exc:
+        log.warning(
+            "the lane process cannot ask to die with the daemon (%s): it stops when the pipe closes", exc
+        )
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
         os._exit(1)
 
 
@@ -179,12 +188,12 @@ def _send_loop(conn: Connection, core: LaneCore, out: queue.SimpleQueue[Any], ta
                 item = ...
             now = time.monotonic()
             if item is None:
-                conn.send(_mirror(core, taken, lag=True))
+                _send_one(conn, _mirror(core, taken, lag=True))
                 return
             if core.view is not sent_view or now - last_mirror >= MIRROR_EVERY_S:
                 with_lag = now - last_lag >= LAG_EVERY_S
                 sent_view = core.view
-                conn.send(_mirror(core, taken, lag=with_lag))
+                _send_one(conn, _mirror(core, taken, lag=with_lag))
                 last_mirror = now
                 if with_lag:
                     last_lag = now
@@ -206,17 +215,24 @@ def _send_one(conn: Connection, item: Any) -> None:
         log.error("lane message %s not sent: %r", type(item).__name__, exc)
 
 
-def _read_loop(conn: Connection, core: LaneCore, taken: _Taken) -> None:
+def _read_loop(conn: Connection, core: LaneCore, taken: _Taken, out: queue.SimpleQueue[Any]) -> None:
     """Offers and controls from the parent; the pipe closing means the parent is gone: stop."""
     try:
         while True:
-            item = conn.recv()
+            try:
+                item = conn.recv()
+            except (OSError, EOFError):
+                raise
+            except Exception as exc:  # one message that cannot be read: counted as done, the rest go on
+                log.error("a message from the daemon could not be read: %r", exc)
+                taken.add()
+                continue
             if isinstance(item, _Offer):
                 try:
-                    core.offer(item.event)
+                    core.offer(item.event)  # counted as done once the lane has stepped it
                 except LaneBusy as exc:
-                    log.error("%s refused by the lane: %s", type(item.event).__name__, exc)
-                taken.add()
+                    _refused(item.event, str(exc), out)
+                    taken.add()
             elif isinstance(item, _Control):
                 if item.what == "stop":
                     core.request_stop()
@@ -227,6 +243,16 @@ def _read_loop(conn: Connection, core: LaneCore, taken: _Taken) -> None:
                     core.call_soon(time.sleep, item.seconds)
     except (OSError, EOFError):
         core.request_stop()
+
+
+def _refused(event: LaneEvent, why: str, out: queue.SimpleQueue[Any]) -> None:
+    """An offer the lane could not take: an alarm on record, and an officer's action let go of."""
+    tx_id = getattr(event, "tx_id", None)
+    detail = f"{type(event).__name__} not taken by the lane: {why}"
+    log.error("%s", detail)
+    out.put(AlarmRaised(tx_id, "lane_refused_event", detail))
+    if isinstance(event, OfficerApproved | OfficerRejected | OfficerCorrected):
+        out.put(OfficerApplied(event.tx_id))  # not applied: the desk lets the next action through
 
 
 # -- the parent ---------------------------------------------------------------------------------------------
@@ -246,6 +272,7 @@ class LaneProcess:
         self.ended = asyncio.Event()
         self.mirror: Mirror | None = None
         self._mirror_at = 0.0
+        self._reader: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -258,15 +285,21 @@ class LaneProcess:
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=lane_child,
-            args=(self._config, child, logging.getLogger().getEffectiveLevel()),
+            args=(self._config, child, _log_levels(), os.getpid()),
             name=f"lane-{self._config.lane.lane_id}",
             daemon=True,
         )
-        await asyncio.to_thread(proc.start)
-        child.close()
+        try:
+            proc.start()  # from this (main) thread: the child's death signal follows the thread that made it
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
         self._proc, self._conn = proc, parent
         self._started = True
-        threading.Thread(target=self._read_loop, name="lane-mirror", daemon=True).start()
+        self._reader = threading.Thread(target=self._read_loop, name="lane-mirror", daemon=True)
+        self._reader.start()
         threading.Thread(target=self._send_loop, name="lane-offers", daemon=True).start()
 
     # -- offers and controls (main loop) ------------------------------------------------------------
@@ -304,6 +337,15 @@ class LaneProcess:
                 conn.send(item)
             except (OSError, ValueError):  # the child is gone: its end is reported by the reader
                 return
+            except Exception as exc:  # cannot be pickled: a bug, logged; the offer counts as never made
+                log.error("%s not sent to the lane: %r", type(item).__name__, exc)
+                if isinstance(item, _Offer):
+                    with self._offer_lock:
+                        self._offered -= 1
+                    event = item.event
+                    if isinstance(event, OfficerApproved | OfficerRejected | OfficerCorrected):
+                        self._post(self._on_message, OfficerApplied(event.tx_id))
+                continue
             if isinstance(item, _Control) and item.what == "stop":
                 return
 
@@ -332,7 +374,9 @@ class LaneProcess:
             self._mirror_at = time.monotonic()
         elif isinstance(item, _Log):
             record = logging.makeLogRecord(item.fields)
-            logging.getLogger(record.name).handle(record)
+            logger = logging.getLogger(record.name)
+            if logger.isEnabledFor(record.levelno):
+                logger.handle(record)
         else:
             self._on_message(item)
 
@@ -343,12 +387,10 @@ class LaneProcess:
     def alive(self) -> bool:
         """Running, heard from recently, and its loop stepped within LANE_LOOP_MAX_AGE_S."""
         mirror = self.mirror
-        return (
-            self.running()
-            and mirror is not None
-            and time.monotonic() - self._mirror_at < SILENT_S
-            and mirror.heartbeat_age_s <= LANE_LOOP_MAX_AGE_S
-        )
+        if not self.running() or mirror is None:
+            return False
+        silent_s = time.monotonic() - self._mirror_at
+        return silent_s < SILENT_S and mirror.heartbeat_age_s + silent_s <= LANE_LOOP_MAX_AGE_S
 
     async def stop(self, wait_s: float) -> None:
         """Ask the lane to stop and wait; kill it if it does not end in time."""
@@ -361,6 +403,10 @@ class LaneProcess:
             log.error("the lane process did not end within %.0f s of the stop: killed", wait_s)
             proc.kill()
             await asyncio.to_thread(proc.join, wait_s)
+        reader = self._reader
+        if reader is not None:  # the child's last messages are read (and posted) before the pipe closes
+            await asyncio.to_thread(reader.join, wait_s)
+        await asyncio.sleep(0)  # ...and handled: the records they carry reach the writer before it closes
         if self._conn is not None:
             self._conn.close()
 
@@ -368,6 +414,15 @@ class LaneProcess:
 def _with_lag(mirror: Mirror, lag: dict[str, dict[str, float]] | None) -> Mirror:
     """A mirror without lag figures keeps the last ones (they come once a second)."""
     return replace(mirror, lag=lag)
+
+
+def _log_levels() -> dict[str, int]:
+    """The root level and every logger's own level set in this process (logging.levels, --log-level)."""
+    levels = {"": logging.getLogger().getEffectiveLevel()}
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
 
 
 class LaneLag:

@@ -25,6 +25,8 @@ from devices.sim.net import free_tcp_port
 from devices.sim.scale_peer import ScaleSimPeer
 from edge.daemon import LaneDaemon, LaneProcessEnded
 from edge.lane import LaneState
+from edge.lane_core import MAX_EXTERNAL_PENDING, LaneBusy
+from edge.lane_events import Tick
 
 from .conftest import FixedIdentifier, eventually, fast_config
 
@@ -153,3 +155,21 @@ async def test_a_stuck_lane_loop_is_not_alive_and_a_dead_one_stops_the_daemon(
     with pytest.raises(LaneProcessEnded):  # the daemon stops, and says it failed: systemd restarts it
         await asyncio.wait_for(isolated.run, 20)
     assert any("lane process ended by itself" in r.getMessage() for r in caplog.records)
+
+
+async def test_while_the_lane_is_stuck_the_daemon_refuses_offers_past_the_bound_and_drops_none(
+    isolated: Isolated, caplog: pytest.LogCaptureFixture
+) -> None:
+    daemon = isolated.daemon
+    await eventually(lambda: daemon.view.state is LaneState.IDLE, what="lane idle")
+    daemon.lane_process.control("hang", 3.0)
+    await asyncio.sleep(0.3)
+    for _ in range(MAX_EXTERNAL_PENDING):
+        daemon.submit(Tick())
+        await asyncio.sleep(0.005)  # each offer reaches the lane process before the next
+    await asyncio.sleep(0.5)
+    with pytest.raises(LaneBusy):  # the parent counts what the stuck lane has not stepped yet
+        daemon.submit(Tick())
+    await eventually(lambda: daemon.lane_process.pending() == 0, timeout=15, what="every offer stepped")
+    daemon.submit(Tick())  # room again
+    assert not any("not taken by the lane" in r.getMessage() for r in caplog.records)
