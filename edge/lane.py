@@ -317,20 +317,13 @@ class Lane:
         return True
 
     def _see(self, snap: InputSnapshot, now: float) -> None:
-        seen = self._path.see(snap, now)
+        seen = self._path.see(snap, now, self._state, self._suspended)
         if seen.reversed:
             self._out.append(OpenBarrier())  # S2, in whatever state: CLOSING, or FAULT / PASSING after one
         if seen.unauthorized:
             self._alarm("unauthorized_passage", "exit loop occupied while the barrier is down and not opened")
-        if self._path.crossed or not seen.used:
-            return
-        if self._state in (S.OPENING, S.PASSING):
-            self._path.crossed = True
+        if seen.crossed:
             self._light("red")  # the cleared vehicle is past the light: stop the next one
-        elif self._state is S.FAULT and self._suspended in AFTER_OPEN:
-            self._path.crossed = (
-                True  # seen while a barrier fault holds the lane: the light follows on recovery
-            )
 
     def _passage_result(self) -> TxResult | None:
         """How the cleared transaction's passage ends now: "passed", "unconfirmed", or None (not used)."""

@@ -27,6 +27,7 @@ class Seen:
     used: bool  # the path was occupied, or a counter moved, since the previous reading: not clear all along
     reversed: bool  # a close under way met it: the barrier is now commanded open (S2), the lane says so
     unauthorized: bool  # the exit loop became occupied while the barrier is down and not commanded open
+    crossed: bool  # the cleared vehicle is past the light just now: stop the next one
 
 
 class LanePath:
@@ -54,8 +55,11 @@ class LanePath:
             and now - self._clear_since >= self.close_hold_s
         )
 
-    def see(self, snap: InputSnapshot, now: float) -> Seen:
-        """Take a reading from a live link: restart the clear time, reverse a close under way if needed."""
+    def see(self, snap: InputSnapshot, now: float, state: LaneState, suspended: LaneState | None) -> Seen:
+        """Take a reading from a live link in lane `state` (`suspended`: the state FAULT interrupted).
+
+        Restarts the clear time, reverses a close under way (S2), notes a crossing of the open barrier.
+        """
         prev, self.snapshot = self.snapshot, snap
         used = snap.path_used_since(prev)  # occupied, or a counter moved: not clear all along
         if snap.barrier_path_obstructed:
@@ -72,7 +76,15 @@ class LanePath:
         unauthorized = (
             snap.exit_loop and not prev.exit_loop and snap.barrier_down and self.commanded != "open"
         )
-        return Seen(used, reversed_, unauthorized)
+        crossed_now = False
+        if used and not self.crossed:
+            if state in (S.OPENING, S.PASSING):
+                self.crossed = crossed_now = True
+            elif state is S.FAULT and suspended in AFTER_OPEN:
+                self.crossed = (
+                    True  # seen while a barrier fault holds the lane: the light follows on recovery
+                )
+        return Seen(used, reversed_, unauthorized, crossed_now)
 
     def command(self, command: BarrierCommand) -> None:
         """Record a barrier command the lane emits; a close is under way until the down limit is seen."""
