@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from edge.config import GateConfig
@@ -35,27 +35,25 @@ from edge.lane_events import (
 )
 from edge.lane_health import DeviceHealth
 from edge.lane_messages import AlarmRaised, Announced, DeviceFaulted, LaneMessage, LaneStarted, OfficerApplied
-from edge.lane_process import LaneLag, LaneProcess
+from edge.lane_process import LaneProcess
 from edge.lane_status import LaneStatus
 from edge.lane_writer import LaneWriter
 from edge.logs import FailureLog, log_transaction
-from edge.metrics import CameraStats, GateMetrics, GateSnapshot, ModbusStats, SerialStats, StoreStats, age_s
+from edge.metrics import GateMetrics
 from edge.officer import OfficerDesk
 from edge.recorder import Recorder
 from edge.sdnotify import Notifier, SdNotifier, notify_when_ready
 from edge.storage_health import MB, StorageHealth, StorageWatch
 from edge.store import Store
+from edge.supervision import LaneReport, Readiness, Supervision
 from edge.task_stop import cancel_within
-from edge.watchdog import LivenessCheck, Watchdog, all_of, progress_check
+from edge.watchdog import Watchdog
 from vision.identity import Identification, IdentificationSource
 
 log = logging.getLogger("edge.daemon")
 
 STOP_WAIT_S = 5.0  # how long the shutdown waits for each group of tasks to end
 EVIDENCE_PRUNE_EVERY_S = 3600.0
-#: A camera reader that neither reads a frame nor retries for this long is stuck (OpenCV can block ~30 s
-#: opening an unreachable RTSP source, and the reader backs off up to 10 s between attempts).
-CAMERA_MAX_STALL_S = 60.0
 #: With the I/O controller unreachable, report READY after this long anyway: the kiosk shows the fault.
 READY_GRACE_S = 60.0
 
@@ -81,8 +79,6 @@ class LaneDaemon:
         self._clock = clock
         # The lane loop and its devices, run alone in a process of their own; everyone reads `self.view`.
         self.lane_process = LaneProcess(config, self._on_lane_message)
-        self._initial_view = LaneStatus.of(Lane(config.lane, barrier=config.devices.barrier))
-        self.lag = LaneLag(self.lane_process)
         self.store = Store(config.store.path)  # the main loop's connection (kiosk, officer actions)
         self.recorder = Recorder(self.store, config.gate_id, config.lane.lane_id)
         # The lane's own records go through the writer, so the lane loop never waits on the database lock.
@@ -92,6 +88,23 @@ class LaneDaemon:
             self.storage, config.store.path.parent, config.store.check_s, self.writer.retry, self._storage_low
         )
         self.ready = asyncio.Event()
+        self.uplink_status: Callable[[], dict[str, Any]] | None = None  # set when sync runs beside the lane
+        self.notifier: Notifier = notifier or SdNotifier(None)
+        self.watchdog = Watchdog(self.notifier, {})
+        # Everyone reads the lane as the lane process last reported it, through the supervision.
+        self.supervision = Supervision(
+            config,
+            self.lane_process,
+            LaneStatus.of(Lane(config.lane, barrier=config.devices.barrier)),
+            self.store,
+            self.storage,
+            identifier,
+            self.watchdog,
+            self.ready,
+            lambda: self.uplink_status,
+            clock,
+        )
+        self.lag = self.supervision.lag
         self.officer = OfficerDesk(
             lambda: self.view,
             self.submit,
@@ -100,10 +113,7 @@ class LaneDaemon:
             self.store,
             self.ready.is_set,
         )
-        self.uplink_status: Callable[[], dict[str, Any]] | None = None  # set when sync runs beside the lane
-        self.notifier: Notifier = notifier or SdNotifier(None)
-        self.watchdog = Watchdog(self.notifier, {})
-        self.metrics = GateMetrics(config.gate_id, config.lane.lane_id, self)
+        self.metrics = GateMetrics(config.gate_id, config.lane.lane_id, self.supervision)
         self._tx_notes: dict[str, _TxNotes] = {}
         self._failures = FailureLog(log)
         # Main-loop state.
@@ -121,18 +131,11 @@ class LaneDaemon:
     @property
     def view(self) -> LaneStatus:
         """The lane as of its last step (immutable)."""
-        mirror = self.lane_process.mirror
-        return mirror.view if mirror is not None else self._initial_view
+        return self.supervision.view
 
     @property
     def health(self) -> DeviceHealth:
-        mirror = self.lane_process.mirror
-        return mirror.health if mirror is not None else DeviceHealth()
-
-    @property
-    def light(self) -> str | None:
-        mirror = self.lane_process.mirror
-        return mirror.light if mirror is not None else None
+        return self.supervision.health
 
     def submit(self, event: LaneEvent) -> None:
         """Hand an event to the lane loop; LaneBusy if it cannot take it now."""
@@ -193,7 +196,7 @@ class LaneDaemon:
         stopping = asyncio.create_task(self._stopping.wait())
         ended = asyncio.create_task(self.lane_process.ended.wait())
         try:
-            for name, check in self._liveness_checks().items():
+            for name, check in self.supervision.liveness_checks().items():
                 self.watchdog.register(name, check)
             self._tasks = [
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
@@ -304,86 +307,26 @@ class LaneDaemon:
         except LaneBusy as exc:
             log.error("%s for %s not handed to the lane: %s", type(event).__name__, event.tx_id, exc)
 
-    # -- what others read (any thread) --------------------------------------------------------------
+    # -- what others read (main loop) -----------------------------------------------------------------
+    @property
+    def evidence_dir(self) -> Path:
+        return self.config.store.evidence_dir
+
     def lane_alive(self) -> bool:
-        """The lane process runs, reports, and its loop stepped an event within LANE_LOOP_MAX_AGE_S."""
-        return self.lane_process.alive()
+        return self.supervision.lane_alive()
 
     def faults(self) -> list[str]:
-        """Every device and storage fault now, in words, for the lane status and the kiosk."""
-        found = self.health.fault_list(self.view.fault)
-        storage = self.storage.fault()
-        return [*found, f"store: {storage}"] if storage else found
+        return self.supervision.faults()
+
+    def report(self) -> LaneReport:
+        return self.supervision.report()
+
+    def readiness(self) -> Readiness:
+        return self.supervision.readiness()
 
     def status(self) -> dict[str, Any]:
-        """The lane status: state, detectors, barrier, device health, outbox (main loop: reads the store)."""
-        return {
-            "faults": self.faults(),
-            "light": self.light,
-            "gate_id": self.config.gate_id,
-            "lane": self.view.status(),
-            "devices": self.health.devices(),
-            "storage": self.storage.as_dict(),
-            "outbox_depth": self.store.outbox.depth(),
-            "sync": self.uplink_status() if self.uplink_status is not None else None,
-        }
-
-    # -- operations: systemd and metrics ----------------------------------------------------------
-    def metrics_snapshot(self) -> GateSnapshot:
-        """What /metrics reads at each scrape (on the main loop: the store connection is its thread's)."""
-        cameras = getattr(self._identifier, "stats", None)
-        uplink = self.uplink_status() if self.uplink_status is not None else None
-        mirror = self.lane_process.mirror
-        return GateSnapshot(
-            lane_state=self.view.state.value,
-            modbus=ModbusStats.of(mirror.io_stats, mirror.io_link_up) if mirror else None,
-            scale=SerialStats.of(mirror.scale_stats, faulted=not mirror.health.scale_ok) if mirror else None,
-            cameras=(
-                {
-                    name: CameraStats(str(s.state) == "OK", s.fps, s.last_frame_age_s)
-                    for name, s in cameras().items()
-                }
-                if callable(cameras)
-                else None
-            ),
-            outbox_depth=self.store.outbox.depth(),
-            outbox_oldest_age_s=age_s(self.store.outbox.oldest_pending_at(), datetime.now(UTC)),
-            liveness=self.watchdog.status(),
-            store=StoreStats.of(self.storage),
-            mqtt_connected=bool(uplink["connected"]) if uplink is not None else None,
-            clearance_cache_age_s=uplink.get("clearance_age_s") if uplink is not None else None,
-            lane_lag=self.lag.summary(),
-        )
-
-    def _liveness_checks(self) -> dict[str, LivenessCheck]:
-        """What must be alive for the watchdog to ping: the lane loop, the pollers, the camera readers."""
-        link = self.config.devices.io
-        # One full reconnect backoff (with jitter) plus a connect and a request guard, with room.
-        io_stall_s = link.backoff_max_s * 1.1 + 2 * (link.timeout_s * 2 + 0.1) + 2.0
-        lane = self.lane_process
-
-        def io_progress() -> int:
-            io = lane.mirror.io_stats if lane.mirror else None
-            return io.polls + io.errors + io.reconnects if io else 0
-
-        checks: dict[str, LivenessCheck] = {
-            "lane-loop": self.lane_alive,
-            "modbus-poller": all_of(
-                lambda: lane.mirror is not None and lane.mirror.io_running,
-                progress_check(io_progress, io_stall_s, self._clock),
-            ),
-        }
-        # A read returns within its timeout, a reopen attempt comes every reconnect_s: a stall is a hang.
-        checks["scale-reader"] = progress_check(
-            lambda: lane.mirror.scale_turns if lane.mirror else 0,
-            self.config.devices.scale.reconnect_s + 3.0,
-            self._clock,
-        )
-        cameras = getattr(self._identifier, "stats", None)
-        if callable(cameras):
-            for name in cameras():
-                checks[f"camera:{name}"] = progress_check(_camera_progress(cameras, name), CAMERA_MAX_STALL_S)
-        return checks
+        """The lane status as plain data: state, detectors, barrier, devices, outbox (for telemetry)."""
+        return self.report().as_dict()
 
     async def _notify_ready(self) -> None:
         await notify_when_ready(
@@ -406,11 +349,6 @@ class LaneDaemon:
             gate_id=self.config.gate_id,
             lane_id=self.config.lane.lane_id,
         )
-
-
-def _camera_progress(stats: Callable[[], dict[str, Any]], name: str) -> Callable[[], int]:
-    """Frames read plus reconnect attempts of one camera: grows while its reader thread is alive."""
-    return lambda: int(stats()[name].frames + stats()[name].reconnects)
 
 
 @dataclass(slots=True)

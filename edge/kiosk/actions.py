@@ -1,8 +1,8 @@
 """Officer actions on the lane, checked against what the lane is doing now and recorded with before/after.
 
-The checks read the lane's latest published picture (`daemon.view`, mirrored from the lane process); the
+The checks read the lane's latest published picture (`LaneAccess.view`, mirrored from the lane process); the
 lane process applies the action in order with its own events and ignores one naming another transaction.
-The actions go through the daemon's `OfficerDesk`, which writes the audit record (hash-chained, with its
+The actions go through the lane's officer desk, which writes the audit record (hash-chained, with its
 outbox event for central) before handing the event to the lane.
 """
 
@@ -25,7 +25,7 @@ from edge.recorder import identification_json
 from edge.storage_health import is_storage_error
 
 if TYPE_CHECKING:
-    from edge.daemon import LaneDaemon
+    from edge.kiosk.lane_access import LaneAccess
 
 
 class ActionRefused(Exception):
@@ -57,9 +57,9 @@ def _handed_to_lane() -> Iterator[None]:
         ) from None
 
 
-def _held(daemon: LaneDaemon, tx_id: str) -> Vehicle:
+def _held(lane: LaneAccess, tx_id: str) -> Vehicle:
     """The held vehicle the officer is looking at, or a refusal naming why not."""
-    vehicle = daemon.view.held_vehicle()
+    vehicle = lane.view.held_vehicle()
     if vehicle is None:
         raise ActionRefused(status.HTTP_409_CONFLICT, "no vehicle is held at the lane")
     if vehicle.tx_id != tx_id:
@@ -70,7 +70,7 @@ def _held(daemon: LaneDaemon, tx_id: str) -> Vehicle:
         raise ActionRefused(
             status.HTTP_409_CONFLICT, f"already rejected by {vehicle.rejected_by}: it must back out"
         )
-    if daemon.officer.pending == tx_id:
+    if lane.officer.pending == tx_id:
         raise ActionRefused(
             status.HTTP_409_CONFLICT, "another officer's action on this vehicle is being applied"
         )
@@ -88,13 +88,13 @@ def _decision_json(vehicle: Vehicle) -> dict[str, Any]:
     }
 
 
-def approve(daemon: LaneDaemon, officer: str, role: Role, tx_id: str, reason: str) -> None:
+def approve(lane: LaneAccess, officer: str, role: Role, tx_id: str, reason: str) -> None:
     """Let the held vehicle pass; overriding a REJECT decision takes a supervisor."""
-    vehicle = _held(daemon, tx_id)
+    vehicle = _held(lane, tx_id)
     if vehicle.outcome is Outcome.REJECT and role is not Role.SUPERVISOR:
         raise ActionRefused(status.HTTP_403_FORBIDDEN, "only a supervisor may let a rejected vehicle pass")
     with _handed_to_lane():
-        daemon.officer.approve(
+        lane.officer.approve(
             officer,
             reason,
             before=_decision_json(vehicle),
@@ -102,11 +102,11 @@ def approve(daemon: LaneDaemon, officer: str, role: Role, tx_id: str, reason: st
         )
 
 
-def reject(daemon: LaneDaemon, officer: str, tx_id: str, reason: str) -> None:
+def reject(lane: LaneAccess, officer: str, tx_id: str, reason: str) -> None:
     """Refuse the held vehicle: it must back out; final for the transaction."""
-    vehicle = _held(daemon, tx_id)
+    vehicle = _held(lane, tx_id)
     with _handed_to_lane():
-        daemon.officer.reject(
+        lane.officer.reject(
             officer,
             reason,
             before=_decision_json(vehicle),
@@ -115,7 +115,7 @@ def reject(daemon: LaneDaemon, officer: str, tx_id: str, reason: str) -> None:
 
 
 def correct(
-    daemon: LaneDaemon,
+    lane: LaneAccess,
     officer: str,
     tx_id: str,
     reason: str,
@@ -123,33 +123,33 @@ def correct(
     containers: list[str] | None,
 ) -> None:
     """Replace a misread plate and/or containers; the daemon keeps both reads and decides again."""
-    _held(daemon, tx_id)
+    _held(lane, tx_id)
     with _handed_to_lane():
-        daemon.officer.correct(officer, reason, plate=plate, containers=containers)
+        lane.officer.correct(officer, reason, plate=plate, containers=containers)
 
 
-def inspection_done(daemon: LaneDaemon, officer: str, tx_id: str, reason: str) -> None:
+def inspection_done(lane: LaneAccess, officer: str, tx_id: str, reason: str) -> None:
     """Record the red-channel inspection of the held vehicle's declaration; the daemon decides again."""
-    vehicle = _held(daemon, tx_id)
+    vehicle = _held(lane, tx_id)
     if Reason.RED_NOT_INSPECTED not in vehicle.reasons:
         raise ActionRefused(status.HTTP_409_CONFLICT, "the held vehicle is not waiting for an inspection")
     with _handed_to_lane():
-        daemon.officer.inspection_done(officer, reason)  # a red-channel reason implies a matched declaration
+        lane.officer.inspection_done(officer, reason)  # a red-channel reason implies a matched declaration
 
 
-def manual_open(daemon: LaneDaemon, officer: str, reason: str) -> None:
+def manual_open(lane: LaneAccess, officer: str, reason: str) -> None:
     """Open the barrier by hand (supervisors; the role is the router's check); any open transaction ends."""
-    lane = daemon.view
-    refusal = lane.manual_open_refusal()
+    now = lane.view
+    refusal = now.manual_open_refusal()
     if refusal is not None:
         raise ActionRefused(status.HTTP_409_CONFLICT, refusal)
     before = {
-        "state": lane.state.value,
-        "tx_id": lane.tx_id,
-        "barrier_commanded": lane.barrier_commanded,
+        "state": now.state.value,
+        "tx_id": now.tx_id,
+        "barrier_commanded": now.barrier_commanded,
     }
     with _handed_to_lane():
-        daemon.officer.open(
+        lane.officer.open(
             officer,
             reason,
             before=before,

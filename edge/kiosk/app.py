@@ -1,4 +1,4 @@
-"""The kiosk app factory: the officer's page, the JSON API under /api/v1 and the probes, for one daemon.
+"""The kiosk app factory: the officer's page, the JSON API under /api/v1 and the probes, for one lane.
 
 Every handler is `async def` on purpose: they run on the daemon's own loop, between lane events, so they
 read the lane and its store from the thread that owns them (sqlite connections never cross threads).
@@ -32,7 +32,7 @@ from edge.metrics import mount_metrics
 from sync.outbox import utc_now
 
 if TYPE_CHECKING:
-    from edge.daemon import LaneDaemon
+    from edge.kiosk.lane_access import LaneAccess
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -74,24 +74,24 @@ class SecurityHeaders:
 
 
 def create_app(
-    daemon: LaneDaemon,
+    lane: LaneAccess,
     config: KioskConfig,
     *,
     clock: Callable[[], float] | None = None,
     wall: Callable[[], datetime] | None = None,
     sync_status: SyncStatus | None = None,
 ) -> FastAPI:
-    """The kiosk for `daemon`; `sync_status` reports the link to central (the uplink's `status`).
+    """The kiosk for `lane`; `sync_status` reports the link to central (the uplink's `status`).
 
     `clock` (monotonic) and `wall` (aware UTC) are injectable for tests.
     """
     clock = clock or time.monotonic
     wall = wall or utc_now
-    hub = LiveHub(daemon, sync_status)
+    hub = LiveHub(lane, sync_status)
     context = KioskContext(
-        daemon=daemon,
+        lane=lane,
         config=config,
-        users=UsersRepo(daemon.store.conn),
+        users=UsersRepo(lane.store.conn),
         sessions=SessionStore(config.session_idle_timeout_s, config.session_max_age_s, clock),
         login_limiter=RateLimiter(config.login_rate_per_minute, 60.0, clock),
         login_throttle=LoginThrottle(config, clock),
@@ -124,5 +124,5 @@ def create_app(
     too_large = {"model": ErrorBody, "description": f"Request body over {config.max_body_bytes} bytes."}
     for module in (routes_session, routes_lane, routes_history, routes_pages):
         app.include_router(module.router, responses={413: too_large})
-    mount_metrics(app, daemon.metrics)  # Prometheus scrapes the daemon's own port: no login, firewall it
+    mount_metrics(app, lane.metrics)  # Prometheus scrapes the daemon's own port: no login, firewall it
     return app

@@ -16,12 +16,12 @@ from edge.kiosk.sessions import RateLimiter, SessionStore
 from edge.kiosk.users import UsersRepo
 
 if TYPE_CHECKING:
-    from edge.daemon import LaneDaemon
+    from edge.kiosk.lane_access import LaneAccess
 
 
 @dataclass(slots=True)
 class KioskContext:
-    daemon: LaneDaemon
+    lane: LaneAccess
     config: KioskConfig
     users: UsersRepo
     sessions: SessionStore

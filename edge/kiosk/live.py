@@ -19,7 +19,7 @@ from edge.kiosk.views import LaneView, lane_view
 from vision.identity import Identification
 
 if TYPE_CHECKING:
-    from edge.daemon import LaneDaemon
+    from edge.kiosk.lane_access import LaneAccess
 
 log = logging.getLogger("edge.kiosk.live")
 
@@ -61,8 +61,8 @@ class Subscriber:
 class LiveHub:
     """Turns daemon steps into lane views for every subscriber, and remembers decisions and camera reads."""
 
-    def __init__(self, daemon: LaneDaemon, sync_status: SyncStatus | None = None) -> None:
-        self._daemon = daemon
+    def __init__(self, lane: LaneAccess, sync_status: SyncStatus | None = None) -> None:
+        self._lane = lane
         self._sync_status = sync_status
         self._subscribers: set[Subscriber] = set()
         self._pending = False
@@ -71,7 +71,7 @@ class LiveHub:
         self.decisions: OrderedDict[str, Decision] = OrderedDict()
         self.camera_reads: OrderedDict[str, Identification] = OrderedDict()
         self.pushes = 0
-        daemon.add_listener(self.on_lane_event)
+        lane.add_listener(self.on_lane_event)
 
     # -- fed by the daemon ----------------------------------------------------------------------
     def on_lane_event(self, kind: str, data: dict[str, Any]) -> None:
@@ -101,7 +101,7 @@ class LiveHub:
 
     def view(self) -> LaneView:
         sync = self._sync_status() if self._sync_status is not None else {}
-        return lane_view(self._daemon, self.decisions, self.camera_reads, sync)
+        return lane_view(self._lane, self.decisions, self.camera_reads, sync)
 
     def _flush(self) -> None:
         self._pending = False

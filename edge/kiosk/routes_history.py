@@ -147,7 +147,7 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[TransactionSummary]:
     """Transactions matching every given filter, newest first."""
-    records = ctx.daemon.store.transactions.search(
+    records = ctx.lane.store.transactions.search(
         plate=normalise_plate(plate) if plate is not None else None,
         container=iso6346.normalise(container) if container is not None else None,
         declaration=declaration.strip() if declaration is not None else None,
@@ -165,10 +165,10 @@ async def search(
 )
 async def transaction(tx_id: str, _: Reader, ctx: Ctx) -> TransactionDetail:
     """One transaction with its timeline of transitions, its exits and the officer actions on it."""
-    record = ctx.daemon.store.transactions.get(tx_id)
+    record = ctx.lane.store.transactions.get(tx_id)
     if record is None:
         raise refuse(status.HTTP_404_NOT_FOUND, "no such transaction")
-    audit = [audit_view(a) for a in reversed(ctx.daemon.store.audit.records(subject=tx_id, limit=200))]
+    audit = [audit_view(a) for a in reversed(ctx.lane.store.audit.records(subject=tx_id, limit=200))]
     return TransactionDetail(
         **_summary_fields(record, ctx.hub.decisions.get(record.id)),
         transitions=[
@@ -193,7 +193,7 @@ async def audit_records(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditView]:
     """The audit trail, newest first (supervisors)."""
-    return [audit_view(r) for r in ctx.daemon.store.audit.records(subject=subject, limit=limit)]
+    return [audit_view(r) for r in ctx.lane.store.audit.records(subject=subject, limit=limit)]
 
 
 @router.get(
@@ -203,5 +203,5 @@ async def audit_records(
 )
 async def audit_verify(_: Supervisor, ctx: Ctx) -> AuditCheck:
     """Walk the hash chain; name the first record that was changed, moved or removed (supervisors)."""
-    broken = ctx.daemon.store.audit.verify()
-    return AuditCheck(intact=broken is None, first_broken=broken, head=ctx.daemon.store.audit.head())
+    broken = ctx.lane.store.audit.verify()
+    return AuditCheck(intact=broken is None, first_broken=broken, head=ctx.lane.store.audit.head())

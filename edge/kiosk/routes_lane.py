@@ -127,7 +127,7 @@ def _refused(exc: ActionRefused) -> HTTPException:
 async def approve(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
     """Let the held vehicle pass (a REJECT decision takes a supervisor)."""
     try:
-        actions.approve(ctx.daemon, session.user, session.role, body.tx_id, body.reason)
+        actions.approve(ctx.lane, session.user, session.role, body.tx_id, body.reason)
     except ActionRefused as exc:
         raise _refused(exc) from None
     return _accepted("approve", body.tx_id, ctx)
@@ -137,7 +137,7 @@ async def approve(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepte
 async def reject(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
     """Refuse the held vehicle: it must back out."""
     try:
-        actions.reject(ctx.daemon, session.user, body.tx_id, body.reason)
+        actions.reject(ctx.lane, session.user, body.tx_id, body.reason)
     except ActionRefused as exc:
         raise _refused(exc) from None
     return _accepted("reject", body.tx_id, ctx)
@@ -147,7 +147,7 @@ async def reject(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted
 async def correct(body: CorrectBody, session: Actor, ctx: Ctx) -> ActionAccepted:
     """Correct the plate and/or containers: the decision runs again; both reads stay on record."""
     try:
-        actions.correct(ctx.daemon, session.user, body.tx_id, body.reason, body.plate, body.containers)
+        actions.correct(ctx.lane, session.user, body.tx_id, body.reason, body.plate, body.containers)
     except ActionRefused as exc:
         raise _refused(exc) from None
     return _accepted("correct", body.tx_id, ctx)
@@ -159,7 +159,7 @@ async def correct(body: CorrectBody, session: Actor, ctx: Ctx) -> ActionAccepted
 async def inspection_done(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
     """Record the red-channel inspection as done: the decision runs again."""
     try:
-        actions.inspection_done(ctx.daemon, session.user, body.tx_id, body.reason)
+        actions.inspection_done(ctx.lane, session.user, body.tx_id, body.reason)
     except ActionRefused as exc:
         raise _refused(exc) from None
     return _accepted("inspection_done", body.tx_id, ctx)
@@ -170,9 +170,9 @@ async def manual_open(
     body: OpenBody, session: Annotated[Session, Depends(actor(Role.SUPERVISOR))], ctx: Ctx
 ) -> ActionAccepted:
     """Open the barrier by hand, outside the decision (supervisors only); it closes by the interlock."""
-    tx_id = ctx.daemon.view.tx_id
+    tx_id = ctx.lane.view.tx_id
     try:
-        actions.manual_open(ctx.daemon, session.user, body.reason)
+        actions.manual_open(ctx.lane, session.user, body.reason)
     except ActionRefused as exc:
         raise _refused(exc) from None
     return _accepted("manual_open", tx_id, ctx)
@@ -196,7 +196,7 @@ async def evidence(
     ctx: Ctx,
 ) -> FileResponse:
     """An evidence image by its SHA-256 (the name is checked, so no path leaves the evidence folder)."""
-    folder = ctx.config.evidence_dir or ctx.daemon.config.store.evidence_dir
+    folder = ctx.config.evidence_dir or ctx.lane.evidence_dir
     if folder is not None:
         for suffix, media_type in _IMAGE_TYPES.items():
             path = Path(folder) / f"{sha256}{suffix}"

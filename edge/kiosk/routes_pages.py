@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from importlib import resources
 
 from fastapi import APIRouter, status
@@ -52,29 +51,15 @@ async def healthz() -> Health:
 
 
 def readiness(ctx: KioskContext) -> Readiness:
-    storage: str | None
-    try:
-        ctx.daemon.store.check_readable()
-    except sqlite3.Error as exc:
-        store_ok = False
-        storage = f"unreadable: {exc}"
-    else:
-        storage = ctx.daemon.storage.fault()
-        store_ok = storage is None
-    started = ctx.daemon.ready.is_set()
-    link = ctx.daemon.view.link_up
-    lane_loop = ctx.daemon.lane_alive()
-    uplink = ctx.daemon.uplink_status() if ctx.daemon.uplink_status is not None else None
-    reported = uplink.get("inbound_alive") if uplink is not None else None
-    inbound = reported if isinstance(reported, bool) else None
+    facts = ctx.lane.readiness()
     return Readiness(
-        ready=started and lane_loop and link and store_ok and inbound is not False,
-        inbound=inbound,
-        lane_started=started,
-        lane_loop=lane_loop,
-        controller_link=link,
-        store=store_ok,
-        storage=storage,
+        ready=facts.ready,
+        inbound=facts.inbound,
+        lane_started=facts.lane_started,
+        lane_loop=facts.lane_loop,
+        controller_link=facts.controller_link,
+        store=facts.store,
+        storage=facts.storage,
     )
 
 

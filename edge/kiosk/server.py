@@ -23,7 +23,7 @@ from edge.kiosk.context import KioskContext
 from edge.kiosk.live import SyncStatus
 
 if TYPE_CHECKING:
-    from edge.daemon import LaneDaemon
+    from edge.kiosk.lane_access import LaneAccess
 
 log = logging.getLogger("edge.kiosk")
 
@@ -60,7 +60,7 @@ def uvicorn_config(app: FastAPI, config: KioskConfig) -> uvicorn.Config:
 
 
 async def serve_kiosk(
-    daemon: LaneDaemon,
+    lane: LaneAccess,
     config: KioskConfig,
     *,
     clock: Callable[[], float] | None = None,
@@ -73,7 +73,7 @@ async def serve_kiosk(
     Raises KioskStartError if it cannot listen. `started` is set once it accepts connections;
     `sync_status` (the uplink's `status`) feeds the broker and clearance figures of the screen.
     """
-    app = create_app(daemon, config, clock=clock, wall=wall, sync_status=sync_status)
+    app = create_app(lane, config, clock=clock, wall=wall, sync_status=sync_status)
     server = _EmbeddedServer(uvicorn_config(app, config))
     serving = asyncio.create_task(_serve(server), name="kiosk-uvicorn")
     try:
@@ -105,15 +105,13 @@ async def _serve(server: uvicorn.Server) -> None:
         ) from exc
 
 
-async def run_kiosk(
-    daemon: LaneDaemon, config: KioskConfig, *, sync_status: SyncStatus | None = None
-) -> None:
+async def run_kiosk(lane: LaneAccess, config: KioskConfig, *, sync_status: SyncStatus | None = None) -> None:
     """`serve_kiosk` as the daemon's command runs it: nothing when disabled; a failed start is logged once
     and the lane runs on without its screen (the barrier never depends on the kiosk)."""
     if not config.enabled:
         log.info("kiosk disabled in the configuration")
         return
     try:
-        await serve_kiosk(daemon, config, sync_status=sync_status)
+        await serve_kiosk(lane, config, sync_status=sync_status)
     except KioskStartError as exc:
         log.error("%s: the lane runs without its kiosk", exc)

@@ -17,7 +17,9 @@ from edge.lane import LaneState
 from vision.identity import Identification, Read
 
 if TYPE_CHECKING:
-    from edge.daemon import LaneDaemon
+    from edge.kiosk.lane_access import LaneAccess
+    from edge.lane_status import LaneStatus
+    from edge.supervision import LaneReport
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -170,10 +172,10 @@ def _containers(ident: Identification) -> list[ReadView]:
 
 
 def vehicle_view(
-    daemon: LaneDaemon, decisions: Mapping[str, Decision], camera: Identification | None
+    lane: LaneStatus, decisions: Mapping[str, Decision], camera: Identification | None
 ) -> VehicleView | None:
     """The current vehicle, its reads (and the camera's, if corrected) and the reasons in plain words."""
-    vehicle = daemon.view.current
+    vehicle = lane.current
     if vehicle is None:
         return None
     ident = vehicle.identification or Identification(plate=None)
@@ -200,8 +202,7 @@ def vehicle_view(
     )
 
 
-def actions_view(daemon: LaneDaemon) -> ActionsView:
-    lane = daemon.view
+def actions_view(lane: LaneStatus) -> ActionsView:
     vehicle = lane.awaiting_officer()
     return ActionsView(
         approve=vehicle is not None,
@@ -218,9 +219,8 @@ def _barrier_position(up: bool, down: bool, link_up: bool) -> Literal["up", "dow
     return "up" if up else "down" if down else "moving"
 
 
-def _light(status: dict[str, Any], state: LaneState) -> Literal["red", "green"]:
-    """The lamp the daemon last set, if it reports it; else what the lane state implies."""
-    reported = status.get("light")
+def _light(reported: str | None, state: LaneState) -> Literal["red", "green"]:
+    """The lamp the lane last set, if it reports it; else what the lane state implies."""
     if reported in ("red", "green"):
         return "green" if reported == "green" else "red"
     return "green" if state in (LaneState.OPENING, LaneState.PASSING) else "red"
@@ -230,22 +230,19 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def storage_view(daemon: LaneDaemon) -> StorageView:
-    health = daemon.storage
-    fault = health.fault()
-    return StorageView(ok=fault is None, detail=fault or "ok", pending_writes=health.pending_writes)
+def storage_view(report: LaneReport) -> StorageView:
+    fault = report.storage.fault()
+    return StorageView(ok=fault is None, detail=fault or "ok", pending_writes=report.storage.pending_writes)
 
 
-def sync_view(
-    daemon: LaneDaemon, lane_status: Mapping[str, Any], sync: Mapping[str, Any], now: datetime
-) -> SyncView:
+def sync_view(report: LaneReport, sync: Mapping[str, Any], now: datetime) -> SyncView:
     """Outbox figures from the store; the link and clearance figures from the uplink's status, when wired."""
-    oldest = daemon.store.outbox.oldest_pending_at()
+    oldest = report.outbox_oldest_at
     connected = sync.get("connected")
     alarms = sync.get("alarms")
     return SyncView(
         enabled=sync.get("enabled") if isinstance(sync.get("enabled"), bool) else None,
-        outbox_depth=int(lane_status.get("outbox_depth", 0)),
+        outbox_depth=report.outbox_depth,
         oldest_pending_age_s=None if oldest is None else max(0.0, (now - oldest).total_seconds()),
         broker_connected=connected if isinstance(connected, bool) else None,
         last_clearance_age_s=_number(sync.get("clearance_age_s")),
@@ -254,24 +251,24 @@ def sync_view(
 
 
 def lane_view(
-    daemon: LaneDaemon,
+    access: LaneAccess,
     decisions: Mapping[str, Decision],
     camera_reads: Mapping[str, Identification],
     sync: Mapping[str, Any],
 ) -> LaneView:
     """One consistent picture of the lane, taken on the daemon's loop between two lane events."""
     now = datetime.now(UTC)
-    status = daemon.status()
-    lane = daemon.view
+    report = access.report()
+    lane = report.lane
     snap = lane.snapshot
-    devices = status["devices"]
+    devices = report.devices
     vehicle = lane.current
     return LaneView(
-        gate_id=daemon.config.gate_id,
-        lane_id=daemon.config.lane.lane_id,
+        gate_id=report.gate_id,
+        lane_id=lane.lane_id,
         state=lane.state,
         held=lane.awaiting_officer() is not None,
-        light=_light(status, lane.state),
+        light=_light(report.light, lane.state),
         barrier=BarrierView(
             position=_barrier_position(snap.barrier_up, snap.barrier_down, lane.link_up),
             commanded=lane.barrier_commanded,
@@ -281,11 +278,13 @@ def lane_view(
         ),
         link_up=lane.link_up,
         fault=lane.fault,
-        modbus=ModbusHealth(**devices["modbus"]),
-        scale=ScaleHealth(**devices["scale"]),
-        storage=storage_view(daemon),
-        sync=sync_view(daemon, status, sync, now),
-        vehicle=vehicle_view(daemon, decisions, camera_reads.get(vehicle.tx_id) if vehicle else None),
-        actions=actions_view(daemon),
+        modbus=ModbusHealth(up=devices.modbus_up, detail=devices.modbus_detail),
+        scale=ScaleHealth(
+            ok=devices.scale_ok, detail=devices.scale_detail, last_weight_kg=devices.last_weight_kg
+        ),
+        storage=storage_view(report),
+        sync=sync_view(report, sync, now),
+        vehicle=vehicle_view(lane, decisions, camera_reads.get(vehicle.tx_id) if vehicle else None),
+        actions=actions_view(lane),
         at=now,
     )
