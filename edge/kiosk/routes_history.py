@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from edge.decision import Decision, Outcome
+from edge.decision import Decision
 from edge.kiosk.auth import Ctx, reader, refuse
 from edge.kiosk.sessions import Session
 from edge.kiosk.users import Role
 from edge.kiosk.views import ErrorBody, ReasonView, reason_view
-from edge.store import AuditRecord, TransactionRecord, TxStatus
+from edge.store import AuditRecord, TransactionRecord
+from edge.store.transactions import Transition as StoredTransition
 from vision import iso6346
 from vision.plates import normalise_plate
 
@@ -24,42 +27,45 @@ Reader = Annotated[Session, Depends(reader())]
 Supervisor = Annotated[Session, Depends(reader(Role.SUPERVISOR))]
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def fields_of(
+    record: type[Any], *, without: Iterable[str] = (), **changed: Any
+) -> Callable[[type[M]], type[M]]:
+    """A class decorator: the model gets the fields of the store's dataclass `record`, in its order, all
+    required, less those `without`, with the types given in `changed` (the record stays their one home)."""
+
+    def derive(model: type[M]) -> type[M]:
+        hints = get_type_hints(record)
+        fields: dict[str, Any] = {
+            f.name: (changed.get(f.name, hints[f.name]), ...)
+            for f in dataclasses.fields(record)
+            if f.name not in set(without)
+        }
+        return create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
+
+    return derive
+
+
+@fields_of(StoredTransition)
 class TransitionView(BaseModel):
-    seq: int
-    from_state: str
-    to_state: str
-    cause: str
-    at: datetime
+    pass
 
 
+@fields_of(AuditRecord)
 class AuditView(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    reason: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    prev_hash: str
-    hash: str
+    pass
 
 
+@fields_of(
+    TransactionRecord,
+    without=("decided_at", "note", "transitions", "exits", "unconfirmed_exits"),
+    containers=list[str],
+    reasons=list[ReasonView],
+)
 class TransactionSummary(BaseModel):
-    id: str
-    lane_id: str
-    started_at: datetime
-    ended_at: datetime | None
-    state: str
-    status: TxStatus
-    plate: str | None
-    plate_confidence: float | None
-    containers: list[str]
-    gross_kg: float | None
-    outcome: Outcome | None
-    reasons: list[ReasonView]
-    declaration_number: str | None
-    officer: str | None
+    pass
 
 
 class TransactionDetail(TransactionSummary):
@@ -82,37 +88,12 @@ class AuditCheck(BaseModel):
 
 
 def _summary_fields(record: TransactionRecord, decision: Decision | None) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "lane_id": record.lane_id,
-        "started_at": record.started_at,
-        "ended_at": record.ended_at,
-        "state": record.state,
-        "status": record.status,
-        "plate": record.plate,
-        "plate_confidence": record.plate_confidence,
-        "containers": list(record.containers),
-        "gross_kg": record.gross_kg,
-        "outcome": record.outcome,
-        "reasons": [reason_view(r, decision) for r in record.reasons],
-        "declaration_number": record.declaration_number,
-        "officer": record.officer,
-    }
+    fields = {name: getattr(record, name) for name in TransactionSummary.model_fields}
+    return {**fields, "reasons": [reason_view(r, decision) for r in record.reasons]}
 
 
 def audit_view(record: AuditRecord) -> AuditView:
-    return AuditView(
-        id=record.id,
-        at=record.at,
-        actor=record.actor,
-        action=record.action,
-        subject=record.subject,
-        reason=record.reason,
-        before=record.before,
-        after=record.after,
-        prev_hash=record.prev_hash,
-        hash=record.hash,
-    )
+    return AuditView.model_validate(record, from_attributes=True)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -171,10 +152,7 @@ async def transaction(tx_id: str, _: Reader, ctx: Ctx) -> TransactionDetail:
     audit = [audit_view(a) for a in reversed(ctx.lane.store.audit.records(subject=tx_id, limit=200))]
     return TransactionDetail(
         **_summary_fields(record, ctx.hub.decisions.get(record.id)),
-        transitions=[
-            TransitionView(seq=t.seq, from_state=t.from_state, to_state=t.to_state, cause=t.cause, at=t.at)
-            for t in record.transitions
-        ],
+        transitions=[TransitionView.model_validate(t, from_attributes=True) for t in record.transitions],
         exits=list(record.exits),
         unconfirmed_exits=list(record.unconfirmed_exits),
         audit=audit,
