@@ -63,10 +63,10 @@ class StorageHealth:
     def fault(self) -> str | None:
         """What is wrong with the store, in words, or None."""
         problems = []
-        if self.write_error is not None or self.pending_writes:
+        # A record being written is pending too, for a moment: only a refusal by the storage is a fault.
+        if self.write_error is not None:
             problems.append(
-                f"writes failing ({self.write_error or 'earlier writes failed'}); "
-                f"{self.pending_writes} records wait in memory"
+                f"writes failing ({self.write_error}); {self.pending_writes} records wait in memory"
             )
         if self.dropped_writes:
             problems.append(f"{self.dropped_writes} records lost: too many waited")
