@@ -218,6 +218,11 @@ class LaneDaemon:
     async def stop(self) -> None:
         self._stopping.set()
 
+    async def settle(self) -> None:
+        """Wait until what the lane did so far is handled here and written (tests; the demo's end)."""
+        await self.lane_process.settle()
+        await self.writer.flush()
+
     async def _shutdown(self) -> None:
         # The lane stops first, so it never acts on the frozen inputs of a driver that is going away.
         # Each wait is bounded: a task that swallowed its cancellation must not keep the daemon from

@@ -67,8 +67,15 @@ class _Offer:
 
 @dataclass(frozen=True, slots=True)
 class _Control:
-    what: str  # "stop" | "reset_lag" | "hang" (tests: the lane loop sleeps, as a stuck driver would)
+    what: str  # "stop" | "reset_lag" | "echo" | "hang" (tests: the lane loop sleeps, as a stuck driver would)
     seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Echo:
+    """Sent back by the child behind every message it had to send when it got the echo request."""
+
+    number: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +246,8 @@ def _read_loop(conn: Connection, core: LaneCore, taken: _Taken, out: queue.Simpl
                     return
                 if item.what == "reset_lag":
                     core.lag.reset()
+                elif item.what == "echo":
+                    out.put(_Echo(int(item.seconds)))
                 elif item.what == "hang":
                     core.call_soon(time.sleep, item.seconds)
     except (OSError, EOFError):
@@ -273,6 +282,8 @@ class LaneProcess:
         self.mirror: Mirror | None = None
         self._mirror_at = 0.0
         self._reader: threading.Thread | None = None
+        self._echoes: dict[int, asyncio.Future[None]] = {}
+        self._echo_number = 0
 
     @property
     def pid(self) -> int | None:
@@ -324,6 +335,22 @@ class LaneProcess:
                 raise LaneBusy("the lane process is not reading its events") from None
             self._offered += 1
 
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every message the lane had sent by now has been handled here (tests, a clean stop)."""
+        if not self.running():
+            return
+        self._echo_number += 1
+        number = self._echo_number
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._echoes[number] = waiter
+        self.control("echo", float(number))
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            log.warning("the lane process did not answer within %.0f s", timeout)
+        finally:
+            self._echoes.pop(number, None)
+
     def control(self, what: str, seconds: float = 0.0) -> None:
         with contextlib.suppress(queue.Full):
             self._outbox.put_nowait(_Control(what, seconds))
@@ -372,6 +399,10 @@ class LaneProcess:
                 item = _with_lag(item, self.mirror.lag)
             self.mirror = item
             self._mirror_at = time.monotonic()
+        elif isinstance(item, _Echo):
+            waiter = self._echoes.pop(item.number, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
         elif isinstance(item, _Log):
             record = logging.makeLogRecord(item.fields)
             logger = logging.getLogger(record.name)

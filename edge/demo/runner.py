@@ -229,7 +229,7 @@ class DemoGate:
                     await kiosk
             # let central catch up: the lane writer's last records first, then the outbox drain
             with contextlib.suppress(RuntimeError):  # a writer already shut down has nothing queued
-                await self.daemon.writer.flush()
+                await self.daemon.settle()
 
             # (not for a broker of someone else's that is out of reach: nothing would drain it)
             def can_drain() -> bool:

@@ -40,7 +40,7 @@ async def test_cleared_truck_passes_barrier_opens_then_closes_behind_it(gate: Ru
     await eventually(lambda: gate.daemon.view.state is LaneState.IDLE, what="lane idle")
     assert gate.controller.barrier_down
     assert gate.controller.collisions == 0
-    await gate.daemon.writer.flush()
+    await gate.daemon.settle()
     [decided] = gate.kinds("decided")
     assert decided["decision"].outcome is Outcome.PASS  # type: ignore[attr-defined]
     assert decided["weight_kg"] == 28_100
@@ -137,7 +137,7 @@ async def test_controller_lost_mid_wait_faults_and_recovers_without_opening(gate
     await gate.controller.resume()
     await eventually(lambda: gate.daemon.view.state is not LaneState.FAULT, what="recovered")
     assert gate.controller.barrier_down
-    await gate.daemon.writer.flush()
+    await gate.daemon.settle()
     alarms = [e for e in gate.daemon.store.outbox.pending(limit=1000) if e.kind == "lane.alarm"]
     assert any(a.payload["code"] == "link_lost" for a in alarms)
 

@@ -68,7 +68,7 @@ async def test_truck_crossing_during_a_link_drop_is_exited_and_a_second_truck_is
     gate: RunningGate,
 ) -> None:
     first = await first_truck_crosses_while_the_link_is_down(gate)
-    await gate.daemon.writer.flush()
+    await gate.daemon.settle()
     record = gate.daemon.store.transactions.get(first)
     assert record is not None
     assert record.status is TxStatus.COMPLETED
@@ -82,7 +82,7 @@ async def test_without_counters_the_unseen_passage_uses_the_declaration_and_hold
 ) -> None:
     gate = gate_without_counters
     first = await first_truck_crosses_while_the_link_is_down(gate)
-    await gate.daemon.writer.flush()
+    await gate.daemon.settle()
     record = gate.daemon.store.transactions.get(first)
     assert record is not None
     assert (record.exits, record.unconfirmed_exits) == ((), ((NUMBER, CONTAINER),))
@@ -96,7 +96,7 @@ async def test_without_counters_the_unseen_passage_uses_the_declaration_and_hold
     gate.scale.drive_off(settle_s=0.3)
     await gate.controller.vehicle_drives_through(timeout=5)
     await eventually(lambda: gate.daemon.view.state is LaneState.IDLE, what="lane idle after the second")
-    await gate.daemon.writer.flush()
+    await gate.daemon.settle()
     assert gate.daemon.store.exits.exited_pairs(NUMBER) == {CONTAINER}
     assert gate.daemon.store.exits.unconfirmed_pairs(NUMBER) == set()
     assert second is not None

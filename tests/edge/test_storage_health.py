@@ -150,7 +150,7 @@ async def test_free_space_below_the_watermark_raises_the_alarm_and_readyz_recove
         ready = await client.get("/readyz")
     assert ready.status_code == 503
     assert "free space 50 MB, below 200 MB" in ready.json()["storage"]
-    await daemon.writer.flush()
+    await daemon.settle()
     alarms = [e.payload for e in daemon.store.outbox.pending(limit=1000) if e.kind == "lane.alarm"]
     assert [a["code"] for a in alarms] == ["storage_low"]  # written while there is still room for it
 

@@ -153,13 +153,13 @@ class KioskGate:
         self.scale.drive_off(0.2)
         await self.controller.vehicle_drives_through(timeout=5, speed=4.0)
         await self.wait_state(LaneState.IDLE)
-        await self.daemon.writer.flush()  # the lane's records are written on their own thread
+        await self.daemon.settle()  # the lane process tells, the writer writes
 
     async def back_out(self) -> None:
         self.scale.drive_off(0.2)
         await self.controller.vehicle_backs_out()
         await self.wait_state(LaneState.IDLE)
-        await self.daemon.writer.flush()
+        await self.daemon.settle()
 
     def first(self, kind: str, tx_id: str) -> float:
         """When the daemon first reported `kind` for `tx_id` (Unix seconds)."""

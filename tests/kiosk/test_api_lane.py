@@ -134,7 +134,7 @@ async def test_correcting_a_misread_plate_reruns_the_decision_and_keeps_both_rea
     sent = [e.payload for e in gate.daemon.store.outbox.pending(limit=10_000) if e.kind == "officer.action"]
     assert {(p["tx_id"], p["action"]) for p in sent} >= {(tx_id, "correct_read"), (tx_id, "inspection_done")}
     await gate.drive_through()
-    await gate.daemon.writer.flush()  # the lane's records are written on their own thread
+    await gate.daemon.settle()  # the lane process tells, the writer writes
     record = gate.daemon.store.transactions.get(tx_id)
     assert record is not None
     assert record.outcome is Outcome.PASS
