@@ -35,7 +35,11 @@ HOLD_S = 0.3
 
 
 def fast_config(tmp_path: Path, io_port: int, scale_port: str) -> GateConfig:
-    """A lane with short timings so that one vehicle takes a few seconds."""
+    """A lane with short timings so that one vehicle takes a few seconds.
+
+    The Modbus request timeout leaves room for a busy test process: the simulator answers from the
+    test's own event loop, while the lane polls it from a process of its own.
+    """
     return GateConfig(
         gate_id="test-gate",
         lane=LaneConfig(
@@ -47,7 +51,7 @@ def fast_config(tmp_path: Path, io_port: int, scale_port: str) -> GateConfig:
         ),
         devices=DevicesConfig(
             io=ModbusLinkConfig(
-                port=io_port, poll_interval_ms=10, timeout_s=0.2, backoff_initial_s=0.05, backoff_max_s=0.3
+                port=io_port, poll_interval_ms=10, timeout_s=0.5, backoff_initial_s=0.05, backoff_max_s=0.3
             ),
             barrier=BarrierConfig(close_hold_s=HOLD_S, move_timeout_s=3.0),
             scale=ScaleConfig(

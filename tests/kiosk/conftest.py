@@ -52,7 +52,7 @@ def gate_config(db: Path) -> GateConfig:
             io=ModbusLinkConfig(
                 port=free_tcp_port(),
                 poll_interval_ms=10,
-                timeout_s=0.3,
+                timeout_s=0.5,  # room for a busy test process: the simulator runs on its loop
                 backoff_initial_s=0.05,
                 backoff_max_s=0.3,
             ),
