@@ -99,6 +99,7 @@ async def test_a_full_store_holds_the_vehicle_raises_the_alarm_and_every_record_
     # Room returns: the storage watch has the waiting records written, in order, and the alarm clears.
     await daemon.writer.call(free_store, in_order=False)
     await eventually(lambda: daemon.storage.ok, timeout=30, what="storage recovered")
+    await eventually(lambda: daemon.view.link_up, what="controller link up")  # readiness needs it too
     assert not any(f.startswith("store: ") for f in daemon.faults())
     async with kiosk(daemon) as client:
         ready = await client.get("/readyz")
