@@ -1,6 +1,6 @@
 """Lane loop lag while everything else in the daemon is flooded, as JSON lines.
 
-One gate runs as `gate-edge run` wires it (lane thread, kiosk on uvicorn, uplink to a private Mosquitto),
+One gate runs as `gate-edge run` wires it (lane process, kiosk on uvicorn, uplink to a private Mosquitto),
 in this process; the lane controller and weighbridge simulators run in a process of their own (as the real
 ones are boxes of their own) and drive a truck through the lane again and again. Two phases, side by side
 in one run:

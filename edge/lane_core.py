@@ -56,7 +56,7 @@ log = logging.getLogger("edge.lane_core")
 TICK_S = 0.05
 #: The lane loop handles a Tick every TICK_S; this long without handling any event means it is stuck.
 LANE_LOOP_MAX_AGE_S = 5.0
-#: Events from outside the lane thread (officers, identification, decisions) waiting to be stepped: a
+#: Events from outside the lane loop (officers, identification, decisions) waiting to be stepped: a
 #: vehicle brings a handful, so more than this means something floods the lane, and it is refused.
 MAX_EXTERNAL_PENDING = 64
 #: A loop that stepped nothing (not even a Tick) for this long is stuck: the controller's watchdog is let
@@ -110,13 +110,6 @@ class LaneCore:
         self._failures = FailureLog(log)
 
     # -- from outside (any thread) ------------------------------------------------------------------
-    def check_accepting(self) -> None:
-        """Raise LaneBusy if an event offered now would be refused (before recording what it does)."""
-        if self._loop is None or self._events is None:
-            raise LaneBusy("the lane loop is not running")
-        if self._external >= MAX_EXTERNAL_PENDING:
-            raise LaneBusy(f"{self._external} events already wait for the lane")
-
     def offer(self, event: LaneEvent) -> None:
         """Hand an event to the lane loop from another thread; LaneBusy if it cannot take it now."""
         with self._external_lock:
@@ -153,10 +146,7 @@ class LaneCore:
                 log.debug("lane loop closed before the stop request")
         self.io.request_stop()
 
-    def alive(self) -> bool:
-        return self.heartbeat.alive()
-
-    # -- the loop (lane thread) ------------------------------------------------------------------------
+    # -- the loop (lane process) -----------------------------------------------------------------------
     async def run(self) -> None:
         """Poll, step and act until request_stop(); raises if a lane task ends by itself."""
         self._loop = asyncio.get_running_loop()
@@ -346,6 +336,6 @@ class _Startup:
 
 @dataclass(frozen=True, slots=True)
 class _Offered:
-    """An event from outside the lane thread, counted against MAX_EXTERNAL_PENDING until stepped."""
+    """An event from outside the lane loop, counted against MAX_EXTERNAL_PENDING until stepped."""
 
     event: LaneEvent

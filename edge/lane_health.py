@@ -1,4 +1,4 @@
-"""What the lane status says about each device, written by the lane thread and read by the kiosk."""
+"""What the lane status says about each device, written in the lane process and mirrored to the daemon's."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ KEEP = 20_000  # samples per series: minutes of polling, bounded memory
 
 
 class LagRecorder:
-    """Samples written by the lane thread, summarised by anyone (a lock guards the copy)."""
+    """Samples written by the lane loop, summarised by anyone (a lock guards the copy)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock

@@ -1,6 +1,6 @@
 """What the lane loop tells the rest of the daemon: records to write, steps to announce, work to start.
 
-The lane thread never writes to the store, never calls a listener and never starts recognition itself:
+The lane loop never writes to the store, never calls a listener and never starts recognition itself:
 it hands one of these to the main loop and goes on. Each is plain data, so the same messages could cross
 a process boundary.
 """

@@ -2,7 +2,7 @@
 
 A thread would isolate the lane from a blocked event loop, not from a busy interpreter: a flood of web
 requests, MQTT messages and recognition work in the same process took the lane's timer up to 200 ms late
-(`benchmarks/bench_lane_lag.py`). The child runs `LaneCore` alone; the parent keeps a `LaneMirror` of it
+(`benchmarks/bench_lane_lag.py`). The child runs `LaneCore` alone; the parent keeps a `Mirror` of it
 (the last `LaneStatus`, device health, counters, liveness) and exchanges plain data with it over one pipe:
 offers in, `LaneMessage`s and log records out. The child dies with the parent (PR_SET_PDEATHSIG), and the
 I/O controller's watchdog makes its outputs safe when either is gone.
