@@ -199,6 +199,16 @@ class Lane:
         return self._state
 
     @property
+    def since(self) -> float:
+        """When the current state was entered (monotonic seconds, the caller's clock)."""
+        return self._since
+
+    @property
+    def deadline(self) -> float | None:
+        """When the current state times out, on the same clock; None for a state without a timeout."""
+        return self._deadline
+
+    @property
     def tx_id(self) -> str | None:
         return self._tx.tx_id
 
@@ -224,6 +234,16 @@ class Lane:
         return self._scale_ok
 
     @property
+    def scale_detail(self) -> str | None:
+        """Why the scale is faulted, or None."""
+        return self._scale_detail
+
+    @property
+    def securing(self) -> bool:
+        """PASSING without a cleared vehicle: the barrier closes as soon as the path allows."""
+        return self._state is S.PASSING and self._securing
+
+    @property
     def fault(self) -> str | None:
         """Why the lane is in FAULT, or None."""
         if self._state is not S.FAULT:
@@ -235,31 +255,6 @@ class Lane:
     def may_close(self, now: float) -> bool:
         """The interlock: link up, exit loop and photocell continuously clear for close_hold_s."""
         return self._path.may_close(now)
-
-    def status(self) -> dict[str, object]:
-        """Everything the kiosk shows about the lane."""
-        snap, current = self._path.snapshot, self._tx.current
-        return {
-            "lane_id": self.config.lane_id,
-            "state": self._state.value,
-            "since": self._since,
-            "deadline": self._deadline,
-            "tx_id": self.tx_id,
-            "barrier_commanded": self._path.commanded,
-            "link_up": self._path.link_up,
-            "fault": self.fault,
-            "securing": self._state is S.PASSING and self._securing,
-            "scale_ok": self._scale_ok,
-            "scale_detail": self._scale_detail,
-            "inputs": {
-                "entry_loop": snap.entry_loop,
-                "exit_loop": snap.exit_loop,
-                "photocell": snap.photocell,
-                "barrier_up": snap.barrier_up,
-                "barrier_down": snap.barrier_down,
-            },
-            "vehicle": current.as_dict() if current is not None else None,
-        }
 
     # --- entry points --------------------------------------------------------------------------
 

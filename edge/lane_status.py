@@ -9,7 +9,7 @@ barrier may be opened by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from devices.lane_inputs import InputSnapshot
 from edge.lane_events import BarrierCommand, LaneState, Vehicle
@@ -40,22 +40,19 @@ class LaneStatus:
 
     @classmethod
     def of(cls, lane: Lane) -> LaneStatus:
-        # Lane has no property yet for the state's start and deadline, securing and the scale's detail:
-        # those four are read from its status mapping.
-        fields = lane.status()
         return cls(
             lane_id=lane.config.lane_id,
             state=lane.state,
-            since=cast(float, fields["since"]),
-            deadline=cast("float | None", fields["deadline"]),
+            since=lane.since,
+            deadline=lane.deadline,
             current=lane.current,
             snapshot=lane.snapshot,
             barrier_commanded=lane.barrier_commanded,
             link_up=lane.link_up,
             fault=lane.fault,
-            securing=cast(bool, fields["securing"]),
+            securing=lane.securing,
             scale_ok=lane.scale_ok,
-            scale_detail=cast("str | None", fields["scale_detail"]),
+            scale_detail=lane.scale_detail,
         )
 
     @property

@@ -37,6 +37,7 @@ from edge.lane_events import (
     TransactionStarted,
     Transition,
 )
+from edge.lane_status import LaneStatus
 from tests.edge.lanes import DOWN, PLATE, Run, barrier_commands, numbered_lane, of, path, started
 from vision.identity import Identification, Read, ReadKind
 
@@ -58,7 +59,7 @@ def test_startup_with_barrier_up_never_opens_and_closes_once_path_clear_for_hold
     run = started(InputSnapshot(barrier_up=True))
     assert barrier_commands(run.actions) == []
     assert run.state() is S.PASSING
-    assert run.lane.status()["securing"] is True
+    assert run.lane.securing is True
     assert barrier_commands(run.tick(0.9)) == []
     assert barrier_commands(run.tick(0.11)) == [CloseBarrier()]  # just past the hold time
     run.set(2.0, barrier_up=False, barrier_down=True)
@@ -619,7 +620,7 @@ def test_link_restored_with_barrier_up_and_no_cleared_vehicle_secures_the_lane()
     out = run.send(LinkRestored(up), 5.0)
     assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "aborted", run.t)]
     assert run.state() is S.PASSING
-    assert run.lane.status()["securing"] is True
+    assert run.lane.securing is True
     assert barrier_commands(out) == []
     run.inputs = up
     assert barrier_commands(run.tick(1.0)) == [CloseBarrier()]
@@ -676,7 +677,7 @@ def test_scale_fault_while_weighing_decides_without_weight() -> None:
     assert of(RequestDecision, out) == [RequestDecision("tx-1", PLATE, None)]
     assert of(Transition, out)[0].cause == "scale fault: no frame for 3 s"
     assert run.lane.scale_ok is False
-    assert run.lane.status()["scale_detail"] == "no frame for 3 s"
+    assert run.lane.scale_detail == "no frame for 3 s"
 
 
 def test_scale_already_faulted_skips_weighing() -> None:
@@ -722,7 +723,7 @@ def test_time_going_backwards_is_treated_as_no_time_passing() -> None:
 def test_status_shows_state_vehicle_inputs_and_health() -> None:
     run = started()
     run.to_hold()
-    status = run.lane.status()
+    status = LaneStatus.of(run.lane).status()
     assert status["state"] == "HOLD"
     assert status["tx_id"] == "tx-1"
     assert status["link_up"] is True

@@ -132,7 +132,7 @@ def test_without_counters_an_unwatched_passage_is_unconfirmed_and_the_lane_secur
     assert "tx-1" in alarm.detail
     assert "held for an officer" in alarm.detail
     assert run.state() is S.PASSING
-    assert run.lane.status()["securing"] is True
+    assert run.lane.securing is True
     assert SetLight("green") not in out
     assert barrier_commands(run.tick(1.1)) == [CloseBarrier()]
     out = run.set(1.0, barrier_up=False, barrier_down=True)
