@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check edge devices vision sync tests benchmarks
-	$(BIN)/ruff format --check edge devices vision sync tests benchmarks
+	$(BIN)/ruff check edge devices vision sync pacing tests benchmarks
+	$(BIN)/ruff format --check edge devices vision sync pacing tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy edge devices vision sync benchmarks
+	$(BIN)/mypy edge devices vision sync pacing benchmarks
 
 # The tests start their own Mosquitto broker and drive Debian's Chromium; as root, install them if missing.
 system-deps:

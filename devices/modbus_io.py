@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, replace
@@ -28,6 +27,10 @@ from pymodbus.pdu import ModbusPDU
 from devices.config import DevicesConfig, ModbusLinkConfig, ModbusTransport, WatchdogSafeAction
 from devices.controller_watchdog import ControllerWatchdog, WatchdogFault
 from devices.lane_inputs import InputChanged, InputSnapshot, LaneIOEvent, LinkChanged
+from pacing.backoff import Backoff
+
+DEVICE_JITTER: Final = (1.0, 1.1)
+"""Reconnects wait the step plus up to 10 %: lanes that lost one switch do not come back in lockstep."""
 
 log = logging.getLogger(__name__)
 
@@ -75,32 +78,6 @@ class IOStats:
     reconnects: int = 0
     writes: int = 0
     write_failures: int = 0
-
-
-class ReconnectBackoff:
-    """Exponential reconnect delay: initial, doubling up to a bound, with up to +10 % jitter.
-
-    The jitter keeps several lanes that lost the same switch from reconnecting in lockstep.
-    """
-
-    JITTER: Final = 0.1
-
-    def __init__(self, initial_s: float, max_s: float, rng: random.Random | None = None) -> None:
-        self._initial = initial_s
-        self._max = max(max_s, initial_s)
-        self._current = initial_s
-        # Not security relevant: jitter only spreads reconnect attempts.
-        self._rng = rng or random.Random()  # noqa: S311
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt; each call doubles the following one, up to the bound."""
-        base = self._current
-        self._current = min(self._current * 2, self._max)
-        return min(base * (1 + self._rng.uniform(0, self.JITTER)), self._max * (1 + self.JITTER))
-
-    def reset(self) -> None:
-        """Start again from the initial delay (after a successful poll)."""
-        self._current = self._initial
 
 
 class _LinkFault(Exception):
@@ -278,7 +255,7 @@ class LaneIO:
             raise RuntimeError("LaneIO.run() is already running")
         self._running = True
         self._finished.clear()
-        backoff = ReconnectBackoff(self._link.backoff_initial_s, self._link.backoff_max_s)
+        backoff = Backoff(self._link.backoff_initial_s, self._link.backoff_max_s, jitter=DEVICE_JITTER)
         first_attempt = True
         try:
             while not self._stop.is_set():
@@ -295,7 +272,7 @@ class LaneIO:
                 finally:
                     self._close_client()
                 if not self._stop.is_set():
-                    await self._sleep(backoff.next_delay())
+                    await self._sleep(backoff.next())
             if self._link_up:
                 self._mark_down("driver stopped", error=False)
         finally:
@@ -352,7 +329,7 @@ class LaneIO:
         if self._watchdog is not None:  # before the first poll: the link is up only with outputs guarded
             await self._watchdog.arm(client, asyncio.get_running_loop().time())
 
-    async def _poll_until_stopped(self, backoff: ReconnectBackoff) -> None:
+    async def _poll_until_stopped(self, backoff: Backoff) -> None:
         client = self._client
         if client is None:
             raise _LinkFault("internal: polling without a client")

@@ -27,6 +27,7 @@ from edge.logs import FailureLog
 from edge.recorder import Recorder
 from edge.storage_health import StorageHealth, is_storage_error
 from edge.store import Store
+from pacing.backoff import Backoff
 
 log = logging.getLogger("edge.lane_writer")
 
@@ -120,15 +121,14 @@ class LaneWriter:
     # -- the writer thread ----------------------------------------------------------------------------
     def _with_retry(self, fn: Callable[[Recorder], T]) -> T:
         deadline = time.monotonic() + BUSY_RETRY_S
-        delay = 0.05
+        pause = Backoff(0.05, 1.0)
         while True:
             try:
                 return fn(self.recorder)
             except sqlite3.OperationalError as exc:
                 if not _busy(exc) or time.monotonic() > deadline:
                     raise
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                time.sleep(pause.next())
 
     def _write(self, record: _Record) -> None:
         self._enqueue(record)

@@ -16,18 +16,21 @@ import asyncio
 import collections
 import contextlib
 import logging
-import random
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from pacing.backoff import Backoff
 from sync.config import BrokerConfig
+
+BROKER_JITTER: Final = (0.5, 1.0)
+"""Broker retries wait between half and all of the step, so gates that lost one broker spread out."""
 
 log = logging.getLogger("sync.client")
 
@@ -69,24 +72,6 @@ async def wait_set(event: asyncio.Event, timeout: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(max(0.0, timeout)):
             await event.wait()
-
-
-class Backoff:
-    """Exponential delays with jitter in [0.5, 1] of the step, so gates that lost one broker spread out."""
-
-    def __init__(self, initial_s: float, max_s: float, rng: random.Random | None = None) -> None:
-        self._initial = initial_s
-        self._max = max_s
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self._attempt = 0
-
-    def next(self) -> float:
-        step = min(self._max, self._initial * (2 ** min(self._attempt, 30)))
-        self._attempt += 1
-        return float(step * self._rng.uniform(0.5, 1.0))
-
-    def reset(self) -> None:
-        self._attempt = 0
 
 
 def mqtt_properties(packet_type: int) -> Properties:

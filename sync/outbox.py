@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sync.client import NO_MATCHING_SUBSCRIBERS, Backoff, MqttLink, wait_set
+from pacing.backoff import Backoff
+from sync.client import BROKER_JITTER, NO_MATCHING_SUBSCRIBERS, MqttLink, wait_set
 from sync.config import SyncConfig
 from sync.contract import GateTopics, encode_event
 from sync.ports import OutboxRow, OutboxSource, StoreThread
@@ -70,7 +71,7 @@ class Drainer:
         self._generation = -1
         self._refused: str | None = None
         self._flushing: asyncio.Future[None] | None = None
-        self._hold = Backoff(config.backoff_initial_s, config.backoff_max_s)
+        self._hold = Backoff(config.backoff_initial_s, config.backoff_max_s, jitter=BROKER_JITTER)
         link.set_ack_sink(self._on_acks)
         link.add_listener(self._on_link)
 

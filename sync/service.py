@@ -22,8 +22,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from pacing.backoff import Backoff
 from sync.clearances import ClearanceStore, FeedResult, FeedRules, handle_clearance
-from sync.client import Backoff, Inbound, MqttLink
+from sync.client import BROKER_JITTER, Inbound, MqttLink
 from sync.command_handler import CommandHandler
 from sync.commands import CommandJournal
 from sync.config import SyncConfig
@@ -90,7 +91,7 @@ class GateSync:
             online_payload=lambda: self._status_payload("online", "connected"),
             offline_payload=lambda reason: self._status_payload("offline", reason),
             subscriptions=[self.topics.clearances, self.topics.commands],
-            backoff=Backoff(config.backoff_initial_s, config.backoff_max_s),
+            backoff=Backoff(config.backoff_initial_s, config.backoff_max_s, jitter=BROKER_JITTER),
             on_refused=self._on_refused,
             max_payload=max(config.clearance_max_bytes, config.command_max_bytes),
         )

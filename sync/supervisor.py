@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sync.client import Backoff
+from pacing.backoff import Backoff
+from sync.client import BROKER_JITTER
 
 log = logging.getLogger("sync.supervisor")
 
@@ -50,7 +51,7 @@ class Supervisor:
 
     async def run(self, task: str, body: Callable[[], Awaitable[None]]) -> None:
         """Run ``body()`` until it returns or is cancelled, starting it again whenever it raises."""
-        backoff = Backoff(RESTART_MIN_S, RESTART_MAX_S)
+        backoff = Backoff(RESTART_MIN_S, RESTART_MAX_S, jitter=BROKER_JITTER)
         while True:
             try:
                 await body()

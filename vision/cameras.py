@@ -19,6 +19,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from pacing.backoff import Backoff
 from vision.config import CameraConfig
 from vision.read import Image
 
@@ -161,24 +162,6 @@ def open_source(source: str, stall_timeout_s: float = DEFAULT_STALL_S) -> FrameS
     return CaptureSource(source, stall_timeout_s)
 
 
-class ReopenBackoff:
-    """The wait before reopening a failed source: initial, doubling up to a bound; a good frame resets it."""
-
-    def __init__(self, initial_s: float, max_s: float) -> None:
-        self._initial = initial_s
-        self._max = max_s
-        self._current = initial_s
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt; each call doubles the following one, up to the bound."""
-        delay = self._current
-        self._current = min(self._max, self._current * 2)
-        return delay
-
-    def reset(self) -> None:
-        self._current = self._initial
-
-
 class Camera:
     """A camera with its reader thread: `latest()` returns the newest frame only."""
 
@@ -190,7 +173,7 @@ class Camera:
     ) -> None:
         self.config = config
         self._opener = opener
-        self._reopen = ReopenBackoff(*backoff_s)
+        self._reopen = Backoff(*backoff_s)
         self._lock = threading.Lock()
         self._frame: Image | None = None
         self._frame_at = 0.0
@@ -257,7 +240,7 @@ class Camera:
                 source = self._opener(self.config.source, self.config.stall_timeout_s)
             except SourceError as exc:
                 self._fault(str(exc))
-                self._stop.wait(self._reopen.next_delay())
+                self._stop.wait(self._reopen.next())
                 self._reconnects += 1
                 continue
             try:
@@ -273,7 +256,7 @@ class Camera:
                 frame = rotate(source.read(), self.config.rotation)
             except SourceError as exc:
                 self._fault(str(exc))
-                self._stop.wait(self._reopen.next_delay())
+                self._stop.wait(self._reopen.next())
                 self._reconnects += 1
                 return
             now = time.monotonic()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import AsyncIterator
 
 import pytest
 
 from devices.config import DetectorInputs, DevicesConfig
 from devices.lane_inputs import InputChanged, InputSnapshot, LaneIOEvent, LinkChanged
-from devices.modbus_io import CoilName, EventHandlerError, IOWriteError, LaneIO, ReconnectBackoff
+from devices.modbus_io import CoilName, EventHandlerError, IOWriteError, LaneIO
 from devices.sim.lane_controller import LaneControllerSim
 from devices.sim.net import free_tcp_port
 from tests.devices.conftest import TRAVEL_S, RunningLaneIO, eventually, lane_config
@@ -222,11 +221,3 @@ def test_shared_input_address_is_rejected_at_construction(devices: DevicesConfig
     with pytest.raises(ValueError, match="address 1 is configured for both entry_loop and exit_loop"):
         LaneIO(clash, lambda _event: None)
 
-
-def test_backoff_doubles_up_to_its_bound_with_small_jitter() -> None:
-    backoff = ReconnectBackoff(0.2, 1.5, rng=random.Random(7))
-    delays = [backoff.next_delay() for _ in range(6)]
-    for delay, base in zip(delays, [0.2, 0.4, 0.8, 1.5, 1.5, 1.5], strict=True):
-        assert base <= delay <= base * 1.1
-    backoff.reset()
-    assert 0.2 <= backoff.next_delay() <= 0.22

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from sync.client import UNSUPPORTED_PROTOCOL, Backoff, MqttLink, should_fall_back
+from pacing.backoff import Backoff
+from sync.client import UNSUPPORTED_PROTOCOL, MqttLink, should_fall_back
 from sync.config import BrokerConfig
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import broker_config
@@ -121,16 +121,6 @@ async def test_broker_requiring_credentials_refuses_a_link_without_them(tmp_path
         await link.stop()
         await asyncio.wait_for(task, 10)
         broker.stop()
-
-
-def test_backoff_doubles_up_to_its_cap_with_jitter_and_resets() -> None:
-    backoff = Backoff(0.5, 4.0, random.Random(1))
-    delays = [backoff.next() for _ in range(6)]
-    steps = [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
-    assert all(step * 0.5 <= d <= step for d, step in zip(delays, steps, strict=True))
-    assert len({round(d / s, 6) for d, s in zip(delays, steps, strict=True)}) > 1  # jittered, not fixed
-    backoff.reset()
-    assert backoff.next() <= 0.5
 
 
 def test_only_an_unsupported_protocol_refusal_of_mqtt_5_falls_back_to_311() -> None:
