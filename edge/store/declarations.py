@@ -258,13 +258,6 @@ class ExitRepo:
                 ],
             )
 
-    def for_transaction(self, tx_id: str, *, confirmed: bool = True) -> list[tuple[str, str]]:
-        rows = self._conn.execute(
-            "SELECT declaration_number, container FROM exits WHERE tx_id = ? AND confirmed = ? ORDER BY 1, 2",
-            (tx_id, int(confirmed)),
-        ).fetchall()
-        return [(str(row[0]), str(row[1])) for row in rows]
-
     def _confirmed(self, declaration_number: str, container: str) -> bool | None:
         """True or False for a confirmed or unconfirmed exit of the pair, None for no exit."""
         row = self._conn.execute(

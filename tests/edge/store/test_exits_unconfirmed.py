@@ -32,9 +32,10 @@ def test_a_confirmed_exit_takes_over_the_unconfirmed_one(store: Store) -> None:
     store.transactions.complete("tx-2", at(2), exits=[("D1", "")])
     assert store.exits.exited_pairs("D1") == {""}
     assert store.exits.unconfirmed_pairs("D1") == set()
-    assert store.exits.for_transaction("tx-2") == [("D1", "")]
-    first = store.transactions.get("tx-1")
+    first, second = store.transactions.get("tx-1"), store.transactions.get("tx-2")
     assert first is not None
+    assert second is not None
+    assert second.exits == (("D1", ""),)
     assert first.unconfirmed_exits == ()
 
 
