@@ -16,6 +16,7 @@ from devices.lane_inputs import LaneIOEvent, LinkChanged
 from devices.modbus_io import LaneIO
 from devices.sim.lane_controller import LaneControllerSim
 from devices.sim.net import free_tcp_port
+from tests.waiting import poll_until
 
 #: Sim arm travel time: short enough for fast tests, long enough to act while the arm moves.
 TRAVEL_S = 0.4
@@ -37,14 +38,8 @@ def lane_config(port: int, **io: Any) -> DevicesConfig:
     )
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
-    """Wait until predicate() holds, polling every 5 ms; fail the test after timeout."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.005)
+#: Wait until predicate() holds, polling every 5 ms; fail the test after timeout (2 s unless given).
+eventually = poll_until(every_s=0.005, timeout=2.0)
 
 
 class RunningLaneIO:

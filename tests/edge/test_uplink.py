@@ -38,6 +38,7 @@ from sync.feed_signature import sign_feed_body
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import FEED_KEY, trusted
 from tests.sync.observer import Observer
+from tests.waiting import poll_until
 from vision.identity import Identification, Read, ReadKind
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,13 +66,7 @@ async def running(uplink: Uplink, connect: bool = True) -> AsyncIterator[Uplink]
         await asyncio.wait_for(task, 10)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"{what} not met within {timeout} s")
-        await asyncio.sleep(0.02)
+until = poll_until(every_s=0.02, timeout=5.0)
 
 
 def central_rows(db: Path, sql: str = "SELECT seq, event_id, kind FROM events ORDER BY id") -> list[Any]:

@@ -1,0 +1,36 @@
+"""Waiting for a condition in async tests: poll it, and fail the test (not hang it) when it never holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Protocol
+
+import pytest
+
+
+class Eventually(Protocol):
+    async def __call__(
+        self, predicate: Callable[[], bool], timeout: float = ..., what: str = "condition"
+    ) -> None: ...
+
+
+def poll_until(every_s: float, timeout: float) -> Eventually:
+    """`eventually(predicate, timeout, what)`: waits until predicate() holds, polling every `every_s`;
+    fails the test with "<what> not met within <timeout> s" after `timeout` (this default when not given).
+
+    Each suite picks its own pace: a fast device poll, or a slower one next to a busy daemon.
+    """
+    default_timeout = timeout
+
+    async def eventually(
+        predicate: Callable[[], bool], timeout: float = default_timeout, what: str = "condition"
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                pytest.fail(f"{what} not met within {timeout} s")
+            await asyncio.sleep(every_s)
+
+    return eventually
