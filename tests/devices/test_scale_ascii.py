@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +10,7 @@ from devices.config import ScaleConfig, ScaleProtocol
 from devices.scale.ascii_format import AsciiParser, encode_ascii
 from devices.scale.parsers import make_parser
 from devices.scale.reading import WeightReading
+from tests.devices.scale_cases import assert_chunking_changes_nothing, assert_tail_recovered
 
 DEFAULT = ScaleConfig().ascii_pattern
 # A common "ST,GS,+001234.5kg" indicator line, CR terminated: motion is the "US" (unstable) header.
@@ -108,10 +107,7 @@ def test_encode_then_parse_roundtrips(line: tuple[bytes, WeightReading]) -> None
 def test_garbage_never_raises_and_lines_after_the_next_terminator_are_recovered(
     garbage: bytes, tail: list[tuple[bytes, WeightReading]]
 ) -> None:
-    parser = AsciiParser(DEFAULT)
-    readings = parser.feed(garbage + b"\r\n" + b"".join(raw for raw, _ in tail), 0.0)
-    expected = [reading for _, reading in tail]
-    assert readings[len(readings) - len(expected) :] == expected
+    assert_tail_recovered(AsciiParser(DEFAULT), garbage + b"\r\n", tail)
 
 
 @given(
@@ -119,13 +115,4 @@ def test_garbage_never_raises_and_lines_after_the_next_terminator_are_recovered(
     cuts=st.lists(st.integers(0, 1500), max_size=12),
 )
 def test_chunked_feeding_gives_the_same_readings_and_counts(parts: list[bytes], cuts: list[int]) -> None:
-    stream = b"".join(parts)
-    whole_parser = AsciiParser(DEFAULT)
-    whole = whole_parser.feed(stream, 0.0)
-    parser = AsciiParser(DEFAULT)
-    chunked: list[WeightReading] = []
-    bounds = sorted({min(c, len(stream)) for c in cuts} | {0, len(stream)})
-    for lo, hi in itertools.pairwise(bounds):
-        chunked += parser.feed(stream[lo:hi], 0.0)
-    assert chunked == whole
-    assert parser.stats == whole_parser.stats
+    assert_chunking_changes_nothing(lambda: AsciiParser(DEFAULT), b"".join(parts), cuts)

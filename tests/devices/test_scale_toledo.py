@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +10,7 @@ from devices.config import ScaleConfig, ScaleProtocol
 from devices.scale.parsers import make_parser
 from devices.scale.reading import WeightReading
 from devices.scale.toledo import STX, ToledoParser, checksum_byte, decode_status, encode_toledo
+from tests.devices.scale_cases import assert_chunking_changes_nothing, assert_tail_recovered
 
 
 def _frame(a: int, b: int, c: int, weight: bytes = b"001234", tare: bytes = b"000000") -> bytes:
@@ -231,10 +230,7 @@ def test_encode_then_parse_roundtrips(frame: tuple[bytes, WeightReading]) -> Non
 def test_garbage_never_raises_and_frames_after_it_are_recovered(
     garbage: bytes, tail: list[tuple[bytes, WeightReading]]
 ) -> None:
-    parser = ToledoParser()
-    readings = parser.feed(garbage + b"".join(raw for raw, _ in tail), 0.0)
-    expected = [reading for _, reading in tail]
-    assert readings[len(readings) - len(expected) :] == expected
+    assert_tail_recovered(ToledoParser(), garbage, tail)
 
 
 @given(data=st.binary(max_size=300), checksum=st.booleans())
@@ -250,13 +246,4 @@ def test_arbitrary_bytes_never_raise(data: bytes, checksum: bool) -> None:
     cuts=st.lists(st.integers(0, 400), max_size=10),
 )
 def test_chunked_feeding_gives_the_same_readings_and_counts(parts: list[bytes], cuts: list[int]) -> None:
-    stream = b"".join(parts)
-    whole_parser = ToledoParser()
-    whole = whole_parser.feed(stream, 0.0)
-    chunked_parser = ToledoParser()
-    chunked: list[WeightReading] = []
-    bounds = sorted({min(c, len(stream)) for c in cuts} | {0, len(stream)})
-    for lo, hi in itertools.pairwise(bounds):
-        chunked += chunked_parser.feed(stream[lo:hi], 0.0)
-    assert chunked == whole
-    assert chunked_parser.stats == whole_parser.stats
+    assert_chunking_changes_nothing(ToledoParser, b"".join(parts), cuts)
