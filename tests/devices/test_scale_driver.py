@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import threading
@@ -75,75 +76,60 @@ def _point(link: Path, target: str) -> None:
     os.replace(tmp, link)
 
 
-@pytest.fixture
-def make_peer() -> Iterator[Callable[..., ScaleSimPeer]]:
-    peers: list[ScaleSimPeer] = []
+class ScaleRig:
+    """The indicators and drivers of one test, and the events its drivers reported."""
 
-    def make(protocol: ScaleProtocol = ScaleProtocol.TOLEDO, **kwargs: Any) -> ScaleSimPeer:
+    def __init__(self) -> None:
+        self.events = Recorder()
+        self.peers = contextlib.ExitStack()
+        self.drivers = contextlib.ExitStack()
+
+    def peer(self, protocol: ScaleProtocol = ScaleProtocol.TOLEDO, **kwargs: Any) -> ScaleSimPeer:
+        """A simulated indicator, talking on its pty (50 frames a second unless `rate_hz`)."""
         peer = ScaleSimPeer(protocol, rate_hz=kwargs.pop("rate_hz", 50), **kwargs)
-        peers.append(peer)
+        self.peers.callback(peer.close)
         peer.start()
         return peer
 
-    yield make
-    for peer in peers:
-        peer.close()
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def run_driver(
-    make_peer: Callable[..., ScaleSimPeer], recorder: Recorder
-) -> Iterator[Callable[[ScaleConfig], ScaleDriver]]:
-    """Drivers are stopped before the peers close (this fixture depends on ``make_peer``)."""
-    drivers: list[ScaleDriver] = []
-
-    def run(config: ScaleConfig) -> ScaleDriver:
-        driver = ScaleDriver(config, recorder)
-        drivers.append(driver)
+    def driver(self, config: ScaleConfig) -> ScaleDriver:
+        """A started driver reporting to `events`."""
+        driver = ScaleDriver(config, self.events)
+        self.drivers.callback(driver.stop)
         driver.start()
         return driver
 
-    yield run
-    for driver in drivers:
-        driver.stop()
+
+@pytest.fixture
+def rig() -> Iterator[ScaleRig]:
+    """Drivers are stopped before the peers close."""
+    rig = ScaleRig()
+    with rig.peers, rig.drivers:
+        yield rig
 
 
 def _is_stable(kg: float) -> Callable[[ScaleEvent], bool]:
     return lambda e: isinstance(e, StableWeight) and e.kg == kg
 
 
-def test_truck_driving_on_gives_exactly_one_stable_weight_equal_to_the_settled_weight(
-    make_peer: Callable[..., ScaleSimPeer],
-    run_driver: Callable[[ScaleConfig], ScaleDriver],
-    recorder: Recorder,
-) -> None:
-    peer = make_peer()
-    run_driver(_config(peer.port_name))
-    recorder.wait_for(_is_stable(0.0))  # the empty bridge settles first
-    mark = recorder.mark()
+def test_truck_driving_on_gives_exactly_one_stable_weight_equal_to_the_settled_weight(rig: ScaleRig) -> None:
+    peer = rig.peer()
+    rig.driver(_config(peer.port_name))
+    rig.events.wait_for(_is_stable(0.0))  # the empty bridge settles first
+    mark = rig.events.mark()
     peer.drive_on(31_234, settle_s=0.8)
-    recorder.wait_for(_is_stable(31_240.0), after=mark)
+    rig.events.wait_for(_is_stable(31_240.0), after=mark)
     time.sleep(0.4)  # steady weight keeps streaming: nothing more may settle
-    assert [e.kg for e in recorder.of(StableWeight, mark)] == [31_240.0]
-    readings = recorder.of(WeightReading, mark)
+    assert [e.kg for e in rig.events.of(StableWeight, mark)] == [31_240.0]
+    readings = rig.events.of(WeightReading, mark)
     assert any(r.motion for r in readings)
     assert max(r.gross_kg for r in readings) > 31_240.0  # the bounce was seen, and not reported as stable
 
 
-def test_garbage_bad_checksums_and_cut_frames_are_counted_and_skipped(
-    make_peer: Callable[..., ScaleSimPeer],
-    run_driver: Callable[[ScaleConfig], ScaleDriver],
-    recorder: Recorder,
-) -> None:
-    peer = make_peer()
+def test_garbage_bad_checksums_and_cut_frames_are_counted_and_skipped(rig: ScaleRig) -> None:
+    peer = rig.peer()
     peer.set_weight(12_000)
-    driver = run_driver(_config(peer.port_name))
-    recorder.wait_for(lambda e: isinstance(e, WeightReading) and e.gross_kg == 12_000)
+    driver = rig.driver(_config(peer.port_name))
+    rig.events.wait_for(lambda e: isinstance(e, WeightReading) and e.gross_kg == 12_000)
     before = (driver.stats.garbage_bytes, driver.stats.bad_checksum, driver.stats.cut_frames)
     bad = bytearray(encode_toledo(55_555))
     bad[-1] ^= 0x01
@@ -151,124 +137,98 @@ def test_garbage_bad_checksums_and_cut_frames_are_counted_and_skipped(
     peer.inject(bytes(bad))
     peer.inject(encode_toledo(44_444)[:8])
     time.sleep(0.2)
-    mark = recorder.mark()
-    recorder.wait_for(lambda e: isinstance(e, WeightReading) and e.gross_kg == 12_000, after=mark)
+    mark = rig.events.mark()
+    rig.events.wait_for(lambda e: isinstance(e, WeightReading) and e.gross_kg == 12_000, after=mark)
     after = (driver.stats.garbage_bytes, driver.stats.bad_checksum, driver.stats.cut_frames)
     assert [a - b for a, b in zip(after, before, strict=True)] == [7, 1, 1]
-    assert not {55_555.0, 44_444.0} & {r.gross_kg for r in recorder.of(WeightReading)}
-    assert recorder.of(ScaleFault) == []
+    assert not {55_555.0, 44_444.0} & {r.gross_kg for r in rig.events.of(WeightReading)}
+    assert rig.events.of(ScaleFault) == []
 
 
 def test_missing_port_faults_with_clear_detail_then_recovers_when_the_indicator_appears(
-    tmp_path: Path,
-    make_peer: Callable[..., ScaleSimPeer],
-    run_driver: Callable[[ScaleConfig], ScaleDriver],
-    recorder: Recorder,
+    tmp_path: Path, rig: ScaleRig
 ) -> None:
     link = tmp_path / "ttyScale"
-    run_driver(_config(link))
-    fault = recorder.wait_for(lambda e: isinstance(e, ScaleFault))
+    rig.driver(_config(link))
+    fault = rig.events.wait_for(lambda e: isinstance(e, ScaleFault))
     assert f"scale port {link} cannot be opened" in fault.detail
     assert "No such file or directory" in fault.detail
     time.sleep(0.5)  # a few reopen attempts: still one fault for this outage
-    assert len(recorder.of(ScaleFault)) == 1
-    peer = make_peer()
+    assert len(rig.events.of(ScaleFault)) == 1
+    peer = rig.peer()
     _point(link, peer.port_name)
-    recorder.wait_for(lambda e: isinstance(e, ScaleRecovered))
-    recorder.wait_for(lambda e: isinstance(e, WeightReading))
-    assert len(recorder.of(ScaleFault)) == 1
+    rig.events.wait_for(lambda e: isinstance(e, ScaleRecovered))
+    rig.events.wait_for(lambda e: isinstance(e, WeightReading))
+    assert len(rig.events.of(ScaleFault)) == 1
 
 
-def test_unplugged_indicator_faults_once_and_recovers_when_replugged(
-    tmp_path: Path,
-    make_peer: Callable[..., ScaleSimPeer],
-    run_driver: Callable[[ScaleConfig], ScaleDriver],
-    recorder: Recorder,
-) -> None:
+def test_unplugged_indicator_faults_once_and_recovers_when_replugged(tmp_path: Path, rig: ScaleRig) -> None:
     link = tmp_path / "ttyScale"
-    first = make_peer()
+    first = rig.peer()
     _point(link, first.port_name)
-    driver = run_driver(_config(link))
-    recorder.wait_for(lambda e: isinstance(e, WeightReading))
+    driver = rig.driver(_config(link))
+    rig.events.wait_for(lambda e: isinstance(e, WeightReading))
     first.close()
-    fault = recorder.wait_for(lambda e: isinstance(e, ScaleFault))
+    fault = rig.events.wait_for(lambda e: isinstance(e, ScaleFault))
     assert f"scale port {link} lost" in fault.detail
     time.sleep(0.5)
-    second = make_peer()
+    second = rig.peer()
     second.set_weight(8_000)
     _point(link, second.port_name)
-    mark = recorder.mark()
-    recorder.wait_for(lambda e: isinstance(e, ScaleRecovered), after=mark)
-    recorder.wait_for(_is_stable(8_000.0), after=mark)
-    assert len(recorder.of(ScaleFault)) == 1
+    mark = rig.events.mark()
+    rig.events.wait_for(lambda e: isinstance(e, ScaleRecovered), after=mark)
+    rig.events.wait_for(_is_stable(8_000.0), after=mark)
+    assert len(rig.events.of(ScaleFault)) == 1
     assert driver.stats.extra["reconnects"] == 1
     assert driver.last_reading is not None
     assert driver.last_reading.gross_kg == 8_000.0
 
 
-def test_silent_indicator_is_one_stale_fault_and_talking_again_recovers(
-    make_peer: Callable[..., ScaleSimPeer],
-    run_driver: Callable[[ScaleConfig], ScaleDriver],
-    recorder: Recorder,
-) -> None:
-    peer = make_peer()
-    driver = run_driver(_config(peer.port_name))
-    recorder.wait_for(lambda e: isinstance(e, WeightReading))
+def test_silent_indicator_is_one_stale_fault_and_talking_again_recovers(rig: ScaleRig) -> None:
+    peer = rig.peer()
+    driver = rig.driver(_config(peer.port_name))
+    rig.events.wait_for(lambda e: isinstance(e, WeightReading))
     peer.stop()
-    fault = recorder.wait_for(lambda e: isinstance(e, ScaleFault))
+    fault = rig.events.wait_for(lambda e: isinstance(e, ScaleFault))
     assert "no valid toledo frame" in fault.detail
     assert "for 0.6 s" in fault.detail
     assert driver.faulted
     time.sleep(0.8)
-    assert len(recorder.of(ScaleFault)) == 1
+    assert len(rig.events.of(ScaleFault)) == 1
     peer.start()
-    recorder.wait_for(lambda e: isinstance(e, ScaleRecovered))
+    rig.events.wait_for(lambda e: isinstance(e, ScaleRecovered))
     assert not driver.faulted
 
 
-def test_mtsics_si_mode_polls_and_reads(
-    make_peer: Callable[..., ScaleSimPeer],
-    run_driver: Callable[[ScaleConfig], ScaleDriver],
-    recorder: Recorder,
-) -> None:
-    peer = make_peer(ScaleProtocol.MTSICS, division_kg=0.5)
+def test_mtsics_si_mode_polls_and_reads(rig: ScaleRig) -> None:
+    peer = rig.peer(ScaleProtocol.MTSICS, division_kg=0.5)
     peer.set_weight(15_000.5)
-    run_driver(_config(peer.port_name, ScaleProtocol.MTSICS, mtsics_mode="SI"))
-    recorder.wait_for(_is_stable(15_000.5))
+    rig.driver(_config(peer.port_name, ScaleProtocol.MTSICS, mtsics_mode="SI"))
+    rig.events.wait_for(_is_stable(15_000.5))
     assert set(peer.commands_seen) == {b"SI"}
     assert len(peer.commands_seen) >= 5
 
 
-def test_mtsics_sir_mode_asks_once_and_reads_the_stream(
-    make_peer: Callable[..., ScaleSimPeer],
-    run_driver: Callable[[ScaleConfig], ScaleDriver],
-    recorder: Recorder,
-) -> None:
-    peer = make_peer(ScaleProtocol.MTSICS)
-    run_driver(_config(peer.port_name, ScaleProtocol.MTSICS, mtsics_mode="SIR"))
-    recorder.wait_for(_is_stable(0.0))
-    mark = recorder.mark()
+def test_mtsics_sir_mode_asks_once_and_reads_the_stream(rig: ScaleRig) -> None:
+    peer = rig.peer(ScaleProtocol.MTSICS)
+    rig.driver(_config(peer.port_name, ScaleProtocol.MTSICS, mtsics_mode="SIR"))
+    rig.events.wait_for(_is_stable(0.0))
+    mark = rig.events.mark()
     peer.drive_on(22_000, settle_s=0.5)
-    recorder.wait_for(_is_stable(22_000.0), after=mark)
-    assert any(r.motion for r in recorder.of(WeightReading, mark))  # "S D" replies
+    rig.events.wait_for(_is_stable(22_000.0), after=mark)
+    assert any(r.motion for r in rig.events.of(WeightReading, mark))  # "S D" replies
     assert peer.commands_seen == [b"SIR"]
 
 
-def test_ascii_indicator_over_pty(
-    make_peer: Callable[..., ScaleSimPeer],
-    run_driver: Callable[[ScaleConfig], ScaleDriver],
-    recorder: Recorder,
-) -> None:
-    peer = make_peer(ScaleProtocol.ASCII)
+def test_ascii_indicator_over_pty(rig: ScaleRig) -> None:
+    peer = rig.peer(ScaleProtocol.ASCII)
     peer.set_weight(4_020)
-    run_driver(_config(peer.port_name, ScaleProtocol.ASCII))
-    recorder.wait_for(_is_stable(4_020.0))
+    rig.driver(_config(peer.port_name, ScaleProtocol.ASCII))
+    rig.events.wait_for(_is_stable(4_020.0))
 
 
-async def test_events_reach_an_asyncio_loop_through_call_soon_threadsafe(
-    make_peer: Callable[..., ScaleSimPeer],
-) -> None:
-    peer = make_peer()
+async def test_events_reach_an_asyncio_loop_through_call_soon_threadsafe(rig: ScaleRig) -> None:
+    peer = rig.peer()
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[ScaleEvent] = asyncio.Queue()
     driver = ScaleDriver(_config(peer.port_name), lambda e: loop.call_soon_threadsafe(queue.put_nowait, e))
@@ -280,8 +240,8 @@ async def test_events_reach_an_asyncio_loop_through_call_soon_threadsafe(
     assert isinstance(event, WeightReading)
 
 
-def test_failing_consumer_does_not_stop_the_reader(make_peer: Callable[..., ScaleSimPeer]) -> None:
-    peer = make_peer()
+def test_failing_consumer_does_not_stop_the_reader(rig: ScaleRig) -> None:
+    peer = rig.peer()
 
     def broken(event: ScaleEvent) -> None:
         raise RuntimeError("consumer bug")
@@ -298,10 +258,8 @@ def test_failing_consumer_does_not_stop_the_reader(make_peer: Callable[..., Scal
     assert driver.last_reading is not None
 
 
-def test_unexpected_error_in_the_reader_is_a_fault_not_a_dead_thread(
-    make_peer: Callable[..., ScaleSimPeer], recorder: Recorder
-) -> None:
-    peer = make_peer()
+def test_unexpected_error_in_the_reader_is_a_fault_not_a_dead_thread(rig: ScaleRig) -> None:
+    peer = rig.peer()
     calls = itertools.count()
 
     def glitchy_clock() -> float:
@@ -309,32 +267,30 @@ def test_unexpected_error_in_the_reader_is_a_fault_not_a_dead_thread(
             raise RuntimeError("clock glitch")
         return time.monotonic()
 
-    driver = ScaleDriver(_config(peer.port_name), recorder, clock=glitchy_clock)
+    driver = ScaleDriver(_config(peer.port_name), rig.events, clock=glitchy_clock)
     driver.start()
     try:
-        fault = recorder.wait_for(lambda e: isinstance(e, ScaleFault))
+        fault = rig.events.wait_for(lambda e: isinstance(e, ScaleFault))
         assert "clock glitch" in fault.detail
-        recorder.wait_for(lambda e: isinstance(e, ScaleRecovered))
+        rig.events.wait_for(lambda e: isinstance(e, ScaleRecovered))
     finally:
         driver.stop()
 
 
-def test_mtsics_polling_a_silent_indicator_faults_and_never_hangs(
-    make_peer: Callable[..., ScaleSimPeer], recorder: Recorder
-) -> None:
-    peer = make_peer(ScaleProtocol.MTSICS)
+def test_mtsics_polling_a_silent_indicator_faults_and_never_hangs(rig: ScaleRig) -> None:
+    peer = rig.peer(ScaleProtocol.MTSICS)
     peer.stop()  # plugged in, answers nothing
-    driver = ScaleDriver(_config(peer.port_name, ScaleProtocol.MTSICS, mtsics_mode="SI"), recorder)
+    driver = ScaleDriver(_config(peer.port_name, ScaleProtocol.MTSICS, mtsics_mode="SI"), rig.events)
     driver.start()
-    fault = recorder.wait_for(lambda e: isinstance(e, ScaleFault))
+    fault = rig.events.wait_for(lambda e: isinstance(e, ScaleFault))
     assert "no valid mtsics frame" in fault.detail
     started = time.monotonic()
     driver.stop()
     assert time.monotonic() - started < 1.0
 
 
-def test_stop_joins_the_reader_promptly(make_peer: Callable[..., ScaleSimPeer]) -> None:
-    peer = make_peer()
+def test_stop_joins_the_reader_promptly(rig: ScaleRig) -> None:
+    peer = rig.peer()
     driver = ScaleDriver(_config(peer.port_name), lambda e: None)
     driver.start()
     time.sleep(0.2)
@@ -345,11 +301,11 @@ def test_stop_joins_the_reader_promptly(make_peer: Callable[..., ScaleSimPeer]) 
 
 
 def test_reader_turns_advance_while_reading_or_reopening_and_stop_when_the_thread_stops(
-    make_peer: Callable[..., ScaleSimPeer], run_driver: Callable[[ScaleConfig], ScaleDriver], tmp_path: Path
+    rig: ScaleRig, tmp_path: Path
 ) -> None:
-    peer = make_peer()
-    reading = run_driver(_config(peer.port_name))
-    missing = run_driver(_config(tmp_path / "no-such-port"))  # reopen attempts count as life too
+    peer = rig.peer()
+    reading = rig.driver(_config(peer.port_name))
+    missing = rig.driver(_config(tmp_path / "no-such-port"))  # reopen attempts count as life too
     time.sleep(0.6)
     seen = (reading.turns, missing.turns)
     time.sleep(0.6)
