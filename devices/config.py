@@ -185,10 +185,16 @@ class BarrierConfig(_Strict):
         default_factory=lambda: BarrierLimits(up=3, down=4), description="Barrier limit switch inputs."
     )
     close_hold_s: float = Field(
-        1.0, ge=0.2, le=30, description="Exit loop and photocell must be clear this long before closing."
+        1.0,
+        ge=0.2,
+        le=30,
+        description="Exit loop and photocell must be clear this long before closing (lane and driver).",
     )
     move_timeout_s: float = Field(
-        8.0, gt=0, le=60, description="A barrier that has not reached its limit switch by then is a fault."
+        8.0,
+        gt=0,
+        le=60,
+        description="A barrier not at its limit switch by then is a fault (the lane goes to FAULT).",
     )
 
 

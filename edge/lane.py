@@ -13,7 +13,7 @@ next vehicle); closing onto the exit loop or the photocell never is.
 
 Safety rules (tests/edge/test_lane_safety.py checks them after every step of random event sequences):
   S1 CloseBarrier only while the link is up and the exit loop and photocell, in the latest snapshot, have
-     been continuously clear for close_hold_s.
+     been continuously clear for close_hold_s (devices.barrier.close_hold_s, the barrier driver's too).
   S2 an obstruction appearing while a close this lane commanded is under way (barrier not yet at its down
      limit) emits OpenBarrier in the same handle() call.
   S3 OpenBarrier only for a cleared transaction (decision PASS, or OfficerApproved in HOLD), for
@@ -128,12 +128,6 @@ class LaneConfig(BaseModel, extra="forbid", frozen=True):
         le=3600,
         description="Vehicle not clear by then after opening: alarm, stay open, never close on it.",
     )
-    close_hold_s: float = Field(
-        1.0, ge=0.2, le=30, description="Exit loop and photocell must be clear this long before closing."
-    )
-    barrier_move_timeout_s: float = Field(
-        8.0, gt=0, le=60, description="A barrier not at its limit switch by then is a fault."
-    )
     min_vehicle_kg: float = Field(
         1000.0,
         ge=0,
@@ -161,13 +155,13 @@ class Lane:
         new_id: Callable[[], str] | None = None,
         barrier: BarrierConfig | None = None,
     ):
-        """`new_id` makes transaction ids (random UUIDs by default; tests inject a counter). `barrier`, when
-        given, makes the lane wait at least as long as the barrier driver's own interlock."""
+        """`new_id` makes transaction ids (random UUIDs by default; tests inject a counter). `barrier` is the
+        barrier driver's settings (defaults when not given): the lane's interlock waits its `close_hold_s`,
+        and a barrier not at its limit within its `move_timeout_s` is a FAULT, one timing for both."""
         self.config = config
-        hold, move = config.close_hold_s, config.barrier_move_timeout_s
-        if barrier is not None:
-            hold, move = max(hold, barrier.close_hold_s), max(move, barrier.move_timeout_s)
-        self.close_hold_s: Final = hold
+        barrier = barrier or BarrierConfig()
+        move = barrier.move_timeout_s
+        self.close_hold_s: Final = barrier.close_hold_s
         self.timeouts: Final[dict[LaneState, float]] = {
             S.ARRIVED: config.arrive_settle_s,
             S.IDENTIFYING: config.identify_timeout_s,
@@ -177,7 +171,7 @@ class Lane:
             S.PASSING: config.pass_timeout_s,
             S.CLOSING: move,
         }
-        self._path = LanePath(hold)
+        self._path = LanePath(self.close_hold_s)
         self._tx = Transactions(new_id)
         self._state = S.FAULT
         self._since = 0.0

@@ -29,6 +29,7 @@ from edge.lane import LaneConfig
 from sync.central import Central
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import central_starter, run_broker
+from tests.waiting import poll_until
 from vision.identity import Identification, Read, ReadKind
 
 HOLD_S = 0.3
@@ -46,8 +47,6 @@ def fast_config(tmp_path: Path, io_port: int, scale_port: str) -> GateConfig:
             arrive_settle_s=0.1,
             identify_timeout_s=2.0,
             weigh_timeout_s=6.0,
-            close_hold_s=HOLD_S,
-            barrier_move_timeout_s=3.0,
         ),
         devices=DevicesConfig(
             io=ModbusLinkConfig(
@@ -99,13 +98,7 @@ def declaration(number: str = "105000000001", plate_text: str = "51C12345", **ch
     return base.model_copy(update=changes)
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"{what} not met within {timeout} s")
-        await asyncio.sleep(0.02)
+eventually = poll_until(every_s=0.02, timeout=10.0)
 
 
 class RunningGate:

@@ -55,9 +55,15 @@ def test_rtu_transport_requires_a_serial_port() -> None:
     assert info.value.errors[0].startswith("devices.io:")
 
 
-def test_interlock_timing_must_agree_between_lane_and_barrier() -> None:
-    with pytest.raises(ConfigError, match="close_hold_s"):
-        parse_config({"lane": {"close_hold_s": 2.0}})
+def test_interlock_timing_is_one_setting_and_the_old_lane_keys_say_where_they_moved() -> None:
+    with pytest.raises(ConfigError, match="close_hold_s") as info:
+        parse_config({"lane": {"close_hold_s": 2.0, "barrier_move_timeout_s": 3.0}})
+    assert info.value.errors == [
+        "lane.close_hold_s: unknown key (moved to devices.barrier.close_hold_s: one setting for the lane and "
+        "the barrier driver)",
+        "lane.barrier_move_timeout_s: unknown key (moved to devices.barrier.move_timeout_s: one setting for "
+        "the lane and the barrier driver)",
+    ]
 
 
 def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,7 +56,7 @@ def scale() -> Iterator[ScaleSimPeer]:
 
 def _config(tmp_path: Path, port: int, scale_port: str) -> GateConfig:
     data = fast_config(tmp_path, port, scale_port).model_dump(mode="json")
-    data["lane"]["barrier_move_timeout_s"] = data["devices"]["barrier"]["move_timeout_s"] = 3 * CLOSE_S
+    data["devices"]["barrier"]["move_timeout_s"] = 3 * CLOSE_S
     data["devices"]["io"]["timeout_s"] = 0.2  # a request must fit in the short watchdog used here
     data["devices"]["io"]["watchdog"].update(timeout_s=WATCHDOG_S, refresh_s=0.05)
     data["kiosk"]["enabled"] = data["sync"]["enabled"] = False

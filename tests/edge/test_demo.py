@@ -23,7 +23,7 @@ from edge.store import Store
 
 async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expects(tmp_path: Path) -> None:
     config = GateConfig(
-        lane=LaneConfig(arrive_settle_s=0.1, close_hold_s=0.3),
+        lane=LaneConfig(arrive_settle_s=0.1),
         devices=DevicesConfig(
             io=ModbusLinkConfig(port=free_tcp_port(), poll_interval_ms=10),
             barrier=BarrierConfig(close_hold_s=0.3),

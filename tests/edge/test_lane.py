@@ -699,11 +699,14 @@ def test_lane_config_rejects_unknown_keys_and_describes_every_field() -> None:
     assert all(f.description for f in LaneConfig.model_fields.values())
 
 
-def test_barrier_driver_settings_lengthen_the_lane_hold_and_move_timeout() -> None:
+def test_the_lane_takes_its_hold_and_move_timeout_from_the_barrier_settings() -> None:
     strict = BarrierConfig(close_hold_s=2.5, move_timeout_s=12.0)
     slow = Lane(LaneConfig(), new_id=lambda: "tx", barrier=strict)
     assert slow.close_hold_s == 2.5
     assert slow.timeouts[S.OPENING] == slow.timeouts[S.CLOSING] == 12.0
+    default = Lane(LaneConfig())
+    assert default.close_hold_s == BarrierConfig().close_hold_s
+    assert default.timeouts[S.OPENING] == default.timeouts[S.CLOSING] == BarrierConfig().move_timeout_s
 
 
 def test_every_state_goes_to_fault_on_link_lost_and_every_timed_state_has_a_timeout_row() -> None:

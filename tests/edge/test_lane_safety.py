@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from devices.config import BarrierConfig
 from devices.lane_inputs import InputSnapshot
 from edge.decision import Outcome, Reason
 from edge.lane import LaneConfig
@@ -47,7 +48,7 @@ from vision.identity import Identification, Read, ReadKind
 
 S = LaneState
 CONFIG = LaneConfig()
-HOLD_S = CONFIG.close_hold_s
+HOLD_S = BarrierConfig().close_hold_s  # the lanes here run with the barrier driver's defaults
 PLATES = st.one_of(
     st.none(),
     st.sampled_from(["51C12345", "29H99999"]).map(lambda t: Read(ReadKind.PLATE, t, 0.9, valid=True)),

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import io
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from edge.kiosk.config import KioskConfig
 from edge.kiosk.server import serve_kiosk
 from edge.kiosk.users import Role, UsersRepo
 from edge.lane import LaneConfig, LaneState
+from tests.waiting import poll_until
 from vision.identity import Identification, Read, ReadKind
 from vision.iso6346 import complete
 
@@ -45,8 +46,6 @@ def gate_config(db: Path) -> GateConfig:
             arrive_settle_s=0.1,
             identify_timeout_s=2.0,
             weigh_timeout_s=6.0,
-            close_hold_s=HOLD_S,
-            barrier_move_timeout_s=3.0,
         ),
         devices=DevicesConfig(
             io=ModbusLinkConfig(
@@ -166,13 +165,7 @@ class KioskGate:
         return next(at for at, k, data in self.events if k == kind and data.get("tx_id") == tx_id)
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"{what} not met within {timeout} s")
-        await asyncio.sleep(0.01)
+eventually = poll_until(every_s=0.01, timeout=10.0)
 
 
 async def login(client: httpx.AsyncClient, name: str) -> str:
