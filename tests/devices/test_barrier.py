@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -169,6 +170,31 @@ async def open_fully(barrier: Barrier, sim: LaneControllerSim) -> None:
     await eventually(lambda: barrier.position is BarrierPosition.UP)
 
 
+async def open_then_obstruct(
+    barrier: Barrier, sim: LaneControllerSim, obstruct: Callable[[bool], None]
+) -> None:
+    """Up, then a detector on (`sim.set_exit_loop`, `sim.set_photocell`) until the driver sees it."""
+    await open_fully(barrier, sim)
+    obstruct(True)
+    await eventually(lambda: barrier.interlock.obstructed)
+
+
+async def open_then_close_fully(barrier: Barrier, sim: LaneControllerSim) -> None:
+    """Up, clear for the hold time, then down on both the arm and its limit switch."""
+    await open_fully(barrier, sim)
+    await asyncio.sleep(barrier.interlock.hold_s)
+    await barrier.close()
+    await sim.wait_for_position(up=False, timeout=3 * TRAVEL_S)
+    await eventually(lambda: barrier.position is BarrierPosition.DOWN)
+
+
+async def assert_stays_closed_once_obstructed(barrier: Barrier) -> None:
+    """The driver sees the obstruction, and does not command the arm up for it."""
+    await eventually(lambda: barrier.interlock.obstructed)
+    await asyncio.sleep(0.05)
+    assert barrier.commanded == "closed"
+
+
 async def test_open_switches_close_coil_off_and_open_coil_on(
     barrier: Barrier, sim: LaneControllerSim
 ) -> None:
@@ -182,9 +208,7 @@ async def test_open_switches_close_coil_off_and_open_coil_on(
 async def test_barrier_never_closes_while_exit_loop_occupied(
     barrier: Barrier, sim: LaneControllerSim
 ) -> None:
-    await open_fully(barrier, sim)
-    sim.set_exit_loop(True)
-    await eventually(lambda: barrier.interlock.obstructed)
+    await open_then_obstruct(barrier, sim, sim.set_exit_loop)
     await asyncio.sleep(barrier.interlock.hold_s)
     with pytest.raises(InterlockRefused, match="obstructed"):
         await barrier.close()
@@ -194,9 +218,7 @@ async def test_barrier_never_closes_while_exit_loop_occupied(
 
 
 async def test_barrier_never_closes_while_photocell_blocked(barrier: Barrier, sim: LaneControllerSim) -> None:
-    await open_fully(barrier, sim)
-    sim.set_photocell(True)
-    await eventually(lambda: barrier.interlock.obstructed)
+    await open_then_obstruct(barrier, sim, sim.set_photocell)
     with pytest.raises(InterlockRefused):
         await barrier.close()
     assert (await sim.read_coils())["barrier_close"] is False
@@ -205,9 +227,7 @@ async def test_barrier_never_closes_while_photocell_blocked(barrier: Barrier, si
 async def test_barrier_closes_after_hold_time_of_clear_path_but_not_before(
     barrier: Barrier, sim: LaneControllerSim
 ) -> None:
-    await open_fully(barrier, sim)
-    sim.set_photocell(True)
-    await eventually(lambda: barrier.interlock.obstructed)
+    await open_then_obstruct(barrier, sim, sim.set_photocell)
     sim.set_photocell(False)
     await eventually(lambda: not barrier.interlock.obstructed)
     with pytest.raises(InterlockRefused, match="clear for only"):
@@ -237,33 +257,21 @@ async def test_obstruction_while_closing_reopens_the_barrier(
 async def test_obstruction_after_the_arm_is_fully_down_does_not_reopen(
     barrier: Barrier, sim: LaneControllerSim
 ) -> None:
-    await open_fully(barrier, sim)
-    await asyncio.sleep(barrier.interlock.hold_s)
-    await barrier.close()
-    await sim.wait_for_position(up=False, timeout=3 * TRAVEL_S)
-    await eventually(lambda: barrier.position is BarrierPosition.DOWN)
+    await open_then_close_fully(barrier, sim)
     sim.set_exit_loop(True)  # the next vehicle rolls onto the loop beyond the closed arm
-    await eventually(lambda: barrier.interlock.obstructed)
-    await asyncio.sleep(0.05)
-    assert barrier.commanded == "closed"
+    await assert_stays_closed_once_obstructed(barrier)
     assert sim.barrier_down
 
 
 async def test_arm_leaving_its_down_limit_at_rest_is_never_a_reason_to_open(
     barrier: Barrier, sim: LaneControllerSim
 ) -> None:
-    await open_fully(barrier, sim)
-    await asyncio.sleep(barrier.interlock.hold_s)
-    await barrier.close()
-    await sim.wait_for_position(up=False, timeout=3 * TRAVEL_S)
-    await eventually(lambda: barrier.position is BarrierPosition.DOWN)
+    await open_then_close_fully(barrier, sim)
     await sim.force_coil("barrier_close", False)  # stuck relays (or a truck nosing in) lift the arm
     await sim.force_coil("barrier_open", True)
     await eventually(lambda: barrier.position is not BarrierPosition.DOWN, timeout=TRAVEL_S)
     sim.set_photocell(True)
-    await eventually(lambda: barrier.interlock.obstructed)
-    await asyncio.sleep(0.05)
-    assert barrier.commanded == "closed"  # the driver did not drive the arm up for an uncleared vehicle
+    await assert_stays_closed_once_obstructed(barrier)  # not driven up for an uncleared vehicle
     await sim.force_coil("barrier_open", None)
     await sim.force_coil("barrier_close", None)
 
