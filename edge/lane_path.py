@@ -1,10 +1,11 @@
 """What the lane knows of its barrier path: inputs, link, interlock clock, barrier command, crossings.
 
-`Lane` (edge/lane.py) owns one `LanePath` and decides what to do with what it reports; the path emits no
-actions and reads no clock (`now` is passed in). It keeps the latest input snapshot (every detector
-occupied while the link is down), since when the exit loop and photocell have been continuously clear (the
-S1 interlock), the barrier command in force and whether a close this lane commanded is still under way (S2),
-whether the cleared vehicle crossed, and what the controller's activation counters say about an outage.
+`Lane` (edge/lane.py) owns one `LanePath` (its handlers reach it as `lane.path`) and decides what to do
+with what it reports; the path emits no actions and reads no clock (`now` is passed in). It keeps the
+latest input snapshot (every detector occupied while the link is down), since when the exit loop and
+photocell have been continuously clear (the S1 interlock), the barrier command in force and whether a close
+this lane commanded is still under way (S2), whether the cleared vehicle crossed, and what the
+controller's activation counters say about an outage.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class LanePath:
         self.snapshot = InputSnapshot.link_down()
 
     def account_outage(self, snap: InputSnapshot, suspended: LaneState | None, cleared: bool) -> None:
-        """Count a crossing the link outage hid, or mark the current passage unconfirmed (see lane.py).
+        """Count a crossing the link outage hid, or mark the current passage unconfirmed (lane_recovery.py).
 
         `suspended` is the state the lane left for FAULT; `cleared` whether its transaction was cleared.
         """

@@ -1,7 +1,8 @@
 """The lane's transactions, one at a time: the vehicle being handled, what is learnt of it, how it ends.
 
-`Lane` (edge/lane.py) owns one `Transactions` and appends the events it returns to its actions; ids come
-from an injected factory (random UUIDs by default; tests inject a counter).
+`Lane` (edge/lane.py) owns one `Transactions` (its handlers reach it as `lane.tx`) and appends the events
+it returns to its actions; ids come from an injected factory (random UUIDs by default; tests inject a
+counter).
 """
 
 from __future__ import annotations

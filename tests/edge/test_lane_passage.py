@@ -1,8 +1,8 @@
 """One declaration, one passage: a cleared vehicle that crosses while the controller link is down counts.
 
-Table tests of the rules in edge/lane.py (Decisions), then a state machine that drops the link at random
-moments of random passages of trucks that all carry the same declaration, deciding each with the real
-decision and exit ledger, and checks that no declaration passes twice and no crossing goes unrecorded.
+Table tests of the rules in edge/lane_recovery.py (Decisions), then a state machine that drops the link at
+random moments of random passages of trucks that all carry the same declaration, deciding each with the
+real decision and exit ledger, and checks that no declaration passes twice and no crossing goes unrecorded.
 """
 
 from __future__ import annotations
