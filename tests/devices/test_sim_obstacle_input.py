@@ -6,6 +6,8 @@ A plain pymodbus client holds the close coil ON and never reacts, as a dead daem
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from devices.config import DevicesConfig
 from devices.sim.lane_controller import LaneControllerSim
@@ -20,13 +22,6 @@ async def _hold_close_coil(sim: LaneControllerSim, devices: DevicesConfig, value
         client.close()
 
 
-async def _break_the_beam_mid_close(sim: LaneControllerSim, devices: DevicesConfig) -> None:
-    """The close coil held ON, then the photocell broken once the arm is on its way down."""
-    await _hold_close_coil(sim, devices, True)
-    await eventually(lambda: sim.position < 0.6, timeout=3 * TRAVEL_S)
-    sim.set_photocell(True)
-
-
 def _sim(devices: DevicesConfig, port: int, wired: bool) -> LaneControllerSim:
     return LaneControllerSim(
         devices,
@@ -38,11 +33,22 @@ def _sim(devices: DevicesConfig, port: int, wired: bool) -> LaneControllerSim:
     )
 
 
+@asynccontextmanager
+async def _beam_broken_mid_close(
+    devices: DevicesConfig, port: int, wired: bool
+) -> AsyncIterator[LaneControllerSim]:
+    """The arm up, the close coil held ON, then the photocell broken once the arm is on its way down."""
+    async with _sim(devices, port, wired) as sim:
+        await _hold_close_coil(sim, devices, True)
+        await eventually(lambda: sim.position < 0.6, timeout=3 * TRAVEL_S)
+        sim.set_photocell(True)
+        yield sim
+
+
 async def test_wired_obstacle_input_reverses_a_close_and_holds_up_until_the_close_is_given_again(
     devices: DevicesConfig, port: int
 ) -> None:
-    async with _sim(devices, port, wired=True) as sim:
-        await _break_the_beam_mid_close(sim, devices)
+    async with _beam_broken_mid_close(devices, port, wired=True) as sim:
         await eventually(lambda: sim.barrier_up, timeout=3 * TRAVEL_S)
         sim.set_photocell(False)
         await asyncio.sleep(TRAVEL_S / 2)
@@ -66,7 +72,6 @@ async def test_wired_exit_loop_keeps_a_close_from_starting(devices: DevicesConfi
 async def test_unwired_barrier_closes_onto_the_vehicle_when_nothing_reverses_it(
     devices: DevicesConfig, port: int
 ) -> None:
-    async with _sim(devices, port, wired=False) as sim:
-        await _break_the_beam_mid_close(sim, devices)
+    async with _beam_broken_mid_close(devices, port, wired=False) as sim:
         await eventually(lambda: sim.barrier_down, timeout=3 * TRAVEL_S)
         assert sim.collisions == 1
