@@ -176,7 +176,8 @@ class BarrierLimits(_Strict):
 
 
 class BarrierConfig(_Strict):
-    """The barrier's points and its safety timing."""
+    """The barrier's points and its safety timing: one timing, which the lane (edge/lane.py) and this
+    driver both enforce."""
 
     coils: BarrierCoils = Field(
         default_factory=lambda: BarrierCoils(open=0, close=1), description="Barrier drive coils."
@@ -185,16 +186,10 @@ class BarrierConfig(_Strict):
         default_factory=lambda: BarrierLimits(up=3, down=4), description="Barrier limit switch inputs."
     )
     close_hold_s: float = Field(
-        1.0,
-        ge=0.2,
-        le=30,
-        description="Exit loop and photocell must be clear this long before closing (lane and driver).",
+        1.0, ge=0.2, le=30, description="Exit loop and photocell must be clear this long before closing."
     )
     move_timeout_s: float = Field(
-        8.0,
-        gt=0,
-        le=60,
-        description="A barrier not at its limit switch by then is a fault (the lane goes to FAULT).",
+        8.0, gt=0, le=60, description="A barrier that has not reached its limit switch by then is a fault."
     )
 
 

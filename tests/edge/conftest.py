@@ -43,11 +43,7 @@ def fast_config(tmp_path: Path, io_port: int, scale_port: str) -> GateConfig:
     """
     return GateConfig(
         gate_id="test-gate",
-        lane=LaneConfig(
-            arrive_settle_s=0.1,
-            identify_timeout_s=2.0,
-            weigh_timeout_s=6.0,
-        ),
+        lane=LaneConfig(arrive_settle_s=0.1, identify_timeout_s=2.0, weigh_timeout_s=6.0),
         devices=DevicesConfig(
             io=ModbusLinkConfig(
                 port=io_port, poll_interval_ms=10, timeout_s=0.5, backoff_initial_s=0.05, backoff_max_s=0.3

@@ -7,24 +7,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from devices.lane_inputs import InputSnapshot
+from edge import lane_events as ev
 from edge.decision import Outcome, Reason
 from edge.lane import Lane, LaneConfig
-from edge.lane_events import (
-    CloseBarrier,
-    Decided,
-    Identified,
-    Inputs,
-    LaneAction,
-    LaneEvent,
-    LaneState,
-    OpenBarrier,
-    ScaleStable,
-    Tick,
-    Transition,
-)
 from vision.identity import Identification, Read, ReadKind
 
-S = LaneState
+S = ev.LaneState
 A = TypeVar("A")
 PLATE = Identification(plate=Read(ReadKind.PLATE, "51C12345", 0.97, valid=True))
 DOWN = InputSnapshot(barrier_down=True)
@@ -44,22 +32,22 @@ class Run:
     lane: Lane
     t: float = 0.0
     inputs: InputSnapshot = DOWN
-    actions: list[LaneAction] = field(default_factory=list)
+    actions: list[ev.LaneAction] = field(default_factory=list)
 
-    def send(self, event: LaneEvent, dt: float = 0.0) -> list[LaneAction]:
+    def send(self, event: ev.LaneEvent, dt: float = 0.0) -> list[ev.LaneAction]:
         self.t += dt
         out = self.lane.handle(event, self.t)
         self.actions.extend(out)
         return out
 
-    def set(self, dt: float = 0.0, **inputs: bool) -> list[LaneAction]:
+    def set(self, dt: float = 0.0, **inputs: bool) -> list[ev.LaneAction]:
         self.inputs = replace(self.inputs, **inputs)
-        return self.send(Inputs(self.inputs), dt)
+        return self.send(ev.Inputs(self.inputs), dt)
 
-    def tick(self, dt: float) -> list[LaneAction]:
-        return self.send(Tick(), dt)
+    def tick(self, dt: float) -> list[ev.LaneAction]:
+        return self.send(ev.Tick(), dt)
 
-    def state(self) -> LaneState:
+    def state(self) -> ev.LaneState:
         return self.lane.state
 
     # --- the usual steps of a vehicle ---
@@ -71,13 +59,13 @@ class Run:
 
     def to_deciding(self, kg: float = 30_000.0) -> None:
         self.arrive()
-        self.send(ScaleStable(kg), 0.3)
-        self.send(Identified(PLATE), 0.5)
+        self.send(ev.ScaleStable(kg), 0.3)
+        self.send(ev.Identified(PLATE), 0.5)
         assert self.lane.state is S.DECIDING
 
     def to_passing(self) -> None:
         self.to_deciding()
-        self.send(Decided(Outcome.PASS, (), "105000000001"), 0.2)
+        self.send(ev.Decided(Outcome.PASS, (), "105000000001"), 0.2)
         self.set(1.5, barrier_up=True, barrier_down=False)
         assert self.lane.state is S.PASSING
 
@@ -89,7 +77,7 @@ class Run:
 
     def to_hold(self, outcome: Outcome = Outcome.HOLD) -> None:
         self.to_deciding()
-        self.send(Decided(outcome, (Reason.WEIGHT_OUT_OF_TOLERANCE,), "105000000001"), 0.2)
+        self.send(ev.Decided(outcome, (Reason.WEIGHT_OUT_OF_TOLERANCE,), "105000000001"), 0.2)
         assert self.lane.state is S.HOLD
 
 
@@ -105,14 +93,14 @@ def started(snapshot: InputSnapshot = DOWN, **config: Any) -> Run:
     return run
 
 
-def of(kind: type[A], actions: list[LaneAction]) -> list[A]:
+def of(kind: type[A], actions: list[ev.LaneAction]) -> list[A]:
     return [a for a in actions if isinstance(a, kind)]
 
 
-def path(actions: list[LaneAction]) -> list[LaneState]:
+def path(actions: list[ev.LaneAction]) -> list[ev.LaneState]:
     """The states entered, in order."""
-    return [t.to_state for t in of(Transition, actions)]
+    return [t.to_state for t in of(ev.Transition, actions)]
 
 
-def barrier_commands(actions: list[LaneAction]) -> list[LaneAction]:
-    return [a for a in actions if isinstance(a, OpenBarrier | CloseBarrier)]
+def barrier_commands(actions: list[ev.LaneAction]) -> list[ev.LaneAction]:
+    return [a for a in actions if isinstance(a, ev.OpenBarrier | ev.CloseBarrier)]

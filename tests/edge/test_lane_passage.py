@@ -17,35 +17,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from devices.lane_inputs import COUNTER_MODULUS, InputSnapshot
+from edge import lane_events as ev
 from edge.decision import DecisionConfig, Outcome, Reason, decide
 from edge.declaration import Channel, Declaration, DeclarationStatus
 from edge.lane import LaneConfig
-from edge.lane_events import (
-    Alarm,
-    CloseBarrier,
-    Decided,
-    Identified,
-    Inputs,
-    LaneAction,
-    LaneEvent,
-    LaneState,
-    LinkLost,
-    LinkRestored,
-    OfficerOpen,
-    OpenBarrier,
-    RequestDecision,
-    SetLight,
-    StartIdentification,
-    Tick,
-    TransactionEnded,
-    TransactionStarted,
-    Transition,
-    TxResult,
-)
 from tests.edge.lanes import DOWN, LIMITS, Position, Run, barrier_commands, numbered_lane, of, path, started
 from vision.identity import Identification, Read, ReadKind
 
-S = LaneState
+S = ev.LaneState
 COUNTED = replace(DOWN, exit_count=41, photocell_count=17)  # a controller with counters
 
 
@@ -53,12 +32,12 @@ def passing(snapshot: InputSnapshot = DOWN) -> Run:
     """A cleared vehicle under the open barrier, not yet in its path."""
     run = started(snapshot)
     run.to_passing()
-    assert of(SetLight, run.actions)[-1] == SetLight("green")
+    assert of(ev.SetLight, run.actions)[-1] == ev.SetLight("green")
     return run
 
 
-def results(run: Run) -> list[TxResult]:
-    return [a.result for a in of(TransactionEnded, run.actions)]
+def results(run: Run) -> list[ev.TxResult]:
+    return [a.result for a in of(ev.TransactionEnded, run.actions)]
 
 
 # --- table tests ------------------------------------------------------------------------------
@@ -66,34 +45,34 @@ def results(run: Run) -> list[TxResult]:
 
 def test_crossing_counted_during_the_outage_ends_passed_though_the_lane_never_saw_it() -> None:
     run = passing(COUNTED)
-    run.send(LinkLost("cable"), 0.5)
+    run.send(ev.LinkLost("cable"), 0.5)
     # Came and went inside the outage: only the counters tell.
     after = replace(run.inputs, entry_loop=False, exit_count=42, photocell_count=18)
-    out = run.send(LinkRestored(after), 2.0)
+    out = run.send(ev.LinkRestored(after), 2.0)
     run.inputs = after
     assert run.state() is S.PASSING
-    [resumed] = of(Transition, out)
+    [resumed] = of(ev.Transition, out)
     assert "1 detector activations counted while the link was down" in resumed.cause
-    assert SetLight("red") in out  # the crossing is known: stop the next vehicle
-    assert barrier_commands(run.tick(1.1)) == [CloseBarrier()]
+    assert ev.SetLight("red") in out  # the crossing is known: stop the next vehicle
+    assert barrier_commands(run.tick(1.1)) == [ev.CloseBarrier()]
     run.set(1.0, barrier_up=False, barrier_down=True)
     assert results(run) == ["passed"]
 
 
 def test_crossing_counted_during_the_outage_with_the_barrier_down_on_restore_ends_passed() -> None:
     run = passing(COUNTED)
-    run.send(LinkLost("cable"), 0.5)
-    out = run.send(LinkRestored(replace(COUNTED, exit_count=43)), 5.0)
+    run.send(ev.LinkLost("cable"), 0.5)
+    out = run.send(ev.LinkRestored(replace(COUNTED, exit_count=43)), 5.0)
     assert path(out) == [S.IDLE]
     assert results(run) == ["passed"]
-    assert "2 detector activations counted" in of(Transition, out)[0].cause
+    assert "2 detector activations counted" in of(ev.Transition, out)[0].cause
 
 
 def test_counters_that_wrapped_across_the_outage_still_count_the_crossing() -> None:
     top = replace(DOWN, exit_count=COUNTER_MODULUS - 1, photocell_count=COUNTER_MODULUS - 1)
     run = passing(top)
-    run.send(LinkLost("cable"), 0.5)
-    run.send(LinkRestored(replace(top, exit_count=0, photocell_count=0)), 5.0)
+    run.send(ev.LinkLost("cable"), 0.5)
+    run.send(ev.LinkRestored(replace(top, exit_count=0, photocell_count=0)), 5.0)
     assert results(run) == ["passed"]
 
 
@@ -101,7 +80,7 @@ def test_a_counter_pulse_between_two_polls_while_open_is_the_crossing() -> None:
     run = passing(COUNTED)
     run.inputs = replace(run.inputs, exit_count=42)  # on and off the exit loop between two polls
     out = run.set(0.05)
-    assert SetLight("red") in out
+    assert ev.SetLight("red") in out
     run.set(1.0, entry_loop=False)
     run.tick(1.1)
     run.set(1.0, barrier_up=False, barrier_down=True)
@@ -110,39 +89,41 @@ def test_a_counter_pulse_between_two_polls_while_open_is_the_crossing() -> None:
 
 def test_without_counters_a_vehicle_in_the_path_on_restore_is_the_crossing() -> None:
     run = passing()
-    run.send(LinkLost("cable"), 0.5)
+    run.send(ev.LinkLost("cable"), 0.5)
     run.inputs = replace(run.inputs, entry_loop=False, exit_loop=True)
-    out = run.send(LinkRestored(run.inputs), 1.0)
-    assert SetLight("red") in out
+    out = run.send(ev.LinkRestored(run.inputs), 1.0)
+    assert ev.SetLight("red") in out
     run.set(1.0, exit_loop=False)
-    assert barrier_commands(run.tick(1.1)) == [CloseBarrier()]
+    assert barrier_commands(run.tick(1.1)) == [ev.CloseBarrier()]
     run.set(1.0, barrier_up=False, barrier_down=True)
     assert results(run) == ["passed"]
 
 
 def test_without_counters_an_unwatched_passage_is_unconfirmed_and_the_lane_secured() -> None:
     run = passing()
-    run.send(LinkLost("cable"), 0.5)
+    run.send(ev.LinkLost("cable"), 0.5)
     # The barrier is still up and a truck waits on the entry loop: the same one, or the next after the
     # first crossed unseen. Nothing can tell which.
-    out = run.send(LinkRestored(run.inputs), 3.0)
-    assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "unconfirmed", run.t)]
-    [alarm] = of(Alarm, out)
+    out = run.send(ev.LinkRestored(run.inputs), 3.0)
+    assert of(ev.TransactionEnded, out) == [ev.TransactionEnded("tx-1", "unconfirmed", run.t)]
+    [alarm] = of(ev.Alarm, out)
     assert alarm.code == "passage_unconfirmed"
     assert "tx-1" in alarm.detail
     assert "held for an officer" in alarm.detail
     assert run.state() is S.PASSING
     assert run.lane.securing is True
-    assert SetLight("green") not in out
-    assert barrier_commands(run.tick(1.1)) == [CloseBarrier()]
+    assert ev.SetLight("green") not in out
+    assert barrier_commands(run.tick(1.1)) == [ev.CloseBarrier()]
     out = run.set(1.0, barrier_up=False, barrier_down=True)
-    assert of(TransactionStarted, out) == [TransactionStarted("tx-2", run.t)]  # re-identified, re-decided
+    assert of(ev.TransactionStarted, out) == [
+        ev.TransactionStarted("tx-2", run.t)
+    ]  # re-identified, re-decided
 
 
 def test_without_counters_an_unwatched_passage_with_the_barrier_down_on_restore_is_unconfirmed() -> None:
     run = passing()
-    run.send(LinkLost("cable"), 0.5)
-    run.send(LinkRestored(DOWN), 3.0)
+    run.send(ev.LinkLost("cable"), 0.5)
+    run.send(ev.LinkRestored(DOWN), 3.0)
     assert results(run) == ["unconfirmed"]
     assert run.state() is S.IDLE
 
@@ -150,13 +131,13 @@ def test_without_counters_an_unwatched_passage_with_the_barrier_down_on_restore_
 def test_supervisor_open_in_a_barrier_fault_after_the_vehicle_crossed_ends_passed() -> None:
     run = started()
     run.to_deciding()
-    run.send(Decided(Outcome.PASS), 0.1)
+    run.send(ev.Decided(Outcome.PASS), 0.1)
     run.set(1.0, barrier_down=False)  # half-way up, and stuck there
     run.tick(8.0)
     assert run.state() is S.FAULT
     run.drive_through()  # squeezes under the stuck arm while the lane is faulted
-    out = run.send(OfficerOpen("supervisor-1", "barrier stuck half-way"), 1.0)
-    assert of(TransactionEnded, out) == [TransactionEnded("tx-1", "passed", run.t)]
+    out = run.send(ev.OfficerOpen("supervisor-1", "barrier stuck half-way"), 1.0)
+    assert of(ev.TransactionEnded, out) == [ev.TransactionEnded("tx-1", "passed", run.t)]
 
 
 # --- random passages with random link losses ----------------------------------------------------
@@ -215,27 +196,27 @@ class Passages(RuleBasedStateMachine):
         self.asked_decision: str | None = None
         self.exited: set[str] = set()
         self.unconfirmed: set[str] = set()
-        self.results: dict[str, TxResult] = {}
+        self.results: dict[str, ev.TxResult] = {}
         self.outcomes: list[Outcome] = []
 
     # --- the world and the daemon around the lane ------------------------------------------------
 
-    def send(self, event: LaneEvent, dt: float = 0.0) -> list[LaneAction]:
+    def send(self, event: ev.LaneEvent, dt: float = 0.0) -> list[ev.LaneAction]:
         self.t += dt
         actions = self.lane.handle(event, self.t)
         for action in actions:
-            if isinstance(action, OpenBarrier | CloseBarrier):
+            if isinstance(action, ev.OpenBarrier | ev.CloseBarrier):
                 assert self.link_up
-                self.coil = "open" if isinstance(action, OpenBarrier) else "closed"
-            elif isinstance(action, SetLight):
+                self.coil = "open" if isinstance(action, ev.OpenBarrier) else "closed"
+            elif isinstance(action, ev.SetLight):
                 self.light = action.color
                 if action.color == "green" and self.on_entry is not None and self.phase == 0:
                     self.granted, self.granted_tx = self.on_entry, self.lane.tx_id
-            elif isinstance(action, StartIdentification):
+            elif isinstance(action, ev.StartIdentification):
                 self.asked_ident = action.tx_id
-            elif isinstance(action, RequestDecision):
+            elif isinstance(action, ev.RequestDecision):
                 self.asked_decision = action.tx_id
-            elif isinstance(action, TransactionEnded):
+            elif isinstance(action, ev.TransactionEnded):
                 self.results[action.tx_id] = action.result
                 if action.result == "passed":
                     self.exited.add("")
@@ -256,7 +237,7 @@ class Passages(RuleBasedStateMachine):
                 after = replace(after, photocell_count=(after.photocell_count + 1) % COUNTER_MODULUS)
         self.world = after
         if self.link_up:
-            self.send(Inputs(after), dt)
+            self.send(ev.Inputs(after), dt)
         else:
             self.t += dt
 
@@ -308,13 +289,13 @@ class Passages(RuleBasedStateMachine):
     @rule(dt=DT)
     def link_lost(self, dt: float) -> None:
         self.link_up = False
-        self.send(LinkLost("cable"), dt)
+        self.send(ev.LinkLost("cable"), dt)
 
     @precondition(lambda self: not self.link_up)
     @rule(dt=DT)
     def link_restored(self, dt: float) -> None:
         self.link_up = True
-        self.send(LinkRestored(self.world), dt)
+        self.send(ev.LinkRestored(self.world), dt)
 
     @precondition(lambda self: self.link_up and self.lane.state in (S.OPENING, S.PASSING, S.CLOSING))
     @rule(moves=st.integers(0, len(CROSSING)), obeys=st.booleans(), restore=st.booleans())
@@ -330,13 +311,13 @@ class Passages(RuleBasedStateMachine):
 
     @rule(dt=st.sampled_from([0.1, 0.6, 1.1, 4.5, 9.0]))
     def time_passes(self, dt: float) -> None:
-        self.send(Tick(), dt)
+        self.send(ev.Tick(), dt)
 
     @precondition(lambda self: self.asked_ident is not None)
     @rule()
     def cameras_answer(self) -> None:
         tx_id, self.asked_ident = self.asked_ident, None
-        self.send(Identified(TRUCK, tx_id=tx_id), 0.2)
+        self.send(ev.Identified(TRUCK, tx_id=tx_id), 0.2)
 
     @precondition(lambda self: self.asked_decision is not None)
     @rule()
@@ -348,7 +329,7 @@ class Passages(RuleBasedStateMachine):
         if decision.outcome is Outcome.HOLD:
             assert decision.reasons == (Reason.EXIT_UNCONFIRMED,)
         self.outcomes.append(decision.outcome)
-        self.send(Decided(decision.outcome, decision.reasons, NUMBER, tx_id=tx_id), 0.1)
+        self.send(ev.Decided(decision.outcome, decision.reasons, NUMBER, tx_id=tx_id), 0.1)
 
     @rule(pick=st.integers(0, 2))
     def progress(self, pick: int) -> None:

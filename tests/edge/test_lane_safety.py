@@ -16,37 +16,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from devices.config import BarrierConfig
 from devices.lane_inputs import InputSnapshot
+from edge import lane_events as ev
 from edge.decision import Outcome, Reason
 from edge.lane import LaneConfig
-from edge.lane_events import (
-    CloseBarrier,
-    Decided,
-    Identified,
-    Inputs,
-    LaneAction,
-    LaneEvent,
-    LaneState,
-    LinkLost,
-    LinkRestored,
-    OfficerApproved,
-    OfficerCorrected,
-    OfficerOpen,
-    OfficerRejected,
-    OpenBarrier,
-    ScaleFaulted,
-    ScaleRecovered,
-    ScaleStable,
-    ScaleUnstable,
-    SetLight,
-    Tick,
-    TransactionEnded,
-    TransactionStarted,
-    Transition,
-)
 from tests.edge.lanes import LIMITS, Position, numbered_lane
 from vision.identity import Identification, Read, ReadKind
 
-S = LaneState
+S = ev.LaneState
 CONFIG = LaneConfig()
 HOLD_S = BarrierConfig().close_hold_s  # the lanes here run with the barrier driver's defaults
 PLATES = st.one_of(
@@ -73,19 +49,19 @@ class LaneSafety(RuleBasedStateMachine):
 
     # --- driving the lane and checking every step -------------------------------------------
 
-    def send(self, event: LaneEvent, dt: float = 0.0) -> list[LaneAction]:
+    def send(self, event: ev.LaneEvent, dt: float = 0.0) -> list[ev.LaneAction]:
         before, before_t = self.lane.state, self.t
         closing_before = self.closing
         self.t += dt
         observed = False
-        if isinstance(event, LinkLost) and self.link_up:
+        if isinstance(event, ev.LinkLost) and self.link_up:
             self.link_up, self.seen, self.clear_since = False, InputSnapshot.link_down(), None
-        elif isinstance(event, LinkRestored) or (isinstance(event, Inputs) and self.link_up):
+        elif isinstance(event, ev.LinkRestored) or (isinstance(event, ev.Inputs) and self.link_up):
             if not self.link_up:
                 self.link_up, self.seen = True, InputSnapshot.link_down()
             observed = True
             self.see(event.snapshot)
-        link_was_down = not self.link_up and not isinstance(event, LinkLost)
+        link_was_down = not self.link_up and not isinstance(event, ev.LinkLost)
         actions = self.lane.handle(event, self.t)
         self.check_commands(event, actions, closing_before and observed, link_was_down)
         self.check_transitions(actions, before, before_t)
@@ -93,8 +69,8 @@ class LaneSafety(RuleBasedStateMachine):
         if observed and self.seen.barrier_down:
             self.closing = False
         for action in actions:
-            if isinstance(action, OpenBarrier | CloseBarrier):
-                self.closing = isinstance(action, CloseBarrier)
+            if isinstance(action, ev.OpenBarrier | ev.CloseBarrier):
+                self.closing = isinstance(action, ev.CloseBarrier)
         return actions
 
     def see(self, snapshot: InputSnapshot) -> None:
@@ -107,16 +83,16 @@ class LaneSafety(RuleBasedStateMachine):
     def set_world(self, dt: float = 0.0, **inputs: bool) -> None:
         self.world = replace(self.world, **inputs)
         if self.link_up:
-            self.send(Inputs(self.world), dt)
+            self.send(ev.Inputs(self.world), dt)
         else:
             self.t += dt  # nobody can read the controller: the lane learns of it on LinkRestored
 
     def check_commands(
-        self, event: LaneEvent, actions: list[LaneAction], closing_onto_seen: bool, link_was_down: bool
+        self, event: ev.LaneEvent, actions: list[ev.LaneAction], closing_onto_seen: bool, link_was_down: bool
     ) -> None:
-        opens = [a for a in actions if isinstance(a, OpenBarrier)]
-        closes = [a for a in actions if isinstance(a, CloseBarrier)]
-        commands = [a for a in actions if isinstance(a, OpenBarrier | CloseBarrier | SetLight)]
+        opens = [a for a in actions if isinstance(a, ev.OpenBarrier)]
+        closes = [a for a in actions if isinstance(a, ev.CloseBarrier)]
+        commands = [a for a in actions if isinstance(a, ev.OpenBarrier | ev.CloseBarrier | ev.SetLight)]
         # S4: nothing is commanded on a dead link
         if not self.link_up or link_was_down:
             assert commands == [], (event, actions)
@@ -129,26 +105,26 @@ class LaneSafety(RuleBasedStateMachine):
         # S2: an obstruction met by a close under way reverses it in the same call
         reversal = closing_onto_seen and self.seen.barrier_path_obstructed and not self.seen.barrier_down
         if reversal:
-            assert opens == [OpenBarrier()], (event, actions)
+            assert opens == [ev.OpenBarrier()], (event, actions)
         # S3: open only for a cleared vehicle, an officer's open, or the S2 reversal
         assert len(opens) <= 1
         if opens and not reversal:
             vehicle = self.lane.current
             assert self.lane.state is S.OPENING
-            if isinstance(event, Decided):
+            if isinstance(event, ev.Decided):
                 assert event.outcome is Outcome.PASS
                 assert vehicle is not None
                 assert vehicle.outcome is Outcome.PASS
-            elif isinstance(event, OfficerApproved):
+            elif isinstance(event, ev.OfficerApproved):
                 assert vehicle is not None
                 assert vehicle.approved_by == event.officer
             else:
-                assert isinstance(event, OfficerOpen), (event, actions)
+                assert isinstance(event, ev.OfficerOpen), (event, actions)
                 assert vehicle is None
 
-    def check_transitions(self, actions: list[LaneAction], before: LaneState, before_t: float) -> None:
+    def check_transitions(self, actions: list[ev.LaneAction], before: ev.LaneState, before_t: float) -> None:
         # S5: one Transition per state change, chained, with a cause and a time in this step
-        transitions = [a for a in actions if isinstance(a, Transition)]
+        transitions = [a for a in actions if isinstance(a, ev.Transition)]
         state = before
         for tr in transitions:
             assert tr.from_state is state
@@ -158,13 +134,13 @@ class LaneSafety(RuleBasedStateMachine):
             state = tr.to_state
         assert self.lane.state is state
 
-    def check_transactions(self, actions: list[LaneAction]) -> None:
+    def check_transactions(self, actions: list[ev.LaneAction]) -> None:
         for action in actions:
-            if isinstance(action, TransactionStarted):
+            if isinstance(action, ev.TransactionStarted):
                 assert self.open_tx is None
                 assert action.tx_id not in self.ended
                 self.open_tx = action.tx_id
-            elif isinstance(action, TransactionEnded):
+            elif isinstance(action, ev.TransactionEnded):
                 assert action.tx_id == self.open_tx
                 self.ended.add(action.tx_id)
                 self.open_tx = None
@@ -190,8 +166,10 @@ class LaneSafety(RuleBasedStateMachine):
         self.link_up, self.seen = True, InputSnapshot.link_down()
         self.see(self.world)
         actions = self.lane.startup(self.world, self.t)
-        assert not [a for a in actions if isinstance(a, OpenBarrier)]
-        self.check_commands(LinkRestored(self.world), actions, closing_onto_seen=False, link_was_down=False)
+        assert not [a for a in actions if isinstance(a, ev.OpenBarrier)]
+        self.check_commands(
+            ev.LinkRestored(self.world), actions, closing_onto_seen=False, link_was_down=False
+        )
         self.check_transitions(actions, S.FAULT, self.t)
         self.check_transactions(actions)
 
@@ -220,54 +198,54 @@ class LaneSafety(RuleBasedStateMachine):
 
     @rule(dt=st.sampled_from([0.1, 0.5, 1.0, 1.05, 4.0, 9.0, 25.0, 61.0]))
     def time_passes(self, dt: float) -> None:
-        self.send(Tick(), dt)
+        self.send(ev.Tick(), dt)
 
     @rule(kg=st.sampled_from([0.0, 12_000.0, 30_000.0]))
     def scale_stable(self, kg: float) -> None:
-        self.send(ScaleStable(kg), 0.1)
+        self.send(ev.ScaleStable(kg), 0.1)
 
     @rule()
     def scale_unstable(self) -> None:
-        self.send(ScaleUnstable(), 0.1)
+        self.send(ev.ScaleUnstable(), 0.1)
 
     @rule(faulted=st.booleans())
     def scale_health(self, faulted: bool) -> None:
-        self.send(ScaleFaulted("no frame") if faulted else ScaleRecovered(), 0.1)
+        self.send(ev.ScaleFaulted("no frame") if faulted else ev.ScaleRecovered(), 0.1)
 
     @rule(plate=PLATES, tx=TX_CHOICE)
     def identified(self, plate: Read | None, tx: str) -> None:
-        self.send(Identified(Identification(plate=plate), tx_id=self.tx(tx)), 0.2)
+        self.send(ev.Identified(Identification(plate=plate), tx_id=self.tx(tx)), 0.2)
 
     @rule(outcome=OUTCOMES, tx=TX_CHOICE)
     def decided(self, outcome: Outcome, tx: str) -> None:
-        self.send(Decided(outcome, (Reason.NOT_CLEARED,), "105000000001", tx_id=self.tx(tx)), 0.1)
+        self.send(ev.Decided(outcome, (Reason.NOT_CLEARED,), "105000000001", tx_id=self.tx(tx)), 0.1)
 
     @rule(tx=TX_CHOICE)
     def officer_approves(self, tx: str) -> None:
-        self.send(OfficerApproved("officer-1", "checked", tx_id=self.tx(tx)), 0.5)
+        self.send(ev.OfficerApproved("officer-1", "checked", tx_id=self.tx(tx)), 0.5)
 
     @rule(plate=PLATES, tx=TX_CHOICE)
     def officer_corrects(self, plate: Read | None, tx: str) -> None:
         self.send(
-            OfficerCorrected("officer-1", "misread", Identification(plate=plate), tx_id=self.tx(tx)), 0.5
+            ev.OfficerCorrected("officer-1", "misread", Identification(plate=plate), tx_id=self.tx(tx)), 0.5
         )
 
     @rule(tx=TX_CHOICE)
     def officer_rejects(self, tx: str) -> None:
-        self.send(OfficerRejected("officer-1", "refused", tx_id=self.tx(tx)), 0.5)
+        self.send(ev.OfficerRejected("officer-1", "refused", tx_id=self.tx(tx)), 0.5)
 
     @rule()
     def supervisor_opens(self) -> None:
-        self.send(OfficerOpen("supervisor-1", "manual"), 0.5)
+        self.send(ev.OfficerOpen("supervisor-1", "manual"), 0.5)
 
     @rule(dt=DT)
     def link_lost(self, dt: float) -> None:
-        self.send(LinkLost("modbus timeout"), dt)
+        self.send(ev.LinkLost("modbus timeout"), dt)
 
     @precondition(lambda self: not self.link_up)
     @rule(dt=DT)
     def link_restored(self, dt: float) -> None:
-        self.send(LinkRestored(self.world), dt)
+        self.send(ev.LinkRestored(self.world), dt)
 
     @rule(pick=st.integers(0, 3))
     def progress(self, pick: int) -> None:
@@ -276,17 +254,17 @@ class LaneSafety(RuleBasedStateMachine):
         if state is S.IDLE:
             self.set_world(0.5, entry_loop=True)
         elif state in (S.ARRIVED, S.IDENTIFYING) and pick == 0:
-            self.send(Tick(), 0.6)
+            self.send(ev.Tick(), 0.6)
         elif state in (S.ARRIVED, S.IDENTIFYING):
-            self.send(Identified(Identification(plate=None), tx_id=self.lane.tx_id), 0.3)
+            self.send(ev.Identified(Identification(plate=None), tx_id=self.lane.tx_id), 0.3)
         elif state is S.WEIGHING:
-            self.send(ScaleStable(30_000.0), 0.5)
+            self.send(ev.ScaleStable(30_000.0), 0.5)
         elif state is S.DECIDING:
             outcome = [Outcome.PASS, Outcome.PASS, Outcome.HOLD, Outcome.REJECT][pick]
-            self.send(Decided(outcome, tx_id=self.lane.tx_id), 0.2)
+            self.send(ev.Decided(outcome, tx_id=self.lane.tx_id), 0.2)
         elif state is S.HOLD:
             if pick < 2:
-                self.send(OfficerApproved("officer-2", "ok", tx_id=self.lane.tx_id), 1.0)
+                self.send(ev.OfficerApproved("officer-2", "ok", tx_id=self.lane.tx_id), 1.0)
             else:
                 self.set_world(1.0, entry_loop=False)
         elif state is S.OPENING:
@@ -296,11 +274,11 @@ class LaneSafety(RuleBasedStateMachine):
         elif state is S.PASSING and world.barrier_path_obstructed:
             self.set_world(0.5, entry_loop=pick == 3, exit_loop=False, photocell=False)
         elif state in (S.PASSING, S.CLOSING) and pick < 3:
-            self.send(Tick(), 1.05)
+            self.send(ev.Tick(), 1.05)
         elif state is S.CLOSING:
             self.set_world(1.0, **LIMITS["down"])
         elif state is S.FAULT and not self.link_up:
-            self.send(LinkRestored(self.world), 1.0)
+            self.send(ev.LinkRestored(self.world), 1.0)
         else:
             self.set_world(1.0, **LIMITS["up" if pick < 2 else "down"])
 
@@ -317,7 +295,7 @@ class LaneSafety(RuleBasedStateMachine):
 
     @invariant()
     def state_is_a_lane_state(self) -> None:
-        assert isinstance(self.lane.state, LaneState)
+        assert isinstance(self.lane.state, ev.LaneState)
 
     @invariant()
     def fault_whenever_link_down(self) -> None:

@@ -42,11 +42,7 @@ def gate_config(db: Path) -> GateConfig:
     """The demo gate on free ports with short timings: one truck takes about two seconds."""
     return GateConfig(
         gate_id="kiosk-test-gate",
-        lane=LaneConfig(
-            arrive_settle_s=0.1,
-            identify_timeout_s=2.0,
-            weigh_timeout_s=6.0,
-        ),
+        lane=LaneConfig(arrive_settle_s=0.1, identify_timeout_s=2.0, weigh_timeout_s=6.0),
         devices=DevicesConfig(
             io=ModbusLinkConfig(
                 port=free_tcp_port(),
