@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -21,6 +21,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+STEP_COLUMNS = ("<blank>", "<other>", *ALPHABET)  # the columns of LineRead.steps
 REC_HEIGHT = 48
 _MIN_WIDTH = 320  # the width the model was trained around; narrower crops are padded to it
 
@@ -70,6 +71,10 @@ class LineRead:
     # characters: the index of the character after it. A plate read together with the frame's dealer
     # name (`ARONA ANW2529`) is cut there.
     breaks: tuple[int, ...] = ()
+    # The decoder's per-timestep probabilities, [T, 2 + len(ALPHABET)]: blank, "other", then ALPHABET's
+    # characters (`STEP_COLUMNS`), so a text the gate expects can be scored against the read
+    # (vision/verify.py). Up to 200 x 38 float32 per line; None where no model read it.
+    steps: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
 
     @property
     def confidence(self) -> float:
@@ -84,6 +89,7 @@ class LineRead:
             self.probs + other.probs,
             self.runners_up + other.runners_up,
             self.breaks + joint + tuple(n + b for b in other.breaks),
+            _joined_steps(self, other),
         )
 
     def segment(self, start: int, end: int) -> LineRead:
@@ -108,6 +114,14 @@ class LineRead:
 
 
 EMPTY = LineRead("", (), ())
+
+
+def _joined_steps(a: LineRead, b: LineRead) -> npt.NDArray[np.float32] | None:
+    """The steps of two reads one after the other; an empty read without steps adds none."""
+    parts = [r.steps for r in (a, b) if r.steps is not None or r.text]
+    if not parts or any(p is None for p in parts):
+        return None
+    return np.concatenate([p for p in parts if p is not None])
 
 
 class TextReader:
@@ -185,7 +199,7 @@ class TextReader:
             previous = cls
         if breaks and breaks[-1] == len(text):  # a separator after the last character cuts nothing
             breaks.pop()
-        return LineRead("".join(text), tuple(char_probs), tuple(runners), tuple(breaks))
+        return LineRead("".join(text), tuple(char_probs), tuple(runners), tuple(breaks), kept)
 
 
 def _scaled_width(crop: Image) -> int:
