@@ -8,14 +8,18 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 from devices.config import ScaleProtocol
 from devices.sim.lane_controller import LaneControllerSim
 from devices.sim.net import free_tcp_port
 from devices.sim.scale_peer import ScaleSimPeer
+from edge.config import GateConfig
 
 from .conftest import eventually, fast_config
 
@@ -44,24 +48,46 @@ def _start_daemon(config_file: Path) -> subprocess.Popen[bytes]:
     )
 
 
-async def test_sigkill_mid_transaction_restarts_safe_and_keeps_committed_work(tmp_path: Path) -> None:
+async def _daemon_up(db: Path) -> None:
+    """The daemon process has written its lane's first transition."""
+    await eventually(
+        lambda: _has(db, "SELECT 1 FROM outbox WHERE kind = 'lane.transition'"), timeout=20, what="daemon up"
+    )
+
+
+@dataclass
+class Simulators:
+    config: GateConfig
+    config_file: Path
+    controller: LaneControllerSim
+    scale: ScaleSimPeer
+
+
+@pytest.fixture
+async def sims(tmp_path: Path) -> AsyncIterator[Simulators]:
+    """The controller and scale simulators, started, and the gate.yaml a daemon process runs them with."""
     port = free_tcp_port()
     scale = ScaleSimPeer(ScaleProtocol.TOLEDO, checksum=True, rate_hz=20, division_kg=20)
     config = fast_config(tmp_path, port, scale.port_name)
     config_file = tmp_path / "gate.yaml"
     config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    db = config.store.path
     controller = LaneControllerSim(config.devices, port=port, open_time_s=0.3, close_time_s=0.3)
-    coil_log: list[bool] = []
     scale.start()
     await controller.start()
-    daemon = _start_daemon(config_file)
     try:
-        await eventually(
-            lambda: _has(db, "SELECT 1 FROM outbox WHERE kind = 'lane.transition'"),
-            timeout=20,
-            what="daemon up",
-        )
+        yield Simulators(config, config_file, controller, scale)
+    finally:
+        await controller.stop()
+        scale.stop()
+        scale.close()
+
+
+async def test_sigkill_mid_transaction_restarts_safe_and_keeps_committed_work(sims: Simulators) -> None:
+    db, controller, scale = sims.config.store.path, sims.controller, sims.scale
+    coil_log: list[bool] = []
+    daemon = _start_daemon(sims.config_file)
+    try:
+        await _daemon_up(db)
         # Vehicle 1 arrives and backs away: a completed transaction that must survive the crash.
         await controller.vehicle_arrives()
         await eventually(lambda: bool(_rows(db, "SELECT 1 FROM transactions")), what="tx 1 started")
@@ -82,7 +108,7 @@ async def test_sigkill_mid_transaction_restarts_safe_and_keeps_committed_work(tm
         daemon.send_signal(signal.SIGKILL)
         daemon.wait(timeout=10)
 
-        daemon = _start_daemon(config_file)
+        daemon = _start_daemon(sims.config_file)
         for _ in range(60):  # 3 s of the restarted lane with the held truck still on the entry loop
             coil_log.append((await controller.read_coils())["barrier_open"])
             await asyncio.sleep(0.05)
@@ -96,9 +122,6 @@ async def test_sigkill_mid_transaction_restarts_safe_and_keeps_committed_work(tm
             daemon.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.kill(daemon.pid, signal.SIGKILL)
-        await controller.stop()
-        scale.stop()
-        scale.close()
 
     assert daemon.returncode == 0, daemon.stderr.read() if daemon.stderr else ""
     assert not any(coil_log), "barrier commanded open after restart"
@@ -123,22 +146,10 @@ def _lane_child(pid: int) -> int | None:
     return None
 
 
-async def test_a_lane_process_killed_makes_run_exit_non_zero_so_systemd_restarts_it(tmp_path: Path) -> None:
-    port = free_tcp_port()
-    scale = ScaleSimPeer(ScaleProtocol.TOLEDO, checksum=True, rate_hz=20, division_kg=20)
-    config = fast_config(tmp_path, port, scale.port_name)
-    config_file = tmp_path / "gate.yaml"
-    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    controller = LaneControllerSim(config.devices, port=port, open_time_s=0.3, close_time_s=0.3)
-    scale.start()
-    await controller.start()
-    daemon = _start_daemon(config_file)
+async def test_a_lane_process_killed_makes_run_exit_non_zero_so_systemd_restarts_it(sims: Simulators) -> None:
+    daemon = _start_daemon(sims.config_file)
     try:
-        await eventually(
-            lambda: _has(config.store.path, "SELECT 1 FROM outbox WHERE kind = 'lane.transition'"),
-            timeout=20,
-            what="daemon up",
-        )
+        await _daemon_up(sims.config.store.path)
         child = _lane_child(daemon.pid)
         assert child is not None, "no lane process under the daemon"
         os.kill(child, signal.SIGKILL)
@@ -147,7 +158,4 @@ async def test_a_lane_process_killed_makes_run_exit_non_zero_so_systemd_restarts
         if daemon.poll() is None:
             os.kill(daemon.pid, signal.SIGKILL)
             daemon.wait(timeout=10)
-        await controller.stop()
-        scale.stop()
-        scale.close()
     assert daemon.returncode == 1  # Restart=on-failure restarts only a failed exit
