@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
@@ -34,3 +35,10 @@ def poll_until(every_s: float, timeout: float) -> Eventually:
             await asyncio.sleep(every_s)
 
     return eventually
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait until it has ended; the CancelledError it ends with is not the test's."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -17,9 +17,23 @@ from edge.decision import Outcome
 from edge.evidence import prune_evidence
 from edge.lane import LaneState
 from edge.store import TxStatus
+from tests.waiting import cancel_and_wait
 from vision.identity import Identification
 
 from .conftest import RunningGate, declaration, eventually, plate
+
+
+async def _start_ready(gate: RunningGate, **start: bool) -> None:
+    """The daemon started (with the simulators that `start` does not leave out) and ready."""
+    await gate.start(**start)
+    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+
+
+async def _start_cleared(gate: RunningGate, reads: str = "51C12345", **start: bool) -> None:
+    """A cleared declaration for 51C12345 cached, the cameras reading `reads`, the daemon ready."""
+    gate.daemon.store.declarations.upsert(declaration())
+    gate.identifier.current = plate(reads)
+    await _start_ready(gate, **start)
 
 
 async def _vehicle_on(gate: RunningGate, kg: float) -> None:
@@ -28,10 +42,7 @@ async def _vehicle_on(gate: RunningGate, kg: float) -> None:
 
 
 async def test_cleared_truck_passes_barrier_opens_then_closes_behind_it(gate: RunningGate) -> None:
-    gate.daemon.store.declarations.upsert(declaration())
-    gate.identifier.current = plate("51C12345")
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_cleared(gate)
     await _vehicle_on(gate, 28_100)
     await eventually(lambda: gate.daemon.view.state is LaneState.PASSING, what="barrier up")
     assert gate.controller.barrier_up
@@ -60,10 +71,7 @@ async def test_cleared_truck_passes_barrier_opens_then_closes_behind_it(gate: Ru
 
 
 async def test_same_declaration_twice_is_rejected_the_second_time(gate: RunningGate) -> None:
-    gate.daemon.store.declarations.upsert(declaration())
-    gate.identifier.current = plate("51C12345")
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_cleared(gate)
     for _ in range(2):
         await eventually(lambda: gate.daemon.view.state is LaneState.IDLE, what="lane idle")
         await _vehicle_on(gate, 28_000)
@@ -79,8 +87,7 @@ async def test_same_declaration_twice_is_rejected_the_second_time(gate: RunningG
 
 async def test_held_truck_keeps_barrier_down_until_an_officer_approves(gate: RunningGate) -> None:
     gate.identifier.current = plate("99Z99999")  # no declaration for this plate
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_ready(gate)
     await _vehicle_on(gate, 20_000)
     await eventually(lambda: gate.daemon.view.state is LaneState.HOLD, what="held")
     await asyncio.sleep(0.5)
@@ -98,10 +105,7 @@ async def test_held_truck_keeps_barrier_down_until_an_officer_approves(gate: Run
 
 
 async def test_corrected_plate_re_runs_the_decision_and_passes(gate: RunningGate) -> None:
-    gate.daemon.store.declarations.upsert(declaration())
-    gate.identifier.current = plate("51C12846")  # misread of 51C12345
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_cleared(gate, reads="51C12846")  # misread of 51C12345
     await _vehicle_on(gate, 28_000)
     await eventually(lambda: gate.daemon.view.state is LaneState.HOLD, what="held")
     gate.daemon.officer.correct("officer-1", "plate misread", plate="51C-123.45")
@@ -127,8 +131,7 @@ async def test_unreachable_controller_is_a_visible_fault_not_a_crash(gate: Runni
 
 async def test_controller_lost_mid_wait_faults_and_recovers_without_opening(gate: RunningGate) -> None:
     gate.identifier.current = plate("99Z99999")
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_ready(gate)
     await _vehicle_on(gate, 20_000)
     await eventually(lambda: gate.daemon.view.state is LaneState.HOLD, what="held")
     await gate.controller.pause()
@@ -144,10 +147,7 @@ async def test_controller_lost_mid_wait_faults_and_recovers_without_opening(gate
 
 async def test_missing_scale_port_is_a_scale_fault_and_vehicles_are_held(gate: RunningGate) -> None:
     gate.scale.close()  # unplugged before the daemon starts
-    gate.identifier.current = plate("51C12345")
-    gate.daemon.store.declarations.upsert(declaration())
-    await gate.start(scale=False)
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_cleared(gate, scale=False)
     await eventually(lambda: gate.daemon.health.scale_detail != "waiting for first frame", what="scale fault")
     status = gate.daemon.status()
     assert status["devices"]["scale"]["ok"] is False
@@ -159,10 +159,7 @@ async def test_missing_scale_port_is_a_scale_fault_and_vehicles_are_held(gate: R
 
 
 async def test_garbage_on_the_serial_line_is_skipped_and_weighing_still_works(gate: RunningGate) -> None:
-    gate.daemon.store.declarations.upsert(declaration())
-    gate.identifier.current = plate("51C12345")
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_cleared(gate)
     for _ in range(20):
         gate.scale.inject(b"\x00\xff garbage \x02\x31\x30")
     await _vehicle_on(gate, 28_000)
@@ -173,14 +170,10 @@ async def test_garbage_on_the_serial_line_is_skipped_and_weighing_still_works(ga
 async def test_a_failing_store_write_is_logged_and_the_lane_keeps_working(
     gate: RunningGate, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gate.daemon.store.declarations.upsert(declaration())
-    gate.identifier.current = plate("51C12345")
-
     def disk_full(*_: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_cleared(gate)
     gate.daemon.writer.recorder.transition = disk_full  # type: ignore[method-assign]
     await _vehicle_on(gate, 28_000)
     await eventually(lambda: gate.daemon.view.state is LaneState.PASSING, what="lane still decides and opens")
@@ -198,8 +191,7 @@ async def test_evidence_images_are_kept_by_their_sha256_and_a_mismatch_is_refuse
         plate=replace(ident.plate, evidence_jpeg=jpeg, evidence_sha256=good),
         containers=(replace(ident.containers[0], evidence_jpeg=b"other bytes", evidence_sha256="0" * 64),),
     )
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_ready(gate)
     await _vehicle_on(gate, 20_000)
     await eventually(lambda: bool(gate.kinds("decided")), what="decision")
     folder = gate.config.store.evidence_dir
@@ -214,8 +206,7 @@ async def test_restart_switches_off_an_open_coil_left_on_by_the_last_run(gate: R
     for coil in ("barrier_open", "barrier_close"):
         await gate.controller.force_coil(coil, True)
         await gate.controller.force_coil(coil, None)
-    await gate.start(controller=False)
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_ready(gate, controller=False)
     await eventually(lambda: gate.daemon.view.state is LaneState.IDLE, what="lane idle")
     await eventually(lambda: not gate.controller.coils["barrier_open"], timeout=5, what="open coil off")
     # The jam clears: with the open coil still ON the arm would now rise for nobody.
@@ -228,10 +219,7 @@ async def test_restart_switches_off_an_open_coil_left_on_by_the_last_run(gate: R
 async def test_lane_keeps_reacting_while_another_writer_holds_the_database_and_loses_no_record(
     gate: RunningGate,
 ) -> None:
-    gate.daemon.store.declarations.upsert(declaration())
-    gate.identifier.current = plate("51C12345")
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_cleared(gate)
     blocker = sqlite3.connect(gate.config.store.path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")  # e.g. the uplink applying a large clearance snapshot
     try:
@@ -252,8 +240,7 @@ async def test_lane_keeps_reacting_while_another_writer_holds_the_database_and_l
 
 
 async def test_metrics_carry_the_uplink_state_and_clearance_age(gate: RunningGate) -> None:
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_ready(gate)
     body, _ = gate.daemon.metrics.render_for(None)
     assert "gate_mqtt_connected" not in body.decode()  # no uplink: the metric is absent, not a false 0
     gate.daemon.uplink_status = lambda: {"connected": True, "clearance_age_s": 12.5}
@@ -275,8 +262,7 @@ def test_evidence_older_than_the_retention_is_pruned_and_newer_kept(tmp_path: Pa
 
 async def test_open_refusal_names_why_a_remote_open_would_be_ignored(gate: RunningGate) -> None:
     assert gate.daemon.officer.open_refusal() == "the lane has not started"
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_ready(gate)
     assert gate.daemon.officer.open_refusal() is None
     await gate.controller.pause()
     await eventually(lambda: gate.daemon.view.state is LaneState.FAULT, what="fault")
@@ -313,8 +299,7 @@ async def test_a_task_that_swallows_its_cancellation_does_not_keep_the_daemon_fr
             swallowed += 1
         await asyncio.sleep(3600)  # the second cancellation ends it
 
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_ready(gate)
     stuck = asyncio.create_task(stubborn() if always else swallow_first(), name="stubborn")
     gate.daemon._side_tasks.add(stuck)
     await gate.daemon.stop()
@@ -328,9 +313,7 @@ async def test_a_task_that_swallows_its_cancellation_does_not_keep_the_daemon_fr
     with pytest.raises(sqlite3.ProgrammingError):
         gate.daemon.store.conn.execute("SELECT 1")
     release.set()
-    stuck.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await stuck
+    await cancel_and_wait(stuck)
 
 
 async def test_a_second_cancellation_during_the_stop_still_closes_the_store(
@@ -344,16 +327,13 @@ async def test_a_second_cancellation_during_the_stop_still_closes_the_store(
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(3600)
 
-    await gate.start()
-    await asyncio.wait_for(gate.daemon.ready.wait(), 5)
+    await _start_ready(gate)
     stuck = asyncio.create_task(stubborn(), name="stubborn")
     gate.daemon._side_tasks.add(stuck)
     await gate.daemon.stop()
     assert gate._task is not None
     await asyncio.sleep(0.2)  # the daemon is now waiting for the stubborn task
-    gate._task.cancel()  # a caller's own timeout cancels the daemon mid-stop
-    with contextlib.suppress(asyncio.CancelledError):
-        await gate._task
+    await cancel_and_wait(gate._task)  # a caller's own timeout cancels the daemon mid-stop
     with pytest.raises(sqlite3.ProgrammingError):
         gate.daemon.store.conn.execute("SELECT 1")
     release.set()

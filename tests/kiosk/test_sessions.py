@@ -7,7 +7,6 @@ started: these rules live in the kiosk, not in the lane.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -26,6 +25,7 @@ from edge.kiosk.config import KioskConfig
 from edge.kiosk.server import KioskStartError, run_kiosk, serve_kiosk
 from edge.kiosk.sessions import RateLimiter, SessionStore
 from edge.kiosk.users import Role, UserError, UsersRepo
+from tests.waiting import cancel_and_wait
 from vision.identity import Identification
 
 
@@ -185,9 +185,7 @@ async def test_live_stream_ends_with_an_expired_event_once_the_session_idles_out
                 events = [line async for line in lines if line.startswith("event:")]
         assert events[-1] == "event: expired"
     finally:
-        server.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await server
+        await cancel_and_wait(server)
 
 
 async def test_serving_on_a_port_in_use_raises_a_typed_error_the_daemon_logs(
