@@ -1,4 +1,4 @@
-"""Waiting for a condition in async tests: poll it, and fail the test (not hang it) when it never holds."""
+"""Waiting in async tests: for a condition (polled; the test fails, not hangs, if it never holds), a task."""
 
 from __future__ import annotations
 
