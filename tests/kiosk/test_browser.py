@@ -68,12 +68,21 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-async def logged_in(browser: Browser, gate: KioskGate, name: str) -> Page:
-    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+async def send_password(page: Page, password: str) -> None:
+    """Type `password` into the login form and send it, under whatever name the form holds."""
+    await page.fill("#login-password", password)
+    await page.press("#login-password", "Enter")
+
+
+async def log_in(page: Page, gate: KioskGate, name: str) -> None:
     await page.goto(gate.base_url + "/")
     await page.fill("#login-name", name)
-    await page.fill("#login-password", PASSWORDS[name])
-    await page.press("#login-password", "Enter")
+    await send_password(page, PASSWORDS[name])
+
+
+async def logged_in(browser: Browser, gate: KioskGate, name: str) -> Page:
+    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    await log_in(page, gate, name)
     await expect(page.locator("#live")).to_be_visible()
     await expect(page.locator("#link")).to_have_text("Trực tuyến")  # the live stream is connected
     return page
@@ -169,10 +178,7 @@ async def test_viewer_cannot_approve_and_a_request_without_the_csrf_token_is_ref
 
     context = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
     officer = await context.new_page()
-    await officer.goto(gate.base_url + "/")
-    await officer.fill("#login-name", "olga")
-    await officer.fill("#login-password", PASSWORDS["olga"])
-    await officer.press("#login-password", "Enter")
+    await log_in(officer, gate, "olga")
     await expect(officer.locator("#actions")).to_be_visible()
     status, detail = await officer.evaluate(POST_WITH, ["/api/v1/lane/approve", body, False])
     assert (status, detail) == (403, "CSRF token missing or wrong")
@@ -199,18 +205,15 @@ async def test_a_throttled_login_says_how_long_to_wait_in_the_screens_language(
     error = page.locator("#login-error")
     await page.fill("#login-name", "guesser")  # no such account: answered exactly like a wrong password
     for _ in range(3):  # conftest: three free failures, then a 60 s wait
-        await page.fill("#login-password", "bad-guess")
-        await page.press("#login-password", "Enter")
+        await send_password(page, "bad-guess")
         await expect(error).to_have_text("Sai tên đăng nhập hoặc mật khẩu")
         await page.evaluate("document.getElementById('login-error').textContent = ''")
-    await page.fill("#login-password", "bad-guess")
-    await page.press("#login-password", "Enter")
+    await send_password(page, "bad-guess")
     await expect(error).to_have_text(
         re.compile(r"^Quá nhiều lần đăng nhập: vui lòng thử lại sau (59|60) giây$")
     )
     await page.click("#lang")
-    await page.fill("#login-password", "bad-guess")
-    await page.press("#login-password", "Enter")
+    await send_password(page, "bad-guess")
     await expect(error).to_have_text(re.compile(r"^Too many login attempts: try again in (5\d|60) s$"))
     await page.close()
 
