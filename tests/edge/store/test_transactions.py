@@ -14,6 +14,7 @@ from edge.store import (
     Store,
     StoreError,
     TransactionNotOpenError,
+    TransactionRecord,
     TxStatus,
     UnknownTransactionError,
 )
@@ -27,6 +28,15 @@ def _event(kind: str, **payload: Any) -> NewEvent:
 
 def _kinds(store: Store) -> list[str]:
     return [e.kind for e in store.outbox.pending()]
+
+
+def _assert_untouched(store: Store, state: str) -> TransactionRecord:
+    """A refused write left tx-1 in `state` with no transition recorded, and queued no event."""
+    record = store.transactions.get("tx-1")
+    assert record is not None
+    assert (record.state, record.transitions) == (state, ())
+    assert store.outbox.depth() == 0
+    return record
 
 
 def test_a_full_pass_is_recorded_with_its_events(store: Store) -> None:
@@ -87,10 +97,7 @@ def test_a_transition_from_the_wrong_state_is_refused_and_writes_nothing(store: 
     store.transactions.start("tx-1", "lane-1", at(0), state="arrived")
     with pytest.raises(StaleStateError, match="'arrived', not 'weighing'"):
         store.transactions.record_transition("tx-1", "weighing", "exiting", "x", at(1), _event("e"))
-    record = store.transactions.get("tx-1")
-    assert record is not None
-    assert (record.state, record.transitions) == ("arrived", ())
-    assert store.outbox.depth() == 0
+    _assert_untouched(store, "arrived")
 
 
 def test_writes_to_closed_or_unknown_transactions_are_refused(store: Store) -> None:
@@ -111,10 +118,7 @@ def test_a_failing_event_rolls_back_its_transition(store: Store) -> None:
     unserialisable = NewEvent("transaction.state", {"value": object()})
     with pytest.raises(TypeError):
         store.transactions.record_transition("tx-1", "arrived", "weighing", "loop", at(1), unserialisable)
-    record = store.transactions.get("tx-1")
-    assert record is not None
-    assert (record.state, record.transitions) == ("arrived", ())
-    assert store.outbox.depth() == 0
+    _assert_untouched(store, "arrived")
 
 
 def test_a_duplicate_exit_leaves_the_transaction_open_and_unreported(store: Store) -> None:
@@ -141,10 +145,8 @@ def test_caller_block_makes_transition_and_completion_one_commit(store: Store) -
 
     with pytest.raises(DuplicateExitError):
         transition_then_complete()
-    record = store.transactions.get("tx-1")
-    assert record is not None
-    assert (record.state, record.status, record.transitions) == ("exiting", TxStatus.OPEN, ())
-    assert store.outbox.depth() == 0
+    record = _assert_untouched(store, "exiting")
+    assert record.status is TxStatus.OPEN
 
 
 def test_restart_marks_every_open_transaction_interrupted_with_an_event(store: Store) -> None:
