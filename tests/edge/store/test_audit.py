@@ -6,6 +6,8 @@ import itertools
 import threading
 from pathlib import Path
 
+import pytest
+
 from edge.store import Store
 from edge.store.audit import GENESIS_HASH
 
@@ -38,28 +40,21 @@ def test_an_untouched_chain_verifies(store: Store) -> None:
     assert records[0].after == {"outcome": "PASS", "weight": 28_400.5}
 
 
-def test_an_edited_reason_is_named(store: Store) -> None:
+@pytest.mark.parametrize(
+    ("tamper", "named"),
+    [
+        pytest.param("UPDATE audit SET reason = 'nothing to see' WHERE id = 3", 3, id="edited-reason"),
+        pytest.param(
+            """UPDATE audit SET after = '{"outcome":"REJECT"}' WHERE id = 2""", 2, id="edited-after"
+        ),
+        pytest.param("DELETE FROM audit WHERE id = 3", 4, id="deleted-record-breaks-the-next-one"),
+        pytest.param("DELETE FROM audit WHERE id = 5", 5, id="deleted-newest-is-named-as-missing"),
+    ],
+)
+def test_a_tampered_record_is_named(store: Store, tamper: str, named: int) -> None:
     _fill(store, 5)
-    store.conn.execute("UPDATE audit SET reason = 'nothing to see' WHERE id = 3")
-    assert store.audit.verify() == 3
-
-
-def test_an_edited_after_value_is_named(store: Store) -> None:
-    _fill(store, 5)
-    store.conn.execute("""UPDATE audit SET after = '{"outcome":"REJECT"}' WHERE id = 2""")
-    assert store.audit.verify() == 2
-
-
-def test_a_deleted_record_breaks_the_next_one(store: Store) -> None:
-    _fill(store, 5)
-    store.conn.execute("DELETE FROM audit WHERE id = 3")
-    assert store.audit.verify() == 4
-
-
-def test_a_deleted_newest_record_is_named_as_missing(store: Store) -> None:
-    _fill(store, 5)
-    store.conn.execute("DELETE FROM audit WHERE id = 5")
-    assert store.audit.verify() == 5
+    store.conn.execute(tamper)
+    assert store.audit.verify() == named
 
 
 def test_swapped_records_are_detected(store: Store) -> None:
