@@ -29,6 +29,7 @@ from edge.lane import LaneConfig
 from sync.central import Central
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import central_starter, run_broker
+from tests.sync.observer import Observer
 from tests.waiting import poll_until
 from vision.identity import Identification, Read, ReadKind
 
@@ -149,6 +150,23 @@ async def gate(tmp_path: Path) -> AsyncIterator[RunningGate]:
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     yield from run_broker(tmp_path)
+
+
+@pytest.fixture
+def observe(broker: Mosquitto) -> Iterator[Callable[..., Observer]]:
+    """`observe(*topics)`: an MQTT client of the test's own on the broker, subscribed to `topics` and ready
+    (with none, an intruder that only publishes); closed after the test."""
+    observers: list[Observer] = []
+
+    def connect(*topics: str) -> Observer:
+        observer = Observer(broker, *topics)
+        observers.append(observer)
+        assert observer.wait_ready()
+        return observer
+
+    yield connect
+    for observer in observers:
+        observer.close()
 
 
 @pytest.fixture

@@ -226,7 +226,7 @@ async def test_clearance_revoked_while_the_gate_is_offline_is_applied_on_reconne
 
 # -- inbound faults ----------------------------------------------------------------------------------------
 async def test_malformed_oversized_and_schema_violating_messages_on_every_inbound_topic_change_nothing(
-    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central], observe: Callable[..., Observer]
 ) -> None:
     central = start_central()
     db = tmp_path / "gate.db"
@@ -266,8 +266,7 @@ async def test_malformed_oversized_and_schema_violating_messages_on_every_inboun
     ]
     with Store(db) as store:
         uplink = Uplink(config, "g1", db)
-        observer = Observer(broker, topics.commands_ack)
-        assert observer.wait_ready()
+        observer = observe(topics.commands_ack)
         async with running(uplink):
             central.publish_clearances("g1", [declaration("D1", "51C12345")])
             await until(lambda: uplink.status()["clearance_version"] == 1)
@@ -287,7 +286,6 @@ async def test_malformed_oversized_and_schema_violating_messages_on_every_inboun
         )
         assert reported == sorted(expected.elements())
     acks = [m.json() for m in observer.on(topics.commands_ack)]
-    observer.close()
     assert {a["status"] for a in acks} == {"rejected"}
     assert any(a["command_id"] is not None for a in acks)  # the forged one is answered by its claimed id
 
@@ -360,7 +358,11 @@ class LaneStub:
 
 @pytest.mark.parametrize("remote_open_allowed", [False, True])
 async def test_commands_are_authenticated_audited_answered_and_never_executed_twice(
-    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central], remote_open_allowed: bool
+    tmp_path: Path,
+    broker: Mosquitto,
+    start_central: Callable[..., Central],
+    observe: Callable[..., Observer],
+    remote_open_allowed: bool,
 ) -> None:
     central = start_central()
     db = tmp_path / "gate.db"
@@ -383,13 +385,11 @@ async def test_commands_are_authenticated_audited_answered_and_never_executed_tw
             assert lane.opened == ([("central:ops-anna", "stuck truck")] if remote_open_allowed else [])
 
             # A replay of the very same signed message is answered but not executed again.
-            replay = Observer(broker, topics.commands_ack)
-            assert replay.wait_ready()
+            replay = observe(topics.commands_ack)
             replay.publish(topics.commands, sign(opening, KEY))
             await until(
                 lambda: any(m.json()["status"] == "duplicate" for m in replay.on(topics.commands_ack))
             )
-            replay.close()
             assert len(lane.opened) == (1 if remote_open_allowed else 0)
 
             central.publish_clearances("g1", [declaration("D1", "51C12345")])
@@ -416,16 +416,14 @@ async def test_commands_are_authenticated_audited_answered_and_never_executed_tw
 
 # -- telemetry, disk policy, alarms ------------------------------------------------------------------------
 async def test_telemetry_is_published_with_a_message_expiry_and_describes_the_lane(
-    tmp_path: Path, broker: Mosquitto
+    tmp_path: Path, broker: Mosquitto, observe: Callable[..., Observer]
 ) -> None:
     config = sync_config(broker, telemetry_period_s=0.1, telemetry_expiry_s=30, require_subscriber=False)
     topics = gate_topics(config.topic_prefix, "g1")
-    observer = Observer(broker, topics.telemetry)
-    assert observer.wait_ready()
+    observer = observe(topics.telemetry)
     uplink = Uplink(config, "g1", tmp_path / "gate.db", gate=LaneStub())
     async with running(uplink):
         await until(lambda: len(observer.on(topics.telemetry)) >= 2, what="telemetry samples")
-    observer.close()
     sample = observer.on(topics.telemetry)[0]
     assert sample.expiry_s is not None
     assert 0 < sample.expiry_s <= 30
@@ -439,7 +437,7 @@ async def test_telemetry_is_published_with_a_message_expiry_and_describes_the_la
 
 
 async def test_offline_gate_drops_oldest_telemetry_beyond_its_keep_limit_but_never_an_event(
-    tmp_path: Path, broker: Mosquitto
+    tmp_path: Path, broker: Mosquitto, observe: Callable[..., Observer]
 ) -> None:
     broker.stop()  # offline from the start
     db = tmp_path / "gate.db"
@@ -460,13 +458,11 @@ async def test_offline_gate_drops_oldest_telemetry_beyond_its_keep_limit_but_nev
         assert [a["code"] for a in alarm] == ["outbox_backlog"]
 
         broker.start()
-        receiver = Observer(broker, gate_topics(config.topic_prefix, "g1").events)
-        assert receiver.wait_ready()
+        observe(gate_topics(config.topic_prefix, "g1").events)  # a receiver for the drained events
         back = Uplink(config.model_copy(update={"telemetry_period_s": 3600.0}), "g1", db)
         async with running(back):
             await until(lambda: store.outbox.depth() == 0, what="drained")
             await until(lambda: "outbox_backlog" not in back.status()["alarms"], what="alarm cleared")
-        receiver.close()
         assert [a["code"] for a in outbox_payloads(store, "lane.alarm_cleared")] == ["outbox_backlog"]
 
 

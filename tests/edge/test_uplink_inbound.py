@@ -112,6 +112,7 @@ async def test_one_hostile_message_never_stops_the_gate_receiving_revocations(
     tmp_path: Path,
     broker: Mosquitto,
     start_central: Callable[..., Central],
+    observe: Callable[..., Observer],
     topic: str,
     payload: bytes,
     reported: str,
@@ -120,8 +121,7 @@ async def test_one_hostile_message_never_stops_the_gate_receiving_revocations(
     db = tmp_path / "gate.db"
     config = sync_config(broker, command_key=KEY)
     topics = gate_topics(config.topic_prefix, "g1")
-    intruder = Observer(broker)
-    assert intruder.wait_ready()
+    intruder = observe()
     with Store(db) as store:
         async with cleared_uplink(config, db, central) as uplink:
             intruder.publish(getattr(topics, topic), payload)
@@ -133,19 +133,17 @@ async def test_one_hostile_message_never_stops_the_gate_receiving_revocations(
             assert status["connected"]
             assert status["task_restarts"] == {}
         assert rejected_reports(store) == [reported]
-    intruder.close()
 
 
 # -- finding 5: clearances were not authenticated ------------------------------------------------------------
 async def test_only_clearances_signed_by_a_trusted_central_key_change_the_gate(
-    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central], observe: Callable[..., Observer]
 ) -> None:
     central = start_central()
     db = tmp_path / "gate.db"
     config = sync_config(broker, clearance_max_version_jump=1000)
     topics = gate_topics(config.topic_prefix, "g1")
-    feed = Observer(broker, topics.clearances)  # sees what central sends, to replay it
-    assert feed.wait_ready()
+    feed = observe(topics.clearances)  # sees what central sends, to replay it
     forger = SigningKey.generate(FEED_KEY.key_id)  # central's key id, another key
     smuggled = wire("D9", "29H99999")
     attacks = [
@@ -175,19 +173,17 @@ async def test_only_clearances_signed_by_a_trusted_central_key_change_the_gate(
         assert decide_for(store, PLATE)[0] is Outcome.REJECT
         assert store.declarations.get("D9") is None
         assert rejected_reports(store) == sorted([reason for _, reason in attacks] + ["clearances:replayed"])
-    feed.close()
 
 
 # -- supervision ---------------------------------------------------------------------------------------------
 async def test_a_store_fault_while_handling_restarts_inbound_raises_the_alarm_and_loses_no_revocation(
-    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central], observe: Callable[..., Observer]
 ) -> None:
     central = start_central()
     db = tmp_path / "gate.db"
     config = sync_config(broker)
     topics = gate_topics(config.topic_prefix, "g1")
-    intruder = Observer(broker)
-    assert intruder.wait_ready()
+    intruder = observe()
     with Store(db) as store:
         async with cleared_uplink(config, db, central) as uplink:
             # A real SQLite failure on every outbox write, as a full or failing disk gives.
@@ -211,7 +207,6 @@ async def test_a_store_fault_while_handling_restarts_inbound_raises_the_alarm_an
                 what="the alarm recorded once the store takes writes again",
             )
             assert uplink.inbound_alive()
-    intruder.close()
 
 
 # -- fuzz ----------------------------------------------------------------------------------------------------
@@ -430,14 +425,13 @@ def test_a_flood_of_bad_messages_is_all_counted_but_reported_at_the_configured_r
 
 
 async def test_hostile_payloads_through_mosquitto_leave_a_revocation_applied_within_one_second(
-    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central], observe: Callable[..., Observer]
 ) -> None:
     central = start_central()
     db = tmp_path / "gate.db"
     config = sync_config(broker, command_key=KEY, command_max_age_s=86400, command_max_bytes=8192)
     topics = gate_topics(config.topic_prefix, "g1")
-    intruder = Observer(broker)
-    assert intruder.wait_ready()
+    intruder = observe()
     sent: list[bytes] = []
 
     def send(topic: str) -> Callable[[bytes], None]:
@@ -464,6 +458,5 @@ async def test_hostile_payloads_through_mosquitto_leave_a_revocation_applied_wit
             assert status["task_restarts"] == {}
             assert status["inbound_alive"]
             assert not any(key.endswith(":failed") for key in status["sync"]["rejected"])
-    intruder.close()
     assert len(sent) >= 200
     assert took < 1.0
