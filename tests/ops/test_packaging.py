@@ -34,10 +34,10 @@ import yaml
 from devices.sim.net import free_tcp_port
 
 REPO = Path(__file__).resolve().parents[2]
-TREE = ("pyproject.toml", "README.md", "edge", "devices", "vision", "sync", "config", "systemd", "docs")
+TREE = ("pyproject.toml", "README.md", "edge", "devices", "vision", "sync", "pacing", "config", "systemd", "docs")
 PROBE_ASSETS = ("index.html", "app.css", "app.js", "font.woff2", "icon.svg")
 SHARE = "share/border-gate-edge"
-PROJECT_PACKAGES = ("edge", "devices", "vision", "sync")
+PROJECT_PACKAGES = ("edge", "devices", "vision", "sync", "pacing")
 # Written into the new venv: at exit, where every project module of this process came from, one file per
 # process (the daemon runs its lane in a process of its own).
 # (A .pth line runs under exec() with its own locals: the callback must import what it uses.)
