@@ -9,6 +9,7 @@ the lane acted on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,25 +33,17 @@ class LaneNotHolding(Exception):
     """An officer action that needs a held vehicle came when none is held."""
 
 
+@dataclass
 class OfficerDesk:
     """What an officer (or central's remote open) may do to the lane, and the checks before each."""
 
-    def __init__(
-        self,
-        status: Callable[[], LaneStatus],
-        submit: Callable[[LaneEvent], None],
-        accepting: Callable[[], None],
-        recorder: Recorder,
-        store: Store,
-        started: Callable[[], bool],
-    ) -> None:
-        self._status = status
-        self._submit = submit
-        self._accepting = accepting
-        self._recorder = recorder
-        self._store = store
-        self._started = started
-        self.pending: str | None = None  # tx id of an action not yet applied by the lane
+    status: Callable[[], LaneStatus]
+    submit: Callable[[LaneEvent], None]
+    accepting: Callable[[], None]
+    recorder: Recorder
+    store: Store
+    started: Callable[[], bool]
+    pending: str | None = field(default=None, init=False)  # tx id of an action not yet applied by the lane
 
     def applied(self, tx_id: str | None) -> None:
         """The lane applied (or ignored) the action on `tx_id`: the next officer may act."""
@@ -60,31 +53,31 @@ class OfficerDesk:
     def _hand_over(self, event: OfficerApproved | OfficerRejected | OfficerCorrected) -> None:
         self.pending = event.tx_id
         try:
-            self._submit(event)
+            self.submit(event)
         except Exception:
             self.pending = None
             raise
 
     def held(self) -> Vehicle:
         """The held vehicle, or LaneNotHolding saying why there is none to act on."""
-        vehicle = self._status().held_vehicle()
+        vehicle = self.status().held_vehicle()
         if vehicle is None:
             raise LaneNotHolding("no held vehicle")
         if self.pending == vehicle.tx_id:
             raise LaneNotHolding("another officer's action on this vehicle is being applied")
-        self._accepting()  # LaneBusy before anything is recorded
+        self.accepting()  # LaneBusy before anything is recorded
         return vehicle
 
     def approve(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
         """Let the held vehicle pass (role checks are the caller's: the kiosk)."""
         tx_id = self.held().tx_id
-        self._recorder.officer_action(tx_id, officer, "approve", reason, before=before, after=after)
+        self.recorder.officer_action(tx_id, officer, "approve", reason, before=before, after=after)
         self._hand_over(OfficerApproved(officer, reason, tx_id=tx_id))
 
     def reject(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
         """Refuse the held vehicle: it must back out. Final for the transaction."""
         tx_id = self.held().tx_id
-        self._recorder.officer_action(tx_id, officer, "reject", reason, before=before, after=after)
+        self.recorder.officer_action(tx_id, officer, "reject", reason, before=before, after=after)
         self._hand_over(OfficerRejected(officer, reason, tx_id=tx_id))
 
     def correct(
@@ -105,7 +98,7 @@ class OfficerDesk:
                 for c in containers
             )
         after = Identification(plate=new_plate, containers=new_containers)
-        self._recorder.officer_action(
+        self.recorder.officer_action(
             vehicle.tx_id,
             officer,
             "correct_read",
@@ -121,9 +114,9 @@ class OfficerDesk:
         if not vehicle.declaration_number:
             raise LaneNotHolding("no held vehicle with a matched declaration")
         number = vehicle.declaration_number
-        with self._store.conn:  # the flag, its audit record and its event: all or nothing
-            self._store.declarations.mark_inspected(number, datetime.now(UTC))
-            self._recorder.officer_action(
+        with self.store.conn:  # the flag, its audit record and its event: all or nothing
+            self.store.declarations.mark_inspected(number, datetime.now(UTC))
+            self.recorder.officer_action(
                 vehicle.tx_id,
                 officer,
                 "inspection_done",
@@ -136,13 +129,13 @@ class OfficerDesk:
 
     def open_refusal(self) -> str | None:
         """Why a manual open would be ignored by the lane now, or None (for central's remote open)."""
-        if not self._started():
+        if not self.started():
             return "the lane has not started"
-        return self._status().manual_open_refusal()
+        return self.status().manual_open_refusal()
 
     def open(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None:
         """Open the barrier by hand outside a transaction (supervisors only; checked by the caller)."""
-        tx_id = self._status().tx_id
-        self._accepting()
-        self._recorder.officer_action(tx_id, officer, "manual_open", reason, before=before, after=after)
-        self._submit(OfficerOpen(officer, reason))
+        tx_id = self.status().tx_id
+        self.accepting()
+        self.recorder.officer_action(tx_id, officer, "manual_open", reason, before=before, after=after)
+        self.submit(OfficerOpen(officer, reason))

@@ -90,6 +90,7 @@ class StorageHealth:
         }
 
 
+@dataclass
 class StorageWatch:
     """Measures the free space every `every_s` and has writes that failed retried meanwhile.
 
@@ -97,41 +98,33 @@ class StorageWatch:
     alarm, while there is still room for it); `retry()` runs every round in which records wait.
     """
 
-    def __init__(
-        self,
-        health: StorageHealth,
-        folder: Path,
-        every_s: float,
-        retry: Callable[[], None],
-        on_low: Callable[[str], None],
-    ) -> None:
-        self.health = health
-        self._folder = folder
-        self._every_s = every_s
-        self._retry = retry
-        self._on_low = on_low
+    health: StorageHealth
+    folder: Path
+    every_s: float
+    retry: Callable[[], None]
+    on_low: Callable[[str], None]
 
     async def run(self) -> None:
         while True:
             await self.check()
-            await asyncio.sleep(self._every_s)
+            await asyncio.sleep(self.every_s)
 
     async def check(self) -> None:
         """One round: measure the free space, raise or clear the low-space state, retry waiting writes."""
         health = self.health
         was_low = health.low_space
         try:
-            health.free_bytes = await asyncio.to_thread(free_bytes, self._folder)
+            health.free_bytes = await asyncio.to_thread(free_bytes, self.folder)
             health.probe_error = None
         except OSError as exc:
             if health.probe_error is None:
-                log.error("cannot measure the free space of %s: %s", self._folder, exc)
+                log.error("cannot measure the free space of %s: %s", self.folder, exc)
             health.probe_error = str(exc)
         if health.low_space and not was_low:
-            detail = f"store {self._folder}: {health.fault()}"
+            detail = f"store {self.folder}: {health.fault()}"
             log.error("storage low: %s", detail)
-            self._on_low(detail)
+            self.on_low(detail)
         elif was_low and not health.low_space:
             log.warning("storage: free space above the watermark again (%s)", health.as_dict()["free_mb"])
         if health.pending_writes:
-            self._retry()
+            self.retry()

@@ -11,7 +11,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,73 +80,64 @@ class Readiness:
         return lane and self.store and self.inbound is not False
 
 
+@dataclass
 class Supervision:
     """Reads the lane's mirror, the store and the devices for the kiosk, the uplink, systemd and /metrics."""
 
-    def __init__(
-        self,
-        config: GateConfig,
-        lane: LaneProcess,
-        initial: LaneStatus,
-        store: Store,
-        storage: StorageHealth,
-        identifier: IdentificationSource,
-        watchdog: Watchdog,
-        started: asyncio.Event,
-        uplink: Callable[[], UplinkStatus | None],
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._config = config
-        self._lane = lane
-        self._initial = initial
-        self._store = store
-        self._storage = storage
-        self._identifier = identifier
-        self._watchdog = watchdog
-        self._started = started
-        self._uplink = uplink
-        self._clock = clock
-        self.lag = LaneLag(lane)
+    config: GateConfig
+    lane: LaneProcess
+    initial: LaneStatus
+    store: Store
+    storage: StorageHealth
+    identifier: IdentificationSource
+    watchdog: Watchdog
+    started: asyncio.Event
+    uplink: Callable[[], UplinkStatus | None]
+    clock: Callable[[], float] = time.monotonic
+    lag: LaneLag = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lag = LaneLag(self.lane)
 
     # What the lane process last reported.
     @property
     def view(self) -> LaneStatus:
-        mirror = self._lane.mirror
-        return mirror.view if mirror is not None else self._initial
+        mirror = self.lane.mirror
+        return mirror.view if mirror is not None else self.initial
 
     @property
     def health(self) -> DeviceHealth:
-        mirror = self._lane.mirror
+        mirror = self.lane.mirror
         return mirror.health if mirror is not None else DeviceHealth()
 
     @property
     def light(self) -> str | None:
-        mirror = self._lane.mirror
+        mirror = self.lane.mirror
         return mirror.light if mirror is not None else None
 
     def lane_alive(self) -> bool:
         """The lane process runs, reports, and its loop stepped an event within LANE_LOOP_MAX_AGE_S."""
-        return self._lane.alive()
+        return self.lane.alive()
 
     def uplink_status(self) -> dict[str, Any] | None:
-        status = self._uplink()
+        status = self.uplink()
         return status() if status is not None else None
 
     def faults(self) -> list[str]:
         """Every device and storage fault now, in words, for the lane status and the kiosk."""
         found = self.health.fault_list(self.view.fault)
-        storage = self._storage.fault()
+        storage = self.storage.fault()
         return [*found, f"store: {storage}"] if storage else found
 
     def report(self) -> LaneReport:
         """The lane status now (reads the store: main loop only)."""
-        outbox = self._store.outbox
+        outbox = self.store.outbox
         return LaneReport(
-            gate_id=self._config.gate_id,
+            gate_id=self.config.gate_id,
             lane=self.view,
             light=self.light,
             devices=replace(self.health),
-            storage=replace(self._storage),
+            storage=replace(self.storage),
             faults=tuple(self.faults()),
             outbox_depth=outbox.depth(),
             outbox_oldest_at=outbox.oldest_pending_at(),
@@ -157,15 +148,15 @@ class Supervision:
         """Whether the lane started, its loop runs, the controller answers, the store works, sync listens."""
         storage: str | None
         try:
-            self._store.check_readable()
+            self.store.check_readable()
         except sqlite3.Error as exc:
             storage = f"unreadable: {exc}"
         else:
-            storage = self._storage.fault()
+            storage = self.storage.fault()
         uplink = self.uplink_status()
         reported = uplink.get("inbound_alive") if uplink is not None else None
         return Readiness(
-            lane_started=self._started.is_set(),
+            lane_started=self.started.is_set(),
             lane_loop=self.lane_alive(),
             controller_link=self.view.link_up,
             storage=storage,
@@ -174,9 +165,9 @@ class Supervision:
 
     def metrics_snapshot(self) -> GateSnapshot:
         """What /metrics reads at each scrape (on the main loop: the store connection is its thread's)."""
-        cameras = getattr(self._identifier, "stats", None)
+        cameras = getattr(self.identifier, "stats", None)
         uplink = self.uplink_status()
-        mirror = self._lane.mirror
+        mirror = self.lane.mirror
         return GateSnapshot(
             lane_state=self.view.state.value,
             modbus=ModbusStats.of(mirror.io_stats, mirror.io_link_up) if mirror else None,
@@ -189,10 +180,10 @@ class Supervision:
                 if callable(cameras)
                 else None
             ),
-            outbox_depth=self._store.outbox.depth(),
-            outbox_oldest_age_s=age_s(self._store.outbox.oldest_pending_at(), datetime.now(UTC)),
-            liveness=self._watchdog.status(),
-            store=StoreStats.of(self._storage),
+            outbox_depth=self.store.outbox.depth(),
+            outbox_oldest_age_s=age_s(self.store.outbox.oldest_pending_at(), datetime.now(UTC)),
+            liveness=self.watchdog.status(),
+            store=StoreStats.of(self.storage),
             mqtt_connected=bool(uplink["connected"]) if uplink is not None else None,
             clearance_cache_age_s=uplink.get("clearance_age_s") if uplink is not None else None,
             lane_lag=self.lag.summary(),
@@ -200,10 +191,10 @@ class Supervision:
 
     def liveness_checks(self) -> dict[str, LivenessCheck]:
         """What must be alive for the watchdog to ping: the lane loop, the pollers, the camera readers."""
-        link = self._config.devices.io
+        link = self.config.devices.io
         # One full reconnect backoff (with jitter) plus a connect and a request guard, with room.
         io_stall_s = link.backoff_max_s * 1.1 + 2 * (link.timeout_s * 2 + 0.1) + 2.0
-        lane = self._lane
+        lane = self.lane
 
         def io_progress() -> int:
             io = lane.mirror.io_stats if lane.mirror else None
@@ -213,16 +204,16 @@ class Supervision:
             "lane-loop": self.lane_alive,
             "modbus-poller": all_of(
                 lambda: lane.mirror is not None and lane.mirror.io_running,
-                progress_check(io_progress, io_stall_s, self._clock),
+                progress_check(io_progress, io_stall_s, self.clock),
             ),
         }
         # A read returns within its timeout, a reopen attempt comes every reconnect_s: a stall is a hang.
         checks["scale-reader"] = progress_check(
             lambda: lane.mirror.scale_turns if lane.mirror else 0,
-            self._config.devices.scale.reconnect_s + 3.0,
-            self._clock,
+            self.config.devices.scale.reconnect_s + 3.0,
+            self.clock,
         )
-        cameras = getattr(self._identifier, "stats", None)
+        cameras = getattr(self.identifier, "stats", None)
         if callable(cameras):
             for name in cameras():
                 checks[f"camera:{name}"] = progress_check(_camera_progress(cameras, name), CAMERA_MAX_STALL_S)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, status
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -119,38 +119,43 @@ async def events(session: Annotated[Session, Depends(reader())], ctx: Ctx) -> St
     )
 
 
-def _refused(exc: ActionRefused) -> HTTPException:
-    return refuse(exc.code, exc.detail)
+def _carry_out(action: str, tx_id: str | None, ctx: Ctx, do: Callable[[], None]) -> ActionAccepted:
+    """Run an officer action; a refusal becomes its HTTP error, an accepted action its 202 body."""
+    try:
+        do()
+    except ActionRefused as exc:
+        raise refuse(exc.code, exc.detail) from None
+    return _accepted(action, tx_id, ctx)
 
 
 @router.post("/lane/approve", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS)
 async def approve(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
     """Let the held vehicle pass (a REJECT decision takes a supervisor)."""
-    try:
-        actions.approve(ctx.lane, session.user, session.role, body.tx_id, body.reason)
-    except ActionRefused as exc:
-        raise _refused(exc) from None
-    return _accepted("approve", body.tx_id, ctx)
+    return _carry_out(
+        "approve",
+        body.tx_id,
+        ctx,
+        lambda: actions.approve(ctx.lane, session.user, session.role, body.tx_id, body.reason),
+    )
 
 
 @router.post("/lane/reject", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS)
 async def reject(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
     """Refuse the held vehicle: it must back out."""
-    try:
-        actions.reject(ctx.lane, session.user, body.tx_id, body.reason)
-    except ActionRefused as exc:
-        raise _refused(exc) from None
-    return _accepted("reject", body.tx_id, ctx)
+    return _carry_out(
+        "reject", body.tx_id, ctx, lambda: actions.reject(ctx.lane, session.user, body.tx_id, body.reason)
+    )
 
 
 @router.post("/lane/correct", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS)
 async def correct(body: CorrectBody, session: Actor, ctx: Ctx) -> ActionAccepted:
     """Correct the plate and/or containers: the decision runs again; both reads stay on record."""
-    try:
-        actions.correct(ctx.lane, session.user, body.tx_id, body.reason, body.plate, body.containers)
-    except ActionRefused as exc:
-        raise _refused(exc) from None
-    return _accepted("correct", body.tx_id, ctx)
+    return _carry_out(
+        "correct",
+        body.tx_id,
+        ctx,
+        lambda: actions.correct(ctx.lane, session.user, body.tx_id, body.reason, body.plate, body.containers),
+    )
 
 
 @router.post(
@@ -158,11 +163,12 @@ async def correct(body: CorrectBody, session: Actor, ctx: Ctx) -> ActionAccepted
 )
 async def inspection_done(body: DecisionBody, session: Actor, ctx: Ctx) -> ActionAccepted:
     """Record the red-channel inspection as done: the decision runs again."""
-    try:
-        actions.inspection_done(ctx.lane, session.user, body.tx_id, body.reason)
-    except ActionRefused as exc:
-        raise _refused(exc) from None
-    return _accepted("inspection_done", body.tx_id, ctx)
+    return _carry_out(
+        "inspection_done",
+        body.tx_id,
+        ctx,
+        lambda: actions.inspection_done(ctx.lane, session.user, body.tx_id, body.reason),
+    )
 
 
 @router.post("/lane/open", status_code=202, response_model=ActionAccepted, responses=_ACTION_ERRORS)
@@ -171,11 +177,9 @@ async def manual_open(
 ) -> ActionAccepted:
     """Open the barrier by hand, outside the decision (supervisors only); it closes by the interlock."""
     tx_id = ctx.lane.view.tx_id
-    try:
-        actions.manual_open(ctx.lane, session.user, body.reason)
-    except ActionRefused as exc:
-        raise _refused(exc) from None
-    return _accepted("manual_open", tx_id, ctx)
+    return _carry_out(
+        "manual_open", tx_id, ctx, lambda: actions.manual_open(ctx.lane, session.user, body.reason)
+    )
 
 
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}

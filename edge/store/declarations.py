@@ -129,19 +129,18 @@ class DeclarationRepo:
 
     def find_by_plate(self, plate: str) -> list[Declaration]:
         """Every cached declaration naming this (normalised) plate, by number."""
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM declarations WHERE number IN"  # noqa: S608 - fixed column list
-            " (SELECT declaration_number FROM declaration_plates WHERE plate = ?) ORDER BY number",
-            (plate,),
-        ).fetchall()
-        return [_row_to_declaration(row) for row in rows]
+        return self._naming("declaration_plates", "plate", plate)
 
     def find_by_container(self, container: str) -> list[Declaration]:
         """Every cached declaration listing this container number, by number."""
+        return self._naming("declaration_containers", "container", container)
+
+    def _naming(self, table: str, column: str, value: str) -> list[Declaration]:
+        """The declarations with a row in an index table (`table`, `column`: fixed names, not input)."""
         rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM declarations WHERE number IN"  # noqa: S608 - fixed column list
-            " (SELECT declaration_number FROM declaration_containers WHERE container = ?) ORDER BY number",
-            (container,),
+            f"SELECT {_COLUMNS} FROM declarations WHERE number IN"  # noqa: S608 - fixed names only
+            f" (SELECT declaration_number FROM {table} WHERE {column} = ?) ORDER BY number",
+            (value,),
         ).fetchall()
         return [_row_to_declaration(row) for row in rows]
 
