@@ -15,20 +15,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         return 1
     with store:
         broken = store.audit.verify()
-        count = int(store.conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
         if broken is None:
-            print(f"audit: {count} records, hash chain intact, head {store.audit.head()}")
+            print(f"audit: {store.audit.count()} records, hash chain intact, head {store.audit.head()}")
             return 0
-        row = store.conn.execute(
-            "SELECT at, actor, action, subject FROM audit WHERE id = ?", (broken,)
-        ).fetchone()
-    if row is None:
+        summary = store.audit.summary(broken)
+    if summary is None:
         print(f"audit: record {broken} is missing (deleted): the chain breaks there", file=sys.stderr)
     else:
-        at, actor, action, subject = row
         print(
-            f"audit: record {broken} is broken (changed, moved, or its predecessor removed): "
-            f"{at} {actor} {action} {subject}",
+            f"audit: record {broken} is broken (changed, moved, or its predecessor removed): {summary}",
             file=sys.stderr,
         )
     return 1

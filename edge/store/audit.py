@@ -132,6 +132,16 @@ class AuditRepo:
             ).fetchall()
         return [_row_to_record(row) for row in rows]
 
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+
+    def summary(self, record_id: int) -> str | None:
+        """`at actor action subject` of one record as stored, unparsed: a tampered record may not parse."""
+        row = self._conn.execute(
+            "SELECT at, actor, action, subject FROM audit WHERE id = ?", (record_id,)
+        ).fetchone()
+        return None if row is None else " ".join(str(value) for value in row)
+
     def head(self) -> str:
         """The newest hash (the genesis hash for an empty trail): the value to anchor outside the gate."""
         row = self._conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()

@@ -220,4 +220,3 @@ def test_shared_input_address_is_rejected_at_construction(devices: DevicesConfig
     clash = devices.model_copy(update={"detectors": DetectorInputs(entry_loop=1, exit_loop=1)})
     with pytest.raises(ValueError, match="address 1 is configured for both entry_loop and exit_loop"):
         LaneIO(clash, lambda _event: None)
-

@@ -34,7 +34,18 @@ import yaml
 from devices.sim.net import free_tcp_port
 
 REPO = Path(__file__).resolve().parents[2]
-TREE = ("pyproject.toml", "README.md", "edge", "devices", "vision", "sync", "pacing", "config", "systemd", "docs")
+TREE = (
+    "pyproject.toml",
+    "README.md",
+    "edge",
+    "devices",
+    "vision",
+    "sync",
+    "pacing",
+    "config",
+    "systemd",
+    "docs",
+)
 PROBE_ASSETS = ("index.html", "app.css", "app.js", "font.woff2", "icon.svg")
 SHARE = "share/border-gate-edge"
 PROJECT_PACKAGES = ("edge", "devices", "vision", "sync", "pacing")
