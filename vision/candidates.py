@@ -38,6 +38,9 @@ class Candidate:
     runners_up: tuple[tuple[str, float], ...] = ()
     corrections: int = 0  # characters the grammar or the check-digit repair changed
     grammatical: bool = False  # a plate by the grammar's pattern, however unsure its characters
+    # Both plate readers read this text here (vision.reader_vote): a second, independent read of the same
+    # place, so no confirming crop is needed.
+    agreed: bool = False
 
     @property
     def confidence(self) -> float:
@@ -53,6 +56,10 @@ class Judge:
 
     def score(self, lines: list[LineRead], hyps: list[Hypothesis], kind: ReadKind) -> list[Candidate]:
         """The candidates of each hypothesis's joined read: the surest of each (text, box), judged."""
+        return ranked(contested(self.candidates(lines, hyps, kind)))
+
+    def candidates(self, lines: list[LineRead], hyps: list[Hypothesis], kind: ReadKind) -> list[Candidate]:
+        """The surest candidate of each (text, box) of the hypotheses' joined reads, not yet contested."""
         out: dict[tuple[str, Box], Candidate] = {}
         for hyp in hyps:
             line = LineRead("", (), ())
@@ -62,11 +69,11 @@ class Judge:
                 key = (cand.text, cand.box)
                 if key not in out or cand.confidence > out[key].confidence:
                     out[key] = cand
-        return ranked(contested(list(out.values())))
+        return list(out.values())
 
     def _candidates(self, line: LineRead, kind: ReadKind, box: Box) -> list[Candidate]:
         if kind is ReadKind.PLATE:
-            whole = self._plate(line, box)
+            whole = self.plate(line, box)
             if whole is None or len(whole.text) <= self.grammar.longest or iso6346.find(line.text):
                 return [whole] if whole else []
             return [whole, *self._pieces(line, box)]
@@ -103,7 +110,7 @@ class Judge:
         pieces = [
             p
             for a, b in line.segments(longest=self.grammar.longest)
-            if (p := self._plate(line.segment(a, b), box)) is not None and p.grammatical and not p.corrections
+            if (p := self.plate(line.segment(a, b), box)) is not None and p.grammatical and not p.corrections
         ]
         if not pieces:
             return []
@@ -111,16 +118,26 @@ class Judge:
         alone = all(p.text in top.text for p in pieces)
         return [p if p is top and alone else replace(p, valid=False) for p in pieces]
 
-    def _plate(self, line: LineRead, box: Box) -> Candidate | None:
+    def plate(self, line: LineRead, box: Box) -> Candidate | None:
+        """The read as a plate: corrected where the grammar demands, valid when it holds and is sure."""
         match = self.grammar.check(line.text)
         if len(match.text) != len(line.text) or not match.text:
             return None
         probs = _penalise(line.probs, line.text, match.text)
-        surest = max(self.min_valid_confidence, self.grammar.min_char_confidence)
-        valid = match.valid and min(probs) >= surest
+        valid = match.valid and min(probs) >= self.surest
         return Candidate(
             ReadKind.PLATE, match.text, probs, valid, box, line.runners_up, match.corrections, match.valid
         )
+
+    @property
+    def surest(self) -> float:
+        """How sure every character of a valid plate must be."""
+        return max(self.min_valid_confidence, self.grammar.min_char_confidence)
+
+    def holds(self, text: str) -> bool:
+        """Whether `text` is a valid plate of the grammar as it stands (no correction needed)."""
+        match = self.grammar.check(text)
+        return match.valid and match.text == text
 
 
 def _risky_fixes(read: str, fixed: str) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from vision.plates import GRAMMARS
+from vision.plates import GRAMMARS, Grammar
 
 # The class names a YOLO region detector must give the plate and the container code.
 YOLO_KIND_LABELS = ("plate", "container_code")
@@ -24,6 +24,52 @@ class CameraRole(StrEnum):
     @property
     def reads_plates(self) -> bool:
         return self.value.startswith("plate")
+
+
+class PlateReaderKind(StrEnum):
+    """A plate reader: PP-OCR's text line recognizer (read.py) or the plate-trained slot reader
+    (plate_reader.py, `cct`)."""
+
+    PPOCR = "ppocr"
+    CCT = "cct"
+
+    @property
+    def characters(self) -> str | None:
+        """The characters the reader can put in a plate; None: open (PP-OCR's model reads about 18 700,
+        CJK included)."""
+        if self is PlateReaderKind.PPOCR:
+            return None
+        from vision.plate_reader import ALPHABET, PAD
+
+        return ALPHABET.replace(PAD, "")
+
+
+def grammar_characters(g: Grammar) -> str:
+    """The characters beyond 0-9 and A-Z that a grammar's plates hold: those its pattern names (a Chinese
+    province character is written into the pattern; A-Z0-9 are written as ranges)."""
+    return "".join(sorted({ch for ch in g.pattern.pattern if not ch.isascii() and ch.isprintable()}))
+
+
+def unreadable(readers: tuple[PlateReaderKind, ...], grammar_name: str) -> str | None:
+    """Why `readers` cannot read the grammar's plates (a reader whose alphabet lacks some of their
+    characters), or None."""
+    needed = grammar_characters(GRAMMARS[grammar_name])
+    for reader in readers:
+        alphabet = reader.characters
+        missing = "" if alphabet is None else "".join(ch for ch in needed if ch not in alphabet)
+        if missing:
+            return (
+                f"plate reader {reader.value!r} cannot read the {grammar_name!r} grammar's plates: its "
+                f"alphabet has no {missing[:12]}{'...' if len(missing) > 12 else ''}"
+            )
+    return None
+
+
+_READERS_DOC = (
+    "Plate readers, combined when more than one: `ppocr` (PP-OCR text recognition, the rapidocr wheel's "
+    "model) and `cct` (the plate-trained reader shipped in vision/models/plate_reader); each must be able "
+    "to write every character of the grammar's plates."
+)
 
 
 class CameraConfig(BaseModel, extra="forbid", frozen=True):
@@ -51,6 +97,10 @@ class CameraConfig(BaseModel, extra="forbid", frozen=True):
         le=60,
         description="A stream that opens or sends no frame for this long is in FAULT and is reopened "
         "(OpenCV alone would wait 30 s, the lane's last frame growing old meanwhile).",
+    )
+
+    plate_readers: tuple[PlateReaderKind, ...] | None = Field(
+        None, min_length=1, description=f"{_READERS_DOC} Null: the vision section's `plate_readers`."
     )
 
     @field_validator("rotation")
@@ -112,6 +162,16 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
     max_regions: int = Field(16, ge=1, description="Detected regions read per frame at most.")
     rec_batch: int = Field(8, ge=1, description="Crops per recognition batch.")
     grammar: str = Field("vietnam", description="Plate grammar: vietnam, generic (4-9 A-Z0-9) or gms.")
+    plate_readers: tuple[PlateReaderKind, ...] | None = Field(
+        None,
+        min_length=1,
+        description=f"{_READERS_DOC} Null: every reader that can (ppocr and cct for the Latin grammars).",
+    )
+    plate_reader_file: Path | None = Field(
+        None,
+        description="Plate-trained reader ONNX model (uint8 RGB [N, H, W, 3] in, [N, slots, 37] out); null: "
+        "the shipped one, checked by its SHA-256.",
+    )
     min_valid_confidence: float = Field(
         0.8,
         ge=0,
@@ -137,6 +197,31 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
         if value not in GRAMMARS:
             raise ValueError(f"unknown grammar {value!r}; known: {', '.join(GRAMMARS)}")
         return value
+
+    def readers(self, camera: CameraConfig | None = None) -> tuple[PlateReaderKind, ...]:
+        """The plate readers of `camera` (its own, else the section's, else every one that can read the
+        grammar's plates)."""
+        chosen = (camera.plate_readers if camera else None) or self.plate_readers
+        if chosen:
+            return tuple(dict.fromkeys(chosen))
+        return tuple(r for r in PlateReaderKind if unreadable((r,), self.grammar) is None)
+
+    def readers_in_use(self) -> set[PlateReaderKind]:
+        """Every plate reader the section or one of its cameras reads with (the models to load)."""
+        return {r for camera in (None, *self.cameras) for r in self.readers(camera)}
+
+    @model_validator(mode="after")
+    def _readers_can_read_the_grammar(self) -> VisionConfig:
+        # A reader that cannot write a character of the grammar's plates would read every such plate
+        # wrong, and as sure as any other: refused at start, naming the reader and the characters.
+        chosen = [("plate_readers", self.plate_readers)] + [
+            (f"cameras[{c.id}].plate_readers", c.plate_readers) for c in self.cameras
+        ]
+        for where, readers in chosen:
+            why = unreadable(readers, self.grammar) if readers else None
+            if why:
+                raise ValueError(f"{where}: {why}")
+        return self
 
     @field_validator("yolo_labels")
     @classmethod

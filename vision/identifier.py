@@ -77,7 +77,12 @@ class CameraIdentifier:
                 fresh = True
                 kind = ReadKind.PLATE if camera.config.role.reads_plates else ReadKind.CONTAINER
                 found = await loop.run_in_executor(
-                    self._executor, self._recognizer.read_frame, frame, kind, camera.config.roi
+                    self._executor,
+                    self._recognizer.read_frame,
+                    frame,
+                    kind,
+                    camera.config.roi,
+                    self.config.readers(camera.config),
                 )
                 observations.extend(Observation(c, frame, camera.config.id) for c in found[:3])
             if time.monotonic() >= deadline or self._settled(observations):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from vision.candidates import Candidate, Judge, contested, ranked
-from vision.config import YOLO_KIND_LABELS, VisionConfig
+from vision.config import YOLO_KIND_LABELS, PlateReaderKind, VisionConfig
 from vision.detect import TEXT_LABEL, Detector, TextDetector, YoloDetector
 from vision.hypotheses import (
     Box,
@@ -26,14 +26,23 @@ from vision.hypotheses import (
     overlap,
     plausible,
     restretched,
+    slot_crop,
     wider,
 )
 from vision.identity import ReadKind
+from vision.plate_reader import PlateReader, SlotRead
 from vision.plates import Grammar, grammar
-from vision.read import Image, LineRead, ModelError, TextReader
+from vision.read import EMPTY, Image, LineRead, ModelError, TextReader
+from vision.reader_vote import combine
 
 # The class a region detector gives each kind's regions (checked in VisionConfig and build_recognizer).
 _LABEL_OF = dict(zip((ReadKind.PLATE, ReadKind.CONTAINER), YOLO_KIND_LABELS, strict=True))
+# Places of a frame read by the plate-trained reader: PP-OCR's best-ranked plate reads (the labelled
+# plate's box ranked first in 205 of the 218 openalpr photos, within the first three in 214); with the
+# plate reader alone, the first joins and regions. Each costs a 128 x 64 read (2-10 ms).
+_SLOT_PLACES = 3
+_SLOT_PLACES_ALONE = 6
+Readers = tuple[PlateReaderKind, ...]
 
 
 @dataclass(slots=True)
@@ -41,13 +50,18 @@ class Timings:
     """Milliseconds spent per stage on the last frame."""
 
     detect_ms: float = 0.0
-    read_ms: float = 0.0
+    read_ms: float = 0.0  # both readers
     regions: int = 0
-    crops: int = 0
+    crops: int = 0  # read by PP-OCR
+    slot_crops: int = 0  # read by the plate-trained reader
 
 
 class Recognizer:
-    """The per-frame pipeline: detector + reader + grammar for plates and ISO 6346 for containers."""
+    """The per-frame pipeline: detector + reader(s) + grammar for plates and ISO 6346 for containers.
+
+    Plates are read by PP-OCR, by the plate-trained reader, or by both, voted (vision/reader_vote.py);
+    `readers` is the default, and each call may name its own (a camera's). Containers are read by PP-OCR.
+    """
 
     def __init__(
         self,
@@ -57,32 +71,45 @@ class Recognizer:
         det_sizes: Sequence[int] = (640,),
         max_regions: int = 16,
         min_valid_confidence: float = 0.8,
+        plate_reader: PlateReader | None = None,
+        readers: Readers = (PlateReaderKind.PPOCR,),
     ) -> None:
         self.detector = detector
         self.reader = reader
+        self.plate_reader = plate_reader
         self.judge = Judge(grammar, min_valid_confidence)
         self.det_sizes = tuple(det_sizes)
         self.max_regions = max_regions
+        self.readers: Readers = ()
+        self.readers = self._checked(readers)
         self.timings = Timings()
 
-    def read_crop(self, crop: Image, kind: ReadKind) -> Candidate | None:
+    def read_crop(self, crop: Image, kind: ReadKind, readers: Readers | None = None) -> Candidate | None:
         """Read a crop that holds one plate or one container code (one row, two rows or vertical)."""
         h, w = crop.shape[:2]
         crops: list[Image] = []
         hyps: list[Hypothesis] = []
         add_layouts(crop, (0, 0, w, h), kind, crops, hyps)
-        found = self._judge(crops, hyps, kind)
         if kind is ReadKind.PLATE:
-            found = self._confirm(found, lambda c: [restretched(crop)])
-        elif not any(c.valid for c in found) and isinstance(self.detector, TextDetector):
+            use = self._checked(readers)
+            found = self._plates(crop, self._read(crops, kind, use), hyps, use, {})
+            return _best(self._confirm(found, lambda c: [restretched(crop)], use))
+        found = self._judge(crops, hyps, kind)
+        if not any(c.valid for c in found) and isinstance(self.detector, TextDetector):
             # A container code read as lines gave no valid number: the parts painted apart (the boxed
             # check digit, which a line read drops) are found as regions of their own and joined.
             # Judged together: a valid part-read must still beat a near rival of the line reads.
-            found = ranked(contested(found + self._read_at(crop, kind, max(h, w))))
+            found = ranked(contested(found + self._read_at(crop, kind, max(h, w), self.readers)))
         return _best(found)
 
-    def read_frame(self, frame: Image, kind: ReadKind, roi: Box | None = None) -> list[Candidate]:
-        """Every plate or container number found in the frame (or its region of interest), best first."""
+    def read_frame(
+        self, frame: Image, kind: ReadKind, roi: Box | None = None, readers: Readers | None = None
+    ) -> list[Candidate]:
+        """Every plate or container number found in the frame (or its region of interest), best first.
+
+        `readers`: the plate readers to use (a camera's), else the recognizer's.
+        """
+        use = self._checked(readers)
         x0, y0 = (roi[0], roi[1]) if roi else (0, 0)
         view = frame[roi[1] : roi[1] + roi[3], roi[0] : roi[0] + roi[2]] if roi else frame
         self.timings = Timings()
@@ -95,7 +122,7 @@ class Recognizer:
         # A YOLO export has one input size: a second pass would detect the same regions again.
         sizes = self.det_sizes if isinstance(self.detector, TextDetector) else self.det_sizes[:1]
         for size in sizes:
-            finer = self._read_at(view, kind, max(160, round(size * shrink)))
+            finer = self._read_at(view, kind, max(160, round(size * shrink)), use)
             kept = [c for c in found if not any(overlap(c.box, f.box) > 0.3 for f in finer)]
             found = ranked(finer + kept)
             if any(c.valid for c in found):
@@ -104,7 +131,7 @@ class Recognizer:
             found = [_shift(c, x0, y0) for c in found]
         return found
 
-    def _read_at(self, view: Image, kind: ReadKind, size: int) -> list[Candidate]:
+    def _read_at(self, view: Image, kind: ReadKind, size: int, readers: Readers) -> list[Candidate]:
         start = time.perf_counter()
         if isinstance(self.detector, TextDetector):
             regions = self.detector.detect(view, size)
@@ -121,7 +148,7 @@ class Recognizer:
         region_crops, line_of = add_regions(view, regions, kind, crops, hyps, rows=two_rows)
         if kind is ReadKind.CONTAINER:
             add_columns(view, regions, crops, hyps)
-        lines = self._read(crops, kind)
+        lines = self._read(crops, kind, readers)
         if kind is ReadKind.CONTAINER:
             extended, more = add_serial_room(view, regions, line_of, lines, len(crops), hyps)
             if more:
@@ -129,10 +156,11 @@ class Recognizer:
                 lines.extend(self._read(more, kind))
             regions = regions + extended
         add_neighbours(regions, hyps, kind)
-        found = self.judge.score(lines, hyps, kind)
         if two_rows:
-            return found
-        found = self._confirm(found, lambda c: wider(view, c.box))
+            return self.judge.score(lines, hyps, kind)
+        slot_reads: dict[Box, SlotRead] = {}  # what the plate reader read, by place, in this frame
+        found = self._plates(view, lines, hyps, readers, slot_reads)
+        found = self._confirm(found, lambda c: wider(view, c.box), readers)
         confirmed = {(c.text, c.box) for c in found if c.valid}
         # Second pass, plates: a region as square as a two-line plate that read as nothing valid is cut
         # into its rows. Most regions of a frame are one line or clutter, so most frames need no row crops;
@@ -143,40 +171,70 @@ class Recognizer:
         rows = add_row_splits(regions, region_crops, line_of, lines, taken, len(crops), hyps)
         if not rows:
             return found
-        found = self.judge.score(lines + self._read(rows, kind), hyps, kind)
-        return self._confirm(found, lambda c: wider(view, c.box), confirmed)
+        found = self._plates(view, lines + self._read(rows, kind, readers), hyps, readers, slot_reads)
+        return self._confirm(found, lambda c: wider(view, c.box), readers, confirmed)
+
+    def _plates(
+        self,
+        view: Image,
+        lines: list[LineRead],
+        hyps: list[Hypothesis],
+        readers: Readers,
+        slot_reads: dict[Box, SlotRead],
+    ) -> list[Candidate]:
+        """The plate candidates of the hypotheses: PP-OCR's reads of them and the plate reader's reads
+        of their best places (kept in `slot_reads`, so a second pass reads no place again), voted."""
+        found = self.judge.candidates(lines, hyps, ReadKind.PLATE)
+        if PlateReaderKind.CCT in readers:
+            alone = PlateReaderKind.PPOCR not in readers
+            places = _slot_places(hyps) if alone else _candidate_places(found)
+            todo = [b for b in places if b not in slot_reads]
+            for box, read in zip(todo, self._read_slots([slot_crop(view, b) for b in todo]), strict=True):
+                slot_reads[box] = read
+            found = combine(found, {b: slot_reads[b] for b in places if b in slot_reads}, self.judge)
+        return ranked(contested(found))
 
     def _confirm(
         self,
         found: list[Candidate],
         variants: Callable[[Candidate], list[Image]],
+        readers: Readers,
         confirmed: set[tuple[str, Box]] | None = None,
     ) -> list[Candidate]:
         """Valid plate reads that a second, differently framed crop of the same place does not read
         alike: not valid.
 
-        One crop can fool the reader in ways another of the same plate does not: a box that cut the
+        One crop can fool a reader in ways another of the same plate does not: a box that cut the
         plate (`SU216` of `6LSU216`: the wider crop shows the rest), a run of one digit merged by CTC
         (`30E9999` of `30E99999`: stretched, the run splits), two letters read swapped. A read is kept
-        valid only when the second crop's surest read is the same text (its confidence already passed).
-        `confirmed`: reads (text, box) an earlier confirmation of this frame kept valid.
+        valid only when the second crop's surest read (by the same readers, voted) is the same text (its
+        confidence already passed). A read both readers agreed on needs no second crop: the second
+        reader was its second read. `confirmed`: reads (text, box) an earlier confirmation of this frame
+        kept valid.
         """
-        todo = [c for c in found if c.valid and (c.text, c.box) not in (confirmed or set())]
+        todo = [c for c in found if c.valid and not c.agreed and (c.text, c.box) not in (confirmed or set())]
         if not todo:
             return found
         crops: list[Image] = []
         hyps: list[Hypothesis] = []
         owner: list[int] = []  # for each hypothesis, the index in `todo` it confirms
+        wholes: list[tuple[int, Image]] = []  # each variant whole, for the plate reader
         for k, cand in enumerate(todo):
             for variant in variants(cand):
                 before = len(hyps)
                 add_layouts(variant, cand.box, ReadKind.PLATE, crops, hyps)
                 owner.extend([k] * (len(hyps) - before))
-        lines = self._read(crops, ReadKind.PLATE)
+                wholes.append((k, variant))
+        lines = self._read(crops, ReadKind.PLATE, readers)
+        slots = self._read_slots([v for _, v in wholes]) if PlateReaderKind.CCT in readers else []
         agreed: set[int] = set()
         for k in range(len(todo)):
             mine = [h for h, o in zip(hyps, owner, strict=True) if o == k]
-            second = self.judge.score(lines, mine, ReadKind.PLATE)
+            second = self.judge.candidates(lines, mine, ReadKind.PLATE)
+            for (o, _), read in zip(wholes, slots, strict=False):
+                if o == k:
+                    second = combine(second, {todo[k].box: read}, self.judge)
+            second = contested(second)
             if second and max(second, key=lambda c: c.confidence).text == todo[k].text:
                 agreed.add(k)
         refused = {(c.text, c.box) for k, c in enumerate(todo) if k not in agreed}
@@ -185,16 +243,52 @@ class Recognizer:
     def _judge(self, crops: list[Image], hyps: list[Hypothesis], kind: ReadKind) -> list[Candidate]:
         return self.judge.score(self._read(crops, kind), hyps, kind)
 
-    def _read(self, crops: list[Image], kind: ReadKind) -> list[LineRead]:
+    def _read(self, crops: list[Image], kind: ReadKind, readers: Readers | None = None) -> list[LineRead]:
+        """PP-OCR's reads of the crops; empty reads for plates when PP-OCR is not among `readers`."""
+        if kind is ReadKind.PLATE and readers is not None and PlateReaderKind.PPOCR not in readers:
+            return [EMPTY] * len(crops)
         start = time.perf_counter()
         lines = self.reader.read(crops, background_pad=kind is ReadKind.CONTAINER)
         self.timings.read_ms += (time.perf_counter() - start) * 1000
         self.timings.crops += len(crops)
         return lines
 
+    def _read_slots(self, crops: list[Image]) -> list[SlotRead]:
+        if not crops or self.plate_reader is None:
+            return []
+        start = time.perf_counter()
+        reads = self.plate_reader.read(crops)
+        self.timings.read_ms += (time.perf_counter() - start) * 1000
+        self.timings.slot_crops += len(crops)
+        return reads
+
+    def _checked(self, readers: Readers | None) -> Readers:
+        """The plate readers to use: `readers`, else the recognizer's; ValueError for none or for a
+        plate reader that was not loaded."""
+        if readers is None:
+            return self.readers
+        if not readers:
+            raise ValueError("no plate reader named")
+        if PlateReaderKind.CCT in readers and self.plate_reader is None:
+            raise ValueError("the plate-trained reader (cct) is named, but the recognizer has none loaded")
+        return tuple(readers)
+
 
 def _best(candidates: list[Candidate]) -> Candidate | None:
     return candidates[0] if candidates else None
+
+
+def _candidate_places(found: list[Candidate]) -> list[Box]:
+    """The places of PP-OCR's best-ranked plate reads (three characters or more), best first."""
+    boxes = [c.box for c in ranked(contested(found)) if len(c.text) >= 3]
+    return list(dict.fromkeys(boxes))[:_SLOT_PLACES]
+
+
+def _slot_places(hyps: list[Hypothesis]) -> list[Box]:
+    """With the plate reader alone: joins of neighbouring regions first (a two-row plate's rows, a
+    number cut at a bolt), then the regions, most plausible first."""
+    joins = [h.box for h in hyps if len(h.parts) > 1]
+    return list(dict.fromkeys([*joins, *(h.box for h in hyps)]))[:_SLOT_PLACES_ALONE]
 
 
 def _shift(c: Candidate, dx: int, dy: int) -> Candidate:
@@ -219,6 +313,8 @@ def build_recognizer(config: VisionConfig) -> Recognizer:
         else TextDetector(config.det_model, threads, config.det_sizes[0])
     )
     reader = TextReader(config.rec_model, threads, config.rec_batch)
+    wanted = config.readers_in_use()
+    plate_reader = PlateReader(config.plate_reader_file, threads) if PlateReaderKind.CCT in wanted else None
     return Recognizer(
         detector,
         reader,
@@ -226,4 +322,6 @@ def build_recognizer(config: VisionConfig) -> Recognizer:
         config.det_sizes,
         config.max_regions,
         config.min_valid_confidence,
+        plate_reader,
+        config.readers(),
     )

@@ -20,6 +20,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         print(f"{exc.source}: {len(exc.errors)} error(s)", file=sys.stderr)
         return 1
+    model_error = _vision_model_error(config)
+    if model_error:
+        print(model_error, file=sys.stderr)
+        print(f"{args.file}: 1 error(s)", file=sys.stderr)
+        return 1
     watchdog = config.devices.io.watchdog
     if watchdog.enabled:
         print(
@@ -36,6 +41,23 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         )
     print(f"{args.file}: ok (gate {config.gate_id}, lane {config.lane.lane_id})")
     return 0
+
+
+def _vision_model_error(config: GateConfig) -> str | None:
+    """Why the plate-trained reader's model cannot be used (missing, damaged, not a plate reader), when
+    a camera reads with it; checked as the daemon will load it, so the fault shows before the start."""
+    from vision.config import PlateReaderKind
+    from vision.plate_reader import PlateReader
+    from vision.read import ModelError
+
+    vision = config.vision
+    if not vision.cameras or PlateReaderKind.CCT not in vision.readers_in_use():
+        return None
+    try:
+        PlateReader(vision.plate_reader_file, threads=1)
+    except ModelError as exc:
+        return f"vision.plate_reader_file: {exc}"
+    return None
 
 
 def cmd_config_example(args: argparse.Namespace) -> int:

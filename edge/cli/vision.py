@@ -45,6 +45,13 @@ def add_vision_parser(subparsers: Any) -> None:
         metavar="ONNX",
         help="another PP-OCR recognition model (character list in its metadata) to evaluate",
     )
+    ev.add_argument(
+        "--reader",
+        choices=sorted(_READERS),
+        default=None,
+        help="plate readers: ppocr, cct (the plate-trained reader) or both, voted (default: the "
+        "configuration's default, every reader that can read the grammar)",
+    )
     ev.set_defaults(func=cmd_eval)
 
     ds = sub.add_parser(
@@ -73,7 +80,11 @@ def add_vision_parser(subparsers: Any) -> None:
     tr.set_defaults(func=cmd_train_detector)
 
 
-def _recognizer(grammar_name: str | None, rec_model: Path | None = None) -> Any:
+# `--reader` choices: the plate readers each names.
+_READERS = {"ppocr": ["ppocr"], "cct": ["cct"], "both": ["ppocr", "cct"]}
+
+
+def _recognizer(grammar_name: str | None, rec_model: Path | None = None, reader: str | None = None) -> Any:
     from vision.pipeline import build_recognizer
 
     settings: dict[str, object] = {}
@@ -81,6 +92,8 @@ def _recognizer(grammar_name: str | None, rec_model: Path | None = None) -> Any:
         settings["grammar"] = grammar_name
     if rec_model:
         settings["rec_model_file"] = rec_model
+    if reader:
+        settings["plate_readers"] = _READERS[reader]
     return build_recognizer(VisionConfig.model_validate(settings))
 
 
@@ -114,7 +127,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from vision import evaluate
 
     try:
-        recognizer = _recognizer(args.grammar, args.rec_model)
+        recognizer = _recognizer(args.grammar, args.rec_model, args.reader)
         report, outcomes = evaluate.run(
             recognizer, args.dataset, ReadKind(args.kind), reader_only=args.reader_only
         )

@@ -1,0 +1,77 @@
+"""Plate readers in the configuration: per section and camera, refused for a grammar they cannot write."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pydantic import ValidationError
+
+from vision import plates
+from vision.config import CameraConfig, CameraRole, PlateReaderKind, VisionConfig, grammar_characters
+from vision.plates import Grammar
+
+PPOCR, CCT = PlateReaderKind.PPOCR, PlateReaderKind.CCT
+# A grammar whose plates start with a Chinese province character, as vision/plates.py's china grammar
+# writes them (the test's own, so it holds whatever that grammar's pattern becomes).
+HAN = Grammar("han-test", re.compile(r"[京沪粤皖][A-Z][A-Z0-9]{5}"))
+
+
+@pytest.fixture
+def han(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setitem(plates.GRAMMARS, HAN.name, HAN)
+    return HAN.name
+
+
+def _camera(readers: list[str] | None = None) -> CameraConfig:
+    return CameraConfig.model_validate(
+        {"id": "front", "role": CameraRole.PLATE_FRONT, "source": "0", "plate_readers": readers}
+    )
+
+
+def test_both_readers_read_the_latin_grammars_by_default() -> None:
+    for name in ("vietnam", "generic", "gms"):
+        assert VisionConfig(grammar=name).readers() == (PPOCR, CCT)
+
+
+def test_a_grammar_names_the_characters_beyond_latin_its_plates_hold() -> None:
+    assert grammar_characters(HAN) == "京沪皖粤"
+    assert grammar_characters(plates.VIETNAM) == ""
+
+
+def test_the_plate_reader_is_refused_for_a_grammar_it_cannot_write(han: str) -> None:
+    with pytest.raises(
+        ValidationError, match=r"plate_readers: .*'cct' cannot read the 'han-test'.* has no 京"
+    ):
+        VisionConfig(grammar=han, plate_readers=(PPOCR, CCT))
+    assert VisionConfig(grammar=han, plate_readers=(PPOCR,)).readers() == (PPOCR,)
+
+
+def test_by_default_a_grammar_is_read_by_the_readers_that_can_write_it(han: str) -> None:
+    assert VisionConfig(grammar=han).readers() == (PPOCR,)
+    assert VisionConfig(grammar=han).readers_in_use() == {PPOCR}
+
+
+def test_a_camera_override_is_checked_against_the_grammar_and_names_the_camera(han: str) -> None:
+    with pytest.raises(ValidationError, match=r"cameras\[front\]\.plate_readers: plate reader 'cct'"):
+        VisionConfig(grammar=han, cameras=(_camera(["cct"]),))
+
+
+def test_a_camera_reads_with_its_own_readers_else_the_sections() -> None:
+    config = VisionConfig(grammar="generic", plate_readers=(PPOCR,), cameras=(_camera(["cct"]), _camera()))
+    assert config.readers(config.cameras[0]) == (CCT,)
+    assert config.readers(config.cameras[1]) == (PPOCR,)
+    assert config.readers_in_use() == {PPOCR, CCT}
+
+
+def test_an_empty_or_unknown_reader_list_is_refused() -> None:
+    with pytest.raises(ValidationError, match="plate_readers"):
+        VisionConfig(plate_readers=())
+    with pytest.raises(ValidationError, match="plate_readers"):
+        VisionConfig.model_validate({"plate_readers": ["tesseract"]})
+
+
+@pytest.mark.parametrize("name", [n for n in plates.GRAMMARS if grammar_characters(plates.GRAMMARS[n])])
+def test_shipped_grammars_beyond_latin_refuse_the_plate_reader(name: str) -> None:
+    with pytest.raises(ValidationError, match="'cct' cannot read"):
+        VisionConfig(grammar=name, plate_readers=(CCT,))

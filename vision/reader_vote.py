@@ -1,0 +1,188 @@
+"""Two readers of one plate, combined: PP-OCR's line read and the plate-trained slot reader's read.
+
+The readers fail differently. PP-OCR (CTC over a text line) merges a run of one digit, reads a plate
+frame's words with the plate and sees O/0, B/8, 4/L alike on US plates; the plate reader (nine slots
+over a whole plate crop, vision/plate_reader.py) reads two-line plates and US fonts, but misreads the
+first digit of many Vietnamese plates, and sometimes an O as a D. Where one is unsure the other often
+is not. For one place (a hypothesis box) read by both:
+
+- **agreement** (the same text once the grammar has corrected each read): each character's probability
+  becomes 1 - (1 - a)(1 - b), both readers wrong the same way, capped by the product of the two
+  readers' distributions (a runner-up both rate high keeps it unsure); the read is `agreed`, and needs
+  no confirming crop (two readers of the crop are the second read);
+- **the same length, characters that differ**: each position is decided by the product of the two
+  readers' distributions there (the read character, its runner-up, the rest spread); among the texts
+  the unsure positions allow, one the grammar holds first, then the likeliest. A position where the
+  readers read different characters keeps the product's probability only when it is the one such
+  position, the chosen character's reader was sure of it (`_SURE`) and the other reader was not sure of
+  its own (`_UNSURE`): the Vietnamese province digit the plate reader guesses. Otherwise its probability
+  is halved: two sure readers that disagree mean the read is not to be trusted (never valid);
+- **different lengths**: the grammatical read first, then the surer; halved, never valid. Unless the
+  plate reader was unsure of its read (`_OPINION`): then it has no say, and PP-OCR's reads stand.
+
+Every PP-OCR read of the place that the plate reader did not confirm keeps its text but has its
+probabilities halved: a plate reader that reads something else there is a disagreement.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+
+from vision.candidates import Candidate, Judge
+from vision.hypotheses import Box
+from vision.plate_reader import ALPHABET, SlotRead
+from vision.read import LineRead
+
+_CHARS = ALPHABET.replace("_", "")  # what both readers can read: 0-9, A-Z
+_FLOOR = 1e-4  # no character is impossible to a reader: a zero would veto the other reader outright
+_SURE = 0.9  # a reader this sure of a character it alone read may carry a disagreement...
+_UNSURE = 0.5  # ...when the other reader was less sure than this of its own
+_DISAGREEMENT = 0.5  # a disagreement not carried: the position's probability is multiplied by this
+# A plate reader's read of another length whose weakest character is less sure than this is no opinion
+# (a word beside the plate read as `1R6A95`, 0.24): PP-OCR's reads stand, to be confirmed as usual.
+_OPINION = 0.5
+_OPEN = 0.9  # a position whose best combined character is less sure than this is left open
+_MAX_TEXTS = 64  # texts tried over the open positions at most
+
+Dist = npt.NDArray[np.float64]
+
+
+def slot_line(read: SlotRead) -> LineRead:
+    """The plate reader's read as a line read (each kept slot's runner-up included), for the grammar."""
+    runners: list[tuple[str, float]] = []
+    for slot, ch in zip(_kept(read), read.text, strict=True):
+        row = read.probs[slot, : len(_CHARS)].astype(np.float64)
+        row[_CHARS.index(ch)] = -1.0
+        best = int(row.argmax())
+        runners.append((_CHARS[best], float(row[best])))
+    return LineRead(read.text, read.char_conf, tuple(runners))
+
+
+def vote(ppocr: Sequence[Candidate], slots: SlotRead, judge: Judge, box: Box) -> list[Candidate]:
+    """The candidates of one place read by both readers: PP-OCR's reads there and the slot read combined."""
+    mine = judge.plate(slot_line(slots), box)
+    if mine is None:  # the plate reader read nothing: PP-OCR's reads stand, to be confirmed as usual
+        return list(ppocr)
+    if not ppocr:  # the plate reader alone (PP-OCR not configured): its read stands, confirmed as usual
+        return [mine]
+    same = [c for c in ppocr if c.text == mine.text]
+    if same:
+        theirs = max(same, key=lambda c: c.confidence)
+        probs = tuple(_agreeing(theirs, mine, slots, i) for i in range(len(mine.text)))
+        agreed = replace(theirs, probs=probs, valid=judge.holds(mine.text) and min(probs) >= judge.surest)
+        return [replace(agreed, agreed=True), *_doubted(ppocr, mine.text)]
+    even = [c for c in ppocr if len(c.text) == len(mine.text)]
+    if even:
+        merged = _merge(max(even, key=lambda c: c.confidence), mine, slots, judge)
+        return [merged, *_doubted(ppocr, merged.text)]
+    if mine.confidence < _OPINION:  # the plate reader does not know what it read: no disagreement
+        return list(ppocr)
+    # Different lengths: the grammatical read, then the surer; never valid.
+    pick = max([mine, *ppocr], key=lambda c: (c.grammatical, c.confidence))
+    return [_halved(pick), *_doubted(ppocr, pick.text)]
+
+
+def _doubted(ppocr: Sequence[Candidate], text: str) -> list[Candidate]:
+    return [_halved(c) for c in ppocr if c.text != text]
+
+
+def _halved(c: Candidate) -> Candidate:
+    return replace(c, probs=tuple(p * _DISAGREEMENT for p in c.probs), valid=False, agreed=False)
+
+
+def _merge(theirs: Candidate, mine: Candidate, slots: SlotRead, judge: Judge) -> Candidate:
+    """Two reads of one length that differ: each position decided by both readers' distributions."""
+    combined = [
+        _normalised(_line_dist(theirs, i) * _slot_dist(mine, slots, i)) for i in range(len(mine.text))
+    ]
+    options = []
+    for i, dist in enumerate(combined):
+        order = np.argsort(dist)[::-1]
+        differ = theirs.text[i] != mine.text[i]
+        options.append([_CHARS[k] for k in order[: 2 if differ or dist[order[0]] < _OPEN else 1]])
+    texts = ("".join(t) for t in itertools.islice(itertools.product(*options), _MAX_TEXTS))
+    text = max(
+        texts,
+        key=lambda t: (
+            judge.holds(t),
+            sum(math.log(combined[i][_CHARS.index(ch)]) for i, ch in enumerate(t)),
+        ),
+    )
+    carried = [i for i in range(len(text)) if theirs.text[i] != mine.text[i]]
+    probs = []
+    for i, ch in enumerate(text):
+        p = float(combined[i][_CHARS.index(ch)])
+        if theirs.text[i] == mine.text[i] == ch:
+            p = _agreeing(theirs, mine, slots, i)
+        elif not (len(carried) == 1 and _carries(ch, theirs, mine, i)):
+            p *= _DISAGREEMENT
+        probs.append(p)
+    probs_t = tuple(probs)
+    valid = judge.holds(text) and min(probs_t) >= judge.surest
+    base = theirs if sum(a == b for a, b in zip(text, theirs.text, strict=True)) >= len(text) / 2 else mine
+    return replace(base, text=text, probs=probs_t, valid=valid, grammatical=judge.holds(text), agreed=False)
+
+
+def _agreeing(theirs: Candidate, mine: Candidate, slots: SlotRead, i: int) -> float:
+    """Both readers' probability of the character they both read at position i: both wrong the same
+    way, 1 - (1 - a)(1 - b), but no more than the product of their distributions gives it (a runner-up
+    both rate high, a Brazilian O that both read as a D, keeps it unsure)."""
+    either = 1.0 - (1.0 - theirs.probs[i]) * (1.0 - mine.probs[i])
+    product = _normalised(_line_dist(theirs, i) * _slot_dist(mine, slots, i))
+    return min(either, float(product[_CHARS.index(mine.text[i])]))
+
+
+def _carries(ch: str, theirs: Candidate, mine: Candidate, i: int) -> bool:
+    """Whether the reader of `ch` at position i was sure of it and the other reader unsure of its own."""
+    if ch == theirs.text[i]:
+        return theirs.probs[i] >= _SURE and mine.probs[i] < _UNSURE
+    if ch == mine.text[i]:
+        return mine.probs[i] >= _SURE and theirs.probs[i] < _UNSURE
+    return False
+
+
+def _line_dist(c: Candidate, i: int) -> Dist:
+    """A PP-OCR read's distribution at position i: its character, its runner-up, the rest spread."""
+    rest = 1.0 - c.probs[i]
+    dist = np.full(len(_CHARS), 0.0)
+    if i < len(c.runners_up) and c.runners_up[i][0] in _CHARS:
+        runner, p = c.runners_up[i]
+        rest -= p
+        dist[_CHARS.index(runner)] = p
+    dist = np.where(dist > 0, dist, max(rest, 0.0) / (len(_CHARS) - 2))
+    dist[_CHARS.index(c.text[i])] = c.probs[i]
+    return np.asarray(np.maximum(dist, _FLOOR), dtype=np.float64)
+
+
+def _slot_dist(c: Candidate, slots: SlotRead, i: int) -> Dist:
+    """The plate reader's softmax at its i-th kept slot, with a character the grammar corrected swapped
+    in."""
+    dist = slots.probs[_kept(slots)[i], : len(_CHARS)].astype(np.float64)
+    read = slots.text[i]
+    if read != c.text[i]:
+        k, j = _CHARS.index(read), _CHARS.index(c.text[i])
+        dist[k], dist[j] = dist[j], c.probs[i]
+    return np.asarray(np.maximum(dist, _FLOOR), dtype=np.float64)
+
+
+def _normalised(dist: Dist) -> Dist:
+    return np.asarray(dist / dist.sum(), dtype=np.float64)
+
+
+def _kept(read: SlotRead) -> list[int]:
+    """The slots whose characters make the text (a pad between two characters is skipped, as decoded)."""
+    return [s for s, k in enumerate(read.probs.argmax(axis=1).tolist()) if ALPHABET[k] != "_"]
+
+
+def combine(ppocr: Sequence[Candidate], reads: dict[Box, SlotRead], judge: Judge) -> list[Candidate]:
+    """Every place's candidates, PP-OCR's reads voted with the slot read of their box where there is one."""
+    out = [c for c in ppocr if c.box not in reads]
+    for box, slots in reads.items():
+        out.extend(vote([c for c in ppocr if c.box == box], slots, judge, box))
+    return out
