@@ -1,28 +1,59 @@
 """Licence-plate grammars: which texts are plates, and position-based confusion correction.
 
-A grammar is a set of templates, one class per position (D digit, L letter, A either). A read that
-matches a template as it is stands; otherwise look-alike characters (0/O, 1/I, 8/B, 5/S, 2/Z, 6/G)
-are swapped only at positions where the template demands the other class, and the corrected text is
-accepted only when exactly one correction needs the fewest swaps. Generic grammars demand no class
-anywhere, so they never correct.
+A grammar is a set of templates, one class per position (`CLASSES`: D digit, L letter, A either, and
+the Chinese plates' own). A read that matches a template as it is stands; otherwise look-alike
+characters (0/O, 1/I, 8/B, 5/S, 2/Z, 6/G) are swapped only at positions where the template demands the
+other class, and the corrected text is accepted only when exactly one correction needs the fewest swaps.
+Generic grammars demand no class anywhere, so they never correct.
+
+A lane reads the plates of several countries: `grammar(["vietnam", "china", "cambodia"])` combines
+them. A read is valid when one of them holds (the fewest swaps first, then the lane's order), and the
+match says which. A grammar whose plates hold characters beyond A-Z0-9 (China's province characters)
+names them in `script`: the reader keeps them for it, and vision/plate_decode.py reads such plates
+constrained to the grammar's classes.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # The look-alikes of the issue, plus D read where a 0 must be (a worn 0 and a D differ by one stroke).
 DIGIT_FOR_LETTER = {"O": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"}
 LETTER_FOR_DIGIT = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G"}
 
-_ALNUM = re.compile(r"[^A-Z0-9]")
+DIGITS = "0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# China (GA 36-2018): the 31 provinces' one-character abbreviations, the first character of every plate,
+# and the trailer's suffix. Letters after the province never include I or O (read as 1 and 0).
+CN_PROVINCES = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵云藏陕甘青宁新"
+CN_TRAILER = "挂"
+_CN_LETTERS = LETTERS.replace("I", "").replace("O", "")
+
+# Position classes of the templates.
+CLASSES: dict[str, str] = {
+    "D": DIGITS,
+    "L": LETTERS,
+    "A": DIGITS + LETTERS,
+    "P": CN_PROVINCES,  # China: the province character
+    "M": _CN_LETTERS,  # China: the issuing office's letter, and letters of the serial
+    "N": DIGITS + _CN_LETTERS,  # China: a serial character
+    "E": "DF",  # China: new-energy marker (D electric, F other)
+    "T": CN_TRAILER,  # China: trailer suffix
+}
+
+# What a plate keeps of a text: A-Z, 0-9 and CJK ideographs (the Chinese province character, 挂).
+_KEPT = re.compile(r"[^A-Z0-9\u4e00-\u9fff]")
 
 
 def normalise_plate(text: str) -> str:
-    """Upper-case and keep A-Z0-9 only: "51c-123.45" -> "51C12345"."""
-    return _ALNUM.sub("", text.upper())
+    """The plate as stored and compared: Unicode NFKC (full-width `Ａ１` is `A1`, the result is NFC),
+    upper case, A-Z, 0-9 and CJK ideographs kept, separators dropped: "51c-123.45" -> "51C12345",
+    "桂A·12345" -> "桂A12345"."""
+    return _KEPT.sub("", unicodedata.normalize("NFKC", text).upper())
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +63,20 @@ class PlateMatch:
     text: str
     valid: bool
     corrections: int = 0  # characters swapped for a look-alike
+    # The grammar whose form the text has (as read or corrected; valid or, for O/0, not); "" for none.
+    grammar: str = ""
+    # How sure each character of a valid read must be, by that grammar (see Grammar.min_char_confidence).
+    min_char_confidence: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class Grammar:
-    """A plate grammar: a full-match pattern and, optionally, per-position class templates."""
+    """A plate grammar: a full-match pattern and, optionally, per-position class templates; or several
+    grammars combined (`members`, see `grammar`)."""
 
     name: str
     pattern: re.Pattern[str]
-    templates: tuple[str, ...] = ()  # strings over D/L/A, one class per character
+    templates: tuple[str, ...] = ()  # strings over CLASSES' keys, one class per character
     # Each character must be at least this sure for the read to be valid. A grammar with no position
     # classes cannot catch a look-alike (O/0, D/0, 4/L), so its reads must be surer.
     min_char_confidence: float = 0.0
@@ -48,14 +84,23 @@ class Grammar:
     # reference lists write it either way; a grammar without position classes cannot say which it is.
     ambiguous: str = ""
     longest: int = 9  # characters in the longest plate of the grammar
+    # Characters beyond A-Z0-9 its plates hold: the reader must keep them (vision/plate_decode.py).
+    script: str = ""
+    # Its plates without their first character, when that one is of `script`: a Latin read of this form
+    # is such a plate with its province character unread, and no Latin grammar of a lane may claim it.
+    headless: re.Pattern[str] | None = None
+    members: tuple[Grammar, ...] = ()  # a lane's grammars, in its order of preference
 
     def check(self, raw: str) -> PlateMatch:
         """Normalise, match, and correct look-alikes where a template demands another class."""
         text = normalise_plate(raw)
+        if self.members:
+            return self._check_members(text)
         if self.ambiguous and any(ch in self.ambiguous for ch in text):
-            return PlateMatch(text, False)
+            grammatical = self.name if self.pattern.fullmatch(text) else ""
+            return PlateMatch(text, False, grammar=grammatical)
         if self.pattern.fullmatch(text):
-            return PlateMatch(text, True)
+            return PlateMatch(text, True, 0, self.name, self.min_char_confidence)
         fixes = {
             fixed
             for template in self.templates
@@ -69,30 +114,47 @@ class Grammar:
         counted = sorted((sum(a != b for a, b in zip(f, text, strict=True)), f) for f in fixes)
         if len(counted) > 1 and counted[0][0] == counted[1][0]:
             return PlateMatch(text, False)
-        return PlateMatch(counted[0][1], True, counted[0][0])
+        return PlateMatch(counted[0][1], True, counted[0][0], self.name, self.min_char_confidence)
+
+    def _check_members(self, text: str) -> PlateMatch:
+        # A Latin read that is a Chinese plate without its province character is no other country's plate.
+        headless = any(g.headless is not None and g.headless.fullmatch(text) for g in self.members)
+        matches = [g.check(text) for g in self.members if g.script or not headless]
+        valid = [m for m in matches if m.valid]
+        if not valid:
+            return next((m for m in matches if m.grammar), PlateMatch(text, False))
+        fewest = min(m.corrections for m in valid)
+        best = [m for m in valid if m.corrections == fewest]
+        if len({m.text for m in best}) > 1:  # two countries' plates, equally likely: not to be chosen
+            return PlateMatch(text, False)
+        return best[0]  # the lane's first grammar among those that hold alike
 
     def split_two_line(self, text: str) -> tuple[str, str] | None:
         """Where a valid plate would break into two rows (Vietnamese `51C` / `12345`), if it has a rule."""
-        if self.name == "vietnam":
-            m = _VN_PARTS.fullmatch(text)
-            if m:
-                return m.group(1) + m.group(2), m.group(3)
+        for g in self.members or (self,):
+            if g.name == "vietnam":
+                m = _VN_PARTS.fullmatch(text)
+                if m:
+                    return m.group(1) + m.group(2), m.group(3)
         return None
 
 
 def _apply(template: str, text: str) -> str | None:
     out = []
     for cls, ch in zip(template, text, strict=True):
-        if cls == "D" and not ch.isdigit():
-            if ch not in DIGIT_FOR_LETTER:
+        allowed = CLASSES[cls]
+        if ch not in allowed:
+            swapped = DIGIT_FOR_LETTER.get(ch) or LETTER_FOR_DIGIT.get(ch)
+            if swapped is None or swapped not in allowed:
                 return None
-            ch = DIGIT_FOR_LETTER[ch]
-        elif cls == "L" and not ch.isalpha():
-            if ch not in LETTER_FOR_DIGIT:
-                return None
-            ch = LETTER_FOR_DIGIT[ch]
+            ch = swapped
         out.append(ch)
     return "".join(out)
+
+
+def _pattern(templates: Sequence[str]) -> str:
+    """The regular expression of texts that fit one of the templates as they are."""
+    return "|".join("".join(f"[{CLASSES[c]}]" for c in t) for t in templates)
 
 
 # Vietnam (Circular 24/2023/TT-BCA and earlier): two-digit province code 11-99; a series letter that is
@@ -107,7 +169,23 @@ _VN_TEMPLATES = tuple(
     "DD" + series + "D" * serial for series, serial in itertools.product(("L", "LL", "LD"), (4, 5))
 )
 
-VIETNAM = Grammar("vietnam", re.compile(_VN_PARTS.pattern), _VN_TEMPLATES)
+VIETNAM = Grammar("vietnam", re.compile(_VN_PARTS.pattern), _VN_TEMPLATES, longest=9)
+# China (GA 36-2018): the province character, the office's letter, then five letters or digits (`桂A12345`;
+# yellow plates of large vehicles alike); a trailer has four and 挂 (`桂A1234挂`); new-energy plates six:
+# small vehicles D or F, a letter or digit, four digits (`粤BD12345`), large ones five digits then D or F
+# (`粤B12345D`).
+_CN_TEMPLATES = ("PMNNNNN", "PMNNNNT", "PMENDDDD", "PMDDDDDE")
+CHINA = Grammar(
+    "china",
+    re.compile(_pattern(_CN_TEMPLATES)),
+    _CN_TEMPLATES,
+    longest=8,
+    script=CN_PROVINCES + CN_TRAILER,
+    headless=re.compile(_pattern([t[1:] for t in _CN_TEMPLATES if t[-1] != "T"])),
+)
+# Cambodia: a class digit, one or two letters, four digits (`2D-0008`, `2AB-1234`).
+_KH_TEMPLATES = ("DLDDDD", "DLLDDDD")
+CAMBODIA = Grammar("cambodia", re.compile(_pattern(_KH_TEMPLATES)), _KH_TEMPLATES, longest=7)
 # Any 4-9 character A-Z0-9 plate (the openalpr sets: US, EU and Brazilian plates), with at least one
 # letter and one digit to be valid: an all-letter read is nearly always a word near the plate (a state
 # name, a dealer, PRIVATE), an all-digit one a phone number or a plate with its letters cut off. Such reads
@@ -115,28 +193,54 @@ VIETNAM = Grammar("vietnam", re.compile(_VN_PARTS.pattern), _VN_TEMPLATES)
 GENERIC = Grammar(
     "generic", re.compile(r"(?=.*[0-9])(?=.*[A-Z])[A-Z0-9]{4,9}"), min_char_confidence=0.92, ambiguous="O0"
 )
-# Foreign plates in Latin letters under the GMS cross-border transport agreement (Laos, Cambodia,
-# Thailand's Latin GMS plates, China's Latin GMS plates, Myanmar): letters and digits, 4-9 characters,
-# at least one digit.
+# Foreign plates in Latin letters under the GMS cross-border transport agreement (Thailand's Latin GMS
+# plates, China's Latin GMS plates, Myanmar): letters and digits, 4-9 characters, at least one digit.
+# Lao plates are written in Lao script, which no reader here knows (docs/vision.md).
 GMS = Grammar("gms", re.compile(r"(?=.*[0-9])[A-Z0-9]{4,9}"), min_char_confidence=0.92, ambiguous="O0")
 
-GRAMMARS: dict[str, Grammar] = {g.name: g for g in (VIETNAM, GENERIC, GMS)}
+GRAMMARS: dict[str, Grammar] = {g.name: g for g in (VIETNAM, CHINA, CAMBODIA, GENERIC, GMS)}
 
 
-def grammar(name: str) -> Grammar:
-    """The grammar called `name` (vietnam, generic, gms); ValueError naming the known ones otherwise."""
-    try:
-        return GRAMMARS[name]
-    except KeyError:
-        raise ValueError(f"unknown plate grammar {name!r}; known: {', '.join(GRAMMARS)}") from None
+def grammar(names: str | Sequence[str]) -> Grammar:
+    """The grammar called `names` (vietnam, china, cambodia, generic, gms), or several combined in the
+    given order (a lane's grammars); ValueError naming the known ones for an unknown name."""
+    chosen = [names] if isinstance(names, str) else list(dict.fromkeys(names))
+    unknown = [n for n in chosen if n not in GRAMMARS]
+    if unknown:
+        raise ValueError(f"unknown plate grammar {unknown[0]!r}; known: {', '.join(GRAMMARS)}")
+    if not chosen:
+        raise ValueError(f"no plate grammar named; known: {', '.join(GRAMMARS)}")
+    if len(chosen) == 1:
+        return GRAMMARS[chosen[0]]
+    members = tuple(GRAMMARS[n] for n in chosen)
+    return Grammar(
+        "+".join(chosen),
+        re.compile("|".join(f"(?:{g.pattern.pattern})" for g in members)),
+        # The strictest member's: a caller that does not read PlateMatch.min_char_confidence errs safe.
+        min_char_confidence=max(g.min_char_confidence for g in members),
+        longest=max(g.longest for g in members),
+        script="".join(dict.fromkeys("".join(g.script for g in members))),
+        members=members,
+    )
 
 
 def display(text: str, name: str) -> str:
-    """The plate as printed: `51C12345` -> `51C-123.45` for Vietnam; unchanged otherwise."""
-    if name == "vietnam":
-        m = _VN_PARTS.fullmatch(text)
-        if m:
-            serial = m.group(3)
-            serial = f"{serial[:3]}.{serial[3:]}" if len(serial) == 5 else serial
-            return f"{m.group(1)}{m.group(2)}-{serial}"
+    """The plate as printed: `51C12345` -> `51C-123.45` for Vietnam, `桂A12345` -> `桂A·12345` for China,
+    `2D0008` -> `2D-0008` for Cambodia; unchanged otherwise. `name` may be a combination (`vietnam+china`):
+    the first of its grammars whose form the text has prints it."""
+    for part in name.split("+"):
+        g = GRAMMARS.get(part)
+        if g is None or not g.pattern.fullmatch(text):
+            continue
+        if part == "vietnam":
+            m = _VN_PARTS.fullmatch(text)
+            if m:
+                serial = m.group(3)
+                serial = f"{serial[:3]}.{serial[3:]}" if len(serial) == 5 else serial
+                return f"{m.group(1)}{m.group(2)}-{serial}"
+        if part == "china":
+            return f"{text[:2]}·{text[2:]}"
+        if part == "cambodia":
+            return f"{text[:-4]}-{text[-4:]}"
+        return text
     return text
