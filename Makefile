@@ -21,11 +21,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy edge devices vision sync pacing benchmarks
 
-# The tests start their own Mosquitto broker and drive Debian's Chromium; as root, install them if missing.
+# The tests start their own Mosquitto broker and drive Debian's Chromium, and draw Chinese and Lao plates
+# with Debian's fonts (vision/render.py names the files); as root, install them if missing.
 system-deps:
 	@missing=""; \
 	{ command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto; } || missing="$$missing mosquitto"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || missing="$$missing fonts-wqy-microhei"; \
+	test -f /usr/share/fonts/truetype/lao/Phetsarath_OT.ttf || missing="$$missing fonts-lao"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \

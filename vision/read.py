@@ -4,7 +4,9 @@ The recognition model scores ~18 700 characters; plates and container codes use 
 model's probabilities for blank, 0-9 and A-Z (lower case, accented and full-width forms folded into
 their plain upper-case character) and lumps every other character into one "other" class that is
 dropped like a separator, so a stray CJK glyph never turns up in a plate and a digit never hides
-behind one.
+behind one. A reader made for grammars whose plates hold more (China's province characters) keeps
+those characters' probabilities too (`extra`), beside the A-Z0-9 read and without changing it: a
+grammar reads them from the steps (vision/plate_decode.py).
 """
 
 from __future__ import annotations
@@ -73,8 +75,10 @@ class LineRead:
     breaks: tuple[int, ...] = ()
     # The decoder's per-timestep probabilities, [T, 2 + len(ALPHABET)]: blank, "other", then ALPHABET's
     # characters (`STEP_COLUMNS`), so a text the gate expects can be scored against the read
-    # (vision/verify.py). Up to 200 x 38 float32 per line; None where no model read it.
+    # (vision/verify.py). Up to 200 x 38 float32 per line; None where no model read it. A reader with
+    # `extra` characters adds a column for each after these (their probability is in "other" as well).
     steps: npt.NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
+    extra: str = ""  # the characters of the steps' columns after ALPHABET's
 
     @property
     def confidence(self) -> float:
@@ -90,6 +94,7 @@ class LineRead:
             self.runners_up + other.runners_up,
             self.breaks + joint + tuple(n + b for b in other.breaks),
             _joined_steps(self, other),
+            self.extra or other.extra,
         )
 
     def segment(self, start: int, end: int) -> LineRead:
@@ -127,7 +132,7 @@ def _joined_steps(a: LineRead, b: LineRead) -> npt.NDArray[np.float32] | None:
 class TextReader:
     """PP-OCR recognition on crops, batched; the session is created once."""
 
-    def __init__(self, model_path: Path, threads: int = 2, max_batch: int = 8) -> None:
+    def __init__(self, model_path: Path, threads: int = 2, max_batch: int = 8, extra: str = "") -> None:
         self._session = open_session(model_path, threads)
         inputs = self._session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
@@ -138,6 +143,12 @@ class TextReader:
             raise ModelError(f"{model_path}: no character list in the model's metadata")
         vocab = ["<blank>", *characters.split("\n"), " "]
         self._columns = _alphabet_columns(vocab, model_path)
+        # Characters beyond A-Z0-9 that a grammar needs (China's province characters): kept as they are.
+        missing = [ch for ch in extra if ch not in vocab]
+        if missing:
+            raise ModelError(f"{model_path}: the model cannot read {''.join(missing)}")
+        self.extra = extra
+        self._extra_columns = [vocab.index(ch) for ch in extra]
         self._max_batch = max(1, max_batch)
 
     def read(self, crops: Sequence[Image], background_pad: bool = False) -> list[LineRead]:
@@ -199,7 +210,8 @@ class TextReader:
             previous = cls
         if breaks and breaks[-1] == len(text):  # a separator after the last character cuts nothing
             breaks.pop()
-        return LineRead("".join(text), tuple(char_probs), tuple(runners), tuple(breaks), kept)
+        steps = np.concatenate([kept, probs[:, self._extra_columns]], axis=1) if self.extra else kept
+        return LineRead("".join(text), tuple(char_probs), tuple(runners), tuple(breaks), steps, self.extra)
 
 
 def _scaled_width(crop: Image) -> int:

@@ -1,20 +1,38 @@
 """Synthetic plates, container codes and truck scenes, with real-world degradations.
 
 Tests and the demo use these instead of photographs: the project owns every pixel. Degradations are
-seeded (numpy Generator) so a failing case can be replayed.
+seeded (numpy Generator) so a failing case can be replayed. Latin plates are drawn with OpenCV's own
+font; Chinese plates with a CJK font and Lao ones with a Lao font, both from Debian (`make system-deps`):
+`FontMissing` says which package to install when one is not there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageDraw, ImageFont
 
 from vision.plates import display
 from vision.read import Image
 
 _FONT = cv2.FONT_HERSHEY_DUPLEX
+# Debian's packages of the fonts drawn with, and where they put them.
+CJK_FONT = (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"), "fonts-wqy-microhei")
+LAO_FONT = (Path("/usr/share/fonts/truetype/lao/Phetsarath_OT.ttf"), "fonts-lao")
+Colour = tuple[int, int, int]  # BGR
+# Chinese plates (GA 36-2018): large vehicles and trailers black on yellow, small ones white on blue,
+# new-energy ones black on green.
+CN_YELLOW: tuple[Colour, Colour] = ((20, 20, 20), (0, 190, 245))
+CN_BLUE: tuple[Colour, Colour] = ((245, 245, 245), (170, 70, 10))
+CN_GREEN: tuple[Colour, Colour] = ((20, 20, 20), (120, 210, 110))
+
+
+class FontMissing(RuntimeError):
+    """A font the renderer draws with is not installed; the message names its Debian package."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +75,23 @@ def _framed(rows: list[Image], paper: tuple[int, int, int], ink: tuple[int, int,
     return plate
 
 
-def render_plate(text: str, grammar: str = "vietnam", two_line: bool = False, height: int = 40) -> Image:
-    """A plate: black on white; Vietnamese plates printed `51C-123.45` or in two rows `51C` / `123.45`."""
-    ink, paper = (20, 20, 20), (235, 235, 235)
+def render_plate(
+    text: str,
+    grammar: str = "vietnam",
+    two_line: bool = False,
+    height: int = 40,
+    colours: tuple[Colour, Colour] | None = None,
+) -> Image:
+    """A plate as printed by its grammar (`grammar` may combine several: `vietnam+china`).
+
+    Latin plates black on white: Vietnamese ones `51C-123.45` or in two rows `51C` / `123.45`, Cambodian
+    ones `2D-0008`. Chinese ones `桂A·12345` in the CJK font, black on yellow (large vehicles: the
+    trucks at a border gate; new-energy plates on green), or in two rows `桂A` / `12345` (a large
+    vehicle's rear plate). `colours`: (ink, paper) instead.
+    """
+    if any(not ch.isascii() for ch in text) and "china" in grammar.split("+"):
+        return _chinese_plate(text, two_line, height, colours)
+    ink, paper = colours or ((20, 20, 20), (235, 235, 235))
     shown = display(text, grammar)
     if two_line and "-" in shown:
         top, bottom = shown.split("-", 1)
@@ -67,6 +99,39 @@ def render_plate(text: str, grammar: str = "vietnam", two_line: bool = False, he
     else:
         rows = [_text_block(shown, height, ink, paper)]
     return _framed(rows, paper, ink)
+
+
+def _chinese_plate(text: str, two_line: bool, height: int, colours: tuple[Colour, Colour] | None) -> Image:
+    ink, paper = colours or (CN_GREEN if len(text) == 8 else CN_YELLOW)
+    if two_line:  # the province and letter small above the serial
+        rows = [
+            _font_block(text[:2], CJK_FONT, round(height * 0.7), ink, paper),
+            _font_block(text[2:], CJK_FONT, height, ink, paper),
+        ]
+    else:
+        rows = [_font_block(display(text, "china"), CJK_FONT, height, ink, paper)]
+    return _framed(rows, paper, ink)
+
+
+def render_lao_plate(text: str, height: int = 40) -> Image:
+    """A Lao plate's text (`ກຂ 1234`) in Lao script, black on white: no reader here knows the script."""
+    ink, paper = (20, 20, 20), (235, 235, 235)
+    return _framed([_font_block(text, LAO_FONT, height, ink, paper)], paper, ink)
+
+
+def _font_block(text: str, font: tuple[Path, str], height: int, ink: Colour, paper: Colour) -> Image:
+    """A line of text in a font file, `height` pixels high (the font's size), on the paper colour."""
+    path, package = font
+    if not path.is_file():
+        raise FontMissing(
+            f"font {path} not found: install Debian's {package} package (make system-deps does)"
+        )
+    face = ImageFont.truetype(str(path), height)
+    left, top, right, bottom = (round(v) for v in face.getbbox(text))
+    pad = height // 4
+    canvas = PILImage.new("RGB", (right - left + 2 * pad, bottom - top + 2 * pad), paper[::-1])
+    ImageDraw.Draw(canvas).text((pad - left, pad - top), text, font=face, fill=ink[::-1])
+    return np.ascontiguousarray(np.asarray(canvas, dtype=np.uint8)[:, :, ::-1])
 
 
 CONTAINER_LAYOUTS = ("one_block", "two_row", "vertical", "door", "door_vertical")
