@@ -8,8 +8,9 @@ is not. For one place (a hypothesis box) read by both:
 
 - **agreement** (the same text once the grammar has corrected each read): each character's probability
   becomes 1 - (1 - a)(1 - b), both readers wrong the same way, capped by the product of the two
-  readers' distributions (a runner-up both rate high keeps it unsure); the read is `agreed`, and needs
-  no confirming crop (two readers of the crop are the second read);
+  readers' distributions, and not raised at all where both hesitate towards the same other character
+  (`_SHARED`: a look-alike both confuse, O read as D on Brazilian plates); the read is `agreed`, and
+  needs no confirming crop (two readers of the crop are the second read);
 - **the same length, characters that differ**: each position is decided by the product of the two
   readers' distributions there (the read character, its runner-up, the rest spread); among the texts
   the unsure positions allow, one the grammar holds first, then the likeliest. A position where the
@@ -47,6 +48,7 @@ _DISAGREEMENT = 0.5  # a disagreement not carried: the position's probability is
 # A plate reader's read of another length whose weakest character is less sure than this is no opinion
 # (a word beside the plate read as `1R6A95`, 0.24): PP-OCR's reads stand, to be confirmed as usual.
 _OPINION = 0.5
+_SHARED = 0.05  # both readers giving one other character this much: a look-alike they share (no raise)
 _OPEN = 0.9  # a position whose best combined character is less sure than this is left open
 _MAX_TEXTS = 64  # texts tried over the open positions at most
 
@@ -131,11 +133,20 @@ def _merge(theirs: Candidate, mine: Candidate, slots: SlotRead, judge: Judge) ->
 
 def _agreeing(theirs: Candidate, mine: Candidate, slots: SlotRead, i: int) -> float:
     """Both readers' probability of the character they both read at position i: both wrong the same
-    way, 1 - (1 - a)(1 - b), but no more than the product of their distributions gives it (a runner-up
-    both rate high, a Brazilian O that both read as a D, keeps it unsure)."""
-    either = 1.0 - (1.0 - theirs.probs[i]) * (1.0 - mine.probs[i])
-    product = _normalised(_line_dist(theirs, i) * _slot_dist(mine, slots, i))
-    return min(either, float(product[_CHARS.index(mine.text[i])]))
+    way, 1 - (1 - a)(1 - b), but no more than the product of their distributions gives it.
+
+    Where both readers hesitate towards the same other character (a Brazilian O that both read as a D,
+    each giving O a good part), they are not independent there: the surer reader's own probability.
+    """
+    a, b = theirs.probs[i], mine.probs[i]
+    line, slot = _line_dist(theirs, i), _slot_dist(mine, slots, i)
+    k = _CHARS.index(mine.text[i])
+    line[k] = slot[k] = 0.0
+    if line.argmax() == slot.argmax() and min(line.max(), slot.max()) >= _SHARED:
+        return max(a, b)
+    line[k], slot[k] = a, b
+    product = _normalised(line * slot)
+    return min(1.0 - (1.0 - a) * (1.0 - b), float(product[k]))
 
 
 def _carries(ch: str, theirs: Candidate, mine: Candidate, i: int) -> bool:

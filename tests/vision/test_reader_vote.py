@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from vision.candidates import Candidate, Judge
 from vision.identity import ReadKind
@@ -53,14 +54,14 @@ def test_agreement_raises_confidence_and_needs_no_confirming_crop() -> None:
     assert best.confidence > 0.95
 
 
-def test_agreement_on_a_character_both_rate_a_runner_up_high_stays_unsure() -> None:
-    # A Brazilian O that both readers take for a D, each giving O a good part of its probability.
-    pp = ppocr("DZV6697", [0.57, 0.99, 0.99, 0.99, 0.99, 0.99, 0.99], runners={0: ("O", 0.41)})
-    read = slots("DZV6697", [0.85] + [0.99] * 6, others={0: {"O": 0.14}})
+def test_agreement_on_a_look_alike_both_readers_hesitate_over_is_not_raised() -> None:
+    # openalpr br OEL1145: both readers read the O of a Brazilian plate as a D, both with O second.
+    pp = ppocr("DEL1145", [0.70] + [0.99] * 6, runners={0: ("O", 0.26)})
+    read = slots("DEL1145", [0.77] + [0.99] * 6, others={0: {"O": 0.12, "0": 0.11}})
     (best,) = vote([pp], read, GENERIC_JUDGE, BOX)
     assert best.agreed
+    assert best.probs[0] == pytest.approx(0.77, abs=0.01)  # the surer reader's own, not raised
     assert not best.valid
-    assert best.confidence < GENERIC_JUDGE.surest
 
 
 def test_two_sure_readers_that_disagree_make_no_valid_read() -> None:
