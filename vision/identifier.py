@@ -4,6 +4,10 @@ During the identification window, every camera's newest frame is run through the
 inference thread (the box has two cores; parallel sessions would only fight over them), reads are
 collected per object and fused when the window ends or every wanted object has enough agreeing
 valid frames.
+
+When the daemon says which texts the gate expects (`expect`: the plates and container numbers of its
+cleared declarations), every frame's regions are also scored against them (vision/verifier.py), and a
+read the free reading could not make valid may be matched to an expected text instead (`Read.path`).
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from dataclasses import replace
 
 from vision import iso6346
 from vision.cameras import Camera, CameraState, CameraStats, FrameSource, open_source
-from vision.config import VisionConfig
+from vision.candidates import Candidate
+from vision.config import CameraConfig, VisionConfig
 from vision.fuse import Observation, fuse, group
-from vision.identity import Identification, Read, ReadKind
+from vision.identity import Expected, Identification, Read, ReadKind
 from vision.pipeline import Recognizer, build_recognizer
 from vision.plates import Grammar, grammar
+from vision.read import Image
+from vision.verifier import Verifier, apply, expected_texts, regions
+from vision.verify import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +44,21 @@ class CameraIdentifier:
         config: VisionConfig,
         recognizer: Recognizer | None = None,
         opener: Callable[[str, float], FrameSource] = open_source,
+        verifier: Verifier | None = None,
     ) -> None:
         self.config = config
         self._grammar = grammar(config.grammar)
         self._recognizer = recognizer or build_recognizer(config)
         self.cameras = [Camera(c, opener) for c in config.cameras]
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-infer")
+        self._verifier = verifier
+        self._expected: Callable[[], Expected] | None = None
+
+    def expect(self, source: Callable[[], Expected]) -> None:
+        """Check every window's reads against `source()`, asked once per window on the caller's loop."""
+        if self._verifier is None:
+            self._verifier = Verifier.for_recognizer(self._recognizer)
+        self._expected = source
 
     def start(self) -> None:
         for camera in self.cameras:
@@ -66,6 +83,8 @@ class CameraIdentifier:
         deadline = time.monotonic() + max(0.0, window_s)
         seen: dict[str, float] = {}
         observations: list[Observation] = []
+        expected = self._expected_now(tx_id)
+        checked: dict[ReadKind, list[Verdict]] = {ReadKind.PLATE: [], ReadKind.CONTAINER: []}
         while True:
             fresh = False
             for camera in self.cameras:
@@ -76,37 +95,59 @@ class CameraIdentifier:
                 seen[camera.config.id] = at
                 fresh = True
                 kind = ReadKind.PLATE if camera.config.role.reads_plates else ReadKind.CONTAINER
-                found = await loop.run_in_executor(
-                    self._executor,
-                    self._recognizer.read_frame,
-                    frame,
-                    kind,
-                    camera.config.roi,
-                    self.config.readers(camera.config),
+                found, verdicts = await loop.run_in_executor(
+                    self._executor, self._read, frame, kind, camera.config, expected
                 )
                 observations.extend(Observation(c, frame, camera.config.id) for c in found[:3])
-            if time.monotonic() >= deadline or self._settled(observations):
+                checked[kind].extend(verdicts)
+            if time.monotonic() >= deadline or self._settled(observations, checked):
                 break
             await asyncio.sleep(self.config.frame_interval_s if fresh else 0.02)
         result = self.fuse(observations)
+        if expected is not None:
+            result = apply(result, checked[ReadKind.PLATE], checked[ReadKind.CONTAINER])
         log.info(
-            "tx %s identified plate=%s containers=%s from %d reads",
+            "tx %s identified plate=%s (%s) containers=%s from %d reads",
             tx_id,
             result.plate.text if result.plate else "-",
-            [r.text for r in result.containers],
+            result.plate.path.value if result.plate else "-",
+            [f"{r.text} ({r.path.value})" for r in result.containers],
             len(observations),
         )
         return result
 
-    def _settled(self, observations: Sequence[Observation]) -> bool:
+    def _expected_now(self, tx_id: str) -> Expected | None:
+        if self._expected is None:
+            return None
+        try:
+            return self._expected()
+        except Exception as exc:  # the store failing must not stop identification: free reads only
+            log.error("tx %s: the expected plates and containers could not be read: %s", tx_id, exc)
+            return None
+
+    def _read(
+        self, frame: Image, kind: ReadKind, camera: CameraConfig, expected: Expected | None
+    ) -> tuple[list[Candidate], list[Verdict]]:
+        """One frame's reads (the inference thread), and its verdicts when texts are expected."""
+        found = self._recognizer.read_frame(frame, kind, camera.roi, self.config.readers(camera))
+        texts = expected_texts(expected, kind)
+        if self._verifier is None or not texts:
+            return found, []
+        return found, self._verifier.check(frame, regions(found), kind, texts)
+
+    def _settled(self, observations: Sequence[Observation], checked: dict[ReadKind, list[Verdict]]) -> bool:
+        """Every wanted object has enough agreeing valid frames (a verified frame counts as one)."""
+
+        def texts(kind: ReadKind) -> list[str]:
+            valid = [o.candidate.text for o in observations if o.candidate.kind is kind and o.candidate.valid]
+            return valid + [v.text for v in checked[kind] if v.text is not None]
+
         wants_plate = any(c.config.role.reads_plates for c in self.cameras)
-        plates = [o for o in observations if o.candidate.kind is ReadKind.PLATE and o.candidate.valid]
-        if wants_plate and not _agreeing(plates, self.config.min_frames):
+        if wants_plate and not _agreeing(texts(ReadKind.PLATE), self.config.min_frames):
             return False
         wants_boxes = any(not c.config.role.reads_plates for c in self.cameras)
-        boxes = [o for o in observations if o.candidate.kind is ReadKind.CONTAINER and o.candidate.valid]
         needed = max(self.config.min_frames, self.config.min_container_frames)
-        return not wants_boxes or _agreeing(boxes, needed)
+        return not wants_boxes or _agreeing(texts(ReadKind.CONTAINER), needed)
 
     def fuse(self, observations: Sequence[Observation]) -> Identification:
         """The fused plate (best-supported group) and containers (valid groups first)."""
@@ -175,8 +216,8 @@ def _fused(
     return read
 
 
-def _agreeing(observations: Sequence[Observation], needed: int) -> bool:
+def _agreeing(texts: Sequence[str], needed: int) -> bool:
     counts: dict[str, int] = {}
-    for o in observations:
-        counts[o.candidate.text] = counts.get(o.candidate.text, 0) + 1
+    for text in texts:
+        counts[text] = counts.get(text, 0) + 1
     return any(n >= needed for n in counts.values())

@@ -17,6 +17,37 @@ class ReadKind(StrEnum):
     CONTAINER = "container"
 
 
+class ReadPath(StrEnum):
+    """How a read's text was arrived at."""
+
+    FREE = "free"  # as read, judged by its grammar or check digit
+    VERIFIED = "verified"  # matched to a text the gate expected, by the readers' own probabilities
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The scores of the texts the gate expected against one object's reads (vision/verify.py).
+
+    Scores are natural-log likelihoods relative to the readers' own free read (0: as likely as what
+    they read unprompted); None where no text could be scored.
+    """
+
+    best: str  # the most likely expected text, whether accepted or not
+    score: float | None
+    runner_up: str | None
+    runner_up_score: float | None
+    expected: int  # how many texts were expected
+    accepted: bool  # the margins held: `best` identifies the object
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """The texts the gate expects at its lane: plates and container numbers of its cleared declarations."""
+
+    plates: frozenset[str] = frozenset()
+    containers: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Read:
     """One object's text after fusion across frames."""
@@ -30,6 +61,9 @@ class Read:
     evidence_sha256: str | None = None
     # The best frame as JPEG with the region drawn; its SHA-256 is evidence_sha256.
     evidence_jpeg: bytes | None = field(default=None, repr=False, compare=False)
+    path: ReadPath = ReadPath.FREE
+    # The expected texts' scores, when the gate had any to check the reads against (verified or not).
+    verification: Verification | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,12 @@ def add_vision_parser(subparsers: Any) -> None:
         help="plate readers: ppocr, cct (the plate-trained reader) or both, voted (default: the "
         "configuration's default, every reader that can read the grammar)",
     )
+    ev.add_argument(
+        "--expected-from-labels",
+        action="store_true",
+        help="also verify each image against all the set's label texts as the gate's expected list: "
+        "adds verified_exact, and false_accept (matched to another label once its own is removed)",
+    )
     ev.set_defaults(func=cmd_eval)
 
     ds = sub.add_parser(
@@ -128,9 +134,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     try:
         recognizer = _recognizer(args.grammar, args.rec_model, args.reader)
-        report, outcomes = evaluate.run(
-            recognizer, args.dataset, ReadKind(args.kind), reader_only=args.reader_only
-        )
+        if args.expected_from_labels:
+            from vision import verify_eval
+
+            report, verified, outcomes, missed = verify_eval.run_eval(
+                recognizer, args.dataset, ReadKind(args.kind), args.reader_only
+            )
+        else:
+            report, outcomes = evaluate.run(
+                recognizer, args.dataset, ReadKind(args.kind), reader_only=args.reader_only
+            )
+            verified, missed = {}, []
     except (ModelError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -142,8 +156,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     f"valid={o.valid} conf={o.confidence:.2f}",
                     file=sys.stderr,
                 )
+        for line in missed:
+            print(f"verification: {line}", file=sys.stderr)
     if args.json:
-        print(json.dumps(report.as_dict()))
+        print(json.dumps(report.as_dict() | verified))
     else:
         print(f"dataset          {args.dataset}")
         print(f"images           {report.n}")
@@ -153,6 +169,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"reported valid   {report.valid_share:.2%}")
         print(f"valid precision  {report.valid_precision:.2%}")
         print(f"latency p50/p95  {report.p50_ms:.0f} / {report.p95_ms:.0f} ms per image")
+        for key, value in verified.items():
+            print(f"{key.replace('_', ' '):<17}{value}" if key == "expected" else f"{key:<17}{value:.2%}")
     return 0
 
 

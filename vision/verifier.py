@@ -1,0 +1,252 @@
+"""Verification at work: a frame's regions read for scoring, and what the verdicts make of the free reads.
+
+`Verifier` cuts out the regions the free reading found in a frame (its candidates' boxes), reads each in
+its layouts with PP-OCR and, for plates, with the plate-trained slot reader, and scores the expected
+texts (vision/verify.py). `apply` turns one identification window's verdicts into the reads the lane
+gets. The free read keeps the last word where it is sure: a valid free read stands as it is, matched
+or not, so a truck whose plate is not expected is never matched to one that is by a reader that read it
+right; a verified text replaces a free read only when that read is not valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from vision.candidates import Candidate
+from vision.hypotheses import Box, Hypothesis, add_layouts, overlap
+from vision.identity import Expected, Identification, Read, ReadKind, ReadPath, Verification
+from vision.pipeline import Recognizer
+from vision.plate_reader import PlateReader
+from vision.read import EMPTY, Image, LineRead, TextReader
+from vision.verify import DEFAULT_MARGINS, Floats, LineScores, Margins, Verdict, ctc_line, either, match
+from vision.verify import relative as relative_to_free
+from vision.verify import slot_line as slot_scores
+
+_REGION_MARGIN = 0.1  # cut around a region's box, in its smaller side: the plate's frame, not its neighbours
+MAX_REGIONS = 3  # the free reading's first regions (the lane keeps its three best reads of a frame too)
+_MAX_CONTAINERS = 2  # a truck carries at most two 20 ft or one 40/45 ft container
+_CONTAINER_LENGTH = 11
+
+
+class Verifier:
+    """Scores expected texts against a frame's regions with the pipeline's reader and the slot reader."""
+
+    def __init__(
+        self,
+        reader: TextReader,
+        plate_reader: PlateReader | None = None,
+        margins: Margins = DEFAULT_MARGINS,
+        longest_plate: int = 9,
+    ) -> None:
+        self._reader = reader
+        self._plate_reader = plate_reader
+        self.margins = margins
+        self._longest = {ReadKind.PLATE: longest_plate, ReadKind.CONTAINER: _CONTAINER_LENGTH}
+
+    @classmethod
+    def for_recognizer(cls, recognizer: Recognizer, margins: Margins = DEFAULT_MARGINS) -> Verifier:
+        """A verifier reading with the recognizer's own sessions: its PP-OCR reader, and its plate-trained
+        reader when it has one loaded."""
+        return cls(recognizer.reader, recognizer.plate_reader, margins, recognizer.judge.grammar.longest)
+
+    def scores(
+        self, image: Image, boxes: Sequence[Box], kind: ReadKind, texts: Sequence[str]
+    ) -> list[Floats]:
+        """Every text's score in each region (box) of the image: one array per box, in `texts`' order."""
+        regions = [cut(image, box) for box in boxes]
+        crops: list[Image] = []
+        views: list[list[list[int]]] = []  # per region, per layout: the crops read one after the other
+        for region, box in zip(regions, boxes, strict=True):
+            hyps: list[Hypothesis] = []
+            add_layouts(region, box, kind, crops, hyps)
+            views.append([h.parts for h in hyps])
+        lines = self._reader.read(crops, background_pad=kind is ReadKind.CONTAINER) if crops else []
+        slots = (
+            self._plate_reader.read(regions)
+            if kind is ReadKind.PLATE and self._plate_reader is not None and regions
+            else []
+        )
+        out = []
+        for k, layouts in enumerate(views):
+            readings: list[LineScores] = []
+            for parts in layouts:
+                line = line_of(lines, parts)
+                if line.steps is not None and len(line.steps):
+                    readings.append(ctc_line(line.steps, texts, self._longest[kind], line.extra))
+            ctc = relative_to_free(readings) if readings else np.full(len(texts), -np.inf)
+            if slots:
+                out.append(either(ctc, relative_to_free([slot_scores(slots[k].probs, texts)])))
+            else:
+                out.append(ctc)
+        return out
+
+    def check(
+        self, image: Image, boxes: Sequence[Box], kind: ReadKind, texts: Sequence[str]
+    ) -> list[Verdict]:
+        """The verdicts of one frame: one for the plate (its best region), one per container region."""
+        if not boxes or not texts:
+            return []
+        return verdicts(texts, self.scores(image, boxes, kind, texts), kind, self.margins)
+
+
+def verdicts(
+    texts: Sequence[str], scores: Sequence[Floats], kind: ReadKind, margins: Margins
+) -> list[Verdict]:
+    """A frame's verdicts from its regions' scores: plates are one object (a text takes its best region,
+    the others being clutter); each container region is an object of its own."""
+    if not scores:
+        return []
+    if kind is ReadKind.PLATE:
+        return [match(texts, np.max(np.array(scores), axis=0), margins)]
+    return [match(texts, s, margins) for s in scores]
+
+
+def regions(candidates: Sequence[Candidate]) -> list[Box]:
+    """The boxes of the free reading's first candidates, one per place (a box mostly inside another
+    counts once)."""
+    boxes: list[Box] = []
+    for c in candidates:
+        if all(overlap(c.box, b) < 0.7 for b in boxes):
+            boxes.append(c.box)
+        if len(boxes) == MAX_REGIONS:
+            break
+    return boxes
+
+
+def cut(image: Image, box: Box, margin: float = _REGION_MARGIN) -> Image:
+    """The box with `margin` of its smaller side around it, clipped to the image."""
+    x, y, w, h = box
+    m = round(margin * min(w, h))
+    return np.ascontiguousarray(image[max(0, y - m) : y + h + m, max(0, x - m) : x + w + m])
+
+
+def one_object(found: Sequence[Verdict]) -> Verdict | None:
+    """One object's verdicts over frames: accepted only when every accepting frame names the same text.
+
+    None when nothing was scored; otherwise the best-scoring accepting verdict, or the best-scoring one
+    (not accepted) when no frame or two frames naming different texts accepted.
+    """
+    scored = [v for v in found if v.best is not None]
+    if not scored:
+        return None
+    accepting = [v for v in scored if v.verified]
+    if len({v.text for v in accepting}) == 1:
+        return max(accepting, key=lambda v: v.score)
+    best = max(scored, key=lambda v: v.score)
+    return replace(best, text=None)
+
+
+def apply(
+    ident: Identification, plate_verdicts: Sequence[Verdict], container_verdicts: Sequence[Verdict]
+) -> Identification:
+    """The identification with the window's verdicts applied: verified texts where free reads were not
+    valid, and every read that was checked carrying its scores (`Read.verification`)."""
+    plate = _plate(ident.plate, one_object(plate_verdicts))
+    containers = _containers(ident.containers, container_verdicts)
+    return Identification(plate=plate, containers=containers)
+
+
+def record(verdict: Verdict) -> Verification:
+    """The verdict as the read carries it (no infinities: they do not go into JSON)."""
+    return Verification(
+        best=verdict.best or "",
+        score=_finite(verdict.score),
+        runner_up=verdict.runner_up,
+        runner_up_score=_finite(verdict.runner_up_score),
+        expected=verdict.expected,
+        accepted=verdict.verified,
+    )
+
+
+def _finite(score: float | None) -> float | None:
+    return round(score, 3) if score is not None and np.isfinite(score) else None
+
+
+def resolve(free: str, free_valid: bool, verdict: Verdict | None) -> tuple[str | None, ReadPath]:
+    """Which text identifies one object, and by which path: a valid free read stands (by the free path),
+    else an accepted verdict's text (verified); None when neither holds (the free read, not valid)."""
+    if free_valid:
+        return free, ReadPath.FREE
+    if verdict is not None and verdict.text is not None:
+        return verdict.text, ReadPath.VERIFIED
+    return None, ReadPath.FREE
+
+
+def _plate(free: Read | None, verdict: Verdict | None) -> Read | None:
+    if verdict is None:
+        return free
+    checked = record(verdict)
+    _, path = resolve(free.text if free else "", free is not None and free.valid, verdict)
+    if path is ReadPath.FREE:
+        return replace(free, verification=checked) if free is not None else None
+    return _verified(ReadKind.PLATE, verdict, checked, free)
+
+
+def _verified(kind: ReadKind, verdict: Verdict, checked: Verification, free: Read | None) -> Read:
+    text = verdict.text or ""
+    base = free or Read(kind, text, 0.0, False)
+    said = ((base.text, base.confidence),) if base.text and base.text != text else ()
+    return replace(
+        base,
+        text=text,
+        confidence=round(verdict.confidence, 4),
+        valid=True,
+        alternatives=(said + tuple(a for a in base.alternatives if a[0] != text))[:3],
+        path=ReadPath.VERIFIED,
+        verification=checked,
+    )
+
+
+def _containers(free: Sequence[Read], found: Sequence[Verdict]) -> tuple[Read, ...]:
+    """Each verified container number replaces the not-valid free read most like it (or is added), unless
+    a valid free read of a like number says otherwise; a free read of a checked number keeps its scores."""
+    best: dict[str, Verdict] = {}
+    for v in found:
+        if v.text is not None and (v.text not in best or v.score > best[v.text].score):
+            best[v.text] = v
+    out = list(free)
+    for text, v in sorted(best.items(), key=lambda kv: -kv[1].score):
+        same = [i for i, r in enumerate(out) if r.valid and r.text == text]
+        if same:
+            out[same[0]] = replace(out[same[0]], verification=record(v))
+            continue
+        if any(r.valid and _alike(r.text, text) for r in out):
+            continue  # a sure read of this container says another number: it stands
+        unsure = [
+            i for i, r in enumerate(out) if not r.valid and r.path is ReadPath.FREE and _alike(r.text, text)
+        ]
+        if unsure:
+            i = max(unsure, key=lambda i: _likeness(out[i].text, text))
+            out[i] = _verified(ReadKind.CONTAINER, v, record(v), out[i])
+        else:
+            out.append(_verified(ReadKind.CONTAINER, v, record(v), None))
+    out.sort(key=lambda r: (not r.valid, -r.confidence))
+    return tuple(out[:_MAX_CONTAINERS])
+
+
+def _likeness(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _alike(a: str, b: str) -> bool:
+    """Two reads of one container number, one of them misread (more than half the characters agree)."""
+    return _likeness(a, b) > 0.5
+
+
+def expected_texts(expected: Expected | None, kind: ReadKind) -> list[str]:
+    """The expected texts of a kind, sorted (an order for the score arrays)."""
+    if expected is None:
+        return []
+    return sorted(expected.plates if kind is ReadKind.PLATE else expected.containers)
+
+
+def line_of(lines: Sequence[LineRead], parts: Sequence[int]) -> LineRead:
+    """The reads of `parts` one after the other (their steps joined)."""
+    line = EMPTY
+    for i in parts:
+        line = line + lines[i]
+    return line

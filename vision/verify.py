@@ -1,0 +1,285 @@
+"""Verification: how likely each text the gate expects is under the readers' own probabilities, and the
+matcher that accepts one only when it is clearly the answer.
+
+The gate knows which plates and container numbers may come (its cleared declarations). A reader that
+misreads one character of a plate still gives the true character some probability; scored as a whole,
+the expected plate can be far more likely than any other expected one even when the free read is wrong.
+
+A text's score is a natural-log likelihood relative to the reader's surest free read of the same region:
+0 means the text is as likely as what the reader would have said unprompted, -3 that it is e^3 = 20
+times less likely. Per reader:
+
+- PP-OCR (CTC): the forward algorithm's probability of the text, summed over every alignment. The
+  decoder's "other" class (separators, glyphs outside A-Z0-9) counts as blank. A line whose free read is
+  longer than the longest text sought is also scored on each run of its words (the frames between
+  separators): the dealer's name beside a plate is no part of it. A region is read in several views (one
+  line, two rows joined): a text takes its best view, the reference is the surest view's free read
+  (greedy text), so a view the reader cannot make sense of lends no text any support.
+- the plate-trained slot reader ([slots, 37], a softmax per slot, `_` pads): the product over slots of
+  the text's characters then pads; the reference is each slot's most likely character.
+
+Two readers of a region are a mixture (one of them is right: log of the mean likelihood ratio), so a
+reader that misaligned a plate (a dropped character shifts every slot) does not veto a good read by the
+other. A match is accepted only when the best expected text is within `Margins.free` of the free reads
+and at least `Margins.rival` above the runner-up expected text. Pure: arrays in, numbers out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
+
+CTC_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # vision.read's steps: blank, other, then these
+SLOT_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"  # vision.plate_reader's slots
+SLOT_PAD = "_"
+_FLOOR = 1e-12  # probabilities below this are taken as this: log(0) would make every mismatch equal
+_MAX_PIECES = 6  # runs of words of a line scored separately: at most 21 spans per line
+
+
+@dataclass(frozen=True, slots=True)
+class Margins:
+    """How clear a match must be, in nats (natural log of a likelihood ratio)."""
+
+    # The match may be at most this much less likely than the free reads. On the dev sets the true text
+    # scored -5.7 at worst (one or two characters misread) and the best wrong one -10.3 (a plate one
+    # character longer than the truth), with the reader only on the labelled box; see docs/vision.md.
+    free: float = 8.0
+    # And it must be at least this much more likely than the runner-up expected text (the true text was
+    # 9.7 ahead at least; a character the readers cannot tell apart costs under 3).
+    rival: float = 5.0
+
+
+DEFAULT_MARGINS = Margins()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The matcher's answer for one object: the matched text (None: not verified) and the scores."""
+
+    text: str | None
+    best: str | None  # the most likely expected text, accepted or not
+    score: float  # its score, relative to the free reads (0: as likely; -inf when nothing was scored)
+    runner_up: str | None
+    runner_up_score: float | None
+    confidence: float  # best's probability against the other expected texts (softmax of the scores)
+    expected: int  # how many texts were expected
+
+    @property
+    def verified(self) -> bool:
+        return self.text is not None
+
+
+# -- CTC (PP-OCR) ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LineScores:
+    """One reading's log-likelihoods of the expected texts, and of its own free read (the reference)."""
+
+    scores: Floats
+    free: float
+
+
+def ctc_line(
+    steps: npt.NDArray[np.floating], texts: Sequence[str], longest: int | None = None, extra: str = ""
+) -> LineScores:
+    """Each text's log-likelihood under one line's CTC steps ([T, 2 + 36 + len(extra)]: blank, other,
+    A-Z0-9, then the reader's `extra` characters, whose probability "other" holds as well).
+
+    The best over the line and, when its free read is longer than `longest` characters, over its runs of
+    words (the other words as the free read has them); the reference is the free read's likelihood.
+    -inf for a text with a character the reader has no column for.
+    """
+    alphabet = CTC_ALPHABET + extra
+    log_probs = _merged_log(steps, len(extra))
+
+    def free(start: int, end: int) -> float:
+        """The free read's log-likelihood on frames start..end (0 for none)."""
+        window = log_probs[start:end]
+        return (
+            float(ctc_log_likelihood(window, [free_text(window, alphabet)], alphabet)[0])
+            if end > start
+            else 0.0
+        )
+
+    # A text read on a run of words, the frames around it as the free read has them: every span's score
+    # is then a likelihood of the whole line, comparable with the free read's.
+    frames = log_probs.shape[0]
+    best = np.full(len(texts), -np.inf)
+    for start, end in _spans(steps, log_probs, longest, alphabet):
+        around = free(0, start) + free(end, frames)
+        best = np.maximum(best, ctc_log_likelihood(log_probs[start:end], texts, alphabet) + around)
+    return LineScores(best, free(0, frames))
+
+
+def relative(readings: Sequence[LineScores]) -> Floats:
+    """Scores of one reader's views of one region (one line, two rows joined, ...): each text's best
+    log-likelihood over the views minus the surest view's free read, so a view the reader cannot make
+    sense of, unsure of everything, lends no text any support."""
+    if not readings:
+        return np.zeros(0)
+    best = np.max([r.scores for r in readings], axis=0)
+    return np.asarray(best - max(r.free for r in readings))
+
+
+def either(*scores: Floats) -> Floats:
+    """Scores of several readers of one region, taken as a mixture (one of them is right): a reader that
+    misaligned a plate (a character dropped shifts every slot) does not veto what another read well."""
+    stacked = np.array(scores)
+    return np.asarray(np.logaddexp.reduce(stacked, axis=0) - np.log(len(scores)))
+
+
+def free_text(log_probs: npt.NDArray[np.floating], alphabet: str = CTC_ALPHABET) -> str:
+    """The greedy CTC text of merged log-probabilities ([T, 1 + len(alphabet)], blank first)."""
+    out: list[str] = []
+    previous = 0
+    for k in log_probs.argmax(axis=1).tolist():
+        if k and k != previous:
+            out.append(alphabet[k - 1])
+        previous = k
+    return "".join(out)
+
+
+def ctc_log_likelihood(
+    log_probs: npt.NDArray[np.floating], texts: Sequence[str], alphabet: str = CTC_ALPHABET
+) -> Floats:
+    """log P(text | frames) by the CTC forward algorithm, for every text at once.
+
+    `log_probs`: [T, 1 + len(alphabet)], blank in column 0. -inf for a text that cannot be aligned
+    (longer than the frames allow) or has a character outside the alphabet.
+    """
+    frames = log_probs.shape[0]
+    out = np.full(len(texts), -np.inf)
+    labels = [_labels(t, alphabet) for t in texts]
+    usable = [i for i, lab in enumerate(labels) if lab is not None]
+    if frames == 0 or not usable:
+        return out
+    longest = max(len(labels[i] or ()) for i in usable)
+    states = 2 * longest + 1
+    ext = np.zeros((len(usable), states), dtype=np.int64)  # blank, l1, blank, l2, ..., blank
+    ends = np.zeros(len(usable), dtype=np.int64)
+    for row, i in enumerate(usable):
+        lab = labels[i] or ()
+        ext[row, 1 : 2 * len(lab) : 2] = lab
+        ends[row] = 2 * len(lab)
+    # A skip from s-2 to s is allowed onto a character that differs from the one before the blank.
+    skip = np.zeros_like(ext, dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != 0) & (ext[:, 2:] != ext[:, :-2])
+    alpha = np.full(ext.shape, -np.inf)
+    alpha[:, 0] = log_probs[0, 0]
+    if states > 1:
+        alpha[:, 1] = log_probs[0, ext[:, 1]]
+    for t in range(1, frames):
+        stay = alpha
+        step = np.concatenate([np.full((len(usable), 1), -np.inf), alpha[:, :-1]], axis=1)
+        jump = np.full_like(alpha, -np.inf)
+        jump[:, 2:] = np.where(skip[:, 2:], alpha[:, :-2], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(stay, step), jump) + log_probs[t, ext]
+    rows = np.arange(len(usable))
+    last = alpha[rows, ends]
+    before = np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], -np.inf)
+    out[usable] = np.logaddexp(last, before)
+    return out
+
+
+def _labels(text: str, alphabet: str) -> tuple[int, ...] | None:
+    if not all(ch in alphabet for ch in text):
+        return None
+    return tuple(alphabet.index(ch) + 1 for ch in text)
+
+
+def _merged_log(steps: npt.NDArray[np.floating], extra: int = 0) -> Floats:
+    """Blank and "other" (less the extra characters it holds) as one blank column, then the characters;
+    natural log, floored."""
+    steps = np.asarray(steps, dtype=np.float64)
+    chars = steps[:, 2 : 2 + len(CTC_ALPHABET) + extra]
+    blank = steps[:, :1] + np.clip(
+        steps[:, 1:2] - steps[:, 2 + len(CTC_ALPHABET) :].sum(axis=1, keepdims=True), 0, 1
+    )
+    return np.asarray(np.log(np.maximum(np.concatenate([blank, chars], axis=1), _FLOOR)))
+
+
+def _spans(
+    steps: npt.NDArray[np.floating], log_probs: Floats, longest: int | None, alphabet: str
+) -> list[tuple[int, int]]:
+    """The whole line; and when its free read is longer than `longest`, every run of its words: the
+    frames between the separators (frames whose most likely class is "other") that read something."""
+    frames = log_probs.shape[0]
+    whole = [(0, frames)]
+    if longest is None or len(free_text(log_probs, alphabet)) <= longest:
+        return whole
+    # A separator: "other" beyond the extra characters it holds is the most likely class.
+    others = np.asarray(steps, dtype=np.float64).copy()
+    others[:, 1] -= others[:, 2 + len(CTC_ALPHABET) :].sum(axis=1)
+    separator = others.argmax(axis=1) == 1
+    pieces: list[tuple[int, int]] = []
+    start = None
+    for t in range(frames + 1):
+        inside = t < frames and not separator[t]
+        if inside and start is None:
+            start = t
+        elif not inside and start is not None:
+            if free_text(log_probs[start:t], alphabet):
+                pieces.append((start, t))
+            start = None
+    if len(pieces) < 2 or len(pieces) > _MAX_PIECES:
+        return whole
+    return whole + [
+        (pieces[i][0], pieces[j][1])
+        for i in range(len(pieces))
+        for j in range(i, len(pieces))
+        if (i, j) != (0, len(pieces) - 1)
+    ]
+
+
+# -- slot reader --------------------------------------------------------------------------------------------
+
+
+def slot_line(
+    probs: npt.NDArray[np.floating], texts: Sequence[str], alphabet: str = SLOT_ALPHABET
+) -> LineScores:
+    """Each text's log-likelihood under one slot read ([slots, len(alphabet)], a softmax per slot, `_`
+    pads): its characters then pads, slot by slot; the reference is each slot's most likely character.
+    -inf for a text longer than the slots or with a character outside the alphabet."""
+    log_probs = np.log(np.maximum(np.asarray(probs, dtype=np.float64), _FLOOR))
+    slots = log_probs.shape[0]
+    pad = alphabet.index(SLOT_PAD)
+    out = np.full(len(texts), -np.inf)
+    for i, text in enumerate(texts):
+        if len(text) > slots or not all(ch in alphabet and ch != SLOT_PAD for ch in text):
+            continue
+        columns = [alphabet.index(ch) for ch in text] + [pad] * (slots - len(text))
+        out[i] = float(log_probs[np.arange(slots), columns].sum())
+    return LineScores(out, float(log_probs.max(axis=1).sum()))
+
+
+# -- matching -----------------------------------------------------------------------------------------------
+
+
+def match(
+    texts: Sequence[str], scores: npt.NDArray[np.floating], margins: Margins = DEFAULT_MARGINS
+) -> Verdict:
+    """The expected text the scores single out, or a verdict with text None when none is clear.
+
+    Accepted only when the best is within `margins.free` of the free reads (score >= -free) and at
+    least `margins.rival` above the second best. Texts listed twice count once.
+    """
+    best_of: dict[str, float] = {}
+    for text, score in zip(texts, np.asarray(scores, dtype=np.float64).tolist(), strict=True):
+        if score > best_of.get(text, -np.inf) or text not in best_of:
+            best_of[text] = score
+    ranked = sorted(best_of.items(), key=lambda kv: (-kv[1], kv[0]))
+    finite = [(t, s) for t, s in ranked if np.isfinite(s)]
+    if not finite:
+        return Verdict(None, None, -np.inf, None, None, 0.0, len(best_of))
+    best, top = finite[0]
+    runner_up, second = finite[1] if len(finite) > 1 else (None, None)
+    others = np.array([s - top for _, s in finite[1:]])
+    confidence = float(1.0 / (1.0 + np.exp(others).sum())) if len(others) else 1.0
+    clear = top >= -margins.free and (second is None or top - second >= margins.rival)
+    return Verdict(best if clear else None, best, top, runner_up, second, confidence, len(best_of))
