@@ -1,8 +1,10 @@
 """Candidates: what the reads of a frame's hypotheses are taken for, judged by the grammar and each other.
 
-A joined read is a plate when the plate grammar holds (or holds on a piece cut at a word break) and a
-container number when an ISO 6346 window of it passes its check digit, possibly after a look-alike
-repair. A valid read must be sure enough and beat every rival reading of the same place.
+A joined read is a plate when the plate grammar holds (or holds on a piece cut at a word break; or,
+for a grammar whose plates hold characters beyond A-Z0-9, when the read decoded constrained to it holds:
+vision/plate_decode.py) and a container number when an ISO 6346 window of it passes its check digit,
+possibly after a look-alike repair. A valid read must be sure enough and beat every rival reading of the
+same place.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, replace
 from vision import iso6346
 from vision.hypotheses import Box, Hypothesis, overlap
 from vision.identity import ReadKind
+from vision.plate_decode import constrained
 from vision.plates import Grammar
 from vision.read import LineRead
 
@@ -41,6 +44,7 @@ class Candidate:
     # Both plate readers read this text here (vision.reader_vote): a second, independent read of the same
     # place, so no confirming crop is needed.
     agreed: bool = False
+    grammar: str = ""  # the plate grammar whose form the text has (of a lane's grammars); "" for none
 
     @property
     def confidence(self) -> float:
@@ -73,10 +77,17 @@ class Judge:
 
     def _candidates(self, line: LineRead, kind: ReadKind, box: Box) -> list[Candidate]:
         if kind is ReadKind.PLATE:
+            scripted = self._scripted(line, box)
             whole = self.plate(line, box)
+            if (
+                whole is not None
+                and not whole.valid
+                and any(whole.text in s.text or not whole.grammatical for s in scripted)
+            ):
+                whole = None  # the constrained read is this one with the characters it left out
             if whole is None or len(whole.text) <= self.grammar.longest or iso6346.find(line.text):
-                return [whole] if whole else []
-            return [whole, *self._pieces(line, box)]
+                return [whole, *scripted] if whole else scripted
+            return [whole, *self._pieces(line, box), *scripted]
         found = []
         for start in range(max(0, len(line.text) - 10)):
             window = line.text[start : start + 11]
@@ -118,15 +129,37 @@ class Judge:
         alone = all(p.text in top.text for p in pieces)
         return [p if p is top and alone else replace(p, valid=False) for p in pieces]
 
+    def _scripted(self, line: LineRead, box: Box) -> list[Candidate]:
+        """The line read constrained to each of the grammars whose plates hold characters beyond A-Z0-9
+        (China's province characters, which the A-Z0-9 read leaves out): a plate's Latin part of about
+        the grammar's length only (most lines of a frame are not), as each would be read."""
+        out = []
+        for g in self.grammar.members or (self.grammar,):
+            if not g.script or not 3 <= len(line.text) <= g.longest:
+                continue
+            read = constrained(line, g)
+            if read is not None and (cand := self.plate(read, box)) is not None:
+                out.append(cand)
+        return out
+
     def plate(self, line: LineRead, box: Box) -> Candidate | None:
         """The read as a plate: corrected where the grammar demands, valid when it holds and is sure."""
         match = self.grammar.check(line.text)
         if len(match.text) != len(line.text) or not match.text:
             return None
         probs = _penalise(line.probs, line.text, match.text)
-        valid = match.valid and min(probs) >= self.surest
+        # As sure as the grammar that holds asks (of a lane's grammars, generic asks more than vietnam).
+        valid = match.valid and min(probs) >= max(self.min_valid_confidence, match.min_char_confidence)
         return Candidate(
-            ReadKind.PLATE, match.text, probs, valid, box, line.runners_up, match.corrections, match.valid
+            ReadKind.PLATE,
+            match.text,
+            probs,
+            valid,
+            box,
+            line.runners_up,
+            match.corrections,
+            match.valid,
+            grammar=match.grammar,
         )
 
     @property

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from vision import plates
 from vision.plates import GRAMMARS, Grammar
 
 # The class names a YOLO region detector must give the plate and the container code.
@@ -50,16 +51,17 @@ def grammar_characters(g: Grammar) -> str:
     return "".join(sorted({ch for ch in g.pattern.pattern if not ch.isascii() and ch.isprintable()}))
 
 
-def unreadable(readers: tuple[PlateReaderKind, ...], grammar_name: str) -> str | None:
+def unreadable(readers: tuple[PlateReaderKind, ...], grammar_name: str | tuple[str, ...]) -> str | None:
     """Why `readers` cannot read the grammar's plates (a reader whose alphabet lacks some of their
-    characters), or None."""
-    needed = grammar_characters(GRAMMARS[grammar_name])
+    characters), or None. `grammar_name` may list a lane's grammars."""
+    lane = plates.grammar(grammar_name)
+    needed = grammar_characters(lane)
     for reader in readers:
         alphabet = reader.characters
         missing = "" if alphabet is None else "".join(ch for ch in needed if ch not in alphabet)
         if missing:
             return (
-                f"plate reader {reader.value!r} cannot read the {grammar_name!r} grammar's plates: its "
+                f"plate reader {reader.value!r} cannot read the {lane.name!r} grammar's plates: its "
                 f"alphabet has no {missing[:12]}{'...' if len(missing) > 12 else ''}"
             )
     return None
@@ -161,7 +163,12 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
     )
     max_regions: int = Field(16, ge=1, description="Detected regions read per frame at most.")
     rec_batch: int = Field(8, ge=1, description="Crops per recognition batch.")
-    grammar: str = Field("vietnam", description="Plate grammar: vietnam, generic (4-9 A-Z0-9) or gms.")
+    grammar: str | tuple[str, ...] = Field(
+        "vietnam",
+        description="Plate grammar: vietnam, china, cambodia, generic (4-9 A-Z0-9) or gms; or a list of "
+        "them, the plates the lane expects, in its order of preference (`[vietnam, china, cambodia]`): "
+        "a read is valid when one of them holds, and says which (docs/vision.md).",
+    )
     plate_readers: tuple[PlateReaderKind, ...] | None = Field(
         None,
         min_length=1,
@@ -193,10 +200,19 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
 
     @field_validator("grammar")
     @classmethod
-    def _known_grammar(cls, value: str) -> str:
-        if value not in GRAMMARS:
-            raise ValueError(f"unknown grammar {value!r}; known: {', '.join(GRAMMARS)}")
+    def _known_grammar(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        names = (value,) if isinstance(value, str) else value
+        if not names:
+            raise ValueError(f"name one grammar at least; known: {', '.join(GRAMMARS)}")
+        for name in names:
+            if name not in GRAMMARS:
+                raise ValueError(f"unknown grammar {name!r}; known: {', '.join(GRAMMARS)}")
         return value
+
+    @property
+    def plate_grammar(self) -> Grammar:
+        """The lane's plate grammar: the one named, or those listed, combined in their order."""
+        return plates.grammar(self.grammar)
 
     def readers(self, camera: CameraConfig | None = None) -> tuple[PlateReaderKind, ...]:
         """The plate readers of `camera` (its own, else the section's, else every one that can read the

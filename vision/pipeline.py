@@ -31,7 +31,7 @@ from vision.hypotheses import (
 )
 from vision.identity import ReadKind
 from vision.plate_reader import PlateReader, SlotRead
-from vision.plates import Grammar, grammar
+from vision.plates import Grammar
 from vision.read import EMPTY, Image, LineRead, ModelError, TextReader
 from vision.reader_vote import combine
 
@@ -312,13 +312,15 @@ def build_recognizer(config: VisionConfig) -> Recognizer:
         if yolo_model is not None
         else TextDetector(config.det_model, threads, config.det_sizes[0])
     )
-    reader = TextReader(config.rec_model, threads, config.rec_batch)
+    plate_grammar = config.plate_grammar
+    # The characters beyond A-Z0-9 the lane's plates hold (China's province characters), for its reader.
+    reader = TextReader(config.rec_model, threads, config.rec_batch, extra=plate_grammar.script)
     wanted = config.readers_in_use()
     plate_reader = PlateReader(config.plate_reader_file, threads) if PlateReaderKind.CCT in wanted else None
     return Recognizer(
         detector,
         reader,
-        grammar(config.grammar),
+        plate_grammar,
         config.det_sizes,
         config.max_regions,
         config.min_valid_confidence,

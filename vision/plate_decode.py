@@ -17,6 +17,7 @@ unsure, and the read is not valid.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,22 +87,25 @@ def _kept_steps(blank: Floats) -> npt.NDArray[np.intp]:
 def _emissions(emit: Floats, symbols: str, template: str) -> tuple[Floats, npt.NDArray[np.bool_]]:
     """[T, positions, symbols]: each position's probability of each symbol, zero outside its class,
     with the look-alikes from outside the class folded in; and [positions, symbols], the class."""
+    fold, mask = _folding(symbols, template)
+    return np.einsum("ts,spk->tpk", emit, fold), mask
+
+
+@functools.lru_cache(maxsize=64)
+def _folding(symbols: str, template: str) -> tuple[Floats, npt.NDArray[np.bool_]]:
+    """[symbols, positions, symbols]: where each symbol's probability goes at each position (itself
+    inside the class, its look-alike in the class, else nowhere); and the classes as a mask."""
     index = {ch: i for i, ch in enumerate(symbols)}
-    table = np.zeros((emit.shape[0], len(template), len(symbols)))
+    fold = np.zeros((len(symbols), len(template), len(symbols)))
     mask = np.zeros((len(template), len(symbols)), dtype=bool)
     for k, cls in enumerate(template):
         allowed = CLASSES[cls]
-        for ch in allowed:
-            if ch in index:
-                table[:, k, index[ch]] += emit[:, index[ch]]
-                mask[k, index[ch]] = True
         for ch, i in index.items():
-            if ch in allowed:
-                continue
-            swapped = DIGIT_FOR_LETTER.get(ch) or LETTER_FOR_DIGIT.get(ch)
-            if swapped is not None and swapped in allowed and swapped in index:
-                table[:, k, index[swapped]] += emit[:, i]
-    return table, mask
+            target = ch if ch in allowed else DIGIT_FOR_LETTER.get(ch) or LETTER_FOR_DIGIT.get(ch)
+            if target is not None and target in allowed and target in index:
+                fold[i, k, index[target]] = 1.0
+                mask[k, index[target]] = True
+    return fold, mask
 
 
 def _viterbi(log_blank: Floats, log_emit: Floats) -> _Path | None:
@@ -139,9 +143,13 @@ def _viterbi(log_blank: Floats, log_emit: Floats) -> _Path | None:
             same = np.arange(n_symbols)[None, :] == top[:-1, None]
             direct[1:] = np.where(same, second_value[:-1, None], top_value[:-1, None])
             direct_from[t, 1:] = np.where(same, second[:-1].argmax(axis=1)[:, None], top[:-1, None])
-        choices = np.stack([emit, np.broadcast_to(blank[:length, None], emit.shape), direct])
-        emit_from[t] = choices.argmax(axis=0)
-        emit = choices.max(axis=0) + log_emit[t]
+        opened = blank[:length, None]
+        came = (opened > emit).astype(np.int8)
+        best = np.maximum(emit, opened)
+        followed = direct > best
+        came[followed] = 2
+        emit_from[t] = came
+        emit = np.where(followed, direct, best) + log_emit[t]
         blank = new_blank
     last = int(emit[length - 1].argmax())
     if max(blank[length], emit[length - 1, last]) <= _NEG / 2:

@@ -86,8 +86,8 @@ class Grammar:
     longest: int = 9  # characters in the longest plate of the grammar
     # Characters beyond A-Z0-9 its plates hold: the reader must keep them (vision/plate_decode.py).
     script: str = ""
-    # Its plates without their first character, when that one is of `script`: a Latin read of this form
-    # is such a plate with its province character unread, and no Latin grammar of a lane may claim it.
+    # Its plates without their characters of `script`: a Latin read of this form is such a plate with its
+    # province character (and 挂) unread, and no Latin grammar of a lane may claim it.
     headless: re.Pattern[str] | None = None
     members: tuple[Grammar, ...] = ()  # a lane's grammars, in its order of preference
 
@@ -181,7 +181,7 @@ CHINA = Grammar(
     _CN_TEMPLATES,
     longest=8,
     script=CN_PROVINCES + CN_TRAILER,
-    headless=re.compile(_pattern([t[1:] for t in _CN_TEMPLATES if t[-1] != "T"])),
+    headless=re.compile(_pattern([t.replace("P", "").replace("T", "") for t in _CN_TEMPLATES])),
 )
 # Cambodia: a class digit, one or two letters, four digits (`2D-0008`, `2AB-1234`).
 _KH_TEMPLATES = ("DLDDDD", "DLLDDDD")

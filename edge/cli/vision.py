@@ -14,6 +14,20 @@ from vision.identity import ReadKind
 from vision.plates import GRAMMARS
 from vision.read import ModelError
 
+_GRAMMAR_METAVAR = "NAME[,NAME...]"
+_GRAMMAR_HELP = f"plate grammar ({', '.join(GRAMMARS)}), or several, comma-separated, as a lane combines them"
+
+
+def _grammars(text: str) -> tuple[str, ...]:
+    """`--grammar vietnam,china`: the grammars named, each known."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in GRAMMARS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown grammar {unknown[0] if unknown else text!r}; known: {', '.join(GRAMMARS)}"
+        )
+    return names
+
 
 def add_vision_parser(subparsers: Any) -> None:
     """Add `vision read`, `vision eval` and `vision train-detector` to the `gate-edge` sub-commands."""
@@ -23,14 +37,14 @@ def add_vision_parser(subparsers: Any) -> None:
     read = sub.add_parser("read", help="read plates or container numbers in images, print JSON")
     read.add_argument("images", nargs="+", metavar="IMAGE")
     read.add_argument("--kind", choices=[k.value for k in ReadKind], default="plate")
-    read.add_argument("--grammar", choices=sorted(GRAMMARS), default=None)
+    read.add_argument("--grammar", type=_grammars, default=None, metavar=_GRAMMAR_METAVAR, help=_GRAMMAR_HELP)
     read.add_argument("--crop", action="store_true", help="the images are crops of one object")
     read.set_defaults(func=cmd_read)
 
     ev = sub.add_parser("eval", help="evaluate on DIR/labels.csv (filename,text[,x,y,w,h])")
     ev.add_argument("--dataset", required=True, type=Path, metavar="DIR")
     ev.add_argument("--kind", choices=[k.value for k in ReadKind], required=True)
-    ev.add_argument("--grammar", choices=sorted(GRAMMARS), default=None)
+    ev.add_argument("--grammar", type=_grammars, default=None, metavar=_GRAMMAR_METAVAR, help=_GRAMMAR_HELP)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--errors", action="store_true", help="list the misreads on stderr")
     ev.add_argument(
@@ -90,12 +104,14 @@ def add_vision_parser(subparsers: Any) -> None:
 _READERS = {"ppocr": ["ppocr"], "cct": ["cct"], "both": ["ppocr", "cct"]}
 
 
-def _recognizer(grammar_name: str | None, rec_model: Path | None = None, reader: str | None = None) -> Any:
+def _recognizer(
+    grammar_name: tuple[str, ...] | None, rec_model: Path | None = None, reader: str | None = None
+) -> Any:
     from vision.pipeline import build_recognizer
 
     settings: dict[str, object] = {}
     if grammar_name:
-        settings["grammar"] = grammar_name
+        settings["grammar"] = grammar_name[0] if len(grammar_name) == 1 else grammar_name
     if rec_model:
         settings["rec_model_file"] = rec_model
     if reader:

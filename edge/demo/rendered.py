@@ -25,7 +25,7 @@ from vision.hypotheses import Box
 from vision.identifier import fuse_reads
 from vision.identity import Identification, ReadKind
 from vision.pipeline import Recognizer, build_recognizer
-from vision.plates import Grammar, grammar
+from vision.plates import Grammar
 from vision.read import Image
 from vision.render import Degradation, degrade, render_container_code, render_plate, render_scene
 
@@ -96,7 +96,7 @@ class RenderedIdentifier:
     ) -> None:
         self.config = config or VisionConfig()
         self.current: SimVehicle | None = None
-        self._grammar: Grammar = grammar(self.config.grammar)
+        self._grammar: Grammar = self.config.plate_grammar
         self._recognizer = recognizer
         self._frames = max(1, frames_per_camera)
         self._lock = threading.Lock()  # one inference at a time; the models load once, on first use

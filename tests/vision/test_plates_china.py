@@ -123,6 +123,9 @@ def test_a_chinese_plate_without_its_province_is_no_latin_plate() -> None:
     assert not LANE.check("A12345").valid
     assert not grammar(["china", "gms"]).check("B8K498").valid
     assert grammar(["vietnam", "generic"]).check("A12345").valid  # no Chinese plates in that lane
+    # a trailer's plate without 桂 and 挂
+    assert grammar("generic").check("A1234").valid
+    assert not LANE.check("A1234").valid
 
 
 def test_unknown_or_no_grammar_is_refused_by_name() -> None:
