@@ -226,3 +226,15 @@ _SWAP_MARKS = str.maketrans({",": ".", ".": ","})
 
 def when(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="minutes")
+
+
+def plate_not_readable(text: str) -> Detail:
+    """A plate read that is none of the plate forms the lane reads: most often a plate written in a script
+    the cameras' readers do not know (Lao), read as look-alike Latin letters; or a misread."""
+    return Detail(
+        f"plate {text!r} is not a plate form this lane reads (its plate grammars); plates written in Lao"
+        " script, or any script other than Latin and Chinese, cannot be read by the cameras: check the plate"
+        " by eye",
+        f"biển số {text!r} không thuộc dạng biển số mà làn này đọc được; camera không đọc được biển số viết"
+        " bằng chữ Lào hay chữ nào khác ngoài chữ Latinh và chữ Hán: cần kiểm tra biển số bằng mắt",
+    )
