@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import GateConfig
-from edge.decision import Decision, unrecorded
+from edge.decision import Decision, expected, unrecorded
 from edge.evidence import prune_evidence, save_evidence, without_images
 from edge.lane import Lane
 from edge.lane_core import LaneBusy
@@ -48,7 +48,7 @@ from edge.store import Store
 from edge.supervision import LaneReport, Readiness, Supervision
 from edge.task_stop import cancel_within
 from edge.watchdog import Watchdog
-from vision.identity import Identification, IdentificationSource
+from vision.identity import ExpectingSource, Identification, IdentificationSource
 
 log = logging.getLogger("edge.daemon")
 
@@ -77,6 +77,8 @@ class LaneDaemon:
         self.config = config
         self._identifier = identifier
         self._clock = clock
+        if isinstance(identifier, ExpectingSource):  # reads checked against the cleared declarations' texts
+            identifier.expect(lambda: expected(self.store.declarations.all()))
         # The lane loop and its devices, run alone in a process of their own; everyone reads `self.view`.
         self.lane_process = LaneProcess(config, self._on_lane_message)
         self.store = Store(config.store.path)  # the main loop's connection (kiosk, officer actions)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from pydantic import BaseModel, Field
 
@@ -20,7 +20,8 @@ from edge.reasons import REASON_TEXT as REASON_TEXT
 from edge.reasons import REASON_TEXT_VI as REASON_TEXT_VI
 from edge.reasons import Detail
 from edge.reasons import Reason as Reason
-from vision.identity import Identification, Read
+from vision import iso6346
+from vision.identity import Expected, Identification, Read, ReadKind, ReadPath
 from vision.iso6346 import normalise as normalise_container
 from vision.plates import normalise_plate
 
@@ -75,6 +76,37 @@ class DecisionConfig(BaseModel, extra="forbid", frozen=True):
 
 
 @dataclass(frozen=True, slots=True)
+class ReadUsed:
+    """A read the decision judged: its text, how it was arrived at (read freely, or verified against the
+    texts the gate expected) and, when the reads were checked against those texts, the scores (natural-log
+    likelihoods relative to the free read; see vision/verify.py)."""
+
+    kind: ReadKind
+    text: str
+    path: ReadPath
+    score: float | None = None
+    runner_up: str | None = None
+    runner_up_score: float | None = None
+
+    @classmethod
+    def of(cls, read: Read) -> ReadUsed:
+        checked = read.verification
+        if checked is None:
+            return cls(read.kind, read.text, read.path)
+        return cls(read.kind, read.text, read.path, checked.score, checked.runner_up, checked.runner_up_score)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "text": self.text,
+            "path": self.path.value,
+            "score": self.score,
+            "runner_up": self.runner_up,
+            "runner_up_score": self.runner_up_score,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome for one vehicle, why, and what to tell the officer (details[i] explains reasons[i],
     in English for the record; details_vi[i] the same in Vietnamese for the kiosk, empty when unknown)."""
@@ -84,6 +116,9 @@ class Decision:
     declaration_number: str | None
     details: tuple[str, ...]
     details_vi: tuple[str, ...] = ()
+    # The reads judged (the plate, then the containers), each with the path that produced its text: what
+    # the decision was made from, not part of what it is (two decisions compare by outcome and reasons).
+    reads: tuple[ReadUsed, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.reasons != tuple(sorted(set(self.reasons))):
@@ -149,17 +184,36 @@ def decide(
     watch): the declaration counts as used, so such a vehicle is held for an officer, never passed.
     """
     findings = _read_findings(identification, watchlist, config)
+    reads = reads_used(identification)
     plate = normalise_plate(identification.plate.text) if identification.plate is not None else ""
     candidates = [d for d in _current_versions(declarations) if plate and plate in _plates(d)]
     if not candidates:
         findings[Reason.NO_DECLARATION] = say.no_declaration(plate) if plate else say.no_plate()
-        return _decision(findings, None, config)
+        return _decision(findings, None, config, reads)
     best = min(
         (_evaluate(d, identification, weight_kg, exited, unconfirmed or {}, now, config) for d in candidates),
         key=_Evaluation.rank,
     )
     findings.update(best.findings)
-    return _decision(findings, best.declaration.number, config)
+    return _decision(findings, best.declaration.number, config, reads)
+
+
+def reads_used(identification: Identification) -> tuple[ReadUsed, ...]:
+    """The plate and the container reads, each with its path and scores, as the decision records them."""
+    plate = (identification.plate,) if identification.plate is not None else ()
+    return tuple(ReadUsed.of(read) for read in (*plate, *identification.containers))
+
+
+def expected(declarations: Sequence[Declaration]) -> Expected:
+    """The plates and container numbers the gate expects: those of its cached cleared declarations (their
+    newest versions), whatever their validity times, so a late truck is still told apart from an unknown
+    one. Container numbers whose check digit fails are left out: no read of them could be valid."""
+    cleared = [d for d in _current_versions(declarations) if d.status is DeclarationStatus.CLEARED]
+    containers = {normalise_container(c.number) for d in cleared for c in d.containers}
+    return Expected(
+        plates=frozenset(p for d in cleared for p in _plates(d) if p),
+        containers=frozenset(c for c in containers if iso6346.is_valid(c)),
+    )
 
 
 def unrecorded(judged: Decision | None, error: str) -> Decision:
@@ -183,10 +237,13 @@ def unrecorded(judged: Decision | None, error: str) -> Decision:
         judged.declaration_number if judged is not None else None,
         tuple(d.en for d in said),
         tuple(d.vi for d in said),
+        judged.reads if judged is not None else (),
     )
 
 
-def _decision(findings: dict[Reason, Detail], number: str | None, config: DecisionConfig) -> Decision:
+def _decision(
+    findings: dict[Reason, Detail], number: str | None, config: DecisionConfig, reads: tuple[ReadUsed, ...]
+) -> Decision:
     reasons = tuple(sorted(findings))
     if any(reason in config.reject_reasons for reason in reasons):
         outcome = Outcome.REJECT
@@ -195,7 +252,7 @@ def _decision(findings: dict[Reason, Detail], number: str | None, config: Decisi
     else:
         outcome = Outcome.PASS
     said = [findings[reason] for reason in reasons]
-    return Decision(outcome, reasons, number, tuple(d.en for d in said), tuple(d.vi for d in said))
+    return Decision(outcome, reasons, number, tuple(d.en for d in said), tuple(d.vi for d in said), reads)
 
 
 def _read_findings(
@@ -220,7 +277,10 @@ def _read_findings(
 
 def _doubts(what: str, read: Read, minimum: float) -> list[Detail]:
     doubts = []
-    if not read.valid:
+    if not read.valid and what == "plate" and read.grammar == "":
+        # None of the lane's plate grammars: most often a plate in a script no reader knows (Lao).
+        doubts.append(say.plate_not_readable(read.text))
+    elif not read.valid:
         doubts.append(say.not_valid(what, read.text))
     # `not >=` rather than `<` so that a NaN confidence counts as low.
     if not read.confidence >= minimum:

@@ -14,7 +14,7 @@ from typing import Any
 from edge.decision import Decision, DecisionConfig, decide
 from edge.lane_events import RequestDecision, TransactionEnded, Transition
 from edge.store import DuplicateExitError, NewEvent, Store, StoreError
-from vision.identity import Identification, Read
+from vision.identity import Identification, Read, Verification
 from vision.plates import normalise_plate
 
 log = logging.getLogger("edge.recorder")
@@ -29,6 +29,23 @@ def _read_json(read: Read | None) -> dict[str, Any] | None:
         "valid": read.valid,
         "source": read.source,
         "evidence_sha256": read.evidence_sha256,
+        # How the text was arrived at (free: as read; verified: matched to an expected text), and the
+        # expected texts' scores when the reads were checked against them (absent in older records).
+        "path": read.path.value,
+        "verification": _verification_json(read.verification),
+    }
+
+
+def _verification_json(checked: Verification | None) -> dict[str, Any] | None:
+    if checked is None:
+        return None
+    return {
+        "best": checked.best,
+        "score": checked.score,
+        "runner_up": checked.runner_up,
+        "runner_up_score": checked.runner_up_score,
+        "expected": checked.expected,
+        "accepted": checked.accepted,
     }
 
 
@@ -137,6 +154,7 @@ class Recorder:
                     reasons=[r.value for r in decision.reasons],
                     details=list(decision.details),
                     declaration_number=decision.declaration_number,
+                    reads=[read.as_dict() for read in decision.reads],
                 ),
             )
         self._decisions[request.tx_id] = decision

@@ -7,9 +7,10 @@ same types, so the lane and the decision never know where a read came from.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class ReadKind(StrEnum):
@@ -64,6 +65,10 @@ class Read:
     path: ReadPath = ReadPath.FREE
     # The expected texts' scores, when the gate had any to check the reads against (verified or not).
     verification: Verification | None = None
+    # Plates: the grammar (of the lane's) whose form the text has, vietnam, china...; "" for none of them
+    # (a plate in a script no reader knows, such as Lao, or a misread); None where none judged it (an
+    # officer's correction, the demo's simulator).
+    grammar: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,4 +84,13 @@ class IdentificationSource(Protocol):
 
     async def identify(self, tx_id: str, window_s: float) -> Identification:
         """Collect reads for up to `window_s` seconds and return the fused result."""
+        ...
+
+
+@runtime_checkable
+class ExpectingSource(Protocol):
+    """An identification source that can check its reads against the texts the gate expects."""
+
+    def expect(self, source: Callable[[], Expected]) -> None:
+        """Ask `source()` for the expected texts at the start of every identification window."""
         ...
