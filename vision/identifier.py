@@ -26,7 +26,7 @@ from vision.config import CameraConfig, VisionConfig
 from vision.fuse import Observation, fuse, group
 from vision.identity import Expected, Identification, Read, ReadKind
 from vision.pipeline import Recognizer, build_recognizer
-from vision.plates import Grammar, grammar
+from vision.plates import Grammar
 from vision.read import Image
 from vision.verifier import Verifier, apply, expected_texts, regions
 from vision.verify import Verdict
@@ -47,7 +47,7 @@ class CameraIdentifier:
         verifier: Verifier | None = None,
     ) -> None:
         self.config = config
-        self._grammar = grammar(config.grammar)
+        self._grammar = config.plate_grammar
         self._recognizer = recognizer or build_recognizer(config)
         self.cameras = [Camera(c, opener) for c in config.cameras]
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-infer")
@@ -210,6 +210,10 @@ def _fused(
     read = fuse(observations, validate, jpeg_quality)
     if read is None:
         return None
+    if kind is ReadKind.PLATE:
+        # The form of a grammar, when a frame's read had it by evidence (not a guessed province character).
+        seen = any(o.candidate.grammar for o in observations)
+        read = replace(read, grammar=plate_grammar.check(read.text).grammar if seen else "")
     agreeing = sum(o.candidate.valid and o.candidate.text == read.text for o in observations)
     if read.confidence < min_valid_confidence or agreeing < min_frames:
         return replace(read, valid=False)
