@@ -29,7 +29,7 @@ from vision.pipeline import Recognizer, build_recognizer
 from vision.plates import Grammar
 from vision.read import Image
 from vision.verifier import Verifier, apply, expected_texts, regions
-from vision.verify import Verdict
+from vision.verify import DEFAULT_MARGINS, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,8 @@ class CameraIdentifier:
             await asyncio.sleep(self.config.frame_interval_s if fresh else 0.02)
         result = self.fuse(observations)
         if expected is not None:
-            result = apply(result, checked[ReadKind.PLATE], checked[ReadKind.CONTAINER])
+            margins = self._verifier.margins if self._verifier else DEFAULT_MARGINS
+            result = apply(result, checked[ReadKind.PLATE], checked[ReadKind.CONTAINER], margins)
         log.info(
             "tx %s identified plate=%s (%s) containers=%s from %d reads",
             tx_id,

@@ -141,12 +141,16 @@ def one_object(found: Sequence[Verdict]) -> Verdict | None:
 
 
 def apply(
-    ident: Identification, plate_verdicts: Sequence[Verdict], container_verdicts: Sequence[Verdict]
+    ident: Identification,
+    plate_verdicts: Sequence[Verdict],
+    container_verdicts: Sequence[Verdict],
+    margins: Margins = DEFAULT_MARGINS,
 ) -> Identification:
-    """The identification with the window's verdicts applied: verified texts where free reads were not
-    valid, and every read that was checked carrying its scores (`Read.verification`)."""
-    plate = _plate(ident.plate, one_object(plate_verdicts))
-    containers = _containers(ident.containers, container_verdicts)
+    """The identification with the window's verdicts applied (`resolve`): verified texts where the free
+    reads were not valid or were clearly outweighed, and every read that was checked carrying its scores
+    (`Read.verification`)."""
+    plate = _plate(ident.plate, one_object(plate_verdicts), margins)
+    containers = _containers(ident.containers, container_verdicts, margins)
     return Identification(plate=plate, containers=containers)
 
 
@@ -166,21 +170,33 @@ def _finite(score: float | None) -> float | None:
     return round(score, 3) if score is not None and np.isfinite(score) else None
 
 
-def resolve(free: str, free_valid: bool, verdict: Verdict | None) -> tuple[str | None, ReadPath]:
-    """Which text identifies one object, and by which path: a valid free read stands (by the free path),
-    else an accepted verdict's text (verified); None when neither holds (the free read, not valid)."""
-    if free_valid:
+def resolve(
+    free: str, free_valid: bool, verdict: Verdict | None, margins: Margins = DEFAULT_MARGINS
+) -> tuple[str | None, ReadPath]:
+    """Which text identifies one object, and by which path: an accepted verdict's text (verified), unless
+    the free read is valid and the verdict does not outweigh it (`outweighs`); then the valid free read
+    (free); None when neither holds (the free read, not valid, and no accepted verdict)."""
+    matched = verdict.text if verdict is not None else None
+    if free_valid and (matched is None or matched == free or not outweighs(verdict, margins)):
         return free, ReadPath.FREE
-    if verdict is not None and verdict.text is not None:
-        return verdict.text, ReadPath.VERIFIED
+    if matched is not None:
+        return matched, ReadPath.VERIFIED
     return None, ReadPath.FREE
 
 
-def _plate(free: Read | None, verdict: Verdict | None) -> Read | None:
+def outweighs(verdict: Verdict | None, margins: Margins) -> bool:
+    """Whether an accepted verdict overrules a valid free read of another text: only when its text is
+    within `margins.overrule` of the free reads. A sure reader that read an unexpected plate right gives
+    every expected plate it differs from a far lower score than that (a sure character read otherwise
+    costs 10 nats or more), so such a truck keeps its own plate and no declaration."""
+    return verdict is not None and verdict.score >= -margins.overrule
+
+
+def _plate(free: Read | None, verdict: Verdict | None, margins: Margins) -> Read | None:
     if verdict is None:
         return free
     checked = record(verdict)
-    _, path = resolve(free.text if free else "", free is not None and free.valid, verdict)
+    _, path = resolve(free.text if free else "", free is not None and free.valid, verdict, margins)
     if path is ReadPath.FREE:
         return replace(free, verification=checked) if free is not None else None
     return _verified(ReadKind.PLATE, verdict, checked, free)
@@ -201,9 +217,10 @@ def _verified(kind: ReadKind, verdict: Verdict, checked: Verification, free: Rea
     )
 
 
-def _containers(free: Sequence[Read], found: Sequence[Verdict]) -> tuple[Read, ...]:
-    """Each verified container number replaces the not-valid free read most like it (or is added), unless
-    a valid free read of a like number says otherwise; a free read of a checked number keeps its scores."""
+def _containers(free: Sequence[Read], found: Sequence[Verdict], margins: Margins) -> tuple[Read, ...]:
+    """Each verified container number replaces the free read most like it (or is added): a read that is
+    not valid, or a valid one it outweighs (`outweighs`); a valid read of a like number it does not
+    outweigh stands. A free read of a checked number keeps its scores."""
     best: dict[str, Verdict] = {}
     for v in found:
         if v.text is not None and (v.text not in best or v.score > best[v.text].score):
@@ -214,11 +231,9 @@ def _containers(free: Sequence[Read], found: Sequence[Verdict]) -> tuple[Read, .
         if same:
             out[same[0]] = replace(out[same[0]], verification=record(v))
             continue
-        if any(r.valid and _alike(r.text, text) for r in out):
+        if any(r.valid and _alike(r.text, text) and not outweighs(v, margins) for r in out):
             continue  # a sure read of this container says another number: it stands
-        unsure = [
-            i for i, r in enumerate(out) if not r.valid and r.path is ReadPath.FREE and _alike(r.text, text)
-        ]
+        unsure = [i for i, r in enumerate(out) if r.path is ReadPath.FREE and _alike(r.text, text)]
         if unsure:
             i = max(unsure, key=lambda i: _likeness(out[i].text, text))
             out[i] = _verified(ReadKind.CONTAINER, v, record(v), out[i])

@@ -52,6 +52,10 @@ class Margins:
     # And it must be at least this much more likely than the runner-up expected text (the true text was
     # 9.7 ahead at least; a character the readers cannot tell apart costs under 3).
     rival: float = 5.0
+    # A valid free read of a text not matched is overruled by a match only this close to the free reads:
+    # the readers' sure misreads of a plate the gate expects cost 2-3 nats (us: 6TTX874 for 6TIX874), a
+    # sure read of another plate 10 or more per character.
+    overrule: float = 4.0
 
 
 DEFAULT_MARGINS = Margins()

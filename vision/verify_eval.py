@@ -29,7 +29,7 @@ from vision.identity import ReadKind, ReadPath
 from vision.pipeline import Recognizer
 from vision.read import Image
 from vision.verifier import Verifier, one_object, regions, resolve, verdicts
-from vision.verify import Floats, Verdict
+from vision.verify import Floats, Margins, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,7 @@ class VerifyReport:
     verified_exact: float
     false_accept: float
     by_verification: float
+    overruled: float  # matched to their own label by verification over a valid free read of another text
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -116,13 +117,14 @@ def misses(r: Verified) -> str:
 def score(results: Sequence[Verified], expected: int) -> VerifyReport:
     n = len(results)
     if n == 0:
-        return VerifyReport(expected, 0.0, 0.0, 0.0)
+        return VerifyReport(expected, 0.0, 0.0, 0.0, 0.0)
     exact = [r for r in results if r.matched == r.sample.text]
     return VerifyReport(
         expected=expected,
         verified_exact=round(len(exact) / n, 4),
         false_accept=round(sum(r.impostor is not None for r in results) / n, 4),
         by_verification=round(sum(r.path is ReadPath.VERIFIED for r in exact) / n, 4),
+        overruled=round(sum(r.path is ReadPath.VERIFIED and r.free_valid for r in exact) / n, 4),
     )
 
 
@@ -142,21 +144,21 @@ def _verify(
     view, boxes, free, free_valid = _reads(recognizer, image, sample.box, kind, reader_only)
     scores = verifier.scores(view, boxes, kind, texts) if boxes else []
     verdict = one_object(verdicts(texts, scores, kind, verifier.margins))
-    matched, path = _match(free, free_valid, verdict, set(texts))
+    matched, path = _match(free, free_valid, verdict, set(texts), verifier.margins)
     others = [t for t in texts if t != sample.text]
     keep = np.array([t != sample.text for t in texts])
     without: list[Floats] = [s[keep] for s in scores]
     rival = one_object(verdicts(others, without, kind, verifier.margins))
-    impostor, _ = _match(free, free_valid, rival, set(others))
+    impostor, _ = _match(free, free_valid, rival, set(others), verifier.margins)
     return Verified(sample, free, free_valid, matched, path, verdict, impostor)
 
 
 def _match(
-    free: str, free_valid: bool, verdict: Verdict | None, expected: set[str]
+    free: str, free_valid: bool, verdict: Verdict | None, expected: set[str], margins: Margins
 ) -> tuple[str | None, ReadPath]:
     """The expected text the object is matched to (None for none) and the path: `resolve`, then the
     decision's own look-up (a valid free read matches only when it is expected)."""
-    text, path = resolve(free, free_valid, verdict)
+    text, path = resolve(free, free_valid, verdict, margins)
     return (text, path) if text in expected else (None, path)
 
 

@@ -190,6 +190,16 @@ def test_a_valid_free_read_stands_even_when_verification_names_another_plate() -
     assert ident.plate.verification.best == "51F44614"
 
 
+def test_a_valid_free_read_is_overruled_only_by_a_match_within_the_overrule_margin() -> None:
+    sure_misread = Identification(_plate("6TTX874", valid=True, confidence=0.93))
+    close = apply(sure_misread, [_verdict("6TIX874", -2.2)], [], Margins(overrule=4.0))
+    assert close.plate is not None
+    assert (close.plate.text, close.plate.path) == ("6TIX874", ReadPath.VERIFIED)
+    far = apply(sure_misread, [_verdict("6TIX874", -4.5)], [], Margins(overrule=4.0))
+    assert far.plate is not None
+    assert (far.plate.text, far.plate.path) == ("6TTX874", ReadPath.FREE)
+
+
 def test_a_plate_not_verified_keeps_its_free_read_with_the_scores() -> None:
     ident = apply(Identification(_plate("51F4461A", valid=False)), [_verdict(None, -12.0, "51F44614")], [])
     assert ident.plate is not None
@@ -204,7 +214,7 @@ def test_a_verified_container_replaces_its_unsure_read_and_a_sure_read_of_anothe
     ident = apply(
         Identification(None, (unsure, sure)),
         [],
-        [_verdict("MSKU3866036", -3.0), _verdict("TGHU1234560", -4.0)],  # the second one: a sure read differs
+        [_verdict("MSKU3866036", -3.0), _verdict("TGHU1234560", -6.0)],  # the second one: a sure read differs
     )
     got = {(r.text, r.valid, r.path) for r in ident.containers}
     assert got == {("MSKU3866036", True, ReadPath.VERIFIED), ("TGHU1234565", True, ReadPath.FREE)}
