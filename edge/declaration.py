@@ -39,7 +39,12 @@ class Declaration(BaseModel):
     status: DeclarationStatus
     channel: Channel
     inspection_done: bool = Field(False, description="Red channel: inspection recorded as done.")
-    plates: tuple[str, ...] = Field(..., min_length=1, description="Normalised plates (A-Z0-9 only).")
+    plates: tuple[str, ...] = Field(
+        ...,
+        min_length=1,
+        description="Normalised plates (vision.plates.normalise_plate: A-Z0-9 and a Chinese plate's province "
+        "character, NFC).",
+    )
     containers: tuple[ContainerLine, ...] = ()
     gross_kg: float | None = Field(None, gt=0, description="Declared gross weight of vehicle and load.")
     valid_from: datetime
@@ -49,5 +54,6 @@ class Declaration(BaseModel):
     @field_validator("plates")
     @classmethod
     def _normalise_plates(cls, plates: tuple[str, ...]) -> tuple[str, ...]:
-        # A clerk's "51c-123.45" is kept as the plate a camera read matches: "51C12345".
+        # A clerk's "51c-123.45" is kept as the plate a camera read matches: "51C12345"; "桂A·12345" as
+        # "桂A12345".
         return tuple(normalise_plate(plate) for plate in plates)

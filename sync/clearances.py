@@ -33,7 +33,9 @@ from sync.config import MAX_INT64
 from sync.contract import Rejected, decode_json, validation_detail
 from sync.feed_signature import verify_feed_message
 
-PLATE_PATTERN = r"^[A-Z0-9]{1,16}$"
+# A plate as the gate stores and compares it (vision.plates.normalise_plate): A-Z, 0-9 and CJK ideographs (a
+# Chinese plate's province character, 挂), Unicode NFC, no separators.
+PLATE_PATTERN = r"^[A-Z0-9\u4e00-\u9fff]{1,16}$"
 
 
 class _Wire(BaseModel):
@@ -58,7 +60,10 @@ class WireDeclaration(_Wire):
     channel: Literal["green", "yellow", "red"] = Field(description="Red requires a physical inspection.")
     inspection_done: bool = Field(False, description="Red channel: inspection recorded as done.")
     plates: list[Annotated[str, Field(pattern=PLATE_PATTERN)]] = Field(
-        min_length=1, max_length=16, description="Normalised plates (A-Z0-9)."
+        min_length=1,
+        max_length=16,
+        description="Normalised plates: A-Z, 0-9 and CJK ideographs (a Chinese plate keeps its province "
+        "character: 桂A12345), Unicode NFC, no separators.",
     )
     containers: list[WireContainer] = Field(default_factory=list, max_length=64)
     gross_kg: float | None = Field(None, gt=0, le=500_000, description="Declared gross weight.")

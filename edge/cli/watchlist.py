@@ -19,7 +19,10 @@ MAX_REASON = 200
 def _plate(text: str) -> str | None:
     plate = normalise_plate(text)
     if not 2 <= len(plate) <= 12:
-        print(f"watchlist: {text!r} is not a plate (2 to 12 letters and digits)", file=sys.stderr)
+        print(
+            f"watchlist: {text!r} is not a plate (2 to 12 letters, digits or Chinese characters)",
+            file=sys.stderr,
+        )
         return None
     return plate
 

@@ -55,10 +55,20 @@ TxId = Annotated[
     Printable,
     Field(description="The transaction the screen showed."),
 ]
+# A plate's characters as an officer may type them: Latin letters and digits (full-width too, as a Chinese
+# input method types them), CJK ideographs (a Chinese plate's province character, 挂); and separators.
+_PLATE_CHAR = "A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u4e00-\u9fff"
+_PLATE_SEPARATOR = " .\\-\u00b7"  # space, dot, dash, the middle dot of Chinese plates (桂A·12345)
 PlateText = Annotated[
     str,
-    StringConstraints(max_length=20, pattern=r"^[A-Za-z0-9 .\-]*[A-Za-z0-9][A-Za-z0-9 .\-]*$"),
-    Field(description="A plate as written: letters, digits, spaces, dots and dashes."),
+    StringConstraints(
+        max_length=20,
+        pattern=f"^[{_PLATE_CHAR}{_PLATE_SEPARATOR}]*[{_PLATE_CHAR}][{_PLATE_CHAR}{_PLATE_SEPARATOR}]*$",
+    ),
+    Field(
+        description="A plate as written: letters and digits (full-width too), Chinese characters "
+        "(桂A·12345), spaces, dots and dashes."
+    ),
 ]
 ContainerText = Annotated[
     str,
