@@ -40,7 +40,7 @@ system-deps:
 	@rtsp="python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good"; \
 	if ! /usr/bin/python3 -c "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); \
 	  from gi.repository import Gst; Gst.init(None); \
-	  assert all(Gst.ElementFactory.find(e) for e in ('videotestsrc', 'jpegenc', 'rtpjpegpay'))" 2>/dev/null; then \
+	  assert all(Gst.ElementFactory.find(e) for e in ('videotestsrc', 'jpegenc', 'rtpjpegpay', 'appsrc', 'rtph264pay'))" 2>/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages for the RTSP camera test: $$rtsp"; \
 	    apt-get install -y -q --no-install-recommends $$rtsp >/dev/null || \

@@ -1,8 +1,10 @@
 """Camera sources: one reader thread per camera keeps only the newest frame.
 
-Sources are whatever OpenCV opens (RTSP/HTTP streams, USB device indices, video files) plus folders
-of images, replayed in name order. A source that fails is reopened with exponential backoff; while
-it is down the camera is in FAULT with the reason, and the reader thread never dies of it.
+Network streams (rtsp://, http(s)://) are read with PyAV (stream_decoder.py), which decodes only key frames
+while the camera is idle and every frame while it is active (`Camera.set_active`: the identification
+window); OpenCV reads USB devices, video files, and streams PyAV cannot open. Folders of images are
+replayed in name order. A source that fails is reopened with exponential backoff; while it is down the
+camera is in FAULT with the reason, and the reader thread never dies of it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -58,6 +60,13 @@ class FrameSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Activatable(Protocol):
+    """A source that decodes less while idle (stream_decoder.StreamSource)."""
+
+    def set_active(self, active: bool) -> None: ...
 
 
 class CaptureSource:
@@ -155,11 +164,17 @@ def is_live(source: str) -> bool:
 
 
 def open_source(source: str, stall_timeout_s: float = DEFAULT_STALL_S) -> FrameSource:
-    """The frame source for a configured `source` string."""
+    """The frame source for a configured `source` string: PyAV for a stream, unless it cannot handle it."""
     path = Path(source)
-    if not is_stream(source) and path.is_dir():
-        return FolderSource(path)
-    return CaptureSource(source, stall_timeout_s)
+    if not is_stream(source):
+        return FolderSource(path) if path.is_dir() else CaptureSource(source, stall_timeout_s)
+    from vision.stream_decoder import StreamSource, StreamUnsupported  # imports this module
+
+    try:
+        return StreamSource(source, stall_timeout_s)
+    except StreamUnsupported as exc:
+        log.info("%s: read through OpenCV (%s)", source, exc)
+        return CaptureSource(source, stall_timeout_s)
 
 
 class Camera:
@@ -187,6 +202,8 @@ class Camera:
         self._thread = threading.Thread(target=self._run, name=f"camera-{config.id}", daemon=True)
         self._times: list[float] = []
         self._live = is_live(config.source)
+        self._active = False
+        self._source: FrameSource | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -197,6 +214,14 @@ class Camera:
         self._thread.join(self.config.stall_timeout_s + 1.0 if timeout_s is None else timeout_s)
         with self._lock:
             self._state = CameraState.STOPPED
+
+    def set_active(self, active: bool) -> None:
+        """Active: every frame decoded (the identification window); idle: key frames only, where the
+        source can (a stream read through PyAV); other sources read every frame either way."""
+        with self._lock:  # held so that the reader cannot pass on an older state to a new source
+            self._active = active
+            if isinstance(self._source, Activatable):
+                self._source.set_active(active)
 
     def latest(self) -> tuple[Image, float] | None:
         """The newest frame and its monotonic time, or None if there is none yet."""
@@ -243,9 +268,15 @@ class Camera:
                 self._stop.wait(self._reopen.next())
                 self._reconnects += 1
                 continue
+            with self._lock:
+                self._source = source
+                if isinstance(source, Activatable):
+                    source.set_active(self._active)
             try:
                 self._pump(source)
             finally:
+                with self._lock:
+                    self._source = None
                 source.close()
 
     def _pump(self, source: FrameSource) -> None:

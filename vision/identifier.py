@@ -78,10 +78,23 @@ class CameraIdentifier:
         return [c.config.id for c in self.cameras if c.stats().state is CameraState.FAULT]
 
     async def identify(self, tx_id: str, window_s: float) -> Identification:
-        """Read every camera until the window ends or the reads agree; fuse per object."""
+        """Read every camera until the window ends or the reads agree; fuse per object.
+
+        The cameras decode every frame while the window is open, key frames only otherwise
+        (`Camera.set_active`); a frame from before the window opened is not read.
+        """
+        for camera in self.cameras:
+            camera.set_active(True)
+        try:
+            return await self._identify(tx_id, window_s)
+        finally:
+            for camera in self.cameras:
+                camera.set_active(False)
+
+    async def _identify(self, tx_id: str, window_s: float) -> Identification:
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + max(0.0, window_s)
-        seen: dict[str, float] = {}
+        seen = dict.fromkeys((c.config.id for c in self.cameras), time.monotonic())
         observations: list[Observation] = []
         expected = self._expected_now(tx_id)
         checked: dict[ReadKind, list[Verdict]] = {ReadKind.PLATE: [], ReadKind.CONTAINER: []}
@@ -89,7 +102,7 @@ class CameraIdentifier:
             fresh = False
             for camera in self.cameras:
                 latest = camera.latest()
-                if latest is None or seen.get(camera.config.id) == latest[1]:
+                if latest is None or latest[1] <= seen[camera.config.id]:
                     continue
                 frame, at = latest
                 seen[camera.config.id] = at

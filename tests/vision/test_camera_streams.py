@@ -1,6 +1,7 @@
-"""Cameras on real streams and files through OpenCV's FFmpeg backend: an RTSP camera (GStreamer's RTSP
-server, in its own process) that goes away and comes back, an HTTP MJPEG camera served here (what many IP
-cameras offer beside RTSP) that stalls, dies and comes back, and a video file.
+"""Cameras on real streams and files: an RTSP camera (GStreamer's RTSP server, in its own process) that goes
+away and comes back, an HTTP MJPEG camera served here (what many IP cameras offer beside RTSP) that stalls,
+dies and comes back, both read through PyAV (vision/stream_decoder.py), and a video file through OpenCV.
+The H.264 streams and what the cameras decode while idle: test_stream_decoder.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 from tests.vision.conftest import wait_until
+from tests.vision.h264_camera import start_rtsp_server
 from vision.cameras import Camera, CameraState
 from vision.config import CameraConfig, CameraRole
 from vision.render import render_plate, render_scene
@@ -93,6 +95,7 @@ def test_stream_camera_faults_on_a_stall_and_on_loss_and_comes_back() -> None:
     server.start()
     config = CameraConfig(id="gate-ip", role=CameraRole.PLATE_FRONT, source=server.url, stall_timeout_s=1.0)
     camera = Camera(config, backoff_s=(0.1, 0.4))
+    camera.set_active(True)  # every frame, as in an identification window (idle: a frame a second or so)
     camera.start()
     try:
         assert wait_until(lambda: camera.stats().frames >= 5), camera.stats()
@@ -122,26 +125,14 @@ def test_stream_camera_faults_on_a_stall_and_on_loss_and_comes_back() -> None:
         server.stop()
 
 
-RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
-
-
 @pytest.fixture
 def rtsp_cameras() -> Iterator[Callable[[int], subprocess.Popen[str]]]:
     """Starts GStreamer RTSP servers on a port (each waited for, at most 20 s); kills every one at the end."""
     started: list[subprocess.Popen[str]] = []
 
     def start(port: int) -> subprocess.Popen[str]:
-        server = subprocess.Popen(
-            ["/usr/bin/python3", str(RTSP_SERVER), str(port)], stdout=subprocess.PIPE, text=True
-        )
-        started.append(server)
-        assert server.stdout is not None
-        ready: list[str] = []
-        reader = threading.Thread(target=lambda: ready.append(server.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-        reader.start()
-        reader.join(20)
-        assert ready == ["ready\n"], f"the RTSP server did not start: {ready}"
-        return server
+        started.append(start_rtsp_server(port))
+        return started[-1]
 
     yield start
     for server in started:
@@ -163,6 +154,7 @@ def test_rtsp_camera_reads_frames_faults_when_the_camera_goes_and_recovers(
         stall_timeout_s=2.0,
     )
     camera = Camera(config, backoff_s=(0.2, 0.5))
+    camera.set_active(True)
     camera.start()
     try:
         assert wait_until(lambda: camera.stats().frames >= 10, timeout=15), camera.stats()
