@@ -80,8 +80,9 @@ class CameraConfig(BaseModel, extra="forbid", frozen=True):
     id: str = Field(description="Camera id, used in logs, the lane status and each read's `source`.")
     role: CameraRole = Field(description="What the camera looks at: a plate or a side of the containers.")
     source: str = Field(
-        description="OpenCV source: rtsp:// or http(s):// URL, a USB device index ('0'), a video file, "
-        "or a folder of images (replayed in name order, looping)."
+        description="rtsp:// or http(s):// URL (read through PyAV, key frames only while the lane is idle, "
+        "every frame during identification; through OpenCV if PyAV cannot open it), a USB device index "
+        "('0') or a video file (OpenCV), or a folder of images (replayed in name order, looping)."
     )
     roi: tuple[int, int, int, int] | None = Field(
         None, description="Region of interest x, y, w, h in (rotated) frame pixels; null for the whole frame."
@@ -97,8 +98,8 @@ class CameraConfig(BaseModel, extra="forbid", frozen=True):
         5.0,
         gt=0,
         le=60,
-        description="A stream that opens or sends no frame for this long is in FAULT and is reopened "
-        "(OpenCV alone would wait 30 s, the lane's last frame growing old meanwhile).",
+        description="A stream that opens, sends nothing or gives no decodable frame for this long is in "
+        "FAULT and is reopened (FFmpeg alone would wait 30 s, the lane's last frame growing old meanwhile).",
     )
 
     plate_readers: tuple[PlateReaderKind, ...] | None = Field(
