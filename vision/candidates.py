@@ -83,10 +83,14 @@ class Judge:
         if kind is ReadKind.PLATE:
             scripted = self._scripted(line, box)
             whole = self.plate(line, box)
-            if (
+            if whole is not None and any(_same_but_script(whole.text, s.text) for s in scripted):
+                # A Latin letter read where the constrained read has a province character (MAHG892 of
+                # 皖AHG892): a Chinese plate, not a Latin one; the constrained read stands for it.
+                whole = None
+            elif (
                 whole is not None
                 and not whole.valid
-                and any(whole.text in s.text or not whole.grammatical for s in scripted)
+                and any(whole.text in s.text or s.grammatical for s in scripted)
             ):
                 whole = None  # the constrained read is this one with the characters it left out
             if whole is None or len(whole.text) <= self.grammar.longest or iso6346.find(line.text):
@@ -178,6 +182,15 @@ class Judge:
         """Whether `text` is a valid plate of the grammar as it stands (no correction needed)."""
         match = self.grammar.check(text)
         return match.valid and match.text == text
+
+
+def _same_but_script(latin: str, scripted: str) -> bool:
+    """Whether a Latin read is a constrained read with each of its script characters read as a Latin one."""
+    return (
+        len(latin) == len(scripted)
+        and all(a == b or not b.isascii() for a, b in zip(latin, scripted, strict=True))
+        and latin != scripted
+    )
 
 
 def _risky_fixes(read: str, fixed: str) -> int:

@@ -7,10 +7,10 @@ other class, and the corrected text is accepted only when exactly one correction
 Generic grammars demand no class anywhere, so they never correct.
 
 A lane reads the plates of several countries: `grammar(["vietnam", "china", "cambodia"])` combines
-them. A read is valid when one of them holds (the fewest swaps first, then the lane's order), and the
-match says which. A grammar whose plates hold characters beyond A-Z0-9 (China's province characters)
-names them in `script`: the reader keeps them for it, and vision/plate_decode.py reads such plates
-constrained to the grammar's classes.
+them. A read is valid when one of them holds (the first in the lane's order; not valid when it needed a
+swap and another grammar holds on another text), and the match says which. A grammar whose plates hold
+characters beyond A-Z0-9 (China's province characters) names them in `script`: the reader keeps them
+for it, and vision/plate_decode.py reads such plates constrained to the grammar's classes.
 """
 
 from __future__ import annotations
@@ -123,11 +123,13 @@ class Grammar:
         valid = [m for m in matches if m.valid]
         if not valid:
             return next((m for m in matches if m.grammar), PlateMatch(text, False))
-        fewest = min(m.corrections for m in valid)
-        best = [m for m in valid if m.corrections == fewest]
-        if len({m.text for m in best}) > 1:  # two countries' plates, equally likely: not to be chosen
+        first = valid[0]  # the lane's first grammar that holds
+        # Another grammar holding on another text is another country's plate read in the same characters:
+        # the first stands only when it needed no swap (5DZ1630 is Cambodian as read and Vietnamese
+        # 50Z1630 with a swap; which it is, the reader cannot tell).
+        if first.corrections and any(m.text != first.text for m in valid[1:]):
             return PlateMatch(text, False)
-        return best[0]  # the lane's first grammar among those that hold alike
+        return first
 
     def split_two_line(self, text: str) -> tuple[str, str] | None:
         """Where a valid plate would break into two rows (Vietnamese `51C` / `12345`), if it has a rule."""

@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vision.candidates import Judge
+from vision.hypotheses import Hypothesis
+from vision.identity import ReadKind
 from vision.plate_decode import constrained
 from vision.plates import CHINA, grammar
 from vision.read import STEP_COLUMNS, LineRead, ModelError, TextReader, default_model_dir
@@ -119,3 +122,20 @@ def test_a_combined_grammar_decodes_only_its_members() -> None:
     read = constrained(_steps(list("-桂-A-1-2-3-4-5-")), lane.members[1])
     assert read is not None
     assert read.text == "桂A12345"
+
+
+def test_a_province_character_read_as_a_latin_letter_makes_no_latin_plate() -> None:
+    # cn-0483.jpg, 皖AHG892: the blurred province character read M (0.99), the generic grammar took
+    # MAHG892 valid. The constrained read explains the same frames as a Chinese plate: it stands.
+    line = _steps(list("-M-A-H-G-8-9-2-"))
+    assert line.steps is not None
+    line.steps[1, STEP_COLUMNS.index("M")] = 0.95
+    line.steps[1, len(STEP_COLUMNS) + CHINA.script.index("皖")] = 0.04
+    free = LineRead("MAHG892", (0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0), (), (), line.steps, line.extra)
+    judge = Judge(grammar(["china", "generic"]))
+    found = judge.score([free], [Hypothesis((0, 0, 90, 24), [0])], ReadKind.PLATE)
+    assert [c.text for c in found] == ["皖AHG892"]
+    assert not found[0].valid  # the province character at 0.04: read, not sure
+    # without China's plates in the lane, MAHG892 is a generic plate
+    alone = Judge(grammar("generic")).score([free], [Hypothesis((0, 0, 90, 24), [0])], ReadKind.PLATE)
+    assert [(c.text, c.valid) for c in alone] == [("MAHG892", True)]
