@@ -12,8 +12,10 @@ is not. For one place (a hypothesis box) read by both:
   (`_SHARED`: a look-alike both confuse, O read as D on Brazilian plates); the read is `agreed`, and
   needs no confirming crop (two readers of the crop are the second read);
 - **the same length, characters that differ**: each position is decided by the product of the two
-  readers' distributions there (the read character, its runner-up, the rest spread); among the texts
-  the unsure positions allow, one the grammar holds first, then the likeliest. A position where the
+  readers' distributions there (the read character, its runner-up, the rest spread), each first
+  restricted to the class the grammar's templates demand at that position (a digit in a Vietnamese
+  serial: a plate reader sure of a C there is sure of no digit); among the texts the unsure positions
+  allow, one the grammar holds first, then the likeliest. A position where the
   readers read different characters keeps the product's probability only when it is the one such
   position, the chosen character's reader was sure of it (`_SURE`) and the other reader was not sure of
   its own (`_UNSURE`): the Vietnamese province digit the plate reader guesses. Otherwise its probability
@@ -76,7 +78,16 @@ def vote(ppocr: Sequence[Candidate], slots: SlotRead, judge: Judge, box: Box) ->
     same = [c for c in ppocr if c.text == mine.text]
     if same:
         theirs = max(same, key=lambda c: c.confidence)
-        probs = tuple(_agreeing(theirs, mine, slots, i) for i in range(len(mine.text)))
+        probs = tuple(
+            _agreeing(
+                _line_dist(theirs, i),
+                _slot_dist(mine, slots, i),
+                _CHARS.index(ch),
+                theirs.probs[i],
+                mine.probs[i],
+            )
+            for i, ch in enumerate(mine.text)
+        )
         agreed = replace(theirs, probs=probs, valid=judge.holds(mine.text) and min(probs) >= judge.surest)
         return [replace(agreed, agreed=True), *_doubted(ppocr, mine.text)]
     even = [c for c in ppocr if len(c.text) == len(mine.text)]
@@ -99,14 +110,21 @@ def _halved(c: Candidate) -> Candidate:
 
 
 def _merge(theirs: Candidate, mine: Candidate, slots: SlotRead, judge: Judge) -> Candidate:
-    """Two reads of one length that differ: each position decided by both readers' distributions."""
-    combined = [
-        _normalised(_line_dist(theirs, i) * _slot_dist(mine, slots, i)) for i in range(len(mine.text))
-    ]
+    """Two reads of one length that differ: each position decided by both readers' distributions,
+    each restricted to the class (digit, letter) the grammar's templates demand there."""
+    n = len(mine.text)
+    classes = _classes(judge.grammar.templates, (theirs.text, mine.text))
+    line_raw = [_normalised(_line_dist(theirs, i)) for i in range(n)]
+    slot_raw = [_normalised(_slot_dist(mine, slots, i)) for i in range(n)]
+    line = [_restricted(d, c) for d, c in zip(line_raw, classes, strict=True)]
+    slot = [_restricted(d, c) for d, c in zip(slot_raw, classes, strict=True)]
+    # What each reader reads at each position once the position's class is imposed, and how sure.
+    reads = [(_CHARS[int(a.argmax())], _CHARS[int(b.argmax())]) for a, b in zip(line, slot, strict=True)]
+    combined = [_normalised(a * b) for a, b in zip(line, slot, strict=True)]
     options = []
     for i, dist in enumerate(combined):
         order = np.argsort(dist)[::-1]
-        differ = theirs.text[i] != mine.text[i]
+        differ = reads[i][0] != reads[i][1]
         options.append([_CHARS[k] for k in order[: 2 if differ or dist[order[0]] < _OPEN else 1]])
     texts = ("".join(t) for t in itertools.islice(itertools.product(*options), _MAX_TEXTS))
     text = max(
@@ -116,46 +134,70 @@ def _merge(theirs: Candidate, mine: Candidate, slots: SlotRead, judge: Judge) ->
             sum(math.log(combined[i][_CHARS.index(ch)]) for i, ch in enumerate(t)),
         ),
     )
-    carried = [i for i in range(len(text)) if theirs.text[i] != mine.text[i]]
+    differing = [i for i in range(n) if reads[i][0] != reads[i][1]]
     probs = []
     for i, ch in enumerate(text):
-        p = float(combined[i][_CHARS.index(ch)])
-        if theirs.text[i] == mine.text[i] == ch:
-            p = _agreeing(theirs, mine, slots, i)
-        elif not (len(carried) == 1 and _carries(ch, theirs, mine, i)):
-            p *= _DISAGREEMENT
+        k = _CHARS.index(ch)
+        # How sure each reader was of its character of the class: what it gave it before the restriction
+        # (a plate reader sure of a C where a digit must be was not sure of any digit).
+        a = float(line_raw[i][_CHARS.index(reads[i][0])])
+        b = float(slot_raw[i][_CHARS.index(reads[i][1])])
+        if reads[i][0] == reads[i][1] == ch:
+            p = _agreeing(line[i], slot[i], k, a, b)
+        else:
+            carried = len(differing) == 1 and (
+                (ch == reads[i][0] and a >= _SURE and b < _UNSURE)
+                or (ch == reads[i][1] and b >= _SURE and a < _UNSURE)
+            )
+            p = float(combined[i][k]) * (1.0 if carried else _DISAGREEMENT)
         probs.append(p)
     probs_t = tuple(probs)
     valid = judge.holds(text) and min(probs_t) >= judge.surest
-    base = theirs if sum(a == b for a, b in zip(text, theirs.text, strict=True)) >= len(text) / 2 else mine
+    base = theirs if sum(a == b for a, b in zip(text, theirs.text, strict=True)) >= n / 2 else mine
     return replace(base, text=text, probs=probs_t, valid=valid, grammatical=judge.holds(text), agreed=False)
 
 
-def _agreeing(theirs: Candidate, mine: Candidate, slots: SlotRead, i: int) -> float:
-    """Both readers' probability of the character they both read at position i: both wrong the same
-    way, 1 - (1 - a)(1 - b), but no more than the product of their distributions gives it.
+def _agreeing(line: Dist, slot: Dist, k: int, a: float, b: float) -> float:
+    """Both readers' probability of the character k they both read at one position (each sure of it
+    by a and b): both wrong the same way, 1 - (1 - a)(1 - b), but no more than the product of their
+    distributions gives it.
 
     Where both readers hesitate towards the same other character (a Brazilian O that both read as a D,
     each giving O a good part), they are not independent there: the surer reader's own probability.
     """
-    a, b = theirs.probs[i], mine.probs[i]
-    line, slot = _line_dist(theirs, i), _slot_dist(mine, slots, i)
-    k = _CHARS.index(mine.text[i])
-    line[k] = slot[k] = 0.0
-    if line.argmax() == slot.argmax() and min(line.max(), slot.max()) >= _SHARED:
+    others_line, others_slot = line.copy(), slot.copy()
+    others_line[k] = others_slot[k] = 0.0
+    if others_line.argmax() == others_slot.argmax() and min(others_line.max(), others_slot.max()) >= _SHARED:
         return max(a, b)
-    line[k], slot[k] = a, b
     product = _normalised(line * slot)
     return min(1.0 - (1.0 - a) * (1.0 - b), float(product[k]))
 
 
-def _carries(ch: str, theirs: Candidate, mine: Candidate, i: int) -> bool:
-    """Whether the reader of `ch` at position i was sure of it and the other reader unsure of its own."""
-    if ch == theirs.text[i]:
-        return theirs.probs[i] >= _SURE and mine.probs[i] < _UNSURE
-    if ch == mine.text[i]:
-        return mine.probs[i] >= _SURE and theirs.probs[i] < _UNSURE
-    return False
+def _classes(templates: Sequence[str], texts: Sequence[str]) -> list[str]:
+    """Per position, the class every template that one of `texts` fits demands there: D (a digit), L (a
+    letter) or "" (either, or no template fits)."""
+    n = len(texts[0])
+    fitting = [t for t in templates if len(t) == n and any(_fits(t, text) for text in texts)]
+    out = []
+    for i in range(n):
+        demanded = {t[i] for t in fitting}
+        out.append(demanded.pop() if len(demanded) == 1 and demanded <= {"D", "L"} else "")
+    return out
+
+
+def _fits(template: str, text: str) -> bool:
+    return all(
+        c == "A" or (c == "D" and ch.isdigit()) or (c == "L" and ch.isalpha())
+        for c, ch in zip(template, text, strict=True)
+    )
+
+
+def _restricted(dist: Dist, cls: str) -> Dist:
+    """The distribution over the characters of class `cls` only (all for ""), normalised."""
+    if cls:
+        keep = np.array([(ch.isdigit() if cls == "D" else ch.isalpha()) for ch in _CHARS])
+        dist = np.where(keep, dist, 0.0)
+    return _normalised(dist)
 
 
 def _line_dist(c: Candidate, i: int) -> Dist:

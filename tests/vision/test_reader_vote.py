@@ -115,3 +115,13 @@ def test_the_plate_reader_alone_stands_and_places_it_did_not_read_keep_their_rea
 def test_a_plate_reader_that_read_nothing_leaves_ppocr_reads_as_they_are() -> None:
     pp = ppocr("AB12CD", 0.97)
     assert vote([pp], slots("", 0.99), GENERIC_JUDGE, BOX) == [pp]
+
+
+def test_a_character_the_grammar_forbids_at_its_position_is_no_opinion() -> None:
+    # vito ndata115: the plate reader is sure of a C where the serial's last digit must be.
+    pp = ppocr("30A28610", 0.99, VIETNAM_JUDGE)
+    read = slots("30A2861C", [0.99] * 7 + [0.999])
+    found = vote([pp], read, VIETNAM_JUDGE, BOX)
+    assert (found[0].text, found[0].valid, found[0].agreed) == ("30A28610", True, False)
+    # Where the class allows both readings, the same sure disagreement is one: not valid.
+    assert not vote([pp], slots("30A28619", [0.99] * 7 + [0.999]), VIETNAM_JUDGE, BOX)[0].valid
