@@ -90,9 +90,12 @@ class Judge:
             elif (
                 whole is not None
                 and not whole.valid
-                and any(whole.text in s.text or s.grammatical for s in scripted)
+                and scripted
+                and (not whole.grammatical or any(whole.text in s.text or s.grammatical for s in scripted))
             ):
-                whole = None  # the constrained read is this one with the characters it left out
+                # An unsure Latin read: the constrained read is this one with the characters it left out,
+                # or at least a plate's form where this is none.
+                whole = None
             if whole is None or len(whole.text) <= self.grammar.longest or iso6346.find(line.text):
                 return [whole, *scripted] if whole else scripted
             return [whole, *self._pieces(line, box), *scripted]
