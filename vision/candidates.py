@@ -83,15 +83,11 @@ class Judge:
         if kind is ReadKind.PLATE:
             scripted = self._scripted(line, box)
             whole = self.plate(line, box)
-            if whole is not None and any(_same_but_script(whole.text, s.text) for s in scripted):
-                # A Latin letter read where the constrained read has a province character (MAHG892 of
-                # 皖AHG892): a Chinese plate, not a Latin one; the constrained read stands for it.
-                whole = None
-            elif (
+            if (
                 whole is not None
                 and not whole.valid
                 and scripted
-                and (not whole.grammatical or any(whole.text in s.text or s.grammatical for s in scripted))
+                and (not whole.grammar or any(whole.text in s.text or s.grammatical for s in scripted))
             ):
                 # An unsure Latin read: the constrained read is this one with the characters it left out,
                 # or at least a plate's form where this is none.
@@ -185,15 +181,6 @@ class Judge:
         """Whether `text` is a valid plate of the grammar as it stands (no correction needed)."""
         match = self.grammar.check(text)
         return match.valid and match.text == text
-
-
-def _same_but_script(latin: str, scripted: str) -> bool:
-    """Whether a Latin read is a constrained read with each of its script characters read as a Latin one."""
-    return (
-        len(latin) == len(scripted)
-        and all(a == b or not b.isascii() for a, b in zip(latin, scripted, strict=True))
-        and latin != scripted
-    )
 
 
 def _risky_fixes(read: str, fixed: str) -> int:

@@ -86,8 +86,9 @@ class Grammar:
     longest: int = 9  # characters in the longest plate of the grammar
     # Characters beyond A-Z0-9 its plates hold: the reader must keep them (vision/plate_decode.py).
     script: str = ""
-    # Its plates without their characters of `script`: a Latin read of this form is such a plate with its
-    # province character (and 挂) unread, and no Latin grammar of a lane may claim it.
+    # Its plates without their characters of `script`, or with a Latin letter for the first: a Latin read of
+    # this form is such a plate with its province character (and 挂) unread, or read as a letter (MAHG892 of
+    # 皖AHG892, the letter at 0.99), and no Latin grammar of a lane may claim it.
     headless: re.Pattern[str] | None = None
     members: tuple[Grammar, ...] = ()  # a lane's grammars, in its order of preference
 
@@ -128,7 +129,8 @@ class Grammar:
         # the first stands only when it needed no swap (5DZ1630 is Cambodian as read and Vietnamese
         # 50Z1630 with a swap; which it is, the reader cannot tell).
         if first.corrections and any(m.text != first.text for m in valid[1:]):
-            return PlateMatch(text, False)
+            as_read = next((m.grammar for m in valid if m.text == text), first.grammar)
+            return PlateMatch(text, False, grammar=as_read)  # a plate's form, of two countries
         return first
 
     def split_two_line(self, text: str) -> tuple[str, str] | None:
@@ -183,7 +185,9 @@ CHINA = Grammar(
     _CN_TEMPLATES,
     longest=8,
     script=CN_PROVINCES + CN_TRAILER,
-    headless=re.compile(_pattern([t.replace("P", "").replace("T", "") for t in _CN_TEMPLATES])),
+    headless=re.compile(
+        f"[A-Z]?(?:{_pattern([t.replace('P', '').replace('T', '') for t in _CN_TEMPLATES])})"
+    ),
 )
 # Cambodia: a class digit, one or two letters, four digits (`2D-0008`, `2AB-1234`).
 _KH_TEMPLATES = ("DLDDDD", "DLLDDDD")
