@@ -46,9 +46,12 @@ class PlateReaderKind(StrEnum):
 
 
 def grammar_characters(g: Grammar) -> str:
-    """The characters beyond 0-9 and A-Z that a grammar's plates hold: those its pattern names (a Chinese
-    province character is written into the pattern; A-Z0-9 are written as ranges)."""
-    return "".join(sorted({ch for ch in g.pattern.pattern if not ch.isascii() and ch.isprintable()}))
+    """The characters beyond 0-9 and A-Z that a grammar's plates hold (a lane's grammars together): those
+    it declares (`script`) and those its pattern names (a province character is written into the pattern;
+    A-Z0-9 are written as ranges)."""
+    declared = "".join(m.script for m in (g, *g.members))
+    named = (ch for ch in g.pattern.pattern if not ch.isascii() and ch.isprintable())
+    return "".join(sorted({*declared, *named}))
 
 
 def unreadable(readers: tuple[PlateReaderKind, ...], grammar_name: str | tuple[str, ...]) -> str | None:

@@ -75,3 +75,13 @@ def test_an_empty_or_unknown_reader_list_is_refused() -> None:
 def test_shipped_grammars_beyond_latin_refuse_the_plate_reader(name: str) -> None:
     with pytest.raises(ValidationError, match="'cct' cannot read"):
         VisionConfig(grammar=name, plate_readers=(CCT,))
+
+
+def test_characters_a_grammar_declares_count_as_well_as_those_its_pattern_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared = Grammar("declared-test", re.compile(r"[A-Z0-9]{2,8}"), script="挂")
+    monkeypatch.setitem(plates.GRAMMARS, declared.name, declared)
+    assert grammar_characters(declared) == "挂"
+    with pytest.raises(ValidationError, match="has no 挂"):
+        VisionConfig(grammar=declared.name, plate_readers=(CCT,))
