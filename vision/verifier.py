@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,9 +20,9 @@ from vision.candidates import Candidate
 from vision.hypotheses import Box, Hypothesis, add_layouts, overlap
 from vision.identity import Expected, Identification, Read, ReadKind, ReadPath, Verification
 from vision.pipeline import Recognizer
-from vision.plate_reader import PlateReader
+from vision.plate_reader import PlateReader, Probs
 from vision.read import EMPTY, Image, LineRead, TextReader
-from vision.verify import DEFAULT_MARGINS, Floats, LineScores, Margins, Verdict, ctc_line, either, match
+from vision.verify import DEFAULT_MARGINS, Floats, Margins, Verdict, ctc_line, either, match
 from vision.verify import relative as relative_to_free
 from vision.verify import slot_line as slot_scores
 
@@ -30,6 +30,16 @@ _REGION_MARGIN = 0.1  # cut around a region's box, in its smaller side: the plat
 MAX_REGIONS = 3  # the free reading's first regions (the lane keeps its three best reads of a frame too)
 _MAX_CONTAINERS = 2  # a truck carries at most two 20 ft or one 40/45 ft container
 _CONTAINER_LENGTH = 11
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RegionRead:
+    """One region read for scoring: PP-OCR's reads of its layouts (one line, two rows joined, ...) with
+    their steps, and the slot reader's output for a plate ([slots, 37]; None where it did not read)."""
+
+    kind: ReadKind
+    lines: tuple[LineRead, ...]
+    slots: Probs | None
 
 
 class Verifier:
@@ -48,15 +58,22 @@ class Verifier:
         self._longest = {ReadKind.PLATE: longest_plate, ReadKind.CONTAINER: _CONTAINER_LENGTH}
 
     @classmethod
-    def for_recognizer(cls, recognizer: Recognizer, margins: Margins = DEFAULT_MARGINS) -> Verifier:
-        """A verifier reading with the recognizer's own sessions: its PP-OCR reader, and its plate-trained
-        reader when it has one loaded."""
-        return cls(recognizer.reader, recognizer.plate_reader, margins, recognizer.judge.grammar.longest)
+    def for_recognizer(
+        cls, recognizer: Recognizer, margins: Margins = DEFAULT_MARGINS, slots: bool = False
+    ) -> Verifier:
+        """A verifier reading with the recognizer's own sessions: its PP-OCR reader and, with `slots`, its
+        plate-trained reader when it has one loaded.
 
-    def scores(
-        self, image: Image, boxes: Sequence[Box], kind: ReadKind, texts: Sequence[str]
-    ) -> list[Floats]:
-        """Every text's score in each region (box) of the image: one array per box, in `texts`' order."""
+        Not by default: as a mixture with PP-OCR, the slot reader's confident misreads of Vietnamese
+        plates (5 for 6: `61F88270` for `51F88270`, PP-OCR 14 nats against) let a plate a look-alike away
+        from the truck's pass: 27 % of vn-plate-vito's images with their own plate replaced by its
+        look-alikes, against 0.8 % with PP-OCR alone (docs/vision.md)."""
+        plate_reader = recognizer.plate_reader if slots else None
+        return cls(recognizer.reader, plate_reader, margins, recognizer.judge.grammar.longest)
+
+    def read(self, image: Image, boxes: Sequence[Box], kind: ReadKind) -> list[RegionRead]:
+        """Each region (box) of the image read for scoring: its layouts by PP-OCR, a plate by the slot
+        reader too. The crops of all regions go through each reader in one batch."""
         regions = [cut(image, box) for box in boxes]
         crops: list[Image] = []
         views: list[list[list[int]]] = []  # per region, per layout: the crops read one after the other
@@ -66,23 +83,35 @@ class Verifier:
             views.append([h.parts for h in hyps])
         lines = self._reader.read(crops, background_pad=kind is ReadKind.CONTAINER) if crops else []
         slots = (
-            self._plate_reader.read(regions)
+            [s.probs for s in self._plate_reader.read(regions)]
             if kind is ReadKind.PLATE and self._plate_reader is not None and regions
-            else []
+            else [None] * len(regions)
         )
+        return [
+            RegionRead(kind, tuple(line_of(lines, parts) for parts in layouts), probs)
+            for layouts, probs in zip(views, slots, strict=True)
+        ]
+
+    def score(self, reads: Sequence[RegionRead], texts: Sequence[str]) -> list[Floats]:
+        """Every text's score in each region read: one array per region, in `texts`' order."""
         out = []
-        for k, layouts in enumerate(views):
-            readings: list[LineScores] = []
-            for parts in layouts:
-                line = line_of(lines, parts)
-                if line.steps is not None and len(line.steps):
-                    readings.append(ctc_line(line.steps, texts, self._longest[kind], line.extra))
+        for region in reads:
+            readings = [
+                ctc_line(line.steps, texts, self._longest[region.kind], line.extra)
+                for line in region.lines
+                if line.steps is not None and len(line.steps)
+            ]
             ctc = relative_to_free(readings) if readings else np.full(len(texts), -np.inf)
-            if slots:
-                out.append(either(ctc, relative_to_free([slot_scores(slots[k].probs, texts)])))
-            else:
-                out.append(ctc)
+            if region.slots is not None:
+                ctc = either(ctc, relative_to_free([slot_scores(region.slots, texts)]))
+            out.append(ctc)
         return out
+
+    def scores(
+        self, image: Image, boxes: Sequence[Box], kind: ReadKind, texts: Sequence[str]
+    ) -> list[Floats]:
+        """Every text's score in each region (box) of the image: `read`, then `score`."""
+        return self.score(self.read(image, boxes, kind), texts)
 
     def check(
         self, image: Image, boxes: Sequence[Box], kind: ReadKind, texts: Sequence[str]

@@ -18,10 +18,11 @@ times less likely. Per reader:
 - the plate-trained slot reader ([slots, 37], a softmax per slot, `_` pads): the product over slots of
   the text's characters then pads; the reference is each slot's most likely character.
 
-Two readers of a region are a mixture (one of them is right: log of the mean likelihood ratio), so a
-reader that misaligned a plate (a dropped character shifts every slot) does not veto a good read by the
-other. A match is accepted only when the best expected text is within `Margins.free` of the free reads
-and at least `Margins.rival` above the runner-up expected text. Pure: arrays in, numbers out.
+Two readers of a region can be taken as a mixture (`either`: one of them is right), so a reader that
+misaligned a plate (a dropped character shifts every slot) does not veto a good read by the other; the
+lane uses PP-OCR alone (vision/verifier.py says why). A match is accepted only when the best expected text
+is within `Margins.free` of the free reads and at least `Margins.rival` above the runner-up expected
+text. Pure: arrays in, numbers out.
 """
 
 from __future__ import annotations

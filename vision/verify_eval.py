@@ -9,7 +9,11 @@ read elsewhere is another vehicle's). Its match is the valid free read, else the
 - `verified_exact`: the share of images matched to their own label;
 - `false_accept`: the share matched to some other label once their own is removed from the list: what
   happens to a truck whose plate the gate does not expect;
-- `by_verification`: the share matched to their own label by the verified path (the free read not valid).
+- `by_verification`: the share matched to their own label by the verified path; `overruled`: those of
+  them whose free read was valid but said another text (`verifier.outweighs`);
+- `near_false_accept`: the share matched to some text once their own is replaced in the list by every
+  text a look-alike away from it (`near`: 8/B, 1/I, 6/G, ... swapped, a character left out or doubled):
+  a truck whose plate differs from an expected one by the characters the readers confuse most.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vision import evaluate
+from vision import evaluate, iso6346
 from vision.evaluate import Outcome, Report, Sample, cut_box, load_labels, pick
 from vision.hypotheses import Box, overlap
 from vision.identity import ReadKind, ReadPath
@@ -43,6 +47,8 @@ class Verified:
     path: ReadPath
     verdict: Verdict | None
     impostor: str | None  # matched with its own label removed from the list: a false accept
+    near_impostor: str | None  # matched with its own label replaced by texts a look-alike away
+    near_path: ReadPath | None = None  # the path that matched near_impostor
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,8 @@ class VerifyReport:
     false_accept: float
     by_verification: float
     overruled: float  # matched to their own label by verification over a valid free read of another text
+    near_false_accept: float  # matched to a text a look-alike away from their own, their own not expected
+    near_by_verification: float  # those of them matched by the verified path (the others: the free read)
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -99,6 +107,11 @@ def misses(r: Verified) -> str:
         said.append(f"matched {r.matched or '-'} ({r.path.value})")
     if r.impostor is not None:
         said.append(f"FALSE ACCEPT {r.impostor} without its own label")
+    if r.near_impostor is not None:
+        said.append(
+            f"NEAR FALSE ACCEPT {r.near_impostor} by the {r.near_path.value if r.near_path else '-'} path"
+            " (a look-alike away, its own label not expected)"
+        )
     if not said:
         return ""
     v = r.verdict
@@ -117,7 +130,7 @@ def misses(r: Verified) -> str:
 def score(results: Sequence[Verified], expected: int) -> VerifyReport:
     n = len(results)
     if n == 0:
-        return VerifyReport(expected, 0.0, 0.0, 0.0, 0.0)
+        return VerifyReport(expected, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     exact = [r for r in results if r.matched == r.sample.text]
     return VerifyReport(
         expected=expected,
@@ -125,6 +138,8 @@ def score(results: Sequence[Verified], expected: int) -> VerifyReport:
         false_accept=round(sum(r.impostor is not None for r in results) / n, 4),
         by_verification=round(sum(r.path is ReadPath.VERIFIED for r in exact) / n, 4),
         overruled=round(sum(r.path is ReadPath.VERIFIED and r.free_valid for r in exact) / n, 4),
+        near_false_accept=round(sum(r.near_impostor is not None for r in results) / n, 4),
+        near_by_verification=round(sum(r.near_path is ReadPath.VERIFIED for r in results) / n, 4),
     )
 
 
@@ -139,10 +154,11 @@ def _verify(
 ) -> Verified:
     raw = cv2.imread(str(folder / sample.filename), cv2.IMREAD_COLOR)
     if raw is None:
-        return Verified(sample, "", False, None, ReadPath.FREE, None, None)
+        return Verified(sample, "", False, None, ReadPath.FREE, None, None, None)
     image = np.asarray(raw, dtype=np.uint8)
     view, boxes, free, free_valid = _reads(recognizer, image, sample.box, kind, reader_only)
-    scores = verifier.scores(view, boxes, kind, texts) if boxes else []
+    reads = verifier.read(view, boxes, kind) if boxes else []
+    scores = verifier.score(reads, texts)
     verdict = one_object(verdicts(texts, scores, kind, verifier.margins))
     matched, path = _match(free, free_valid, verdict, set(texts), verifier.margins)
     others = [t for t in texts if t != sample.text]
@@ -150,7 +166,93 @@ def _verify(
     without: list[Floats] = [s[keep] for s in scores]
     rival = one_object(verdicts(others, without, kind, verifier.margins))
     impostor, _ = _match(free, free_valid, rival, set(others), verifier.margins)
-    return Verified(sample, free, free_valid, matched, path, verdict, impostor)
+    # The harder case: its own text replaced by texts a look-alike away, as if a truck came whose plate
+    # differs from an expected one by a character the readers confuse most.
+    close = sorted(set(near(sample.text, kind, _plate_of(recognizer))) - set(texts))
+    with_close = [np.concatenate([w, c]) for w, c in zip(without, verifier.score(reads, close), strict=True)]
+    lookalike = one_object(verdicts(others + close, with_close, kind, verifier.margins))
+    near_impostor, near_path = _match(free, free_valid, lookalike, set(others + close), verifier.margins)
+    return Verified(
+        sample,
+        free,
+        free_valid,
+        matched,
+        path,
+        verdict,
+        impostor,
+        near_impostor,
+        near_path if near_impostor is not None else None,
+    )
+
+
+# What a character is read as most often on plates and container codes. Not O for 0 or 0 for O: on US and
+# Slovak plates they are one glyph (openalpr us writes it 0, eu O), which no reader can tell apart.
+_LOOK_ALIKES = {
+    "0": "DQ8",
+    "O": "DQC",
+    "D": "0O",
+    "Q": "0O",
+    "1": "I7LT",
+    "I": "1LT",
+    "L": "1I",
+    "T": "1I7",
+    "7": "1T",
+    "2": "Z",
+    "Z": "27",
+    "5": "S6",
+    "S": "58",
+    "6": "G5B",
+    "G": "6C",
+    "8": "B06S",
+    "B": "863",
+    "3": "8B",
+    "4": "AH",
+    "A": "4",
+    "H": "NM4",
+    "N": "MHW",
+    "M": "NW",
+    "W": "NMV",
+    "V": "UY",
+    "U": "VO",
+    "Y": "V",
+    "K": "X",
+    "X": "K",
+    "C": "GO",
+    "E": "F",
+    "F": "E",
+    "P": "R",
+    "R": "P",
+    "9": "0",
+}
+
+
+def near(text: str, kind: ReadKind, plausible: Callable[[str], bool] | None = None) -> list[str]:
+    """Texts a look-alike away from `text`: each character swapped for each of its look-alikes, and for a
+    plate each character left out or written twice, kept only when `plausible` (a plate of the lane's
+    grammar: a declaration names real plates). A container number keeps its check digit right (a
+    declaration's number passes it), so its near numbers differ in two characters."""
+    swaps = [text[:i] + alt + text[i + 1 :] for i, ch in enumerate(text) for alt in _LOOK_ALIKES.get(ch, "")]
+    if kind is ReadKind.CONTAINER:
+        if len(text) != 11:
+            return []
+        shaped = [t for t in swaps if t[:4].isalpha() and t[4:10].isdigit() and t[:10] != text[:10]]
+        return sorted({c for t in shaped if iso6346.is_valid(c := iso6346.complete(t[:10]))} - {text})
+    edits = [text[:i] + text[i + 1 :] for i in range(len(text))] + [
+        text[:i] + text[i] + text[i:] for i in range(len(text))
+    ]
+    return sorted(
+        {t for t in swaps + edits if t != text and len(t) >= 2 and (plausible is None or plausible(t))}
+    )
+
+
+def _plate_of(recognizer: Recognizer) -> Callable[[str], bool]:
+    """Whether a text is a plate of the recognizer's grammar as it stands (valid, no look-alike swapped)."""
+
+    def plausible(text: str) -> bool:
+        checked = recognizer.judge.grammar.check(text)
+        return checked.valid and checked.text == text
+
+    return plausible
 
 
 def _match(
