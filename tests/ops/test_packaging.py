@@ -117,7 +117,16 @@ def test_the_wheel_carries_kiosk_assets_config_examples_units_and_the_deploy_gui
         "edge/cli/__init__.py",
         "edge/demo/runner.py",
         "devices/sim/lane_controller.py",
+        "pacing/backoff.py",
     }
+    # The plate reader a fresh install runs offline, with its licence and provenance beside it.
+    expected |= {
+        f"vision/models/plate_reader/{p.name}" for p in (REPO / "vision/models/plate_reader").iterdir()
+    }
+    assert {
+        "vision/models/plate_reader/cct_xs_v1_global.onnx",
+        "vision/models/plate_reader/LICENSE",
+    } <= expected
     assert expected - names == set()
     assert f"{data}/config/example-site.yaml" in names
     entry_points = zipfile.ZipFile(wheel).read("border_gate_edge-0.1.0.dist-info/entry_points.txt").decode()
