@@ -7,8 +7,8 @@ other class, and the corrected text is accepted only when exactly one correction
 Generic grammars demand no class anywhere, so they never correct.
 
 A lane reads the plates of several countries: `grammar(["vietnam", "china", "cambodia"])` combines
-them. A read is valid when one of them holds (the first in the lane's order; not valid when it needed a
-swap and another grammar holds on another text), and the match says which. A grammar whose plates hold
+them. A read is valid when one of them holds (the first in the lane's order; not valid when another
+grammar holds it as another text with no more swaps), and the match says which. A grammar whose plates hold
 characters beyond A-Z0-9 (China's province characters) names them in `script`: the reader keeps them
 for it, and vision/plate_decode.py reads such plates constrained to the grammar's classes.
 """
@@ -126,9 +126,9 @@ class Grammar:
             return next((m for m in matches if m.grammar), PlateMatch(text, False))
         first = valid[0]  # the lane's first grammar that holds
         # Another grammar holding on another text is another country's plate read in the same characters:
-        # the first stands only when it needed no swap (5DZ1630 is Cambodian as read and Vietnamese
-        # 50Z1630 with a swap; which it is, the reader cannot tell).
-        if first.corrections and any(m.text != first.text for m in valid[1:]):
+        # the first stands only when it needed fewer swaps (5DZ1630 is Cambodian as read and Vietnamese
+        # 50Z1630 with one swap; which it is, the reader cannot tell).
+        if any(m.text != first.text and m.corrections <= first.corrections for m in valid[1:]):
             as_read = next((m.grammar for m in valid if m.text == text), first.grammar)
             return PlateMatch(text, False, grammar=as_read)  # a plate's form, of two countries
         return first

@@ -118,6 +118,8 @@ def test_two_countries_plates_in_the_same_characters_are_not_chosen_between() ->
     assert (lane.check("5DZ1630").valid, lane.check("5DZ1630").grammar) == (False, "cambodia")
     assert grammar("vietnam").check("5DZ1630").text == "50Z1630"
     assert grammar("cambodia").check("5DZ1630").valid
+    # 50Z163D is Vietnamese with one swap, Cambodian (5OZ1630) with two: Vietnamese
+    assert (lane.check("50Z163D").text, lane.check("50Z163D").valid) == ("50Z1630", True)
     # the same in the other order: Cambodian as read, first
     assert grammar(["cambodia", "vietnam"]).check("5DZ1630").grammar == "cambodia"
 
