@@ -215,9 +215,8 @@ def resolve(
 
 def outweighs(verdict: Verdict | None, margins: Margins) -> bool:
     """Whether an accepted verdict overrules a valid free read of another text: only when its text is
-    within `margins.overrule` of the free reads. A sure reader that read an unexpected plate right gives
-    every expected plate it differs from a far lower score than that (a sure character read otherwise
-    costs 10 nats or more), so such a truck keeps its own plate and no declaration."""
+    within `margins.overrule` of the free reads, about as likely as what the readers read. A truck whose
+    plate is not expected, read right and sure, keeps its own plate and no declaration."""
     return verdict is not None and verdict.score >= -margins.overrule
 
 
