@@ -94,9 +94,3 @@ def test_only_a_read_in_none_of_the_lanes_forms_gets_the_script_reason(read: Rea
     _, reasons, en, _ = _decide(Identification(read), "51C12345")
     assert Reason.LOW_CONFIDENCE in reasons
     assert says in en
-
-
-def test_rendered_frames_are_deterministic() -> None:
-    a = render_scene([(render_lao_plate("ກຂ 1234"), (10, 10))], seed=1)
-    b = render_scene([(render_lao_plate("ກຂ 1234"), (10, 10))], seed=1)
-    assert np.array_equal(a, b)
