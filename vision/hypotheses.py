@@ -36,6 +36,10 @@ _MIN_ROW_HEIGHT = 10
 # A container serial read without its check digit, and how far (in heights) to widen it to the right.
 _SERIAL_ALONE = re.compile(r"[0-9]{6}")
 _SERIAL_ROOM = 0.9
+# A vertical code's stack read this short (characters, at least and fewer than) is a column cut short.
+_COLUMN_SHORT = (4, 11)
+# A container region is cut into rows only when its line read shows this many characters.
+_ROWS_MIN_READ = 0
 
 
 @dataclass(slots=True)
@@ -158,6 +162,73 @@ def add_serial_room(
         hyps.append(Hypothesis(box, [first + len(more) - 1]))
         extended.append(Region(quad_from_box(*box), region.score))
     return extended, more
+
+
+def add_column_room(
+    view: Image, regions: Sequence[Region], lines: Sequence[LineRead], first: int, hyps: list[Hypothesis]
+) -> tuple[list[Region], list[Image]]:
+    """Vertical codes found cut short, cut again with the rest of their column.
+
+    At a coarse scale the detector often ends a column a few characters early (`MSKU3866` of
+    `MSKU3866036`, the rest found as a stub or not at all): a vertical region whose stack reads 4 to 10
+    characters is cut again, lengthened by the characters missing (downwards when its read starts with
+    an owner code, else both ways). Returns a region for each (for the joins) and the crops to read, the
+    first of which will be crop `first`; their hypotheses are added to `hyps`.
+    """
+    stack_of: dict[Box, int] = {}
+    for hyp in hyps:
+        if len(hyp.parts) == 1:
+            stack_of.setdefault(hyp.box, hyp.parts[0])
+    extended: list[Region] = []
+    more: list[Image] = []
+    for region in regions:
+        x, y, w, h = region.box
+        if not layout.is_vertical(w, h) or region.box not in stack_of:
+            continue
+        text = lines[stack_of[region.box]].text
+        if not _COLUMN_SHORT[0] <= len(text) < _COLUMN_SHORT[1]:
+            continue
+        missing = round((_COLUMN_SHORT[1] - len(text) + 0.5) * h / len(text))
+        up = 0 if text[:4].isalpha() else missing
+        x, y0 = max(0, x), max(0, y - up)
+        y1 = min(view.shape[0], y + h + missing)
+        box = (x, y0, w, y1 - y0)
+        crop = crop_quad(view, quad_from_box(*box), pad=0.1)
+        for stacked in layout.vertical_variants(crop):
+            more.append(stacked)
+            hyps.append(Hypothesis(box, [first + len(more) - 1]))
+        extended.append(Region(quad_from_box(*box), region.score))
+    return extended, more
+
+
+def add_container_rows(
+    region_crops: Sequence[Image],
+    line_of: Sequence[int],
+    lines: Sequence[LineRead],
+    first: int,
+    hyps: list[Hypothesis],
+    boxes: Sequence[Box],
+) -> list[Image]:
+    """Container regions square enough for a number over its size/type code, cut into their two rows:
+    the crops to read (the first will be crop `first`), their hypotheses (both rows joined, each row
+    alone) added to `hyps`.
+
+    Only regions whose one-line read shows `_ROWS_MIN_READ` characters or more: clutter that reads as
+    nothing as a line reads as nothing in rows.
+    """
+    more: list[Image] = []
+    for crop, line, box in zip(region_crops, line_of, boxes, strict=True):
+        if line < 0 or len(lines[line].text) < _ROWS_MIN_READ:
+            continue
+        h, w = crop.shape[:2]
+        if not layout.may_be_two_rows(w, h, 5.0):
+            continue
+        split = layout.split_rows(crop)
+        if split is not None:
+            top, bottom = first + len(more), first + len(more) + 1
+            more.extend(split)
+            hyps.extend([Hypothesis(box, [top, bottom]), Hypothesis(box, [top]), Hypothesis(box, [bottom])])
+    return more
 
 
 def add_row_splits(

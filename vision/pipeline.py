@@ -11,13 +11,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from vision.candidates import Candidate, Judge, contested, ranked
 from vision.config import YOLO_KIND_LABELS, PlateReaderKind, VisionConfig
-from vision.detect import TEXT_LABEL, Detector, TextDetector, YoloDetector
+from vision.detect import TEXT_LABEL, Detector, Region, TextDetector, YoloDetector
 from vision.hypotheses import (
     Box,
     Hypothesis,
+    add_column_room,
     add_columns,
+    add_container_rows,
     add_layouts,
     add_neighbours,
     add_regions,
@@ -43,6 +47,8 @@ _LABEL_OF = dict(zip((ReadKind.PLATE, ReadKind.CONTAINER), YOLO_KIND_LABELS, str
 _SLOT_PLACES = 3
 _SLOT_PLACES_ALONE = 6
 Readers = tuple[PlateReaderKind, ...]
+# Around a container read's place cut again for its second view, in the box's smaller side.
+_AGAIN_MARGIN = 0.1
 
 
 @dataclass(slots=True)
@@ -54,6 +60,8 @@ class Timings:
     regions: int = 0
     crops: int = 0  # read by PP-OCR
     slot_crops: int = 0  # read by the plate-trained reader
+    detections: int = 0  # detection passes (a finer scale only when the coarser one read nothing valid)
+    early_exit: bool = False  # a container frame done before its last round (Recognizer._containers)
 
 
 class Recognizer:
@@ -73,6 +81,7 @@ class Recognizer:
         min_valid_confidence: float = 0.8,
         plate_reader: PlateReader | None = None,
         readers: Readers = (PlateReaderKind.PPOCR,),
+        early_exit: bool = True,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -80,6 +89,8 @@ class Recognizer:
         self.judge = Judge(grammar, min_valid_confidence)
         self.det_sizes = tuple(det_sizes)
         self.max_regions = max_regions
+        # A container frame whose number two crops already read alike, valid, is not read further.
+        self.early_exit = early_exit
         self.readers: Readers = ()
         self.readers = self._checked(readers)
         self.timings = Timings()
@@ -138,26 +149,18 @@ class Recognizer:
         else:
             regions = self.detector.detect(view)
         self.timings.detect_ms += (time.perf_counter() - start) * 1000
+        self.timings.detections += 1
         # A region detector that names its classes (YOLO): only the sought kind's regions are read.
         regions = [r for r in regions if r.label in (TEXT_LABEL, _LABEL_OF[kind])]
         regions = plausible(regions, kind)[: self.max_regions]
         self.timings.regions += len(regions)
+        if kind is ReadKind.CONTAINER:
+            return self._containers(view, regions)
         crops: list[Image] = []
         hyps: list[Hypothesis] = []
-        two_rows = kind is ReadKind.CONTAINER  # plates: only where the one-line read gave nothing valid
-        region_crops, line_of = add_regions(view, regions, kind, crops, hyps, rows=two_rows)
-        if kind is ReadKind.CONTAINER:
-            add_columns(view, regions, crops, hyps)
+        region_crops, line_of = add_regions(view, regions, kind, crops, hyps, rows=False)
         lines = self._read(crops, kind, readers)
-        if kind is ReadKind.CONTAINER:
-            extended, more = add_serial_room(view, regions, line_of, lines, len(crops), hyps)
-            if more:
-                crops.extend(more)
-                lines.extend(self._read(more, kind))
-            regions = regions + extended
         add_neighbours(regions, hyps, kind)
-        if two_rows:
-            return self.judge.score(lines, hyps, kind)
         slot_reads: dict[Box, SlotRead] = {}  # what the plate reader read, by place, in this frame
         found = self._plates(view, lines, hyps, readers, slot_reads)
         found = self._confirm(found, lambda c: wider(view, c.box), readers)
@@ -173,6 +176,85 @@ class Recognizer:
             return found
         found = self._plates(view, lines + self._read(rows, kind, readers), hyps, readers, slot_reads)
         return self._confirm(found, lambda c: wider(view, c.box), readers, confirmed)
+
+    def _containers(self, view: Image, regions: list[Region]) -> list[Candidate]:
+        """The container numbers of a frame's regions, read in rounds, most telling crops first.
+
+        First each region as one line (a vertical one as its stacks) and the columns of character-sized
+        regions; then the serials read without their check digit, widened; then the rows of regions that
+        read something (a number over its size/type code). After each round, with `early_exit`, a frame
+        whose best read is a valid number that two views read alike is done (`_settled`): most frames
+        need the first round only. The last round judges everything together.
+        """
+        kind = ReadKind.CONTAINER
+        crops: list[Image] = []
+        hyps: list[Hypothesis] = []
+        region_crops, line_of = add_regions(view, regions, kind, crops, hyps, rows=False)
+        add_columns(view, regions, crops, hyps)
+        lines = self._read(crops, kind)
+        if (found := self._settled(view, regions, lines, hyps)) is not None:
+            return found
+        extended, serials = add_serial_room(view, regions, line_of, lines, len(crops), hyps)
+        lengthened, columns = add_column_room(view, regions, lines, len(crops) + len(serials), hyps)
+        regions = regions + extended + lengthened
+        serials += columns
+        if serials:
+            crops.extend(serials)
+            lines.extend(self._read(serials, kind))
+            if (found := self._settled(view, regions, lines, hyps)) is not None:
+                return found
+        boxes = [r.box for r in regions[: len(region_crops)]]
+        rows = add_container_rows(region_crops, line_of, lines, len(crops), hyps, boxes)
+        if rows:
+            crops.extend(rows)
+            lines.extend(self._read(rows, kind))
+        add_neighbours(regions, hyps, kind)
+        return self.judge.score(lines, hyps, kind)
+
+    def _settled(
+        self, view: Image, regions: list[Region], lines: list[LineRead], hyps: list[Hypothesis]
+    ) -> list[Candidate] | None:
+        """The frame's container candidates when its best read is valid and read alike by two views:
+        two hypotheses that share no crop, or else its crops cut again (`_again`); None otherwise (or
+        without `early_exit`). The hypotheses are joined with their neighbours for the look, not kept."""
+        if not self.early_exit:
+            return None
+        joined = [*hyps]
+        add_neighbours(regions, joined, ReadKind.CONTAINER)
+        found = self.judge.score(lines, joined, ReadKind.CONTAINER)
+        if not found or not found[0].valid:
+            return None
+        text = found[0].text
+        views = [
+            h
+            for h in joined
+            if any(c.valid and c.text == text for c in self.judge.candidates(lines, [h], ReadKind.CONTAINER))
+        ]
+        if not _apart(views) and not self._again(view, views, hyps, text):
+            return None
+        self.timings.early_exit = True
+        return found
+
+    def _again(self, view: Image, views: list[Hypothesis], hyps: list[Hypothesis], text: str) -> bool:
+        """Whether the crops of the first hypothesis that read a number valid, each cut again a little
+        wider and stretched sideways (one crop each, joined as before), read the same number valid."""
+        if not views:
+            return False
+        box_of: dict[int, Box] = {}
+        for h in hyps:
+            if len(h.parts) == 1:
+                box_of.setdefault(h.parts[0], h.box)
+        first = views[0]
+        crops: list[Image] = []
+        for i in first.parts:
+            again = _cut_again(view, box_of[i]) if i in box_of else None
+            if again is None:
+                return False
+            crops.append(again)
+        kind = ReadKind.CONTAINER
+        lines = self._read(crops, kind)
+        target = self.judge.candidates(lines, [Hypothesis(first.box, list(range(len(crops))))], kind)
+        return any(c.valid and c.text == text for c in target)
 
     def _plates(
         self,
@@ -272,6 +354,32 @@ class Recognizer:
         if PlateReaderKind.CCT in readers and self.plate_reader is None:
             raise ValueError("the plate-trained reader (cct) is named, but the recognizer has none loaded")
         return tuple(readers)
+
+
+def _apart(views: list[Hypothesis]) -> bool:
+    """Whether two of the hypotheses share no crop: two views of the same number."""
+    seen: list[set[int]] = []
+    for h in views:
+        parts = set(h.parts)
+        if any(not parts & other for other in seen):
+            return True
+        seen.append(parts)
+    return False
+
+
+def _cut_again(view: Image, box: Box) -> Image | None:
+    """A region's second crop: cut with `_AGAIN_MARGIN` of its smaller side round it (none for a
+    character-sized box: a boxed check digit's frame hides the digit) and stretched sideways; a
+    vertical region as its first stack. None when nothing readable comes of it."""
+    x, y, w, h = box
+    m = 0 if 0.5 < w / max(1, h) < 1.3 else round(_AGAIN_MARGIN * min(w, h))
+    crop = np.ascontiguousarray(view[max(0, y - m) : y + h + m, max(0, x - m) : x + w + m])
+    if min(crop.shape[:2]) < 4:
+        return None
+    crops: list[Image] = []
+    hyps: list[Hypothesis] = []
+    add_layouts(restretched(crop), box, ReadKind.CONTAINER, crops, hyps, rows=False)
+    return crops[hyps[0].parts[0]] if hyps else None
 
 
 def _best(candidates: list[Candidate]) -> Candidate | None:
