@@ -91,11 +91,13 @@ def run(
 
 
 def run_eval(
-    recognizer: Recognizer, folder: Path, kind: ReadKind, reader_only: bool = False
+    recognizer: Recognizer, folder: Path, kind: ReadKind, reader_only: bool = False, slots: bool = False
 ) -> tuple[Report, dict[str, float], list[Outcome], list[str]]:
     """For `gate-edge vision eval --expected-from-labels`: the free reads' report, the verification
-    figures, the free outcomes and one line per image not matched to its own label or falsely accepted."""
-    report, checked, results = run(recognizer, Verifier.for_recognizer(recognizer), folder, kind, reader_only)
+    figures, the free outcomes and one line per image not matched to its own label or falsely accepted.
+    `slots`: score with the plate-trained reader too (`Verifier.for_recognizer`)."""
+    verifier = Verifier.for_recognizer(recognizer, slots=slots)
+    report, checked, results = run(recognizer, verifier, folder, kind, reader_only)
     outcomes = [Outcome(r.sample, r.free, r.free_valid, 0.0, 0.0) for r in results]
     return report, dict(checked.as_dict()), outcomes, [line for r in results if (line := misses(r))]
 

@@ -72,6 +72,11 @@ def add_vision_parser(subparsers: Any) -> None:
         help="also verify each image against all the set's label texts as the gate's expected list: "
         "adds verified_exact, and false_accept (matched to another label once its own is removed)",
     )
+    ev.add_argument(
+        "--verify-slots",
+        action="store_true",
+        help="with --expected-from-labels: score with the plate-trained reader too, as a mixture with PP-OCR",
+    )
     ev.set_defaults(func=cmd_eval)
 
     ds = sub.add_parser(
@@ -154,7 +159,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             from vision import verify_eval
 
             report, verified, outcomes, missed = verify_eval.run_eval(
-                recognizer, args.dataset, ReadKind(args.kind), args.reader_only
+                recognizer, args.dataset, ReadKind(args.kind), args.reader_only, args.verify_slots
             )
         else:
             report, outcomes = evaluate.run(
