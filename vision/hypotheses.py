@@ -39,7 +39,7 @@ _SERIAL_ROOM = 0.9
 # A vertical code's stack read this short (characters, at least and fewer than) is a column cut short.
 _COLUMN_SHORT = (4, 11)
 # A container region is cut into rows only when its line read shows this many characters.
-_ROWS_MIN_READ = 0
+_ROWS_MIN_READ = 4
 
 
 @dataclass(slots=True)

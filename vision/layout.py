@@ -68,10 +68,17 @@ def character_rows(crop: Image, min_chars: int = 4) -> list[tuple[int, int]]:
     return out if len(out) >= min_chars else []
 
 
+# A column cut into more characters than this is corrugation or a ladder of stripes, not a code (11
+# characters, 15 with the size/type code under it): laid side by side it would be read at the reader's
+# widest, five times a code's cost, for nothing.
+MAX_STACKED = 18
+
+
 def stack_vertical(crop: Image) -> Image | None:
-    """One horizontal line made of the characters of a vertical code, or None if none are found."""
+    """One horizontal line made of the characters of a vertical code, or None if none are found (or
+    more than `MAX_STACKED`)."""
     spans = character_rows(crop)
-    if not spans:
+    if not spans or len(spans) > MAX_STACKED:
         return None
     h, w = crop.shape[:2]
     mask = ink_mask(crop)

@@ -38,8 +38,16 @@ def test_a_vertical_code_is_read_valid_from_the_first_detection_scale(deployed: 
     assert deployed.timings.detections == 1
 
 
-@pytest.mark.parametrize("layout", ["one_block", "two_row", "vertical", "door_vertical"])
-def test_a_frame_is_left_once_two_views_read_its_number_alike(deployed: Recognizer, layout: str) -> None:
+# The vertical code is settled by its column lengthened, in the second round, and the door's column in
+# the first: the rows round has nothing to read on them (no region reads 4 characters as a line), so
+# leaving early saves no crop there.
+@pytest.mark.parametrize(
+    ("layout", "saves"),
+    [("one_block", True), ("two_row", True), ("door_vertical", False), ("vertical", False)],
+)
+def test_a_frame_is_left_once_two_views_read_its_number_alike(
+    deployed: Recognizer, layout: str, saves: bool
+) -> None:
     frame = _scene(layout)
     deployed.early_exit = False
     try:
@@ -49,7 +57,7 @@ def test_a_frame_is_left_once_two_views_read_its_number_alike(deployed: Recogniz
         deployed.early_exit = True
     found = deployed.read_frame(frame, ReadKind.CONTAINER)
     assert deployed.timings.early_exit
-    assert deployed.timings.crops < all_crops
+    assert deployed.timings.crops < all_crops if saves else deployed.timings.crops <= all_crops
     assert (found[0].text, found[0].valid) == (every[0].text, every[0].valid) == (NUMBER, True)
 
 
