@@ -61,6 +61,17 @@ def test_a_frame_is_left_once_two_views_read_its_number_alike(
     assert (found[0].text, found[0].valid) == (every[0].text, every[0].valid) == (NUMBER, True)
 
 
+def test_a_number_one_view_reads_valid_and_the_second_reads_otherwise_is_read_to_the_end(
+    deployed: Recognizer,
+) -> None:
+    # The door layout: the serial widened reads `3866036` at 0.93 (valid joined with `MSKU`), the same
+    # place cut again and stretched at 0.65 (not valid): no second view, so the rows are read as well and
+    # the number is judged against them, as without the early exit.
+    found = deployed.read_frame(_scene("door"), ReadKind.CONTAINER)
+    assert not deployed.timings.early_exit
+    assert (found[0].text, found[0].valid) == (NUMBER, True)
+
+
 def test_without_early_exit_every_round_is_read(deployed: Recognizer) -> None:
     deployed.early_exit = False
     try:
