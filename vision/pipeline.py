@@ -181,10 +181,11 @@ class Recognizer:
         """The container numbers of a frame's regions, read in rounds, most telling crops first.
 
         First each region as one line (a vertical one as its stacks) and the columns of character-sized
-        regions; then the serials read without their check digit, widened; then the rows of regions that
-        read something (a number over its size/type code). After each round, with `early_exit`, a frame
-        whose best read is a valid number that two views read alike is done (`_settled`): most frames
-        need the first round only. The last round judges everything together.
+        regions; then the serials read without their check digit, widened, and the columns cut short,
+        lengthened; then the rows of regions whose line read shows some characters (a number over its
+        size/type code). After the first two rounds, with `early_exit`, a frame whose best read is a valid
+        number that two views read alike is done (`_settled`): 16 of container-marsa's 19 valid frames
+        need no rows. The last round judges everything together.
         """
         kind = ReadKind.CONTAINER
         crops: list[Image] = []
@@ -197,10 +198,9 @@ class Recognizer:
         extended, serials = add_serial_room(view, regions, line_of, lines, len(crops), hyps)
         lengthened, columns = add_column_room(view, regions, lines, len(crops) + len(serials), hyps)
         regions = regions + extended + lengthened
-        serials += columns
-        if serials:
-            crops.extend(serials)
-            lines.extend(self._read(serials, kind))
+        if more := serials + columns:
+            crops.extend(more)
+            lines.extend(self._read(more, kind))
             if (found := self._settled(view, regions, lines, hyps)) is not None:
                 return found
         boxes = [r.box for r in regions[: len(region_crops)]]
