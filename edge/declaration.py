@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from vision.plates import normalise_plate
+from vision.plates import parse_plate
+
+# A plate as typed into a declaration (a clerk's "51c-123.45", "桂A·12345") is kept as the plate a camera read
+# matches ("51C12345", "桂A12345"); one with a character no plate has is refused, not cut down to another
+# plate (vision.plates.parse_plate). Each plate on its own, so that an error names its index.
+Plate = Annotated[str, AfterValidator(parse_plate)]
 
 
 class DeclarationStatus(StrEnum):
@@ -39,11 +45,14 @@ class Declaration(BaseModel):
     status: DeclarationStatus
     channel: Channel
     inspection_done: bool = Field(False, description="Red channel: inspection recorded as done.")
-    plates: tuple[str, ...] = Field(
+    plates: tuple[Plate, ...] = Field(
         ...,
-        min_length=1,
-        description="Normalised plates (vision.plates.normalise_plate: A-Z0-9 and a Chinese plate's province "
-        "character, NFC).",
+        json_schema_extra={
+            "minItems": 1
+        },  # checked by _some_plate: min_length would also fail on a bad plate
+        description="Plates, stored normalised (vision.plates.parse_plate): 1 to 16 of A-Z, 0-9 and CJK "
+        "ideographs (a Chinese plate's province character), NFC; separators (space - . · /) are dropped, any "
+        "other character is an error.",
     )
     containers: tuple[ContainerLine, ...] = ()
     gross_kg: float | None = Field(None, gt=0, description="Declared gross weight of vehicle and load.")
@@ -53,7 +62,7 @@ class Declaration(BaseModel):
 
     @field_validator("plates")
     @classmethod
-    def _normalise_plates(cls, plates: tuple[str, ...]) -> tuple[str, ...]:
-        # A clerk's "51c-123.45" is kept as the plate a camera read matches: "51C12345"; "桂A·12345" as
-        # "桂A12345".
-        return tuple(normalise_plate(plate) for plate in plates)
+    def _some_plate(cls, plates: tuple[str, ...]) -> tuple[str, ...]:
+        if not plates:
+            raise ValueError("at least one plate is required")
+        return plates

@@ -56,6 +56,62 @@ def normalise_plate(text: str) -> str:
     return _KEPT.sub("", unicodedata.normalize("NFKC", text).upper())
 
 
+# A typed plate (a declaration file, the watchlist): the wire's bound (sync.clearances.PLATE_PATTERN) once
+# normalised, and a bound on the text as typed so that nothing longer is normalised at all.
+PLATE_MAX_LENGTH = 16
+PLATE_MAX_TYPED = 64
+# What a typed plate may hold besides its characters, dropped: space, dash, dot, the middle dot of Chinese
+# plates (桂A·12345) and slash; after NFKC, so that an ideographic space or a full-width dash is one too.
+PLATE_SEPARATORS = " -.\u00b7/"
+_PLATE_CHAR = re.compile(r"[A-Za-z0-9\u4e00-\u9fff]")
+_CATEGORY_WORDS = {"Cc": "a control character", "Cs": "a lone surrogate", "Cn": "an unassigned code point"}
+
+
+def parse_plate(text: str) -> str:
+    """A typed plate as stored and compared (see normalise_plate), or ValueError saying why it is none:
+    "51c-123.45" -> "51C12345", "桂A·１２３４５" -> "桂A12345".
+
+    Stricter than normalise_plate, which cleans a reader's output: dropping what is not a plate character
+    would make another plate of a typed one (Cyrillic "51С12345" would be 5112345, "ນວ 1234" 1234), so
+    every character must be A-Z, a-z, 0-9 or a CJK ideograph, or a separator (dropped); any other letter,
+    digit, mark, symbol or control character is refused. Of the compatibility forms, only full-width
+    letters and digits (a Chinese input method's) and CJK compatibility ideographs (the same character) are
+    read as what they fold to: "Ⅻ" is a numeral, not the letters XII, and "²" not a 2.
+    """
+    if len(text) > PLATE_MAX_TYPED:
+        raise ValueError(f"a plate is at most {PLATE_MAX_TYPED} characters as typed ({len(text)} given)")
+    kept: list[str] = []
+    for ch in text:
+        folded = unicodedata.normalize("NFKC", ch)
+        if len(folded) == 1 and folded in PLATE_SEPARATORS:
+            continue
+        if not _PLATE_CHAR.fullmatch(folded) or (folded != ch and not _plain_variant(ch)):
+            fold = f" (a compatibility form of {folded!r})" if folded != ch and folded.isprintable() else ""
+            raise ValueError(
+                f"{_named(ch)} is not a plate character{fold}: a plate is A-Z, 0-9 and Chinese characters, "
+                "with spaces, dashes, dots, middle dots or slashes between them"
+            )
+        kept.append(folded.upper())
+    if not kept:
+        raise ValueError("a plate needs at least one letter, digit or Chinese character")
+    if len(kept) > PLATE_MAX_LENGTH:
+        raise ValueError(
+            f"a plate is at most {PLATE_MAX_LENGTH} characters without separators ({len(kept)} given)"
+        )
+    return "".join(kept)
+
+
+def _plain_variant(ch: str) -> bool:
+    """A full-width Latin letter or digit (Ａ, １), or a CJK compatibility ideograph (the same character)."""
+    return "\uff01" <= ch <= "\uff5e" or "\uf900" <= ch <= "\ufaff" or "\U0002f800" <= ch <= "\U0002fa1f"
+
+
+def _named(ch: str) -> str:
+    """A character as an error message shows it: its code point and name, never the character itself."""
+    category = unicodedata.category(ch)
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, '') or _CATEGORY_WORDS.get(category, category)}"
+
+
 @dataclass(frozen=True, slots=True)
 class PlateMatch:
     """A text checked against a grammar: the (possibly corrected) text and whether it is valid."""

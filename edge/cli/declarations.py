@@ -63,7 +63,8 @@ def _validated_declarations(items: list[Any]) -> tuple[list[Declaration], list[s
         except ValidationError as exc:
             bad += 1
             for err in exc.errors()[: max(0, MAX_IMPORT_ERRORS - len(errors))]:
-                errors.append(f"{index}.{'.'.join(map(str, err['loc']))}: {err['msg']}")
+                message = err["msg"].removeprefix("Value error, ")  # a validator's own words
+                errors.append(f"{index}.{'.'.join(map(str, err['loc']))}: {message}")
     return decls, errors, bad
 
 

@@ -1,7 +1,9 @@
 """`gate-edge watchlist ...`: plates an officer must see whatever their declaration says.
 
 The lane reads the list at every decision, so an edit takes effect for the next vehicle without a restart.
-Plates are stored normalised (the form the readers produce), so `51C-123.45` and `51C12345` are one entry.
+Plates are stored normalised (the form the readers produce), so `51C-123.45` and `51C12345` are one entry; a
+plate with a character no plate has (a Cyrillic С, a Lao letter, an escape sequence) is refused, not cut down
+to another plate that would then be watched instead.
 """
 
 from __future__ import annotations
@@ -11,16 +13,21 @@ import sys
 from datetime import UTC, datetime
 
 from edge.cli.store_file import add_store_options, open_store
-from vision.plates import normalise_plate
+from vision.plates import parse_plate
 
 MAX_REASON = 200
 
 
 def _plate(text: str) -> str | None:
-    plate = normalise_plate(text)
+    # The typed text is not echoed: it may be long or hold terminal escapes; the error names the character.
+    try:
+        plate = parse_plate(text)
+    except ValueError as exc:
+        print(f"watchlist: the text given is not a plate: {exc}", file=sys.stderr)
+        return None
     if not 2 <= len(plate) <= 12:
         print(
-            f"watchlist: {text!r} is not a plate (2 to 12 letters, digits or Chinese characters)",
+            f"watchlist: {plate} is not a plate (2 to 12 letters, digits or Chinese characters)",
             file=sys.stderr,
         )
         return None
