@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 DEFAULT_STALL_S = 5.0  # CameraConfig.stall_timeout_s's default
+# The largest frame a camera may send: a 4096x4096 BGR frame is 48 MiB, and each is copied a few times on
+# its way through recognition. A 4K camera (3840x2160) fits; an 8192x8192 stream (hundreds of MiB per frame
+# decoded and converted) faults the camera instead of exhausting the gate's memory.
+MAX_FRAME_SIDE = 4096
+MAX_FRAME_PIXELS = MAX_FRAME_SIDE * MAX_FRAME_SIDE
 _ROTATIONS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
@@ -146,11 +151,23 @@ def decode_image(data: bytes, name: str) -> Image:
     return check_frame(np.asarray(frame, dtype=np.uint8), name)
 
 
-def check_frame(frame: Image, name: str) -> Image:
-    """Reject empty and flat frames (a camera that sends black or no pixels)."""
+def check_frame(frame: Image, name: str, max_pixels: int = MAX_FRAME_PIXELS) -> Image:
+    """Reject empty and flat frames (a camera that sends black or no pixels) and frames over `max_pixels`."""
     if frame.size == 0 or frame.ndim != 3 or min(frame.shape[:2]) < 16:
         raise SourceError(f"{name}: empty frame")
+    height, width = frame.shape[:2]
+    check_frame_size(width, height, name, max_pixels)
     return frame
+
+
+def check_frame_size(width: int, height: int, name: str, max_pixels: int = MAX_FRAME_PIXELS) -> None:
+    """SourceError for a frame larger than `max_pixels`: checked before a frame is decoded or converted
+    where its size is known first (stream_decoder.py)."""
+    if width * height > max_pixels:
+        raise SourceError(
+            f"{name}: a frame of {width}x{height} pixels is over the limit of {max_pixels} pixels; "
+            "set the camera to a lower resolution"
+        )
 
 
 def is_stream(source: str) -> bool:

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from av.video.stream import VideoStream
 
-from vision.cameras import SourceError, check_frame
+from vision.cameras import MAX_FRAME_PIXELS, SourceError, check_frame, check_frame_size
 from vision.read import Image
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,17 @@ class StreamSource:
         *,
         max_kept_packets: int = MAX_KEPT_PACKETS,
         max_kept_bytes: int = MAX_KEPT_BYTES,
+        max_pixels: int = MAX_FRAME_PIXELS,
     ) -> None:
         self._url = url
+        self._max_pixels = max_pixels
         self._stall_s = stall_timeout_s
         self._max_packets = max_kept_packets
         self._max_bytes = max_kept_bytes
         options = {"rtsp_transport": "tcp", "analyzeduration": "1000000"}  # as OpenCV's FFmpeg capture
+        # FFmpeg's own bound, for the decoding that probes the stream and for the decoder: an oversized frame
+        # is never allocated, and its size still read from the stream's headers.
+        options["max_pixels"] = str(max_pixels)
         try:
             container = av.open(url, options=options, timeout=(stall_timeout_s, stall_timeout_s))
         except _UNSUPPORTED as exc:
@@ -102,6 +107,14 @@ class StreamSource:
         if self._decoder is None:  # PyAV has no decoder for the stream's codec
             container.close()
             raise StreamUnsupported(f"{url}: no decoder for its video")
+        try:
+            # The size the stream declares (0 where none was found): a stream of oversized frames faults the
+            # camera before one is decoded; not StreamUnsupported, which would hand it to OpenCV's capture.
+            check_frame_size(self._decoder.width, self._decoder.height, url, max_pixels)
+        except SourceError:
+            container.close()
+            raise
+        self._decoder.options = {"max_pixels": str(max_pixels)}
         self._decoder.thread_type = "SLICE"  # frame threading would hold each frame back a few packets
         self._packets: Iterator[av.Packet[VideoStream]] = container.demux(self._stream)
         self._active = False
@@ -133,7 +146,7 @@ class StreamSource:
             if image is not None:
                 self._last_frame_at = now
                 self._counts["returned"] += 1
-                return check_frame(image, self._url)
+                return check_frame(image, self._url, self._max_pixels)
             if now - waiting_since > self._stall_s:
                 raise SourceError(
                     f"{self._url}: no decodable frame in {self._stall_s:g} s"
@@ -198,6 +211,10 @@ class StreamSource:
             try:
                 frames = self._decoder.decode(packet)
             except av.error.FFmpegError as exc:  # a damaged packet: the frames after it may recover
+                if self._decoder.width * self._decoder.height > self._max_pixels:
+                    # Not damaged: the stream changed to a size over the decoder's max_pixels.
+                    self._drop_kept()
+                    check_frame_size(self._decoder.width, self._decoder.height, self._url, self._max_pixels)
                 log.debug("%s: packet not decoded: %s", self._url, exc)
                 continue
             self._counts["decoded"] += len(frames)
