@@ -138,8 +138,13 @@ class ModbusLinkConfig(_Strict):
     device_id: int = Field(1, ge=0, le=247, description="Modbus device (unit/slave) id of the controller.")
     timeout_s: float = Field(0.5, gt=0, le=30, description="Timeout of one Modbus request.")
     poll_interval_ms: int = Field(50, ge=5, le=5000, description="How often the discrete inputs are read.")
-    backoff_initial_s: float = Field(0.2, gt=0, description="First reconnect delay after the link drops.")
-    backoff_max_s: float = Field(10.0, gt=0, description="Upper bound of the exponential reconnect delay.")
+    # Bounded and finite: an infinite or NaN bound grows the delay without end, and the lane never reconnects.
+    backoff_initial_s: float = Field(
+        0.2, gt=0, le=10, allow_inf_nan=False, description="First reconnect delay after the link drops."
+    )
+    backoff_max_s: float = Field(
+        10.0, gt=0, le=300, allow_inf_nan=False, description="Upper bound of the exponential reconnect delay."
+    )
     watchdog: ControllerWatchdogConfig = Field(
         default_factory=ControllerWatchdogConfig,
         description="The controller's communication watchdog: outputs safe when the daemon stops.",

@@ -116,8 +116,12 @@ class SyncConfig(_Strict):
     idle_poll_s: float = Field(
         0.25, gt=0, le=60, description="How often an idle drainer looks for new events."
     )
-    backoff_initial_s: float = Field(0.5, gt=0, le=60, description="First reconnect delay (jittered).")
-    backoff_max_s: float = Field(30.0, gt=0, le=3600, description="Upper bound of the reconnect delay.")
+    backoff_initial_s: float = Field(
+        0.5, gt=0, le=60, allow_inf_nan=False, description="First reconnect delay (jittered)."
+    )
+    backoff_max_s: float = Field(
+        30.0, gt=0, le=3600, allow_inf_nan=False, description="Upper bound of the reconnect delay."
+    )
     require_subscriber: bool = Field(
         True,
         description="MQTT 5: an event the broker acknowledges with 'no matching subscribers' stays in the "
