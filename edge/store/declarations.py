@@ -7,13 +7,18 @@ Exits are the gate's own record and outlive the cached declaration they consumed
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from edge.declaration import Declaration
 from edge.store.db import DuplicateExitError, StoreConnection, dump_json, from_text, load_json, to_text
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = (
     "number, version, status, channel, inspection_done, plates, containers, gross_kg, valid_from, valid_until"
@@ -25,6 +30,24 @@ def _validity_text(at: datetime) -> str:
     if at.tzinfo is None:
         return at.isoformat(timespec="microseconds")
     return to_text(at)
+
+
+def _declarations(rows: Iterable[tuple[Any, ...]]) -> list[Declaration]:
+    """The rows that are still valid declarations.
+
+    A row stored by an older version under looser rules (an empty or overlong plate, since refused at import)
+    no longer validates: it is left on disk, logged, and treated as absent, so its vehicle is held for an
+    officer rather than the lookup failing. Re-import the declaration to use it.
+    """
+    found = []
+    for row in rows:
+        try:
+            found.append(_row_to_declaration(row))
+        except ValidationError as exc:
+            log.error(
+                "declaration %r in the store no longer validates, ignored: %s", row[0], exc.errors()[0]["msg"]
+            )
+    return found
 
 
 def _row_to_declaration(row: tuple[Any, ...]) -> Declaration:
@@ -120,7 +143,8 @@ class DeclarationRepo:
             f"SELECT {_COLUMNS} FROM declarations WHERE number = ?",  # noqa: S608 - fixed column list
             (number,),
         ).fetchone()
-        return None if row is None else _row_to_declaration(row)
+        found = _declarations([row]) if row is not None else []
+        return found[0] if found else None
 
     def version_of(self, number: str) -> int | None:
         """The stored version, so a sync can ask central only for what changed."""
@@ -142,11 +166,11 @@ class DeclarationRepo:
             f" (SELECT declaration_number FROM {table} WHERE {column} = ?) ORDER BY number",
             (value,),
         ).fetchall()
-        return [_row_to_declaration(row) for row in rows]
+        return _declarations(rows)
 
     def all(self) -> list[Declaration]:
         rows = self._conn.execute(f"SELECT {_COLUMNS} FROM declarations ORDER BY number").fetchall()  # noqa: S608 - fixed column list
-        return [_row_to_declaration(row) for row in rows]
+        return _declarations(rows)
 
     def delete(self, number: str) -> bool:
         """Drop a declaration from the cache (its exits stay); True if it was there."""

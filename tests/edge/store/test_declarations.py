@@ -143,3 +143,21 @@ def test_mark_inspected_sets_the_flag_until_central_sends_a_newer_version(store:
     newer = store.declarations.get("10512345678")
     assert newer is not None
     assert not newer.inspection_done
+
+
+def test_a_stored_row_that_no_longer_validates_is_ignored_and_logged_not_raised(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A declaration imported by an older version with a plate since refused (empty) reads as absent."""
+    good = _decl("D1", version=1)
+    store.declarations.upsert(good)
+    bad = _decl("D2", version=1)
+    store.declarations.upsert(bad)
+    with store.conn:  # what an older version could store: an empty plate, also indexed under ''
+        store.conn.execute("UPDATE declarations SET plates = ? WHERE number = 'D2'", ('[""]',))
+        store.conn.execute("UPDATE declaration_plates SET plate = '' WHERE declaration_number = 'D2'")
+    assert [d.number for d in store.declarations.all()] == ["D1"]
+    assert store.declarations.get("D2") is None
+    assert store.declarations.find_by_plate("") == []
+    assert "declaration 'D2' in the store no longer validates, ignored" in caplog.text
+    assert store.conn.execute("SELECT COUNT(*) FROM declarations").fetchone()[0] == 2  # nothing deleted
