@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,9 @@ class LaneDaemon:
         self._identifier = identifier
         self._clock = clock
         if isinstance(identifier, ExpectingSource):  # reads checked against the cleared declarations' texts
-            identifier.expect(lambda: expected(self.store.declarations.all()))
+            # Valid now and of the lane's plate grammar: the declarations a verified read could pass under.
+            grammar = config.vision.plate_grammar
+            identifier.expect(lambda: expected(self.store.declarations.all(), datetime.now(UTC), grammar))
         # The lane loop and its devices, run alone in a process of their own; everyone reads `self.view`.
         self.lane_process = LaneProcess(config, self._on_lane_message)
         self.store = Store(config.store.path)  # the main loop's connection (kiosk, officer actions)

@@ -23,7 +23,8 @@ from edge.reasons import Reason as Reason
 from vision import iso6346
 from vision.identity import Expected, Identification, Read, ReadKind, ReadPath
 from vision.iso6346 import normalise as normalise_container
-from vision.plates import normalise_plate
+from vision.plates import Grammar, normalise_plate
+from vision.verify import has_plate_form
 
 
 class Outcome(StrEnum):
@@ -204,14 +205,21 @@ def reads_used(identification: Identification) -> tuple[ReadUsed, ...]:
     return tuple(ReadUsed.of(read) for read in (*plate, *identification.containers))
 
 
-def expected(declarations: Sequence[Declaration]) -> Expected:
+def expected(declarations: Sequence[Declaration], now: datetime, grammar: Grammar) -> Expected:
     """The plates and container numbers the gate expects: those of its cached cleared declarations (their
-    newest versions), whatever their validity times, so a late truck is still told apart from an unknown
-    one. Container numbers whose check digit fails are left out: no read of them could be valid."""
-    cleared = [d for d in _current_versions(declarations) if d.status is DeclarationStatus.CLEARED]
+    newest versions) valid at `now`, the only ones the decision could pass. A plate is expected only
+    when it has the form of the lane's `grammar` as written (`verifier.has_plate_form`): a Lao plate
+    stored as its digits (`1234`) is no plate of the lane's, and a truck read near it is not matched to
+    it. Container numbers whose check digit fails are left out: no read of them could be valid. A late
+    truck is not matched by verification, and its free read still finds its declaration (expired)."""
+    cleared = [
+        d
+        for d in _current_versions(declarations)
+        if d.status is DeclarationStatus.CLEARED and d.valid_from <= now <= d.valid_until
+    ]
     containers = {normalise_container(c.number) for d in cleared for c in d.containers}
     return Expected(
-        plates=frozenset(p for d in cleared for p in _plates(d) if p),
+        plates=frozenset(p for d in cleared for p in _plates(d) if has_plate_form(p, grammar)),
         containers=frozenset(c for c in containers if iso6346.is_valid(c)),
     )
 
@@ -264,10 +272,14 @@ def _read_findings(
     plate = identification.plate
     if plate is not None:
         doubts.extend(_doubts("plate", plate, config.min_plate_confidence))
-        normalised = normalise_plate(plate.text)
-        # The raw text too: a watchlist entered by hand may keep the plate's punctuation.
-        if (normalised and normalised in watchlist) or plate.text in watchlist:
-            findings[Reason.WATCHLISTED] = say.watchlisted(normalised or plate.text)
+        # Every text the plate was read as, not only the one chosen: a verified read keeps the free read
+        # among its alternatives, and a watchlisted truck is not let through as the plate it was matched to.
+        for text in (plate.text, *(alt for alt, _ in plate.alternatives)):
+            normalised = normalise_plate(text)
+            # The raw text too: a watchlist entered by hand may keep the plate's punctuation.
+            if (normalised and normalised in watchlist) or text in watchlist:
+                findings[Reason.WATCHLISTED] = say.watchlisted(normalised or text)
+                break
     for read in identification.containers:
         doubts.extend(_doubts("container", read, config.min_container_confidence))
     if doubts:
@@ -277,7 +289,10 @@ def _read_findings(
 
 def _doubts(what: str, read: Read, minimum: float) -> list[Detail]:
     doubts = []
-    if not read.valid and what == "plate" and read.grammar == "":
+    # A verified plate is valid only in a form of the lane's grammars: the expected list makes no text a
+    # plate, whatever a read carries as `valid`.
+    unformed = what == "plate" and read.path is ReadPath.VERIFIED and not read.grammar
+    if unformed or (not read.valid and what == "plate" and read.grammar == ""):
         # None of the lane's plate grammars: most often a plate in a script no reader knows (Lao).
         doubts.append(say.plate_not_readable(read.text))
     elif not read.valid:

@@ -28,12 +28,10 @@ from vision.identity import Expected, Identification, Read, ReadKind
 from vision.pipeline import Recognizer, build_recognizer
 from vision.plates import Grammar
 from vision.read import Image
-from vision.verifier import Verifier, apply, expected_texts, regions
+from vision.verifier import Verifier, apply, expected_texts, keep_containers, regions
 from vision.verify import DEFAULT_MARGINS, Verdict
 
 log = logging.getLogger(__name__)
-
-_MAX_CONTAINERS = 2  # a truck carries at most two 20 ft or one 40/45 ft container
 
 
 class CameraIdentifier:
@@ -119,7 +117,14 @@ class CameraIdentifier:
         result = self.fuse(observations)
         if expected is not None:
             margins = self._verifier.margins if self._verifier else DEFAULT_MARGINS
-            result = apply(result, checked[ReadKind.PLATE], checked[ReadKind.CONTAINER], margins)
+            result = apply(
+                result,
+                checked[ReadKind.PLATE],
+                checked[ReadKind.CONTAINER],
+                margins,
+                self._grammar,
+                self.config.min_frames,
+            )
         log.info(
             "tx %s identified plate=%s (%s) containers=%s from %d reads",
             tx_id,
@@ -144,7 +149,7 @@ class CameraIdentifier:
     ) -> tuple[list[Candidate], list[Verdict]]:
         """One frame's reads (the inference thread), and its verdicts when texts are expected."""
         found = self._recognizer.read_frame(frame, kind, camera.roi, self.config.readers(camera))
-        texts = expected_texts(expected, kind)
+        texts = expected_texts(expected, kind, self._grammar)
         if self._verifier is None or not texts:
             return found, []
         return found, self._verifier.check(frame, regions(found), kind, texts)
@@ -185,6 +190,8 @@ def fuse_reads(
 
     A container number is valid only when at least `min_container_frames` frames read it valid, the
     same: the check digit lets one garbage read in ten through, two independent frames one in a hundred.
+    Every valid container number is kept, however many (`verifier.keep_containers`): a third one is the
+    decision's to report, not to vanish.
     """
     plate_groups = group([o for o in observations if o.candidate.kind is ReadKind.PLATE])
     plate = (
@@ -202,8 +209,7 @@ def fuse_reads(
         )
         is not None
     ]
-    boxes.sort(key=lambda r: (not r.valid, -r.confidence))
-    return Identification(plate=plate, containers=tuple(boxes[:_MAX_CONTAINERS]))
+    return Identification(plate=plate, containers=keep_containers(boxes))
 
 
 def _fused(

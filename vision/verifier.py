@@ -5,7 +5,9 @@ its layouts with PP-OCR and, for plates, with the plate-trained slot reader, and
 texts (vision/verify.py). `apply` turns one identification window's verdicts into the reads the lane
 gets. The free read keeps the last word where it is sure: a valid free read stands as it is, matched
 or not, so a truck whose plate is not expected is never matched to one that is by a reader that read it
-right; a verified text replaces a free read only when that read is not valid.
+right; a verified text replaces a free read only when that read is not valid (or is outweighed), and the
+free text stays in its alternatives (the decision checks them against the watchlist). A verified plate is
+judged by the lane's grammar as any read is (`judged`): the list never makes a text valid.
 """
 
 from __future__ import annotations
@@ -16,13 +18,25 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from vision import iso6346
 from vision.candidates import Candidate
 from vision.hypotheses import Box, Hypothesis, add_layouts, overlap
 from vision.identity import Expected, Identification, Read, ReadKind, ReadPath, Verification
 from vision.pipeline import Recognizer
 from vision.plate_reader import PlateReader, Probs
+from vision.plates import Grammar
 from vision.read import EMPTY, Image, LineRead, TextReader
-from vision.verify import DEFAULT_MARGINS, Floats, Margins, Verdict, ctc_line, either, match
+from vision.verify import (
+    DEFAULT_MARGINS,
+    Floats,
+    Margins,
+    Verdict,
+    ctc_line,
+    either,
+    has_plate_form,
+    judged,
+    match,
+)
 from vision.verify import relative as relative_to_free
 from vision.verify import slot_line as slot_scores
 
@@ -51,10 +65,15 @@ class Verifier:
         plate_reader: PlateReader | None = None,
         margins: Margins = DEFAULT_MARGINS,
         longest_plate: int = 9,
+        grammar: Grammar | None = None,
     ) -> None:
         self._reader = reader
         self._plate_reader = plate_reader
         self.margins = margins
+        self.grammar = grammar  # the lane's plates: a verified plate is judged by it
+        # O and 0, one glyph on the plates of a grammar that cannot tell them apart (generic, gms)
+        members = (grammar.members or (grammar,)) if grammar is not None else ()
+        self._one_glyph = "O0" if any("O" in g.ambiguous and "0" in g.ambiguous for g in members) else ""
         self._longest = {ReadKind.PLATE: longest_plate, ReadKind.CONTAINER: _CONTAINER_LENGTH}
 
     @classmethod
@@ -69,7 +88,8 @@ class Verifier:
         from the truck's pass: 27 % of vn-plate-vito's images with their own plate replaced by its
         look-alikes, against 0.8 % with PP-OCR alone (docs/vision.md)."""
         plate_reader = recognizer.plate_reader if slots else None
-        return cls(recognizer.reader, plate_reader, margins, recognizer.judge.grammar.longest)
+        grammar = recognizer.judge.grammar
+        return cls(recognizer.reader, plate_reader, margins, grammar.longest, grammar)
 
     def read(self, image: Image, boxes: Sequence[Box], kind: ReadKind) -> list[RegionRead]:
         """Each region (box) of the image read for scoring: its layouts by PP-OCR, a plate by the slot
@@ -96,8 +116,9 @@ class Verifier:
         """Every text's score in each region read: one array per region, in `texts`' order."""
         out = []
         for region in reads:
+            glyph = self._one_glyph if region.kind is ReadKind.PLATE else ""
             readings = [
-                ctc_line(line.steps, texts, self._longest[region.kind], line.extra)
+                ctc_line(line.steps, texts, self._longest[region.kind], line.extra, glyph)
                 for line in region.lines
                 if line.steps is not None and len(line.steps)
             ]
@@ -153,17 +174,20 @@ def cut(image: Image, box: Box, margin: float = _REGION_MARGIN) -> Image:
     return np.ascontiguousarray(image[max(0, y - m) : y + h + m, max(0, x - m) : x + w + m])
 
 
-def one_object(found: Sequence[Verdict]) -> Verdict | None:
-    """One object's verdicts over frames: accepted only when every accepting frame names the same text.
+def one_object(found: Sequence[Verdict], min_frames: int = 1) -> Verdict | None:
+    """One object's verdicts over frames: accepted only when every accepting frame names the same text,
+    the accepting frames are more than half the frames scored and at least `min_frames`.
 
     None when nothing was scored; otherwise the best-scoring accepting verdict, or the best-scoring one
-    (not accepted) when no frame or two frames naming different texts accepted.
+    (not accepted) when the frames did not agree so.
     """
     scored = [v for v in found if v.best is not None]
     if not scored:
         return None
     accepting = [v for v in scored if v.verified]
-    if len({v.text for v in accepting}) == 1:
+    # One accepting frame among frames that do not accept is a glimpse, not a read of the window.
+    agreed = 2 * len(accepting) > len(scored) and len(accepting) >= min_frames
+    if agreed and len({v.text for v in accepting}) == 1:
         return max(accepting, key=lambda v: v.score)
     best = max(scored, key=lambda v: v.score)
     return replace(best, text=None)
@@ -174,12 +198,17 @@ def apply(
     plate_verdicts: Sequence[Verdict],
     container_verdicts: Sequence[Verdict],
     margins: Margins = DEFAULT_MARGINS,
+    grammar: Grammar | None = None,
+    min_frames: int = 1,
 ) -> Identification:
     """The identification with the window's verdicts applied (`resolve`): verified texts where the free
     reads were not valid or were clearly outweighed, and every read that was checked carrying its scores
-    (`Read.verification`)."""
-    plate = _plate(ident.plate, one_object(plate_verdicts), margins)
-    containers = _containers(ident.containers, container_verdicts, margins)
+    (`Read.verification`).
+
+    A verified plate is valid only when the lane's `grammar` holds it as written (none given: not valid);
+    a verified text needs `min_frames` accepting frames (`one_object`)."""
+    plate = _plate(ident.plate, one_object(plate_verdicts, min_frames), margins, grammar)
+    containers = _containers(ident.containers, container_verdicts, margins, min_frames)
     return Identification(plate=plate, containers=containers)
 
 
@@ -203,14 +232,22 @@ def resolve(
     free: str, free_valid: bool, verdict: Verdict | None, margins: Margins = DEFAULT_MARGINS
 ) -> tuple[str | None, ReadPath]:
     """Which text identifies one object, and by which path: an accepted verdict's text (verified), unless
-    the free read is valid and the verdict does not outweigh it (`outweighs`); then the valid free read
-    (free); None when neither holds (the free read, not valid, and no accepted verdict)."""
+    the free read is valid and the verdict does not outweigh it (`outweighs`) or differs from it in more
+    than one position (`one_apart`); then the valid free read (free); None when neither holds (the free
+    read, not valid, and no accepted verdict)."""
     matched = verdict.text if verdict is not None else None
-    if free_valid and (matched is None or matched == free or not outweighs(verdict, margins)):
+    overruled = matched is not None and one_apart(free, matched) and outweighs(verdict, margins)
+    if free_valid and not overruled:
         return free, ReadPath.FREE
     if matched is not None:
         return matched, ReadPath.VERIFIED
     return None, ReadPath.FREE
+
+
+def one_apart(free: str, matched: str) -> bool:
+    """Whether a valid free read and a match differ in one position (same length): a valid read of
+    another plate is overruled only where the readers wavered on one character, never rewritten."""
+    return len(free) == len(matched) and sum(a != b for a, b in zip(free, matched, strict=True)) == 1
 
 
 def outweighs(verdict: Verdict | None, margins: Margins) -> bool:
@@ -220,38 +257,57 @@ def outweighs(verdict: Verdict | None, margins: Margins) -> bool:
     return verdict is not None and verdict.score >= -margins.overrule
 
 
-def _plate(free: Read | None, verdict: Verdict | None, margins: Margins) -> Read | None:
+def _plate(
+    free: Read | None, verdict: Verdict | None, margins: Margins, grammar: Grammar | None
+) -> Read | None:
     if verdict is None:
         return free
     checked = record(verdict)
     _, path = resolve(free.text if free else "", free is not None and free.valid, verdict, margins)
     if path is ReadPath.FREE:
         return replace(free, verification=checked) if free is not None else None
-    return _verified(ReadKind.PLATE, verdict, checked, free)
+    return _verified(ReadKind.PLATE, verdict, checked, free, grammar)
 
 
-def _verified(kind: ReadKind, verdict: Verdict, checked: Verification, free: Read | None) -> Read:
+def _verified(
+    kind: ReadKind, verdict: Verdict, checked: Verification, free: Read | None, grammar: Grammar | None = None
+) -> Read:
+    """The verified text in place of the free read: judged as a free read is (`judged`), its confidence
+    the reader's own support for it (`Verdict.confidence`), the free text kept first among the
+    alternatives (every one of them is checked against the watchlist)."""
     text = verdict.text or ""
     base = free or Read(kind, text, 0.0, False)
     said = ((base.text, base.confidence),) if base.text and base.text != text else ()
+    valid, form = judged(text, kind, grammar)
     return replace(
         base,
         text=text,
         confidence=round(verdict.confidence, 4),
-        valid=True,
-        alternatives=(said + tuple(a for a in base.alternatives if a[0] != text))[:3],
+        valid=valid,
+        alternatives=(said + tuple(a for a in base.alternatives if a[0] != text)),
         path=ReadPath.VERIFIED,
         verification=checked,
+        grammar=form if kind is ReadKind.PLATE else base.grammar,
     )
 
 
-def _containers(free: Sequence[Read], found: Sequence[Verdict], margins: Margins) -> tuple[Read, ...]:
-    """Each verified container number replaces the free read most like it (or is added): a read that is
-    not valid, or a valid one it outweighs (`outweighs`); a valid read of a like number it does not
-    outweigh stands. A free read of a checked number keeps its scores."""
+def _containers(
+    free: Sequence[Read], found: Sequence[Verdict], margins: Margins, min_frames: int = 1
+) -> tuple[Read, ...]:
+    """Each verified container number (accepted by `min_frames` frames at least) replaces the free read
+    most like it (or is added): a read that is not valid, or a valid one it outweighs (`outweighs`); a
+    valid read of a like number it does not outweigh stands. A free read of a checked number keeps its
+    scores. No valid read is ever dropped: a truck carries two containers at most, so a third valid
+    number is for the decision to report (a container not declared), never cut off the list."""
     best: dict[str, Verdict] = {}
+    accepting: dict[str, int] = {}
     for v in found:
-        if v.text is not None and (v.text not in best or v.score > best[v.text].score):
+        if v.text is not None:
+            accepting[v.text] = accepting.get(v.text, 0) + 1
+    for v in found:
+        if v.text is None or accepting[v.text] < min_frames:
+            continue
+        if v.text not in best or v.score > best[v.text].score:
             best[v.text] = v
     out = list(free)
     for text, v in sorted(best.items(), key=lambda kv: -kv[1].score):
@@ -267,8 +323,16 @@ def _containers(free: Sequence[Read], found: Sequence[Verdict], margins: Margins
             out[i] = _verified(ReadKind.CONTAINER, v, record(v), out[i])
         else:
             out.append(_verified(ReadKind.CONTAINER, v, record(v), None))
-    out.sort(key=lambda r: (not r.valid, -r.confidence))
-    return tuple(out[:_MAX_CONTAINERS])
+    return keep_containers(out)
+
+
+def keep_containers(reads: Sequence[Read]) -> tuple[Read, ...]:
+    """Valid reads first, surest first: every valid one, and reads that are not valid only while fewer
+    than a truck carries (`_MAX_CONTAINERS`) are listed. A valid number left out would be a container
+    the decision never sees: a truck with an undeclared container would pass."""
+    ranked = sorted(reads, key=lambda r: (not r.valid, -r.confidence))
+    valid = [r for r in ranked if r.valid]
+    return tuple(valid + [r for r in ranked if not r.valid][: max(0, _MAX_CONTAINERS - len(valid))])
 
 
 def _likeness(a: str, b: str) -> float:
@@ -280,11 +344,14 @@ def _alike(a: str, b: str) -> bool:
     return _likeness(a, b) > 0.5
 
 
-def expected_texts(expected: Expected | None, kind: ReadKind) -> list[str]:
-    """The expected texts of a kind, sorted (an order for the score arrays)."""
+def expected_texts(expected: Expected | None, kind: ReadKind, grammar: Grammar | None = None) -> list[str]:
+    """The expected texts of a kind, sorted (an order for the score arrays): with the lane's `grammar`,
+    only plates of its form as written (`has_plate_form`), only valid container numbers."""
     if expected is None:
         return []
-    return sorted(expected.plates if kind is ReadKind.PLATE else expected.containers)
+    if kind is ReadKind.CONTAINER:
+        return sorted(c for c in expected.containers if iso6346.is_valid(c))
+    return sorted(p for p in expected.plates if grammar is None or has_plate_form(p, grammar))
 
 
 def line_of(lines: Sequence[LineRead], parts: Sequence[int]) -> LineRead:

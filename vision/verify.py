@@ -21,17 +21,24 @@ times less likely. Per reader:
 Two readers of a region can be taken as a mixture (`either`: one of them is right), so a reader that
 misaligned a plate (a dropped character shifts every slot) does not veto a good read by the other; the
 lane uses PP-OCR alone (vision/verifier.py says why). A match is accepted only when the best expected text
-is within `Margins.free` of the free reads and at least `Margins.rival` above the runner-up expected
-text. Pure: arrays in, numbers out.
+is within `Margins.free` of the free reads, at least `Margins.rival` above the runner-up expected text,
+and supported by the reader itself: its per-character likelihood against the free reads, exp(score /
+characters), at least `Margins.support` (the list alone never fills in a character the reader did not
+see; a lone expected text has no rival to lose to). Pure: arrays in, numbers out.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from vision import iso6346
+from vision.identity import ReadKind
+from vision.plates import Grammar
 
 Floats = npt.NDArray[np.float64]
 
@@ -40,6 +47,9 @@ SLOT_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"  # vision.plate_reader's
 SLOT_PAD = "_"
 _FLOOR = 1e-12  # probabilities below this are taken as this: log(0) would make every mismatch equal
 _MAX_PIECES = 6  # runs of words of a line scored separately: at most 21 spans per line
+# No plate or container number is longer; a longer text is not scored (-inf), so a declaration cannot make
+# the forward pass long (its cost is frames x characters x texts).
+MAX_TEXT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,13 @@ class Margins:
     # 51G21670 validly, had only 51C21670 been expected (PP-OCR's G against C: 3 nats; 3 % of the
     # Vietnamese images): a sure free read stands.
     overrule: float = 1.0
+    # The reader must support the match itself: its per-character likelihood against the free reads,
+    # exp(score / characters), at least this. With one text expected the rival margin does nothing, and a
+    # smudged character (51C21M70 of a truck 51C21370, the 6 of the expected 51C21670 at 0.003) would be
+    # filled in by the list alone at -5.3 nats, within `free`: per character 0.52. 0.8 lets an 8-character
+    # text be e^1.8 = 6 times less likely than the free reads: one character the reader gave a sixth of
+    # its choice's probability, not one it ruled out.
+    support: float = 0.8
 
 
 DEFAULT_MARGINS = Margins()
@@ -73,7 +90,9 @@ class Verdict:
     score: float  # its score, relative to the free reads (0: as likely; -inf when nothing was scored)
     runner_up: str | None
     runner_up_score: float | None
-    confidence: float  # best's probability against the other expected texts (softmax of the scores)
+    # best's per-character likelihood against the free reads, exp(score / characters), at most 1: an
+    # absolute figure (not a share among the expected texts) the lane's minimum confidence applies to
+    confidence: float
     expected: int  # how many texts were expected
 
     @property
@@ -93,23 +112,37 @@ class LineScores:
 
 
 def ctc_line(
-    steps: npt.NDArray[np.floating], texts: Sequence[str], longest: int | None = None, extra: str = ""
+    steps: npt.NDArray[np.floating],
+    texts: Sequence[str],
+    longest: int | None = None,
+    extra: str = "",
+    one_glyph: str = "",
 ) -> LineScores:
     """Each text's log-likelihood under one line's CTC steps ([T, 2 + 36 + len(extra)]: blank, other,
     A-Z0-9, then the reader's `extra` characters, whose probability "other" holds as well).
 
     The best over the line and, when its free read is longer than `longest` characters, over its runs of
     words (the other words as the free read has them); the reference is the free read's likelihood.
-    -inf for a text with a character the reader has no column for.
+    -inf for a text with a character the reader has no column for. `one_glyph` ("O0"): two characters
+    that are one glyph on the lane's plates (US, Slovak), scored as one: the declaration says which it is
+    written with, and no reader could tell.
     """
     alphabet = CTC_ALPHABET + extra
     log_probs = _merged_log(steps, len(extra))
+    if one_glyph:
+        kept, folded = one_glyph[0], one_glyph[1:]
+        k = alphabet.index(kept) + 1
+        for ch in folded:
+            f = alphabet.index(ch) + 1
+            log_probs[:, k] = np.logaddexp(log_probs[:, k], log_probs[:, f])
+            log_probs[:, f] = np.log(_FLOOR)
+        texts = [t.translate(str.maketrans(folded, kept * len(folded))) for t in texts]
 
     def free(start: int, end: int) -> float:
         """The free read's log-likelihood on frames start..end (0 for none)."""
         window = log_probs[start:end]
         return (
-            float(ctc_log_likelihood(window, [free_text(window, alphabet)], alphabet)[0])
+            float(ctc_log_likelihood(window, [free_text(window, alphabet)], alphabet, None)[0])
             if end > start
             else 0.0
         )
@@ -153,16 +186,24 @@ def free_text(log_probs: npt.NDArray[np.floating], alphabet: str = CTC_ALPHABET)
 
 
 def ctc_log_likelihood(
-    log_probs: npt.NDArray[np.floating], texts: Sequence[str], alphabet: str = CTC_ALPHABET
+    log_probs: npt.NDArray[np.floating],
+    texts: Sequence[str],
+    alphabet: str = CTC_ALPHABET,
+    max_length: int | None = MAX_TEXT,
 ) -> Floats:
     """log P(text | frames) by the CTC forward algorithm, for every text at once.
 
     `log_probs`: [T, 1 + len(alphabet)], blank in column 0. -inf for a text that cannot be aligned
-    (longer than the frames allow) or has a character outside the alphabet.
+    (longer than the frames allow, or than `max_length`) or has a character outside the alphabet.
     """
     frames = log_probs.shape[0]
     out = np.full(len(texts), -np.inf)
-    labels = [_labels(t, alphabet) for t in texts]
+    # A text longer than `max_length`, or than the frames can hold (a character each, a blank between
+    # repeats: no alignment), is not scored, so a declaration's long text costs nothing.
+    limit = frames if max_length is None else min(frames, max_length)
+    labels = [
+        _labels(t, alphabet) if len(t) <= limit and _frames_needed(t) <= frames else None for t in texts
+    ]
     usable = [i for i, lab in enumerate(labels) if lab is not None]
     if frames == 0 or not usable:
         return out
@@ -192,6 +233,11 @@ def ctc_log_likelihood(
     before = np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], -np.inf)
     out[usable] = np.logaddexp(last, before)
     return out
+
+
+def _frames_needed(text: str) -> int:
+    """The fewest CTC frames that can hold the text: one per character, one blank between repeats."""
+    return len(text) + sum(a == b for a, b in itertools.pairwise(text))
 
 
 def _labels(text: str, alphabet: str) -> tuple[int, ...] | None:
@@ -265,6 +311,26 @@ def slot_line(
     return LineScores(out, float(log_probs.max(axis=1).sum()))
 
 
+def judged(text: str, kind: ReadKind, grammar: Grammar | None) -> tuple[bool, str | None]:
+    """A verified text judged by the lane's rules: (valid, grammar). A plate is valid only in the form of
+    one of the lane's grammars as written, no look-alike swapped (`has_plate_form`; a Lao plate declared
+    as its digits `1234` is none of the lane's: not valid, grammar ""); where O and 0 are one glyph
+    (generic), the declaration says which it is written with, a plate no eye could tell from the other.
+    A container number by its check digit."""
+    if kind is ReadKind.CONTAINER:
+        return iso6346.is_valid(text), None
+    if grammar is None or not has_plate_form(text, grammar):
+        return False, ""
+    return True, grammar.check(text).grammar
+
+
+def has_plate_form(text: str, grammar: Grammar) -> bool:
+    """Whether a declared plate has the form of one of the lane's grammars as written (valid or, where O
+    and 0 are one glyph, of its form): only such a plate can be verified (`edge.decision.expected`)."""
+    checked = grammar.check(text)
+    return bool(text) and checked.text == text and (checked.valid or bool(checked.grammar))
+
+
 # -- matching -----------------------------------------------------------------------------------------------
 
 
@@ -273,8 +339,9 @@ def match(
 ) -> Verdict:
     """The expected text the scores single out, or a verdict with text None when none is clear.
 
-    Accepted only when the best is within `margins.free` of the free reads (score >= -free) and at
-    least `margins.rival` above the second best. Texts listed twice count once.
+    Accepted only when the best is within `margins.free` of the free reads (score >= -free), at least
+    `margins.rival` above the second best, and its confidence (`support`) is at least `margins.support`.
+    Texts listed twice count once.
     """
     best_of: dict[str, float] = {}
     for text, score in zip(texts, np.asarray(scores, dtype=np.float64).tolist(), strict=True):
@@ -286,7 +353,18 @@ def match(
         return Verdict(None, None, -np.inf, None, None, 0.0, len(best_of))
     best, top = finite[0]
     runner_up, second = finite[1] if len(finite) > 1 else (None, None)
-    others = np.array([s - top for _, s in finite[1:]])
-    confidence = float(1.0 / (1.0 + np.exp(others).sum())) if len(others) else 1.0
-    clear = top >= -margins.free and (second is None or top - second >= margins.rival)
+    confidence = support(best, top)
+    clear = (
+        top >= -margins.free
+        and (second is None or top - second >= margins.rival)
+        and confidence >= margins.support
+    )
     return Verdict(best if clear else None, best, top, runner_up, second, confidence, len(best_of))
+
+
+def support(text: str, score: float) -> float:
+    """A text's per-character likelihood against the free reads, exp(score / characters), at most 1: 1 as
+    likely as what the reader read, 0.52 for a character it gave 0.003 against its own choice's 0.6."""
+    if not text or not np.isfinite(score):
+        return 0.0
+    return float(min(1.0, np.exp(score / len(text))))

@@ -4,7 +4,9 @@ Each image is read as `vision.evaluate` reads it (the whole pipeline on a scene,
 with `reader_only`, on the labelled box) and its regions are verified against the set of all the set's
 label texts (`vision.verifier`): on a scene, the regions of the reads that overlap the labelled box (a
 read elsewhere is another vehicle's). Its match is the valid free read, else the accepted verified text
-(`verifier.resolve`, the rule the lane's identification applies).
+(`verifier.resolve`, the rule the lane's identification applies), a verified plate counting only where
+the lane's grammar holds it as written (`verify.judged`, as the lane judges it). The list holds the
+label texts an expected list could (`edge.decision.expected`): plates of the grammar's form as written.
 
 - `verified_exact`: the share of images matched to their own label;
 - `false_accept`: the share matched to some other label once their own is removed from the list: what
@@ -31,9 +33,10 @@ from vision.evaluate import Outcome, Report, Sample, cut_box, load_labels, pick
 from vision.hypotheses import Box, overlap
 from vision.identity import ReadKind, ReadPath
 from vision.pipeline import Recognizer
+from vision.plates import Grammar
 from vision.read import Image
 from vision.verifier import Verifier, one_object, regions, resolve, verdicts
-from vision.verify import Floats, Margins, Verdict
+from vision.verify import Floats, Margins, Verdict, has_plate_form, judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,8 @@ def run(
 ) -> tuple[Report, VerifyReport, list[Verified]]:
     """Read and verify every sample; the free reads scored as `vision eval` scores them, and the matches."""
     samples = load_labels(folder)
-    texts = sorted({s.text for s in samples})
+    grammar = recognizer.judge.grammar
+    texts = sorted({s.text for s in samples if kind is ReadKind.CONTAINER or has_plate_form(s.text, grammar)})
     outcomes: list[Outcome] = []
     results: list[Verified] = []
     for sample in samples:
@@ -162,18 +166,23 @@ def _verify(
     reads = verifier.read(view, boxes, kind) if boxes else []
     scores = verifier.score(reads, texts)
     verdict = one_object(verdicts(texts, scores, kind, verifier.margins))
-    matched, path = _match(free, free_valid, verdict, set(texts), verifier.margins)
+    grammar = recognizer.judge.grammar
+
+    def match_of(verdict: Verdict | None, listed: set[str]) -> tuple[str | None, ReadPath]:
+        return _match(free, free_valid, verdict, listed, verifier.margins, kind, grammar)
+
+    matched, path = match_of(verdict, set(texts))
     others = [t for t in texts if t != sample.text]
     keep = np.array([t != sample.text for t in texts])
     without: list[Floats] = [s[keep] for s in scores]
     rival = one_object(verdicts(others, without, kind, verifier.margins))
-    impostor, _ = _match(free, free_valid, rival, set(others), verifier.margins)
+    impostor, _ = match_of(rival, set(others))
     # The harder case: its own text replaced by texts a look-alike away, as if a truck came whose plate
     # differs from an expected one by a character the readers confuse most.
     close = sorted(set(near(sample.text, kind, _plate_of(recognizer))) - set(texts))
     with_close = [np.concatenate([w, c]) for w, c in zip(without, verifier.score(reads, close), strict=True)]
     lookalike = one_object(verdicts(others + close, with_close, kind, verifier.margins))
-    near_impostor, near_path = _match(free, free_valid, lookalike, set(others + close), verifier.margins)
+    near_impostor, near_path = match_of(lookalike, set(others + close))
     return Verified(
         sample,
         free,
@@ -258,11 +267,20 @@ def _plate_of(recognizer: Recognizer) -> Callable[[str], bool]:
 
 
 def _match(
-    free: str, free_valid: bool, verdict: Verdict | None, expected: set[str], margins: Margins
+    free: str,
+    free_valid: bool,
+    verdict: Verdict | None,
+    expected: set[str],
+    margins: Margins,
+    kind: ReadKind,
+    grammar: Grammar,
 ) -> tuple[str | None, ReadPath]:
-    """The expected text the object is matched to (None for none) and the path: `resolve`, then the
-    decision's own look-up (a valid free read matches only when it is expected)."""
+    """The expected text the object is matched to (None for none) and the path: `resolve`, a verified
+    text judged by the grammar as the lane judges it (`judged`), then the decision's own look-up (a valid
+    free read matches only when it is expected)."""
     text, path = resolve(free, free_valid, verdict, margins)
+    if text is not None and path is ReadPath.VERIFIED and not judged(text, kind, grammar)[0]:
+        return None, path
     return (text, path) if text in expected else (None, path)
 
 

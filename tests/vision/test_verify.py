@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from vision.identity import Identification, Read, ReadKind, ReadPath
+from vision.plates import VIETNAM
 from vision.verifier import apply, one_object
 from vision.verify import (
     CTC_ALPHABET,
@@ -135,12 +136,12 @@ def test_match_accepts_only_a_clear_best_within_the_free_margin() -> None:
     texts = ["AAA111", "AAA112", "BBB222"]
     clear = match(texts, np.array([-1.0, -9.0, -40.0]), margins)
     assert (clear.text, clear.best, clear.runner_up) == ("AAA111", "AAA111", "AAA112")
-    assert clear.confidence == pytest.approx(1 / (1 + math.exp(-8) + math.exp(-39)))
+    assert clear.confidence == pytest.approx(math.exp(-1.0 / 6))  # per character, against the free reads
     rival = match(texts, np.array([-1.0, -4.0, -40.0]), margins)
     assert (rival.text, rival.best) == (None, "AAA111")
     far = match(texts, np.array([-9.0, -30.0, -40.0]), margins)
     assert (far.text, far.best) == (None, "AAA111")
-    alone = match(["AAA111"], np.array([-7.9]), margins)
+    alone = match(["AAA111"], np.array([-1.0]), margins)
     assert (alone.text, alone.runner_up) == ("AAA111", None)
     nothing = match(texts, np.full(3, -np.inf), margins)
     assert (nothing.text, nothing.best, nothing.expected) == (None, None, 3)
@@ -156,7 +157,8 @@ def _verdict(text: str | None, score: float, best: str | None = None) -> Verdict
 
 
 def test_frames_naming_different_texts_verify_none() -> None:
-    assert one_object([_verdict("AAA111", -1.0), _verdict(None, -9.0, "BBB222")]).text == "AAA111"
+    agreed = [_verdict("AAA111", -1.0), _verdict("AAA111", -1.5), _verdict(None, -9.0, "BBB222")]
+    assert one_object(agreed).text == "AAA111"
     assert one_object([_verdict("AAA111", -1.0), _verdict("BBB222", -2.0)]).text is None
     assert one_object([]) is None
 
@@ -166,14 +168,17 @@ def _plate(text: str, valid: bool, confidence: float = 0.6) -> Read:
 
 
 def test_a_verified_plate_replaces_a_free_read_that_is_not_valid() -> None:
-    ident = apply(Identification(_plate("51F4461A", valid=False)), [_verdict("51F44614", -2.5)], [])
+    ident = apply(
+        Identification(_plate("51F4461A", valid=False)), [_verdict("51F44614", -2.5)], [], grammar=VIETNAM
+    )
     plate = ident.plate
     assert plate is not None
-    assert (plate.text, plate.valid, plate.path, plate.source) == (
+    assert (plate.text, plate.valid, plate.path, plate.source, plate.grammar) == (
         "51F44614",
         True,
         ReadPath.VERIFIED,
         "front",
+        "vietnam",
     )
     assert plate.alternatives[0] == ("51F4461A", 0.6)
     assert plate.verification is not None
@@ -223,3 +228,13 @@ def test_a_verified_container_replaces_its_unsure_read_and_a_sure_read_of_anothe
 def test_line_scores_of_nothing_support_nothing() -> None:
     assert relative([]).size == 0
     assert relative([LineScores(np.full(2, -np.inf), -3.0)]).tolist() == [-np.inf, -np.inf]
+
+
+def test_o_and_0_one_glyph_on_the_lanes_plates_score_as_one_and_two_such_texts_are_rivals() -> None:
+    steps = _steps("-A-B-1-O-C-")
+    apart = relative([ctc_line(steps, ["AB1OC", "AB10C"])])
+    assert apart[1] < -8  # read as O, the 0 is far less likely to PP-OCR
+    one = relative([ctc_line(steps, ["AB1OC", "AB10C"], one_glyph="O0")])
+    assert one[0] == pytest.approx(one[1])
+    assert one[0] == pytest.approx(0.0, abs=1e-6)
+    assert match(["AB1OC", "AB10C"], one).text is None  # both declared: neither is told
