@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from edge.lane import LaneState
 from tests.kiosk.conftest import PASSWORDS, KioskGate, camera_read, declaration
@@ -74,8 +74,14 @@ async def send_password(page: Page, password: str) -> None:
     await page.press("#login-password", "Enter")
 
 
-async def log_in(page: Page, gate: KioskGate, name: str) -> None:
+async def open_kiosk(page: Page, gate: KioskGate) -> None:
+    """Load the kiosk and wait until its start-up (language, session check) is done."""
     await page.goto(gate.base_url + "/")
+    await page.wait_for_selector("body[data-ready]", state="attached")
+
+
+async def log_in(page: Page, gate: KioskGate, name: str) -> None:
+    await open_kiosk(page, gate)
     await page.fill("#login-name", name)
     await send_password(page, PASSWORDS[name])
 
@@ -201,7 +207,7 @@ async def test_a_throttled_login_says_how_long_to_wait_in_the_screens_language(
     gate: KioskGate, browser: Browser
 ) -> None:
     page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-    await page.goto(gate.base_url + "/")
+    await open_kiosk(page, gate)
     error = page.locator("#login-error")
     await page.fill("#login-name", "guesser")  # no such account: answered exactly like a wrong password
     for _ in range(3):  # conftest: three free failures, then a 60 s wait
@@ -235,4 +241,33 @@ async def test_history_marks_an_exit_the_lane_could_not_see_as_unconfirmed_in_bo
     await page.evaluate("openTransaction('tx-unseen')")
     await expect(exits).to_contain_text(f"{decl.number} UNCONFIRMED")
     await expect(exits).to_contain_text("the declaration counts as used until an officer confirms")
+    await page.close()
+
+
+async def test_a_login_typed_before_the_page_load_session_check_answers_is_kept(
+    gate: KioskGate, browser: Browser
+) -> None:
+    """A slow first session check neither clears what the officer typed nor hides the app they logged into."""
+    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    release = asyncio.Event()
+    held: list[Route] = []
+
+    async def hold_first_check(route: Route) -> None:
+        if held:  # later checks (the live stream's) go through
+            await route.continue_()
+            return
+        held.append(route)
+        await release.wait()  # then answers as it would have when sent: no session yet
+        await route.fulfill(status=401, json={"detail": "not logged in"})
+
+    await page.route("**/api/v1/session", hold_first_check)
+    await page.goto(gate.base_url + "/")
+    await page.fill("#login-name", "olga")
+    await page.fill("#login-password", PASSWORDS["olga"])
+    await page.press("#login-password", "Enter")
+    await expect(page.locator("#live")).to_be_visible()  # logged in while the first check still waits
+    release.set()
+    await page.wait_for_selector("body[data-ready]", state="attached")
+    await expect(page.locator("#live")).to_be_visible()  # the late 401 did not throw the officer out
+    await expect(page.locator("#login")).to_be_hidden()
     await page.close()

@@ -71,15 +71,17 @@ function detailText(data) {
 }
 
 // --- session ----------------------------------------------------------------------------------
-function showLogin(message) {
+// `first`: the check at page load, which may answer after the officer began typing: their input stays and
+// the cursor stays where they put it.
+function showLogin(message, first = false) {
   S.session = null;
   if (S.events) S.events.close();
   S.events = null;
   $("login").hidden = false;
   for (const id of ["live", "history", "health", "tabs", "who", "logout", "link"]) $(id).hidden = true;
   $("login-error").textContent = message || "";
-  $("login-password").value = "";
-  $("login-name").focus();
+  if (!first) $("login-password").value = "";
+  if (!first || document.activeElement === document.body) $("login-name").focus();
 }
 
 function showApp(session) {
@@ -396,7 +398,8 @@ async function start() {
   await loadLanguage(S.lang);
   const current = await fetch("/api/v1/session", { credentials: "same-origin" });
   if (current.ok) showApp(await current.json());
-  else showLogin("");
+  else if (!S.session) showLogin("", true); // a login sent meanwhile has already shown the app
+  document.body.dataset.ready = "1";
 }
 
 document.addEventListener("DOMContentLoaded", start);
