@@ -345,7 +345,11 @@ def _cameras(cameras: Mapping[str, CameraStats] | None) -> Iterator[Metric]:
     if cameras is None:
         return
     up = GaugeMetricFamily("gate_camera_connected", "1 while the camera delivers frames.", labels=["camera"])
-    fps = GaugeMetricFamily("gate_camera_fps", "Frames per second read from the camera.", labels=["camera"])
+    fps = GaugeMetricFamily(
+        "gate_camera_fps",
+        "Frames per second decoded from the camera (a stream: key frames only, ~0.5, while lane is idle).",
+        labels=["camera"],
+    )
     age = GaugeMetricFamily(
         "gate_camera_frame_age_seconds", "Age of the newest frame from the camera.", labels=["camera"]
     )
