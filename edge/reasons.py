@@ -232,9 +232,8 @@ def plate_not_readable(text: str) -> Detail:
     """A plate read that is none of the plate forms the lane reads: most often a plate written in a script
     the cameras' readers do not know (Lao), read as look-alike Latin letters; or a misread."""
     return Detail(
-        f"plate {text!r} is not a plate form this lane reads (its plate grammars); plates written in Lao"
-        " script, or any script other than Latin and Chinese, cannot be read by the cameras: check the plate"
-        " by eye",
-        f"biển số {text!r} không thuộc dạng biển số mà làn này đọc được; camera không đọc được biển số viết"
-        " bằng chữ Lào hay chữ nào khác ngoài chữ Latinh và chữ Hán: cần kiểm tra biển số bằng mắt",
+        f"plate {text!r} matches none of the plate forms this lane expects: check the plate by eye (a plate"
+        " in Lao or any script other than Latin and Chinese cannot be read by the cameras)",
+        f"biển số {text!r} không khớp dạng biển số nào mà làn này chờ đợi: cần kiểm tra biển số bằng mắt"
+        " (camera không đọc được biển số viết bằng chữ Lào hay chữ nào khác ngoài chữ Latinh và chữ Hán)",
     )

@@ -78,7 +78,7 @@ def test_a_lao_plate_is_held_saying_its_script_cannot_be_read(lane: Recognizer) 
     outcome, reasons, en, vi = _decide(ident, "1234")
     assert outcome is Outcome.HOLD
     assert Reason.LOW_CONFIDENCE in reasons
-    assert "Lao script" in en
+    assert "check the plate by eye (a plate in Lao or any script other than Latin and Chinese" in en
     assert "chữ Lào" in vi
 
 
