@@ -165,10 +165,20 @@ _V3 = (
     "ALTER TABLE exits ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1 CHECK (confirmed IN (0, 1))",
 )
 
+_V4 = (
+    # How the transaction ended as the lane saw it (passed, rejected, left, aborted, unconfirmed; NULL while
+    # open, and for rows older than this column), and its evidence images ([{kind, text, sha256}], every
+    # read's image that was kept, the camera's as well as those after an officer's correction): the history
+    # tells what happened without the outbox, whose delivered events are purged.
+    "ALTER TABLE transactions ADD COLUMN result TEXT",
+    "ALTER TABLE transactions ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]'",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "kiosk users and meta values", _V2),
     Migration(3, "exits that could not be confirmed", _V3),
+    Migration(4, "how a transaction ended, and its evidence images", _V4),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
