@@ -93,6 +93,7 @@ def fuse(
         source=best.camera,
         evidence_sha256=hashlib.sha256(jpeg).hexdigest() if jpeg else None,
         evidence_jpeg=jpeg,
+        evidence_box=_box(best.candidate) if jpeg else None,
     )
 
 
@@ -113,6 +114,11 @@ def _alternatives(
     scores.pop(text, None)
     top = sorted(scores.items(), key=lambda kv: -kv[1])[:3]
     return tuple((t, round(s, 4)) for t, s in top)
+
+
+def _box(candidate: Candidate) -> tuple[int, int, int, int]:
+    x, y, w, h = candidate.box
+    return int(x), int(y), int(w), int(h)
 
 
 def evidence_jpeg(frame: Image, candidate: Candidate, quality: int = 85) -> bytes | None:

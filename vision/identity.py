@@ -62,6 +62,8 @@ class Read:
     evidence_sha256: str | None = None
     # The best frame as JPEG with the region drawn; its SHA-256 is evidence_sha256.
     evidence_jpeg: bytes | None = field(default=None, repr=False, compare=False)
+    # The read's region in that frame (x, y, w, h in pixels): the kiosk shows it cut out beside the text.
+    evidence_box: tuple[int, int, int, int] | None = None
     path: ReadPath = ReadPath.FREE
     # The expected texts' scores, when the gate had any to check the reads against (verified or not).
     verification: Verification | None = None
