@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.config import GateConfig
 from edge.decision import Decision, expected, unrecorded
@@ -50,6 +50,9 @@ from edge.supervision import LaneReport, Readiness, Supervision
 from edge.task_stop import cancel_within
 from edge.watchdog import Watchdog
 from vision.identity import ExpectingSource, Identification, IdentificationSource
+
+if TYPE_CHECKING:
+    from vision.cameras import CameraStats
 
 log = logging.getLogger("edge.daemon")
 
@@ -184,6 +187,7 @@ class LaneDaemon:
             self._emit("ended", {"tx_id": message.tx_id, "result": message.result})
         elif isinstance(message, AlarmRaised):
             self.writer.post("Alarm", lambda r: r.alarm(message.tx_id, message.code, message.detail))
+            self._emit("alarm", {"tx_id": message.tx_id, "code": message.code, "detail": message.detail})
         elif isinstance(message, DeviceFaulted):
             self.writer.post("device fault", lambda r: r.device_fault(message.device, message.detail))
 
@@ -321,6 +325,11 @@ class LaneDaemon:
     @property
     def evidence_dir(self) -> Path:
         return self.config.store.evidence_dir
+
+    def camera_stats(self) -> dict[str, CameraStats]:
+        """Each camera reader's state, fps, last frame age and fault; none where no cameras identify."""
+        stats = getattr(self._identifier, "stats", None)
+        return stats() if callable(stats) else {}
 
     def lane_alive(self) -> bool:
         return self.supervision.lane_alive()
