@@ -9,14 +9,23 @@ worth sending to central (the caller may put it in an outbox event).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from edge.store.db import JsonObject, StoreConnection, dump_json, from_text, load_json, to_text
+from edge.store.db import (
+    JsonObject,
+    StoreConnection,
+    dump_json,
+    from_text,
+    load_json,
+    placeholders,
+    to_text,
+)
 
 GENESIS_HASH = "0" * 64
+_IN_BATCH = 500  # subjects per IN list: far below sqlite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,21 @@ class AuditRepo:
                 (subject, limit),
             ).fetchall()
         return [_row_to_record(row) for row in rows]
+
+    def records_of(self, subjects: Sequence[str]) -> dict[str, list[AuditRecord]]:
+        """Each subject's records, oldest first (one query for a page of transactions)."""
+        found: dict[str, list[AuditRecord]] = {subject: [] for subject in subjects}
+        for start in range(0, len(found), _IN_BATCH):
+            batch = list(found)[start : start + _IN_BATCH]
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM audit WHERE subject IN ({placeholders(len(batch))})"  # noqa: S608 - '?' marks only
+                " ORDER BY id",
+                batch,
+            ).fetchall()
+            for row in rows:
+                record = _row_to_record(row)
+                found[record.subject].append(record)
+        return found
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0])

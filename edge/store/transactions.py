@@ -36,6 +36,25 @@ INTERRUPTED_EVENT = "transaction.interrupted"
 MAX_SEARCH = 1000  # keeps the follow-up IN lists far below sqlite's bound-parameter limit
 
 
+class TxResult(StrEnum):
+    """How a transaction ended, as the lane saw it (edge.lane_events.TxResult)."""
+
+    PASSED = "passed"  # the vehicle crossed under the open barrier
+    REJECTED = "rejected"  # an officer rejected it and it backed out
+    LEFT = "left"  # it left without crossing (backed out, or backed away from an open barrier)
+    ABORTED = "aborted"  # ended by a manual open or a recovery, no passage seen
+    UNCONFIRMED = "unconfirmed"  # the barrier was open while the lane could not watch it
+
+
+@dataclass(frozen=True)
+class EvidenceImage:
+    """One read's evidence image, kept on disk by its SHA-256 (edge/evidence.py)."""
+
+    kind: str  # "plate" or "container"
+    text: str  # what was read on it
+    sha256: str
+
+
 class TxStatus(StrEnum):
     OPEN = "open"
     COMPLETED = "completed"
@@ -74,11 +93,13 @@ class TransactionRecord:
     transitions: tuple[Transition, ...] = ()
     exits: tuple[tuple[str, str], ...] = ()
     unconfirmed_exits: tuple[tuple[str, str], ...] = ()  # see ExitRepo: the declaration counts as used
+    result: TxResult | None = None  # None while open, and in rows older than schema 4
+    evidence: tuple[EvidenceImage, ...] = ()
 
 
 _TX_COLUMNS = (
     "id, lane_id, started_at, ended_at, state, status, plate, plate_confidence, containers, gross_kg,"
-    " outcome, reasons, declaration_number, decided_at, officer, note"
+    " outcome, reasons, declaration_number, decided_at, officer, note, result, evidence"
 )
 
 
@@ -142,11 +163,17 @@ class TransactionRepo:
         plate_confidence: float | None = None,
         containers: Sequence[str] | None = None,
         gross_kg: float | None = None,
+        evidence: Sequence[EvidenceImage] = (),
         event: NewEvent | None = None,
     ) -> OutboxEvent | None:
-        """Set what was read and weighed; a field left as None keeps its stored value."""
+        """Set what was read and weighed; a field left as None keeps its stored value.
+
+        `evidence` is added to the images already kept (a correction's reads have none, the camera's stay).
+        """
         with self._conn:
             self._require_open(tx_id)
+            if evidence:
+                self._add_evidence(tx_id, evidence)
             self._conn.execute(
                 "UPDATE transactions SET plate = COALESCE(?, plate),"
                 " plate_confidence = COALESCE(?, plate_confidence),"
@@ -205,8 +232,10 @@ class TransactionRepo:
         event: NewEvent | None = None,
         *,
         confirmed: bool = True,
+        result: TxResult | None = None,
     ) -> OutboxEvent | None:
-        """Close the transaction and record its exits (declaration, container or ''), all or nothing.
+        """Close the transaction, with how it ended, and record its exits (declaration, container or ''),
+        all or nothing.
 
         `confirmed` False records exits the lane could not see happen (see ExitRepo). Raises
         :class:`DuplicateExitError` and leaves the transaction open if any pair had already exited.
@@ -215,8 +244,8 @@ class TransactionRepo:
             self._require_open(tx_id)
             self._exits.record(tx_id, exits, at, confirmed=confirmed)
             self._conn.execute(
-                "UPDATE transactions SET status = ?, ended_at = ? WHERE id = ?",
-                (TxStatus.COMPLETED.value, to_text(at), tx_id),
+                "UPDATE transactions SET status = ?, ended_at = ?, result = ? WHERE id = ?",
+                (TxStatus.COMPLETED.value, to_text(at), None if result is None else result.value, tx_id),
             )
             return self._append(event, at)
 
@@ -264,6 +293,7 @@ class TransactionRepo:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 100,
+        result: TxResult | None = None,
     ) -> list[TransactionRecord]:
         """Transactions matching every given filter, newest first; ``since`` inclusive, ``until`` exclusive.
 
@@ -280,6 +310,9 @@ class TransactionRepo:
         if declaration is not None:
             clauses.append("declaration_number = ?")
             params.append(declaration)
+        if result is not None:
+            clauses.append("result = ?")
+            params.append(result.value)
         if since is not None:
             clauses.append("started_at >= ?")
             params.append(to_text(since))
@@ -321,6 +354,19 @@ class TransactionRepo:
             (tx_id, from_state, to_state, cause, to_text(at), tx_id),
         )
         self._conn.execute("UPDATE transactions SET state = ? WHERE id = ?", (to_state, tx_id))
+
+    def _add_evidence(self, tx_id: str, evidence: Sequence[EvidenceImage]) -> None:
+        row = self._conn.execute("SELECT evidence FROM transactions WHERE id = ?", (tx_id,)).fetchone()
+        kept = _evidence(row[0])
+        known = {image.sha256 for image in kept}
+        for image in evidence:
+            if image.sha256 not in known:
+                kept.append(image)
+                known.add(image.sha256)
+        self._conn.execute(
+            "UPDATE transactions SET evidence = ? WHERE id = ?",
+            (dump_json([{"kind": i.kind, "text": i.text, "sha256": i.sha256} for i in kept]), tx_id),
+        )
 
     def _append(self, event: NewEvent | None, at: datetime) -> OutboxEvent | None:
         return None if event is None else self._outbox.add(event, at)
@@ -374,6 +420,8 @@ def _row_to_record(
         decided_at,
         officer,
         note,
+        result,
+        evidence,
     ) = row
     return TransactionRecord(
         id=tx_id,
@@ -395,4 +443,27 @@ def _row_to_record(
         transitions=tuple(transitions),
         exits=tuple(exits),
         unconfirmed_exits=tuple(unconfirmed),
+        result=_result(result),
+        evidence=tuple(_evidence(evidence)),
     )
+
+
+def _result(stored: str | None) -> TxResult | None:
+    """The stored result; one this version does not know reads as unknown (None) rather than failing."""
+    try:
+        return None if stored is None else TxResult(stored)
+    except ValueError:
+        return None
+
+
+def _evidence(stored: str | None) -> list[EvidenceImage]:
+    """The kept images, skipping any entry that is not a {kind, text, sha256} object of strings."""
+    try:
+        items = load_json(stored) if stored else []
+    except ValueError:
+        return []
+    images = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("kind", "text", "sha256")):
+            images.append(EvidenceImage(item["kind"], item["text"], item["sha256"]))
+    return images
