@@ -14,6 +14,7 @@ from typing import Any
 from edge.decision import Decision, DecisionConfig, decide
 from edge.lane_events import RequestDecision, TransactionEnded, Transition
 from edge.store import DuplicateExitError, NewEvent, Store, StoreError
+from edge.store.transactions import EvidenceImage, TxResult
 from vision.identity import Identification, Read, Verification
 from vision.plates import normalise_plate
 
@@ -53,6 +54,12 @@ def identification_json(ident: Identification | None) -> dict[str, Any]:
     if ident is None:
         return {"plate": None, "containers": []}
     return {"plate": _read_json(ident.plate), "containers": [_read_json(r) for r in ident.containers]}
+
+
+def _evidence(ident: Identification) -> list[EvidenceImage]:
+    """The reads' evidence images kept on disk, for the transaction's record (the history shows them)."""
+    reads = [r for r in (ident.plate, *ident.containers) if r is not None and r.evidence_sha256]
+    return [EvidenceImage(r.kind.value, r.text, str(r.evidence_sha256)) for r in reads]
 
 
 class Recorder:
@@ -138,6 +145,7 @@ class Recorder:
                 plate_confidence=ident.plate.confidence if ident.plate else None,
                 containers=containers,
                 gross_kg=request.weight_kg,
+                evidence=_evidence(ident),
             )
             self.store.transactions.record_decision(
                 request.tx_id,
@@ -185,11 +193,18 @@ class Recorder:
 
         try:
             self.store.transactions.complete(
-                action.tx_id, at, exits=exits, event=event(exits), confirmed=confirmed
+                action.tx_id,
+                at,
+                exits=exits,
+                event=event(exits),
+                confirmed=confirmed,
+                result=TxResult(action.result),
             )
         except DuplicateExitError as exc:  # an officer let an already-exited pair through: keep the record
             log.warning("transaction %s: %s; completed without new exits", action.tx_id, exc)
-            self.store.transactions.complete(action.tx_id, at, exits=(), event=event([]))
+            self.store.transactions.complete(
+                action.tx_id, at, exits=(), event=event([]), result=TxResult(action.result)
+            )
         except StoreError as exc:
             log.error("transaction %s could not be completed: %s", action.tx_id, exc)
         self._decisions.pop(action.tx_id, None)
