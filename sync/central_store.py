@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from sync.contract import EventEnvelope
 
@@ -109,6 +110,8 @@ _SCHEMA = (
     " detail TEXT NOT NULL, size INTEGER NOT NULL, received_at TEXT NOT NULL)",
 )
 
+_TABLES = tuple(s.split()[5] for s in _SCHEMA if s.startswith("CREATE TABLE"))
+
 # Primary result codes that say "not now" rather than "this is wrong": busy, locked, I/O error, disk full,
 # cannot open. Anything else (a bad statement, a constraint) is a bug and is not retried.
 _TRANSIENT = {5, 6, 10, 13, 14}
@@ -122,14 +125,24 @@ def _transient(exc: sqlite3.Error) -> bool:
 class SqliteCentralStore:
     """:class:`CentralStore` in one SQLite file (the default, and the demo's)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        """Open (and with `create`, create) central's database; `create=False` opens only an existing
+        file holding central's tables, so that a reader (the report) never leaves an empty database behind
+        a misspelt path."""
         self.path = str(path)
         try:
             # Not bound to the opening thread: an instance opens it on paho's thread and closes it after
             # that thread has ended. It is never used by two threads at once.
             self.conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+                self.path if create else f"file:{quote(str(Path(path).absolute()))}?mode=rw",
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_S,
+                check_same_thread=False,
+                uri=not create,
             )
+            if not create:
+                self._check_tables()
+                return
             self._wal()
             self.conn.execute("PRAGMA synchronous = NORMAL")
             with self.write():
@@ -137,6 +150,16 @@ class SqliteCentralStore:
                     self.conn.execute(statement)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"database {self.path}: {exc}") from None
+
+    def _check_tables(self) -> None:
+        """StoreUnavailable (closed) unless every table of central's schema is there."""
+        found = {name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [name for name in _TABLES if name not in found]
+        if missing:
+            self.conn.close()
+            raise StoreUnavailable(
+                f"database {self.path}: not central's database (no table {', '.join(missing)})"
+            )
 
     def _wal(self) -> None:
         # Two instances opening a new file at once: switching it to WAL answers "busy" at once rather than

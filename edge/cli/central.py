@@ -23,11 +23,12 @@ from pydantic import SecretStr
 from sync.central import Central, CentralSettings, open_store
 from sync.central_feed import FeedFileError, load_declarations
 from sync.central_pg import check_url, url_has_password
-from sync.central_store import StoreUnavailable
+from sync.central_store import SqliteCentralStore, StoreUnavailable
 from sync.config import BrokerConfig, TlsConfig
 from sync.signing_keys import KeyFileError, SigningKey, load_signing_key
 
 _COMMANDS = ("reload_clearances", "status_report", "open_barrier")
+DEFAULT_DB = "var/central.db"
 
 
 def _broker_args(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +68,7 @@ def _signing_key(args: argparse.Namespace) -> SigningKey | None:
 
 def _db_args(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--db", default="var/central.db", help="Central's SQLite database file.")
+    where.add_argument("--db", default=None, help=f"Central's SQLite database file (default {DEFAULT_DB}).")
     where.add_argument(
         "--db-url",
         default=None,
@@ -94,7 +95,7 @@ def _database(args: argparse.Namespace) -> dict[str, Any]:
     """The database arguments as CentralSettings fields: db_url for PostgreSQL, else db_path."""
     url = args.db_url if args.db_url is not None else _env(args.db_url_env, "--db-url-env")
     if url is None:
-        return {"db_path": Path(args.db)}
+        return {"db_path": Path(args.db or DEFAULT_DB)}
     try:
         check_url(url)
     except ValueError as exc:
@@ -202,8 +203,17 @@ def cmd_command(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """Print what central stored; the database must exist: a report never creates one."""
+    database = _database(args)
     try:
-        store = open_store(**_database(args), name="gate-edge-central-report")
+        path = database.get("db_path")
+        if path is None:
+            store = open_store(**database, name="gate-edge-central-report")
+        elif not path.is_file():
+            print(_no_database(path, args.db is not None), file=sys.stderr)
+            return 1
+        else:
+            store = SqliteCentralStore(path, create=False)
         try:
             report = store.report()
         finally:
@@ -213,6 +223,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(report, indent=2))
     return 0
+
+
+def _no_database(path: Path, given: bool) -> str:
+    """What a report says of a database file that is not there, and what to do."""
+    where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+    told = "--db" if given else "no --db given: the default"
+    return (
+        f"central: {told} {path}{where}: no such database; a report never creates one. Pass --db with the"
+        " file `gate-edge central run` writes (or --db-url / --db-url-env for PostgreSQL)"
+    )
 
 
 def add_central_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -247,7 +267,10 @@ def add_central_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=10.0, help="Seconds to wait for the gate's answer.")
     p.set_defaults(func=cmd_command)
 
-    p = sub.add_parser("report", help="Events stored per gate, highest seq, unresolved gaps.")
+    p = sub.add_parser(
+        "report",
+        help="Events stored per gate, highest seq, unresolved gaps (the database must exist: never created).",
+    )
     _db_args(p)
     p.set_defaults(func=cmd_report)
     return parser

@@ -1,0 +1,65 @@
+"""`gate-edge central report` reads central's database and never creates one (a misspelt --db is an error)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from sync.central_store import SqliteCentralStore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _report(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli.central", "report", *args],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_report_without_db_names_the_default_path_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    result = _report(cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"no --db given: the default var/central.db (relative to {tmp_path})" in result.stderr
+    assert "no such database" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list((tmp_path / "var").iterdir()) == []
+
+
+def test_report_of_a_misspelt_db_is_an_error_naming_it(tmp_path: Path) -> None:
+    SqliteCentralStore(tmp_path / "central.db").close()
+    result = _report("--db", str(tmp_path / "centrl.db"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"--db {tmp_path / 'centrl.db'}: no such database" in result.stderr
+    assert not (tmp_path / "centrl.db").exists()
+
+
+def test_report_of_another_sqlite_file_names_it_and_leaves_it_unchanged(tmp_path: Path) -> None:
+    other = tmp_path / "gate.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE declarations (number TEXT)")
+    conn.close()
+    result = _report("--db", str(other), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"database {other}: not central's database (no table events" in result.stderr
+    with sqlite3.connect(other) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    conn.close()
+    assert tables == ["declarations"]
+
+
+def test_report_of_central_database_prints_it(tmp_path: Path) -> None:
+    SqliteCentralStore(tmp_path / "central.db").close()
+    result = _report("--db", "central.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"gates": {}, "invalid_messages": 0}
