@@ -88,8 +88,8 @@ def camera_read(decl: Declaration, plate: str | None = None, confidence: float =
 class KioskGate:
     """DemoGate's simulators and daemon, plus the kiosk, started and stopped together."""
 
-    def __init__(self, db: Path, kiosk: KioskConfig | None = None) -> None:
-        self.demo = DemoGate(gate_config(db), out=io.StringIO())
+    def __init__(self, db: Path, kiosk: KioskConfig | None = None, config: GateConfig | None = None) -> None:
+        self.demo = DemoGate(config or gate_config(db), out=io.StringIO())
         self.daemon = self.demo.daemon
         self.controller = self.demo.controller
         self.scale = self.demo.scale_sim
