@@ -68,7 +68,7 @@ class _Watch:
             weight = f"{_kg(reading.gross_kg)} tare {_kg(reading.tare_kg)}"
         motion = "yes" if reading.motion else "no"
         if settled is not None:
-            stable = f"yes: settled at {_kg(settled.kg)} (the lane records this weight)"
+            stable = f"yes: settled at {_kg(settled.kg)} (the stable weight the lane takes)"
         else:
             stable = "yes" if self._stability.stable else f"no (needs {self._window_ms} ms within the band)"
         return f"{weight}, motion {motion}, stable {stable}"
