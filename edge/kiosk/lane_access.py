@@ -6,15 +6,16 @@ acts only through the officer desk; it never reaches into the daemon that wires 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from edge.lane_status import LaneStatus
     from edge.metrics import GateMetrics
-    from edge.store import AuditRepo, StoreConnection, TransactionRepo
+    from edge.store import AuditRepo, DeclarationRepo, StoreConnection, TransactionRepo
     from edge.supervision import LaneReport, Readiness
+    from vision.cameras import CameraStats
 
 Listener = Callable[[str, dict[str, Any]], None]
 """Called with (kind, data) on the daemon's loop for every transaction step."""
@@ -52,6 +53,10 @@ class LaneRecords(Protocol):
     @property
     def audit(self) -> AuditRepo: ...
 
+    @property
+    def declarations(self) -> DeclarationRepo:
+        """The cached declarations: the closest cleared ones are offered for a held vehicle's correction."""
+
 
 class LaneAccess(Protocol):
     """One lane as the kiosk sees it (the lane daemon provides it)."""
@@ -79,3 +84,6 @@ class LaneAccess(Protocol):
         """The lane status now: lane, light, devices, storage, outbox (reads the store: main loop only)."""
 
     def readiness(self) -> Readiness: ...
+
+    def camera_stats(self) -> Mapping[str, CameraStats]:
+        """Each camera reader's state, fps, last frame age and fault; empty where no cameras identify."""

@@ -12,9 +12,11 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from edge.decision import Decision
+from edge.kiosk.lane_alarms import LaneAlarms
 from edge.kiosk.views import LaneView, lane_view
 from vision.identity import Identification
 
@@ -71,10 +73,12 @@ class LiveHub:
         self.decisions: OrderedDict[str, Decision] = OrderedDict()
         self.camera_reads: OrderedDict[str, Identification] = OrderedDict()
         self.pushes = 0
+        self.alarms = LaneAlarms(lane.view.state, lambda: datetime.now(UTC))
         lane.add_listener(self.on_lane_event)
 
     # -- fed by the daemon ----------------------------------------------------------------------
     def on_lane_event(self, kind: str, data: dict[str, Any]) -> None:
+        self.alarms.on_lane_event(kind, data)
         if kind == "decided":
             tx_id = str(data["tx_id"])
             decision = data.get("decision")
@@ -101,7 +105,7 @@ class LiveHub:
 
     def view(self) -> LaneView:
         sync = self._sync_status() if self._sync_status is not None else {}
-        return lane_view(self._lane, self.decisions, self.camera_reads, sync)
+        return lane_view(self._lane, self.decisions, self.camera_reads, sync, self.alarms.active)
 
     def _flush(self) -> None:
         self._pending = False

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from edge.kiosk import actions
 from edge.kiosk.actions import ActionRefused
 from edge.kiosk.auth import ACTING_ROLES, Ctx, SessionFirstRoute, actor, reader, refuse
+from edge.kiosk.closest import LIMIT, CloseText, closest_declarations
 from edge.kiosk.fields import ContainerText, PlateText, ReasonText, TxId
 from edge.kiosk.live import CLOSED
 from edge.kiosk.sessions import Session
@@ -179,6 +180,69 @@ async def manual_open(
     tx_id = ctx.lane.view.tx_id
     return _carry_out(
         "manual_open", tx_id, ctx, lambda: actions.manual_open(ctx.lane, session.user, body.reason)
+    )
+
+
+class CloseTextView(BaseModel):
+    """A declared text beside the read it was compared with."""
+
+    text: str
+    read: str | None = Field(description="The vehicle's read it was compared with; null: none near.")
+    distance: int | None = Field(description="Edits between the two normalised texts; null: not near.")
+    differs: list[int] = Field(description="Positions in `text` that differ from the read.")
+
+
+class CloseDeclarationView(BaseModel):
+    """One cleared declaration near the reads: what a correction to it would send, and how far it is."""
+
+    plate: CloseTextView
+    containers: list[CloseTextView]
+    distance: int
+
+
+class ClosestView(BaseModel):
+    tx_id: str
+    declarations: list[CloseDeclarationView] = Field(
+        description=f"At most {LIMIT}, nearest first; only cleared declarations valid now, only texts "
+        "a few edits from a read, and only what a correction would send (no number, seal or weight)."
+    )
+
+
+def _close_text(c: CloseText) -> CloseTextView:
+    return CloseTextView(text=c.text, read=c.read, distance=c.distance, differs=list(c.differs))
+
+
+@router.get(
+    "/lane/closest",
+    response_model=ClosestView,
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def closest(
+    tx_id: Annotated[TxId, Query(description="The held vehicle's transaction.")],
+    _: Annotated[Session, Depends(reader(*ACTING_ROLES))],
+    ctx: Ctx,
+) -> ClosestView:
+    """The cleared declarations closest to the held vehicle's reads, so a correction is one tap away.
+
+    Only for the vehicle held for an officer now, and only for those who may correct it.
+    """
+    vehicle = ctx.lane.view.awaiting_officer()
+    if vehicle is None or vehicle.tx_id != tx_id:
+        raise refuse(status.HTTP_409_CONFLICT, "no vehicle with that transaction waits for an officer")
+    ident = vehicle.identification
+    plate = ident.plate.text if ident is not None and ident.plate is not None else None
+    boxes = [r.text for r in ident.containers] if ident is not None else []
+    found = closest_declarations(ctx.lane.store.declarations.all(), plate, boxes, ctx.wall())
+    return ClosestView(
+        tx_id=tx_id,
+        declarations=[
+            CloseDeclarationView(
+                plate=_close_text(d.plate),
+                containers=[_close_text(c) for c in d.containers],
+                distance=d.distance,
+            )
+            for d in found
+        ],
     )
 
 

@@ -6,18 +6,21 @@ The models are the OpenAPI response schemas, so schemathesis checks every answer
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.decision import REASON_TEXT, REASON_TEXT_VI, Decision, Outcome, Reason
+from edge.kiosk.device_faults import fault_kind
+from edge.kiosk.health_views import AlarmView, CameraView, alarm_views, camera_views
 from edge.lane import LaneState
 from vision.identity import Identification, Read
 
 if TYPE_CHECKING:
     from edge.kiosk.lane_access import LaneAccess
+    from edge.kiosk.lane_alarms import ActiveAlarm
     from edge.lane_status import LaneStatus
     from edge.supervision import LaneReport
 
@@ -38,6 +41,9 @@ class ReadView(_View):
     valid: bool = Field(description="Plate grammar, or the container's ISO 6346 check digit, holds.")
     source: str = Field(description="Camera id, 'simulator', or 'officer:<name>' for a correction.")
     evidence_url: str | None = Field(None, description="The evidence image of this read, when kept.")
+    evidence_box: list[int] | None = Field(
+        None, description="The read's region in the evidence image: x, y, width, height in pixels."
+    )
 
 
 class ReasonView(_View):
@@ -74,11 +80,13 @@ class VehicleView(_View):
 class ModbusHealth(_View):
     up: bool
     detail: str
+    kind: str = Field("ok", description="The detail sorted into a kind the screen words in both languages.")
 
 
 class ScaleHealth(_View):
     ok: bool
     detail: str
+    kind: str = Field("ok", description="The detail sorted into a kind the screen words in both languages.")
     last_weight_kg: float | None
 
 
@@ -86,6 +94,7 @@ class StorageView(_View):
     ok: bool = Field(description="The store takes the lane's records and has room above the watermark.")
     detail: str = Field(description="What is wrong with the store (writes failing, space low), or 'ok'.")
     pending_writes: int = Field(description="Lane records kept in memory until the store takes them.")
+    kind: str = Field("ok", description="The detail sorted into a kind the screen words in both languages.")
 
 
 class SyncView(_View):
@@ -136,6 +145,8 @@ class LaneView(_View):
     sync: SyncView
     vehicle: VehicleView | None
     actions: ActionsView
+    alarms: list[AlarmView] = Field(description="Lane alarms standing now (pass_timeout, link_lost, ...).")
+    cameras: list[CameraView] = Field(description="Each camera reader; empty where no cameras identify.")
     at: datetime = Field(description="When this view was taken (UTC).")
 
 
@@ -144,8 +155,14 @@ def read_view(read: Read | None) -> ReadView | None:
         return None
     sha = read.evidence_sha256
     url = f"/api/v1/evidence/{sha}" if sha and SHA256.match(sha) else None
+    box = list(read.evidence_box) if url is not None and read.evidence_box is not None else None
     return ReadView(
-        text=read.text, confidence=read.confidence, valid=read.valid, source=read.source, evidence_url=url
+        text=read.text,
+        confidence=read.confidence,
+        valid=read.valid,
+        source=read.source,
+        evidence_url=url,
+        evidence_box=box,
     )
 
 
@@ -232,7 +249,12 @@ def _number(value: object) -> float | None:
 
 def storage_view(report: LaneReport) -> StorageView:
     fault = report.storage.fault()
-    return StorageView(ok=fault is None, detail=fault or "ok", pending_writes=report.storage.pending_writes)
+    return StorageView(
+        ok=fault is None,
+        detail=fault or "ok",
+        pending_writes=report.storage.pending_writes,
+        kind=fault_kind(fault),
+    )
 
 
 def sync_view(report: LaneReport, sync: Mapping[str, Any], now: datetime) -> SyncView:
@@ -255,6 +277,7 @@ def lane_view(
     decisions: Mapping[str, Decision],
     camera_reads: Mapping[str, Identification],
     sync: Mapping[str, Any],
+    alarms: Sequence[ActiveAlarm] = (),
 ) -> LaneView:
     """One consistent picture of the lane, taken on the daemon's loop between two lane events."""
     now = datetime.now(UTC)
@@ -278,13 +301,20 @@ def lane_view(
         ),
         link_up=lane.link_up,
         fault=lane.fault,
-        modbus=ModbusHealth(up=devices.modbus_up, detail=devices.modbus_detail),
+        modbus=ModbusHealth(
+            up=devices.modbus_up, detail=devices.modbus_detail, kind=fault_kind(devices.modbus_detail)
+        ),
         scale=ScaleHealth(
-            ok=devices.scale_ok, detail=devices.scale_detail, last_weight_kg=devices.last_weight_kg
+            ok=devices.scale_ok,
+            detail=devices.scale_detail,
+            kind=fault_kind(devices.scale_detail),
+            last_weight_kg=devices.last_weight_kg,
         ),
         storage=storage_view(report),
         sync=sync_view(report, sync, now),
         vehicle=vehicle_view(lane, decisions, camera_reads.get(vehicle.tx_id) if vehicle else None),
         actions=actions_view(lane),
+        alarms=alarm_views(alarms),
+        cameras=camera_views(access.camera_stats()),
         at=now,
     )

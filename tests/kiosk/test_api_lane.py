@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from edge.decision import Outcome, Reason
@@ -18,6 +19,7 @@ from edge.kiosk.users import Role
 from edge.lane import LaneState
 from edge.store.db import to_text
 from tests.kiosk.conftest import KioskGate, as_user, camera_read, declaration, eventually
+from tests.kiosk.evidence_frames import with_evidence
 from vision.identity import Identification
 from vision.iso6346 import complete
 
@@ -45,6 +47,7 @@ async def test_held_truck_shows_reads_weight_and_reasons_then_a_rejection_makes_
             "valid": True,
             "source": "cam-plate",
             "evidence_url": None,
+            "evidence_box": None,
         }
         assert [c["text"] for c in vehicle["containers"]] == [decl.containers[0].number]
         assert vehicle["weight_kg"] == 28_000
@@ -353,4 +356,60 @@ async def test_an_action_the_full_store_cannot_record_is_refused_503_and_changes
             "/api/v1/lane/reject", json={"tx_id": tx_id, "reason": "no papers"}, headers=csrf
         )
         assert rejected.status_code == 202  # with room again, the next action goes through
+    await gate.back_out()
+
+
+async def test_a_held_truck_s_reads_name_their_region_in_their_evidence_and_the_closest_declarations(
+    gate: KioskGate,
+) -> None:
+    decl = declaration(41)
+    gate.seed(decl, *(declaration(n) for n in range(42, 49)))
+    box = decl.containers[0].number
+    misread_box = box[:5] + ("7" if box[5] != "7" else "8") + box[6:]
+    ident = with_evidence(camera_read(decl, plate="51G10041"))
+    ident = replace(ident, containers=(replace(ident.containers[0], text=misread_box),))
+    await gate.arrive(ident, 28_000)
+    await gate.wait_state(LaneState.HOLD)
+    tx_id = gate.daemon.view.tx_id
+    async with as_user(gate, "olga") as (http, csrf):
+        view = (await http.get("/api/v1/lane")).json()
+        plate = view["vehicle"]["plate"]
+        assert plate["evidence_box"] == list(ident.plate.evidence_box or ())
+        image = await http.get(plate["evidence_url"])
+        assert (image.status_code, image.headers["content-type"]) == (200, "image/jpeg")
+        assert view["alarms"] == []
+        assert view["cameras"] == []  # the scripted demo cameras have no readers
+
+        answer = await http.get("/api/v1/lane/closest", params={"tx_id": tx_id})
+        assert answer.status_code == 200
+        found = answer.json()["declarations"]
+        assert 1 <= len(found) <= 5
+        first = found[0]
+        assert first["plate"] == {"text": "51C10041", "read": "51G10041", "distance": 1, "differs": [2]}
+        assert first["containers"] == [{"text": box, "read": misread_box, "distance": 1, "differs": [5]}]
+        assert [d["distance"] for d in found] == sorted(d["distance"] for d in found)
+        # Only what a correction sends: no declaration number, seal, weight, channel or validity.
+        assert {key for d in found for key in d} == {"plate", "containers", "distance"}
+        assert decl.number not in answer.text
+        assert str(decl.containers[0].seal) not in answer.text
+
+        other = await http.get("/api/v1/lane/closest", params={"tx_id": "an-earlier-truck"})
+        assert other.status_code == 409
+        bad = await http.get("/api/v1/lane/closest", params={"tx_id": "x\u202ey"})
+        assert bad.status_code == 422
+    async with as_user(gate, "vic") as (http, _):
+        refused = await http.get("/api/v1/lane/closest", params={"tx_id": tx_id})
+        assert (refused.status_code, refused.json()["detail"]) == (403, "role viewer may not do this")
+    async with httpx.AsyncClient(base_url=gate.base_url, timeout=10) as anonymous:
+        assert (await anonymous.get("/api/v1/lane/closest", params={"tx_id": tx_id})).status_code == 401
+    async with as_user(gate, "olga") as (http, csrf):
+        rejected = await http.post(
+            "/api/v1/lane/reject", json={"tx_id": tx_id, "reason": "papers for another truck"}, headers=csrf
+        )
+        assert rejected.status_code == 202
+        await eventually(lambda: gate.daemon.view.current is not None and gate.daemon.view.current.rejected)
+        view = (await http.get("/api/v1/lane")).json()
+        assert view["held"] is False  # rejected: it must back out, no more corrections offered
+        late = await http.get("/api/v1/lane/closest", params={"tx_id": tx_id})
+        assert late.status_code == 409
     await gate.back_out()
