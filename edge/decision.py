@@ -5,6 +5,7 @@ Pure: no I/O and no clock read. PASS only when every rule holds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Container, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -289,6 +290,8 @@ def _read_findings(
 
 def _doubts(what: str, read: Read, minimum: float) -> list[Detail]:
     doubts = []
+    # `not >=` rather than `<` so that a NaN confidence counts as low.
+    low = not read.confidence >= minimum
     # A verified plate is valid only in a form of the lane's grammars: the expected list makes no text a
     # plate, whatever a read carries as `valid`.
     unformed = what == "plate" and read.path is ReadPath.VERIFIED and not read.grammar
@@ -296,11 +299,37 @@ def _doubts(what: str, read: Read, minimum: float) -> list[Detail]:
         # None of the lane's plate grammars: most often a plate in a script no reader knows (Lao).
         doubts.append(say.plate_not_readable(read.text))
     elif not read.valid:
-        doubts.append(say.not_valid(what, read.text))
-    # `not >=` rather than `<` so that a NaN confidence counts as low.
-    if not read.confidence >= minimum:
+        cause = _why_not_valid(what, read, low)
+        if cause is not None:
+            doubts.append(cause)
+    if low:
         doubts.append(say.unsure(what, read.text, read.confidence, minimum))
     return doubts
+
+
+def _why_not_valid(what: str, read: Read, low: bool) -> Detail | None:
+    """The true cause of a read judged not valid; None where its low confidence, said beside it, is the
+    cause. The fusion marks a read not valid for its text (no plate form, a wrong check digit) and also
+    for its support (below the readers' minimum confidence, fewer agreeing frames than required): only
+    the first is a wrong number."""
+    if what == "container":
+        if not iso6346.is_valid(read.text):
+            return _container_fault(read.text)
+        return None if low else say.too_few_frames("container", normalise_container(read.text))
+    if read.grammar:  # of a form the lane expects: not confirmed, not a wrong plate
+        return None if low else say.plate_unconfirmed(read.text, read.grammar)
+    return say.not_valid("plate", read.text)
+
+
+def _container_fault(text: str) -> Detail:
+    """A container read whose number fails: its check digit named when it has a container number's shape."""
+    number = normalise_container(text)
+    if _CONTAINER_SHAPE.fullmatch(number):
+        return say.bad_check_digit(number, number[10], iso6346.check_digit(number[:10]))
+    return say.not_valid("container", text)
+
+
+_CONTAINER_SHAPE = re.compile(r"[A-Z]{3}[UJZ][0-9]{7}")
 
 
 def _evaluate(
@@ -322,13 +351,18 @@ def _evaluate(
     if declaration.channel is Channel.RED and not declaration.inspection_done:
         findings[Reason.RED_NOT_INSPECTED] = say.red_not_inspected(number)
 
-    # Only reads that pass the check digit identify a container; the others are reported as such.
+    # Only valid reads (the check digit holds, confirmed by enough frames) identify a container; the
+    # others are reported by their cause: a wrong check digit, too few frames, a low confidence.
     read = {normalise_container(r.text) for r in identification.containers if r.valid}
     invalid = sorted({r.text for r in identification.containers if not r.valid})
     declared = {normalise_container(line.number) for line in declaration.containers}
     missing, extra = sorted(declared - read), sorted(read - declared)
     if missing or extra or invalid:
-        findings[Reason.CONTAINER_MISMATCH] = say.containers_differ(number, missing, extra, invalid)
+        wrong, few, weak = _not_valid_by_cause(identification.containers, config.min_container_confidence)
+        seen = set(few) | set(weak)  # read, not confirmed: not "declared but not read"
+        findings[Reason.CONTAINER_MISMATCH] = say.containers_differ(
+            number, [c for c in missing if c not in seen], extra, wrong, few, weak
+        )
 
     if declaration.gross_kg is not None:
         declared_kg = declaration.gross_kg
@@ -367,6 +401,22 @@ def _evaluate(
         containers_matched=len(read & declared),
         containers_discrepant=len(missing) + len(extra) + len(invalid),
     )
+
+
+def _not_valid_by_cause(reads: Sequence[Read], minimum: float) -> tuple[list[str], list[str], list[str]]:
+    """The container reads not valid, by cause: a check digit that fails (as read), and of the numbers
+    whose check digit holds, those read with enough confidence (too few frames) and those without."""
+    wrong, few, weak = set(), set(), set()
+    for r in reads:
+        if r.valid:
+            continue
+        if not iso6346.is_valid(r.text):
+            wrong.add(r.text)
+        elif r.confidence >= minimum:
+            few.add(normalise_container(r.text))
+        else:
+            weak.add(normalise_container(r.text))
+    return sorted(wrong), sorted(few), sorted(weak)
 
 
 def _ledger_entries(ledger: ExitLedger, number: str) -> set[str]:

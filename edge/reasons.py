@@ -101,6 +101,35 @@ def not_valid(what: str, text: str) -> Detail:
     )
 
 
+def bad_check_digit(text: str, digit: str, expected: int) -> Detail:
+    """A container number of the right shape whose check digit is not the one its first ten give."""
+    return Detail(
+        f"container {text!r} has check digit {digit}, its number gives {expected}",
+        f"số container {text!r} có chữ số kiểm tra {digit}, đúng ra phải là {expected}",
+    )
+
+
+def too_few_frames(what: str, text: str) -> Detail:
+    """A read whose text is valid (a plate's form, a right check digit) seen in fewer frames than the
+    lane requires to confirm it: not a misread, not yet a read."""
+    name_vi = "biển số" if what == "plate" else "số container"
+    return Detail(
+        f"{what} {text!r} was read in fewer frames than required to confirm it",
+        f"{name_vi} {text!r} được đọc ở ít khung hình hơn số cần để xác nhận",
+    )
+
+
+def plate_unconfirmed(text: str, grammar: str) -> Detail:
+    """A plate read of a form the lane expects, at a good confidence, that its grammar still did not
+    accept: a look-alike character (O or 0) or a form two countries' plates share."""
+    return Detail(
+        f"plate {text!r} has the form of a {grammar} plate but was not confirmed as one (a character that"
+        " looks like another, or a form of two countries' plates)",
+        f"biển số {text!r} có dạng biển số {grammar} nhưng chưa được xác nhận (có ký tự dễ nhầm với ký"
+        " tự khác, hoặc dạng biển số của hai nước)",
+    )
+
+
 def unsure(what: str, text: str, confidence: float, minimum: float) -> Detail:
     """`what`: plate or container."""
     name_vi = "biển số" if what == "plate" else "số container"
@@ -131,8 +160,16 @@ def red_not_inspected(number: str) -> Detail:
 
 
 def containers_differ(
-    number: str, missing: Sequence[str], extra: Sequence[str], invalid: Sequence[str]
+    number: str,
+    missing: Sequence[str],
+    extra: Sequence[str],
+    invalid: Sequence[str],
+    unconfirmed: Sequence[str] = (),
+    weak: Sequence[str] = (),
 ) -> Detail:
+    """`missing`: declared and not read at all; `invalid`: reads whose check digit fails; `unconfirmed`:
+    right check digit, read in fewer frames than required; `weak`: right check digit, read with low
+    confidence. A number is in one list only, so no sentence contradicts another."""
     en, vi = [], []
     if missing:
         en.append("declared but not read: " + ", ".join(missing))
@@ -140,6 +177,12 @@ def containers_differ(
     if extra:
         en.append("read but not declared: " + ", ".join(extra))
         vi.append("đọc được nhưng không có trong tờ khai: " + ", ".join(extra))
+    if unconfirmed:
+        en.append("read in fewer frames than required to confirm: " + ", ".join(unconfirmed))
+        vi.append("đọc được ở ít khung hình hơn số cần để xác nhận: " + ", ".join(unconfirmed))
+    if weak:
+        en.append("read with low confidence: " + ", ".join(weak))
+        vi.append("đọc được nhưng độ tin cậy thấp: " + ", ".join(weak))
     if invalid:
         en.append("read with an invalid check digit: " + ", ".join(invalid))
         vi.append("đọc được nhưng sai chữ số kiểm tra: " + ", ".join(invalid))

@@ -224,13 +224,14 @@ def test_invalid_check_digit_is_a_container_mismatch_and_an_uncertain_read() -> 
     assert "invalid check digit: TGHU1234568" in mismatch
 
 
-def test_read_failing_its_check_digit_identifies_no_container() -> None:
+def test_a_read_not_confirmed_identifies_no_container_and_is_not_called_unread() -> None:
     case = replace(
         BASE, containers=(container_read(C1), container_read(C2, valid=False)), exited={NUMBER: {C2}}
     )
     decision = case.decide()
     assert decision.reasons == (R.CONTAINER_MISMATCH, R.LOW_CONFIDENCE)
-    assert "declared but not read: TGHU1234567" in decision.details[0]
+    assert "read in fewer frames than required to confirm: TGHU1234567" in decision.details[0]
+    assert "declared but not read" not in decision.details[0]
 
 
 def test_unknown_low_confidence_plate_reports_no_declaration_and_low_confidence() -> None:

@@ -86,7 +86,7 @@ def test_a_lao_plate_is_held_saying_its_script_cannot_be_read(lane: Recognizer) 
     ("read", "says"),
     [
         (Read(ReadKind.PLATE, "NU1234", 0.6, False, grammar=""), "cannot be read by the cameras"),
-        (Read(ReadKind.PLATE, "51C12345", 0.6, False, grammar="vietnam"), "is not a valid plate number"),
+        (Read(ReadKind.PLATE, "51C12345", 0.6, False, grammar="vietnam"), "at confidence 0.60, below 0.80"),
         (Read(ReadKind.PLATE, "", 0.0, False, source="officer"), "is not a valid plate number"),
     ],
 )
