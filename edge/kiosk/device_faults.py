@@ -14,6 +14,8 @@ _KINDS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
         ("ok", r"^(connected( to .*)?|reading|ok)$"),
+        ("link_lost", r"^link lost\b"),  # the lane's own fault words (edge/lane_recovery.py, lane_barrier.py)
+        ("barrier_timeout", r"^barrier not (up|down) within"),
         ("connecting", r"^(connecting|not started)$"),
         ("waiting_first_frame", r"^waiting for first frame$"),
         ("stopped", r"^driver stopped$"),

@@ -139,6 +139,7 @@ class LaneView(_View):
     detectors: DetectorsView
     link_up: bool
     fault: str | None
+    fault_kind: str | None = Field(None, description="The lane fault sorted into a kind the screen words.")
     modbus: ModbusHealth
     scale: ScaleHealth
     storage: StorageView
@@ -301,6 +302,7 @@ def lane_view(
         ),
         link_up=lane.link_up,
         fault=lane.fault,
+        fault_kind=fault_kind(lane.fault) if lane.fault else None,
         modbus=ModbusHealth(
             up=devices.modbus_up, detail=devices.modbus_detail, kind=fault_kind(devices.modbus_detail)
         ),

@@ -64,4 +64,6 @@ def test_raw_device_texts_are_sorted_into_kinds_the_screen_words_in_both_languag
     assert fault_kind("rtsp://cam/1: no data for 5 s (stalled)") == "stream_stalled"
     assert fault_kind("no such video file or device: /dev/video9") == "port_missing"
     assert fault_kind("writes failing (disk I/O error); 3 records wait in memory") == "writes_failing"
+    assert fault_kind("link lost: no valid answer from 10.0.0.5:502 within 0.5 s") == "link_lost"
+    assert fault_kind("barrier not up within 3.0s") == "barrier_timeout"
     assert fault_kind("something nobody foresaw") == "other"
