@@ -2,7 +2,8 @@
 
 The lane controller simulator is a real Modbus TCP server and the scale simulator writes real
 Toledo frames to a pty, so the daemon runs its production code paths. A scripted driver moves each
-generated truck through the loops and onto the scale; a simulated officer answers held vehicles.
+generated truck through the loops and onto the scale and obeys the lane (edge/demo/truck.py); held
+vehicles wait for an officer, simulated or at the kiosk, and every officer action is printed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 import secrets
 import sys
 from collections import deque
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,10 +23,13 @@ from devices.sim.lane_controller import LaneControllerSim
 from devices.sim.scale_peer import ScaleSimPeer
 from edge.config import GateConfig
 from edge.daemon import LaneDaemon
-from edge.decision import Decision, Outcome
+from edge.decision import Decision
+from edge.declaration import Declaration
 from edge.demo.broker import DemoBroker, mosquitto_binary
+from edge.demo.officer_feed import OfficerFeed, describe
 from edge.demo.rendered import RenderedIdentifier
-from edge.demo.traffic import Scenario, SimVehicle, TrafficGenerator
+from edge.demo.traffic import SimVehicle, TrafficGenerator
+from edge.demo.truck import TruckDriver, wait_for
 from edge.kiosk.server import run_kiosk
 from edge.kiosk.users import Role, UsersRepo
 from edge.lane import LaneState
@@ -68,14 +71,27 @@ class DemoPrinter:
         self.decided = 0
         self.as_expected = 0
         self._last_tx: str | None = None  # a vehicle is decided again only while it is on the stop line
+        self.latest: Decision | None = None  # the latest decision, a re-decision included
+        self.feed: OfficerFeed | None = None  # the officers' actions, printed before any later lane step
+
+    def print_officer_actions(self) -> None:
+        """Print the officer actions recorded since the last call (at the kiosk or simulated)."""
+        if self.feed is None:
+            return
+        for record in self.feed.drain():
+            stamp = record.at.astimezone(UTC).strftime("%H:%M:%S")
+            subject = "lane" if record.subject == "lane" else f"tx {record.subject[:8]}"
+            self._line(f"{stamp} {subject} {describe(record)}")
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        self.print_officer_actions()  # audited before the lane heard of them: they come first
         stamp = datetime.now(UTC).strftime("%H:%M:%S")
         tx = str(data.get("tx_id", ""))[:8]
         if kind == "started":
             self._line(f"{stamp} tx {tx} vehicle on the stop line")
         elif kind == "decided":
             decision: Decision = data["decision"]
+            self.latest = decision
             ident: Identification = data["identification"]
             plate = ident.plate.text if ident.plate else "-"
             boxes = ",".join(r.text for r in ident.containers) or "-"
@@ -96,23 +112,12 @@ class DemoPrinter:
             self._line(f"{head} -> {decision.outcome}{expected}: {why}")
         elif kind == "ended":
             self._line(f"{stamp} tx {tx} ended: {data['result']}")
-        elif kind == "officer":
-            self._line(f"{stamp} tx {tx} officer {data['officer']} {data['action']}: {data['reason']}")
 
     def note(self, text: str) -> None:
         self._line(text)
 
     def _line(self, text: str) -> None:
         print(text, file=self._out, flush=True)
-
-
-async def _wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(step)
-    return True
 
 
 class DemoStartError(Exception):
@@ -159,7 +164,11 @@ class DemoGate:
         self.uplink = Uplink.for_daemon(self.daemon, self.config.sync)
         self.daemon.uplink_status = self.uplink.status
         self.printer = DemoPrinter(out)
+        self.printer.feed = OfficerFeed(self.daemon.store.audit)
         self.daemon.add_listener(self.printer)
+        self.driver = TruckDriver(
+            self.daemon, self.controller, self.scale_sim, self.printer, config.demo.officer_auto_s
+        )
         self.traffic = TrafficGenerator(
             config.demo.seed, config.demo.declarations, config.demo.mismatch_share
         )
@@ -167,6 +176,27 @@ class DemoGate:
     def seed_store(self) -> None:
         for decl in self.traffic.declarations:
             self.daemon.store.declarations.upsert(decl)
+
+    async def _issue(self, fresh: list[Declaration]) -> None:
+        """Declarations customs cleared meanwhile: into the gate's cache, and through central's feed."""
+        if not fresh:
+            return
+        for decl in fresh:  # at once: the next truck may be one of them
+            self.daemon.store.declarations.upsert(decl)
+        self.printer.note(f"customs cleared {len(fresh)} more declarations")
+        central = self.central
+        if central is not None and self.feed_key is not None and central.subscribed.is_set():
+            wires = [WireDeclaration.model_validate(d.model_dump(mode="json")) for d in fresh]
+            try:  # central's record of the feed follows; the gate already holds them
+                await asyncio.to_thread(central.publish_clearances, self.config.gate_id, wires, False)
+            except (OSError, RuntimeError) as exc:
+                log.warning("central office: fresh declarations not sent: %s", exc)
+
+    async def _print_officer_actions(self) -> None:
+        """Officer actions that change no lane step (a rejection) are printed within a quarter second."""
+        while True:
+            self.printer.print_officer_actions()
+            await asyncio.sleep(0.25)
 
     def create_demo_users(self) -> dict[str, str]:
         """Kiosk accounts for the demo, with passwords made for this run (printed, never stored in clear)."""
@@ -210,6 +240,7 @@ class DemoGate:
         daemon_task = asyncio.create_task(self.daemon.run())
         link_task = asyncio.create_task(self.uplink.run())
         kiosk: asyncio.Task[None] | None = None
+        officers = asyncio.create_task(self._print_officer_actions())
         try:
             await asyncio.wait_for(self.daemon.ready.wait(), timeout=15)
             await self._send_clearances()
@@ -218,11 +249,21 @@ class DemoGate:
             )
             count = 0
             while vehicles == 0 or count < vehicles:
-                await self._one_vehicle(self.traffic.next_vehicle())
+                vehicle = self.traffic.next_vehicle()
+                await self._issue(self.traffic.take_issued())
+                self.identifier.current = vehicle
+                try:
+                    await self.driver.one_vehicle(vehicle)
+                finally:
+                    self.identifier.current = None
                 count += 1
                 await asyncio.sleep(self.config.demo.interval_s)
-            await _wait_for(lambda: self.daemon.view.state is LaneState.IDLE, timeout=30)
+            await wait_for(lambda: self.daemon.view.state is LaneState.IDLE, timeout=30)
         finally:
+            officers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await officers
+            self.printer.print_officer_actions()
             if kiosk is not None:  # the kiosk reads the store: stop it before the daemon closes it
                 kiosk.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -235,7 +276,7 @@ class DemoGate:
             def can_drain() -> bool:
                 return self.broker is not None or bool(self.uplink.status()["connected"])
 
-            drained = await _wait_for(
+            drained = await wait_for(
                 lambda: self.daemon.store.outbox.depth() == 0 or not can_drain(), timeout=30
             )
             if not drained or self.daemon.store.outbox.depth():
@@ -293,51 +334,3 @@ class DemoGate:
             self.central.stop()
         if self.broker is not None:
             self.broker.stop()
-
-    def _simulated_officer(self, vehicle: SimVehicle) -> Outcome:
-        """What an officer at the kiosk would do with each kind of held truck."""
-        tx_id = self.daemon.view.tx_id
-        officer = "demo-officer"
-        if vehicle.scenario is Scenario.RED_UNINSPECTED:
-            action, reason = "recorded inspection done", "physical inspection completed, seals intact"
-            self.daemon.officer.inspection_done(officer, reason)
-            result = Outcome.PASS
-        elif vehicle.scenario in (Scenario.LOW_CONFIDENCE, Scenario.CLEARED):
-            # A cleared truck held by a misread: the officer types what the plate and containers say.
-            action, reason = f"corrected the reads to {vehicle.plate}", "reads checked by eye"
-            self.daemon.officer.correct(
-                officer, reason, plate=vehicle.plate, containers=list(vehicle.containers)
-            )
-            result = Outcome.PASS
-        else:
-            action, reason = "rejected", "vehicle does not match a cleared declaration"
-            self.daemon.officer.reject(officer, reason)
-            result = Outcome.REJECT
-        self.printer("officer", {"tx_id": tx_id, "officer": officer, "action": action, "reason": reason})
-        return result
-
-    async def _one_vehicle(self, vehicle: SimVehicle) -> None:
-        await _wait_for(lambda: self.daemon.view.state is LaneState.IDLE, timeout=30)
-        self.printer.vehicle = vehicle
-        self.identifier.current = vehicle
-        decided_before = self.printer.decided
-        await self.controller.vehicle_arrives()
-        self.scale_sim.drive_on(vehicle.gross_kg)
-        decided = await _wait_for(lambda: self.printer.decided > decided_before, timeout=40)
-        if not decided:
-            log.error("no decision for %s within 40 s (lane %s)", vehicle.plate, self.daemon.view.state)
-        outcome = self.printer.decisions[-1][1].outcome if decided else Outcome.HOLD
-        if outcome is Outcome.HOLD and self.config.demo.officer_auto_s > 0:
-            await asyncio.sleep(self.config.demo.officer_auto_s)
-            outcome = self._simulated_officer(vehicle)
-        if outcome is Outcome.PASS:
-            await _wait_for(lambda: self.daemon.view.state is LaneState.PASSING, timeout=15)
-            self.scale_sim.drive_off()
-            await self.controller.vehicle_drives_through(timeout=20)
-        elif outcome is Outcome.REJECT:
-            await asyncio.sleep(1.0)
-            self.scale_sim.drive_off()
-            await self.controller.vehicle_backs_out()
-        else:  # held with no simulated officer: the truck waits; the lane stays in HOLD
-            await _wait_for(lambda: self.daemon.view.state is not LaneState.HOLD, timeout=3600)
-        self.identifier.current = None

@@ -1,12 +1,16 @@
 """A traffic generator for the simulated gate: declarations to seed and vehicles to send through.
 
 Most vehicles match a cleared declaration; the rest carry one known fault each, so every decision
-reason shows up in the demo and the expected outcome of each vehicle is known in advance.
+reason shows up in the demo and the expected outcome of each vehicle is known in advance. Customs keeps
+clearing: when few passable declarations are left, a fresh batch is issued (`take_issued` hands it to the
+gate), so a demo that runs for days keeps the same mix of passes, holds and rejects.
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -18,6 +22,9 @@ from vision.iso6346 import complete
 
 _SERIES = "ABCDEFGHKLMNPRSTUVXYZ"  # Vietnamese plate series letters (no I, J, O, Q, W)
 _OWNERS = ("MSK", "CSQ", "TCL", "HLX", "OOL", "EGH", "CMA", "ONE")
+LOW_WATER = 5  # passable declarations left before customs clears a fresh batch
+BATCH = 10  # declarations in each fresh batch
+KEEP_RECENT = 400  # declarations (and exited ones) a long demo remembers to draw faults from
 
 
 class Scenario(StrEnum):
@@ -75,11 +82,33 @@ class TrafficGenerator:
     ) -> None:
         self._rng = random.Random(seed)
         self._mismatch_share = mismatch_share
-        self._now = now or datetime.now(UTC)
+        self._clock: Callable[[], datetime] = (
+            (lambda: now) if now is not None else (lambda: datetime.now(UTC))
+        )
+        self._now = self._clock()
         self.declarations: list[Declaration] = [self._declaration(i) for i in range(declarations)]
         self._unused = [d for d in self.declarations if self._passable(d)]
         self._rng.shuffle(self._unused)
-        self._used: list[Declaration] = []
+        # Exited trucks' declarations, for the already-exited scenario: the latest ones only.
+        self._used: deque[Declaration] = deque(maxlen=KEEP_RECENT)
+        self._issued: list[Declaration] = []  # issued after the start, not yet handed to the gate
+        self._count = declarations
+
+    def take_issued(self) -> list[Declaration]:
+        """Declarations cleared since the last call: the gate must hold them before the next truck."""
+        issued, self._issued = self._issued, []
+        return issued
+
+    def _replenish(self) -> None:
+        """Customs clears more: a fresh batch with the usual share of pending and red-channel ones."""
+        if len(self._unused) >= LOW_WATER:
+            return
+        self._now = self._clock()  # fresh declarations are valid from now on
+        fresh = [self._declaration(self._count + i) for i in range(BATCH)]
+        self._count += BATCH
+        self.declarations = [*self.declarations, *fresh][-KEEP_RECENT:]
+        self._unused.extend(d for d in fresh if self._passable(d))
+        self._issued.extend(fresh)
 
     @staticmethod
     def _passable(decl: Declaration) -> bool:
@@ -112,6 +141,7 @@ class TrafficGenerator:
     def next_vehicle(self) -> SimVehicle:
         """The next vehicle: cleared most of the time, otherwise one fault drawn at random."""
         rng = self._rng
+        self._replenish()
         if self._unused and rng.random() >= self._mismatch_share:
             decl = self._unused.pop()
             self._used.append(decl)
@@ -139,7 +169,10 @@ class TrafficGenerator:
             return self.next_vehicle_unknown()
         if not self._unused:  # every passable declaration has exited: a fault on top would also REJECT
             return self.next_vehicle_unknown()
-        return self._vehicle(rng.choice(self._unused), scenario)
+        # The fault spends the declaration: offered again as cleared, it could find its own exit recorded
+        # (a corrected low-confidence read passes). Not `_used`: a held or rejected truck did not exit.
+        decl = self._unused.pop(rng.randrange(len(self._unused)))
+        return self._vehicle(decl, scenario)
 
     def next_vehicle_unknown(self) -> SimVehicle:
         """A truck whose plate no declaration names."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import yaml
 
 from devices.config import BarrierConfig, DevicesConfig, ModbusLinkConfig
@@ -17,7 +20,7 @@ from edge.decision import Decision, Outcome
 from edge.demo.runner import KEEP_DECISIONS, DemoGate, DemoPrinter
 from edge.demo.traffic import Scenario, TrafficGenerator
 from edge.kiosk import KioskConfig
-from edge.lane import LaneConfig
+from edge.lane import LaneConfig, LaneState
 from edge.store import Store
 
 
@@ -32,7 +35,7 @@ async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expect
         kiosk=KioskConfig(enabled=False),
         demo=DemoConfig(
             cameras="scripted",
-            seed=9,
+            seed=37,
             mismatch_share=0.5,
             interval_s=0.1,
             barrier_move_s=0.3,
@@ -45,10 +48,10 @@ async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expect
     text = out.getvalue()
     scenarios = [vehicle.scenario for vehicle, _ in decisions]
     assert scenarios == [
+        Scenario.WRONG_CONTAINER,
         Scenario.OVERWEIGHT,
         Scenario.CLEARED,
-        Scenario.LOW_CONFIDENCE,
-        Scenario.ALREADY_EXITED,
+        Scenario.UNCLEARED,
         Scenario.RED_UNINSPECTED,
     ]
     assert [d.outcome for _, d in decisions] == [v.expected for v, _ in decisions]
@@ -68,8 +71,21 @@ async def test_demo_passes_holds_and_rejects_each_vehicle_as_its_scenario_expect
         feed = store.conn.execute("SELECT value FROM meta WHERE key = 'clearances.feed_version'").fetchone()
     assert feed == ("1",)
     results = [line.rsplit(": ", 1)[1] for line in text.splitlines() if " ended: " in line]
-    # overweight is rejected by the officer, the correction and the inspection both end in a pass
-    assert results == ["rejected", "passed", "passed", "rejected", "passed"]
+    # the wrong container and the overweight truck are rejected by the officer, the uncleared one turns
+    # back at the REJECT, the inspection ends in a pass
+    assert results == ["rejected", "rejected", "passed", "rejected", "passed"]
+    # the officer's rejections name what held each truck, the inspection says what was done
+    officer = [
+        line.split(" officer demo-officer ", 1)[1]
+        for line in text.splitlines()
+        if "officer demo-officer" in line
+    ]
+    assert officer[0].startswith("rejected: Containers differ ")
+    assert "read but not declared" in officer[0]
+    assert officer[1].startswith("rejected: Measured ")
+    assert " kg is outside " in officer[1]
+    assert officer[2] == "recorded the inspection done: physical inspection completed, seals intact"
+    assert len(officer) == 3
 
 
 def test_the_demo_printer_keeps_the_latest_decisions_and_counts_them_all() -> None:
@@ -122,3 +138,103 @@ def test_a_demo_that_cannot_listen_says_which_port_and_leaves_no_broker_behind(t
     assert "Traceback" not in result.stderr
     brokers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert brokers.stdout.strip() == "", "the demo's private broker outlived the failed start"
+
+
+async def _officer_at_the_kiosk(url: str, password: str, gate_task: asyncio.Task[Any]) -> list[str]:
+    """A person at the kiosk: rejects the first held truck and approves the second, over the HTTP API."""
+    done: list[str] = []
+    answers = [
+        ("reject", "overweight: reweigh at the customs yard"),
+        ("approve", "reweighed by hand, load declared"),
+    ]
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        login = await _log_in(client, password)
+        headers = {"X-CSRF-Token": login.json()["csrf_token"]}
+        while not gate_task.done() and answers:
+            lane = (await client.get("/api/v1/lane")).json()
+            vehicle = lane["vehicle"]
+            if lane["held"] and vehicle["tx_id"] not in done:
+                action, reason = answers.pop(0)
+                body = {"tx_id": vehicle["tx_id"], "reason": reason}
+                response = await client.post(f"/api/v1/lane/{action}", json=body, headers=headers)
+                assert response.status_code == 202, response.text
+                done.append(vehicle["tx_id"])
+            await asyncio.sleep(0.1)
+    return done
+
+
+async def _log_in(client: httpx.AsyncClient, password: str) -> httpx.Response:
+    """Log in as the demo's officer once the kiosk listens (it starts after the lane is ready)."""
+    for _ in range(300):
+        try:
+            login = await client.post("/api/v1/login", json={"name": "officer", "password": password})
+        except httpx.ConnectError:
+            await asyncio.sleep(0.1)
+            continue
+        assert login.status_code == 200, login.text
+        return login
+    raise AssertionError("the demo's kiosk never listened")
+
+
+async def test_with_a_person_as_officer_each_truck_follows_the_kiosk_action(tmp_path: Path) -> None:
+    # demo.officer_auto_s 0: the held trucks wait for a person at the kiosk. Seed 23 sends two overweight
+    # trucks, then a cleared one; one declaration at the start, so customs issues a fresh batch at once
+    # and the trucks' declarations are ones the gate got while the demo ran.
+    kiosk_port = free_tcp_port()
+    config = GateConfig(
+        lane=LaneConfig(arrive_settle_s=0.1),
+        devices=DevicesConfig(
+            io=ModbusLinkConfig(port=free_tcp_port(), poll_interval_ms=10),
+            barrier=BarrierConfig(close_hold_s=0.3),
+        ),
+        store=StoreConfig(path=tmp_path / "demo.db"),
+        kiosk=KioskConfig(port=kiosk_port),
+        demo=DemoConfig(
+            cameras="scripted",
+            seed=23,
+            declarations=1,
+            mismatch_share=0.5,
+            interval_s=0.1,
+            barrier_move_s=0.3,
+            officer_auto_s=0,
+        ),
+    )
+    out = io.StringIO()
+    gate = DemoGate(config, out=out)
+    task = asyncio.create_task(gate.run(vehicles=3))
+    login = await _printed(out, "log in as officer / ", task)
+    password = login.split("log in as officer / ", 1)[1].split(",", 1)[0]
+    acted = await _officer_at_the_kiosk(f"http://127.0.0.1:{kiosk_port}", password, task)
+    decisions = await asyncio.wait_for(task, timeout=120)
+    text = out.getvalue()
+    assert [v.scenario for v, _ in decisions] == [Scenario.OVERWEIGHT, Scenario.OVERWEIGHT, Scenario.CLEARED]
+    assert "customs cleared 10 more declarations" in text
+    lines = text.splitlines()
+    ended = [line for line in lines if " ended: " in line]
+    # the rejected truck backed out, the approved one drove through, the cleared one passed: no jam
+    assert [line.rsplit(": ", 1)[1] for line in ended] == ["rejected", "passed", "passed"]
+    assert gate.daemon.view.state is LaneState.IDLE
+    assert "pass_timeout" not in text
+    assert "no decision" not in text
+    assert gate.controller.collisions == 0
+    # each action printed with who, what and why, before the end of its transaction
+    officer = [line for line in lines if " officer officer " in line]
+    assert [line.split(" officer officer ", 1)[1] for line in officer] == [
+        "rejected: overweight: reweigh at the customs yard",
+        "approved: reweighed by hand, load declared",
+    ]
+    for tx_id, action, end in zip(acted, officer, ended[:2], strict=True):
+        assert f"tx {tx_id[:8]} " in action
+        assert f"tx {tx_id[:8]} " in end
+        assert lines.index(action) < lines.index(end)
+
+
+async def _printed(out: io.StringIO, text: str, task: asyncio.Task[Any]) -> str:
+    """The first printed line holding `text`, once the demo prints it."""
+    for _ in range(600):
+        for line in out.getvalue().splitlines():
+            if text in line:
+                return line
+        assert not task.done(), out.getvalue()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never printed {text!r}: {out.getvalue()}")
