@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 
 class _Strict(BaseModel):
@@ -280,3 +281,74 @@ class DevicesConfig(_Strict):
     )
     light: LightConfig = Field(default_factory=LightConfig, description="Traffic light points.")
     scale: ScaleConfig = Field(default_factory=ScaleConfig, description="Weighbridge indicator.")
+
+    @model_validator(mode="after")
+    def _one_point_each(self) -> DevicesConfig:
+        """Each output, input and register its own address: one coil for open and close drives the arm both
+        ways at once; two detectors on one input cannot be told apart."""
+        shared = shared_address(self)
+        if shared is not None:
+            key, message = shared
+            # The error's key path is the offending key, not the section (edge.config.parse_config).
+            raise PydanticCustomError("at_key", "{message}", {"key": key, "message": message})
+        return self
+
+
+def shared_address(devices: DevicesConfig) -> tuple[str, str] | None:
+    """The first key (dotted, within devices) whose address another key of its kind already uses, and
+    what to say of it; None when every address is its own."""
+    coils = devices.barrier.coils
+    lights = devices.light.coils
+    limits = devices.barrier.limits
+    loops = devices.detectors
+    counters = devices.counters
+    watchdog = devices.io.watchdog
+    outputs: dict[str, int | None] = {
+        "barrier.coils.open": coils.open,
+        "barrier.coils.close": coils.close,
+        "light.coils.green": lights.green,
+        "light.coils.red": lights.red,
+    }
+    kinds: list[tuple[str, str, dict[str, int | None]]] = [
+        ("coil", "output", outputs),
+        (
+            "discrete input",
+            "input",
+            {
+                "barrier.limits.up": limits.up,
+                "barrier.limits.down": limits.down,
+                "detectors.entry_loop": loops.entry_loop,
+                "detectors.exit_loop": loops.exit_loop,
+                "detectors.photocell": loops.photocell,
+            },
+        ),
+        (
+            "input register",
+            "counter",
+            {"counters.exit_loop": counters.exit_loop, "counters.photocell": counters.photocell},
+        ),
+    ]
+    registers: dict[str, int | None] = {
+        "io.watchdog.timeout_register": watchdog.timeout_register,
+        "io.watchdog.trigger_register": watchdog.trigger_register,
+        "io.watchdog.status_register": watchdog.status_register,
+    }
+    if watchdog.safe_values_register is not None:
+        first = watchdog.safe_values_register
+        for key, coil in outputs.items():
+            registers[f"io.watchdog.safe_values_register (+ {key})"] = first + (coil or 0)
+    kinds.append(("holding register", "watchdog register", registers))
+    for kind, what, points in kinds:
+        seen: dict[int, str] = {}
+        for key, address in points.items():
+            if address is None:
+                continue
+            if address in seen:
+                name, _, offset = key.partition(" ")
+                which = f"{offset} " if offset else ""  # the safe value of which coil
+                return name, (
+                    f"{kind} {address} {which}is also devices.{seen[address]}: each {what} needs an address "
+                    "of its own"
+                )
+            seen[address] = key
+    return None

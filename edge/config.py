@@ -163,7 +163,10 @@ def parse_config(data: Any, source: str = "<config>") -> GateConfig:
     except ValidationError as exc:
         errors = []
         for err in exc.errors():
-            message, key = err["msg"], _dotted(tuple(err["loc"]))
+            loc = tuple(err["loc"])
+            if err["type"] == "at_key":  # a section's check that names its own key (devices' addresses)
+                loc = (*loc, *str(err.get("ctx", {}).get("key", "")).split("."))
+            message, key = err["msg"], _dotted(loc)
             if err["type"] == "extra_forbidden":
                 moved = _MOVED.get(key)
                 message = (
@@ -232,4 +235,12 @@ def load_config(path: Path | str | None) -> GateConfig:
         raise ConfigError(source, [f"(file): not valid YAML: {exc}"]) from None
     except RecursionError:
         raise ConfigError(source, ["(file): nested too deeply to be a gate configuration"]) from None
+    if data is None:  # empty, or comments only: most likely the wrong file, never a lane's settings
+        raise ConfigError(
+            source,
+            [
+                "(file): empty: a gate configuration names at least its gate, lane and devices "
+                "(`gate-edge config example --site` prints one to start from)"
+            ],
+        )
     return parse_config(data, source)
