@@ -1,4 +1,5 @@
-"""`gate-edge vision ...`: read images, evaluate on a labelled folder, train a YOLO region detector."""
+"""`gate-edge vision ...`: read images or a camera, snapshot a camera, evaluate on a labelled folder, train a
+YOLO region detector."""
 
 from __future__ import annotations
 
@@ -6,10 +7,25 @@ import argparse
 import json
 import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vision.config import VisionConfig
+from edge.cli.loading import load_or_exit
+from edge.cli.media_logs import route_media_logs
+from edge.cli.vision_camera import (
+    CameraError,
+    find_camera,
+    focus,
+    live_frame,
+    load_image,
+    roi_problem,
+    save_jpeg,
+    with_roi,
+)
+from edge.cli.vision_reads import READ_EPILOG, read_json
+from edge.logs import configure_logging
+from vision.config import CameraConfig, VisionConfig
 from vision.identity import ReadKind
 from vision.plates import GRAMMARS
 from vision.read import ModelError
@@ -30,16 +46,58 @@ def _grammars(text: str) -> tuple[str, ...]:
 
 
 def add_vision_parser(subparsers: Any) -> None:
-    """Add `vision read`, `vision eval` and `vision train-detector` to the `gate-edge` sub-commands."""
+    """Add `vision read`, `snapshot`, `eval`, `detector-set` and `train-detector` to the sub-commands."""
     vision = subparsers.add_parser("vision", help="plate and container-number recognition")
     sub = vision.add_subparsers(dest="vision_command", required=True)
 
-    read = sub.add_parser("read", help="read plates or container numbers in images, print JSON")
-    read.add_argument("images", nargs="+", metavar="IMAGE")
-    read.add_argument("--kind", choices=[k.value for k in ReadKind], default="plate")
+    read = sub.add_parser(
+        "read",
+        help="read plates or container numbers in images, or in a live frame of a configured camera; "
+        "print one JSON object per image",
+        epilog=READ_EPILOG,
+    )
+    read.add_argument("images", nargs="*", metavar="IMAGE", help="image files (JPEG, PNG, BMP, WebP)")
+    read.add_argument(
+        "--camera",
+        default=None,
+        metavar="NAME",
+        help="read one live frame of this camera of the configuration (its rotation and region of "
+        "interest applied) instead of image files",
+    )
+    read.add_argument(
+        "--config",
+        default=None,
+        help="gate configuration: its cameras, grammar and thresholds (embedded defaults if omitted)",
+    )
+    read.add_argument(
+        "--kind",
+        choices=[k.value for k in ReadKind],
+        default=None,
+        help="what to read: plate (default) or container; with --camera, the camera's role decides",
+    )
     read.add_argument("--grammar", type=_grammars, default=None, metavar=_GRAMMAR_METAVAR, help=_GRAMMAR_HELP)
-    read.add_argument("--crop", action="store_true", help="the images are crops of one object")
+    read.add_argument(
+        "--crop",
+        action="store_true",
+        help="each image is a crop of one object: read whole, nothing detected",
+    )
     read.set_defaults(func=cmd_read)
+
+    snap = sub.add_parser(
+        "snapshot",
+        help="save one live frame of a configured camera as JPEG, its region of interest drawn, with a "
+        "focus figure: to aim and focus the camera",
+    )
+    snap.add_argument("camera", metavar="CAMERA", help="camera id, as in vision.cameras")
+    snap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE.jpg",
+        help="where to save it (default: snapshot-CAMERA-YYYYMMDD-HHMMSS.jpg here)",
+    )
+    snap.add_argument("--config", default=None, help="gate configuration (embedded defaults if omitted)")
+    snap.set_defaults(func=cmd_snapshot)
 
     ev = sub.add_parser("eval", help="evaluate on DIR/labels.csv (filename,text[,x,y,w,h])")
     ev.add_argument("--dataset", required=True, type=Path, metavar="DIR")
@@ -124,30 +182,104 @@ def _recognizer(
     return build_recognizer(VisionConfig.model_validate(settings))
 
 
-def cmd_read(args: argparse.Namespace) -> int:
-    import cv2
+def _quiet_output(args: argparse.Namespace) -> None:
+    """Logs to stderr (stdout is the command's output) and OpenCV's and FFmpeg's own lines routed away."""
+    configure_logging(fmt=args.log_format, level=args.log_level, stream=sys.stderr)
+    route_media_logs()
 
+
+def _vision_config(args: argparse.Namespace) -> VisionConfig:
+    """The configuration's vision section (defaults without --config), with --grammar over its grammar."""
+    vision = load_or_exit(args.config).vision if args.config else VisionConfig()
+    if args.grammar:
+        grammar = args.grammar[0] if len(args.grammar) == 1 else args.grammar
+        vision = VisionConfig.model_validate(vision.model_dump() | {"grammar": grammar})
+    return vision
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    _quiet_output(args)
+    if bool(args.images) == bool(args.camera):
+        print("vision read: give IMAGE files or --camera NAME (one of the two)", file=sys.stderr)
+        return 2
+    vision = _vision_config(args)
+    roi = None
+    if args.camera:
+        try:
+            camera = find_camera(vision, args.camera)
+            frame = live_frame(camera)
+        except CameraError as exc:
+            print(f"vision read: {exc}", file=sys.stderr)
+            return 1
+        roi = camera.roi
+        kind = ReadKind(args.kind) if args.kind else _camera_kind(camera)
+    else:
+        kind = ReadKind(args.kind or ReadKind.PLATE.value)
     try:
-        recognizer = _recognizer(args.grammar)
+        from vision.pipeline import build_recognizer
+
+        recognizer = build_recognizer(vision)
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    kind = ReadKind(args.kind)
     status = 0
     for name in args.images:
-        image = cv2.imread(name, cv2.IMREAD_COLOR)
-        if image is None:
-            print(json.dumps({"image": name, "error": "cannot decode image"}))
+        try:
+            image = load_image(name)
+        except CameraError as exc:
+            print(json.dumps({"image": name, "error": str(exc)}))
             status = 1
             continue
-        found = [recognizer.read_crop(image, kind)] if args.crop else recognizer.read_frame(image, kind)
-        reads = [
-            {"text": c.text, "valid": c.valid, "confidence": round(c.confidence, 4), "box": list(c.box)}
-            for c in found
-            if c is not None
-        ]
-        print(json.dumps({"image": name, "kind": kind.value, "reads": reads}))
+        _print_reads({"image": name}, recognizer, image, kind, None, args.crop, vision)
+    if args.camera:
+        _print_reads({"camera": args.camera}, recognizer, frame, kind, roi, args.crop, vision)
     return status
+
+
+def _camera_kind(camera: CameraConfig) -> ReadKind:
+    return ReadKind.PLATE if camera.role.reads_plates else ReadKind.CONTAINER
+
+
+def _print_reads(
+    head: dict[str, Any],
+    recognizer: Any,
+    image: Any,
+    kind: ReadKind,
+    roi: tuple[int, int, int, int] | None,
+    crop: bool,
+    vision: VisionConfig,
+) -> None:
+    found = [recognizer.read_crop(image, kind)] if crop else recognizer.read_frame(image, kind, roi)
+    reads = [c for c in found if c is not None]
+    print(json.dumps(head | {"kind": kind.value, "reads": [read_json(c, reads, vision) for c in reads]}))
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    _quiet_output(args)
+    vision = load_or_exit(args.config).vision
+    out = args.out or Path(f"snapshot-{args.camera}-{datetime.now().astimezone():%Y%m%d-%H%M%S}.jpg")
+    try:
+        camera = find_camera(vision, args.camera)
+        frame = live_frame(camera)
+        save_jpeg(with_roi(frame, camera.roi), out)
+    except CameraError as exc:
+        print(f"vision snapshot: {exc}", file=sys.stderr)
+        return 1
+    height, width = frame.shape[:2]
+    turned = f", rotated {camera.rotation} degrees" if camera.rotation else ""
+    print(f"camera {camera.id}: {width}x{height} frame{turned} saved to {out}")
+    if camera.roi is None:
+        print("region of interest: none (the whole frame is searched); set vision.cameras[].roi to narrow it")
+    else:
+        print("region of interest: {},{},{},{} (drawn in green)".format(*camera.roi))
+    problem = roi_problem(frame, camera.roi)
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(
+        f"focus: {focus(frame, camera.roi):.1f} (variance of the Laplacian in the region; higher is sharper: "
+        "compare snapshots as you turn the focus ring, under the same light)"
+    )
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
