@@ -26,6 +26,7 @@ from edge.config import DemoConfig, GateConfig, StoreConfig
 from edge.declaration import Channel, ContainerLine, Declaration, DeclarationStatus
 from edge.demo.runner import DemoGate
 from edge.kiosk.config import KioskConfig
+from edge.kiosk.live import SyncStatus
 from edge.kiosk.server import serve_kiosk
 from edge.kiosk.users import Role, UsersRepo
 from edge.lane import LaneConfig, LaneState
@@ -105,6 +106,7 @@ class KioskGate:
         self.daemon.uplink_status = None  # its uplink is not run here: /readyz would say inbound is down
         self.daemon.add_listener(lambda kind, data: self.events.append((time.time(), kind, data)))
         self._tasks: list[asyncio.Task[None]] = []
+        self.sync_status: SyncStatus | None = None  # the uplink's status, for a test that runs one
 
     async def start(self) -> None:
         users = UsersRepo(self.daemon.store.conn)
@@ -115,7 +117,8 @@ class KioskGate:
         self._tasks.append(asyncio.create_task(self.daemon.run()))
         await asyncio.wait_for(self.daemon.ready.wait(), 10)
         started = asyncio.Event()
-        self._tasks.append(asyncio.create_task(serve_kiosk(self.daemon, self.kiosk_config, started=started)))
+        kiosk = serve_kiosk(self.daemon, self.kiosk_config, started=started, sync_status=self.sync_status)
+        self._tasks.append(asyncio.create_task(kiosk))
         await asyncio.wait_for(started.wait(), 10)
         await self.wait_state(LaneState.IDLE)
 
