@@ -8,16 +8,21 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 from fastapi import APIRouter, Depends, Query, status
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, create_model
 
 from edge.decision import Decision
+from edge.kiosk import corrections
 from edge.kiosk.auth import Ctx, reader, refuse
+from edge.kiosk.causes import translate_cause
+from edge.kiosk.endings import DecidedBy, Ending, tell
 from edge.kiosk.sessions import Session
 from edge.kiosk.users import Role
 from edge.kiosk.views import ErrorBody, ReasonView, reason_view
 from edge.store import AuditRecord, TransactionRecord
 from edge.store.transactions import Transition as StoredTransition
+from edge.store.transactions import TxResult
 from vision import iso6346
 from vision.plates import normalise_plate
 
@@ -50,7 +55,8 @@ def fields_of(
 
 @fields_of(StoredTransition)
 class TransitionView(BaseModel):
-    pass
+    cause_vi: str = Field(description="The cause in Vietnamese, numbers written the Vietnamese way.")
+    cause_en: str = Field(description="The cause in English for the screen, thousands separated.")
 
 
 @fields_of(AuditRecord)
@@ -60,12 +66,40 @@ class AuditView(BaseModel):
 
 @fields_of(
     TransactionRecord,
-    without=("decided_at", "note", "transitions", "exits", "unconfirmed_exits"),
+    without=("decided_at", "note", "transitions", "exits", "unconfirmed_exits", "evidence", "officer"),
     containers=list[str],
     reasons=list[ReasonView],
 )
 class TransactionSummary(BaseModel):
-    pass
+    ending: Ending = Field(
+        description="How it ended: the lane's result told with the officer actions (passed, "
+        "passed_by_officer, opened_by_hand, rejected, turned_back, aborted, unconfirmed, interrupted, "
+        "in_progress; unknown for a row completed before the result was kept)."
+    )
+    decided_by: DecidedBy = Field(
+        description="officer: an officer approved, rejected or opened by hand (the last of these); "
+        "automatic: the lane's decision stood; none: nothing was decided."
+    )
+    officer: str | None = Field(description="The deciding officer's user name, when an officer decided.")
+    camera_plate: str | None = Field(
+        description="The plate the camera read, when an officer corrected it to `plate`."
+    )
+
+
+class CorrectionView(BaseModel):
+    at: datetime
+    officer: str
+    reason: str | None
+    plate_before: str | None = Field(description="The read before the correction (the camera's first).")
+    plate_after: str | None
+    containers_before: list[str]
+    containers_after: list[str]
+
+
+class EvidenceView(BaseModel):
+    kind: str = Field(description="plate or container")
+    text: str = Field(description="What was read on this image.")
+    url: str = Field(description="The full frame, from the authenticated evidence endpoint.")
 
 
 class TransactionDetail(TransactionSummary):
@@ -79,6 +113,10 @@ class TransactionDetail(TransactionSummary):
         "the transaction that confirmed it."
     )
     audit: list[AuditView] = Field(description="Officer actions on this transaction, oldest first.")
+    corrections: list[CorrectionView] = Field(description="The officers' corrections of the reads.")
+    evidence: list[EvidenceView] = Field(
+        description="The passage's evidence images: the camera's, and any after a correction."
+    )
 
 
 class AuditCheck(BaseModel):
@@ -87,9 +125,31 @@ class AuditCheck(BaseModel):
     head: str = Field(description="The newest record's hash (anchor it outside the gate).")
 
 
-def _summary_fields(record: TransactionRecord, decision: Decision | None) -> dict[str, Any]:
-    fields = {name: getattr(record, name) for name in TransactionSummary.model_fields}
-    return {**fields, "reasons": [reason_view(r, decision) for r in record.reasons]}
+_DERIVED = ("reasons", "ending", "decided_by", "officer", "camera_plate")
+
+
+def _summary_fields(
+    record: TransactionRecord, decision: Decision | None, audit: list[AuditRecord]
+) -> dict[str, Any]:
+    """The record's own fields and what its decision and officer actions tell; `audit` oldest first."""
+    fields = {name: getattr(record, name) for name in TransactionSummary.model_fields if name not in _DERIVED}
+    told = tell(record, audit)
+    return {
+        **fields,
+        "reasons": [reason_view(r, decision) for r in record.reasons],
+        "ending": told.ending,
+        "decided_by": told.decided_by,
+        "officer": told.officer,
+        "camera_plate": corrections.camera_plate(audit),
+    }
+
+
+def transition_view(transition: StoredTransition) -> TransitionView:
+    return TransitionView(
+        **dataclasses.asdict(transition),
+        cause_vi=translate_cause(transition.cause, "vi"),
+        cause_en=translate_cause(transition.cause, "en"),
+    )
 
 
 def audit_view(record: AuditRecord) -> AuditView:
@@ -126,17 +186,25 @@ async def search(
     since: Annotated[datetime | None, Query(description="Started at or after (UTC if no offset).")] = None,
     until: Annotated[datetime | None, Query(description="Started before (UTC if no offset).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    result: Annotated[
+        TxResult | None, Query(description="How the lane saw it end (kept from schema 4 on).")
+    ] = None,
 ) -> list[TransactionSummary]:
     """Transactions matching every given filter, newest first."""
-    records = ctx.lane.store.transactions.search(
+    store = ctx.lane.store
+    records = store.transactions.search(
         plate=normalise_plate(plate) if plate is not None else None,
         container=iso6346.normalise(container) if container is not None else None,
         declaration=declaration.strip() if declaration is not None else None,
         since=_utc(since),
         until=_utc(until),
         limit=limit,
+        result=result,
     )
-    return [TransactionSummary(**_summary_fields(r, ctx.hub.decisions.get(r.id))) for r in records]
+    audit = store.audit.records_of([r.id for r in records])
+    return [
+        TransactionSummary(**_summary_fields(r, ctx.hub.decisions.get(r.id), audit[r.id])) for r in records
+    ]
 
 
 @router.get(
@@ -144,18 +212,25 @@ async def search(
     response_model=TransactionDetail,
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
-async def transaction(tx_id: str, _: Reader, ctx: Ctx) -> TransactionDetail:
-    """One transaction with its timeline of transitions, its exits and the officer actions on it."""
+async def transaction(
+    tx_id: Annotated[str, PathParam(max_length=64)], _: Reader, ctx: Ctx
+) -> TransactionDetail:
+    """One transaction with its timeline, exits, officer actions, corrections and evidence images."""
     record = ctx.lane.store.transactions.get(tx_id)
     if record is None:
         raise refuse(status.HTTP_404_NOT_FOUND, "no such transaction")
-    audit = [audit_view(a) for a in reversed(ctx.lane.store.audit.records(subject=tx_id, limit=200))]
+    audit = ctx.lane.store.audit.records_of([tx_id])[tx_id]
     return TransactionDetail(
-        **_summary_fields(record, ctx.hub.decisions.get(record.id)),
-        transitions=[TransitionView.model_validate(t, from_attributes=True) for t in record.transitions],
+        **_summary_fields(record, ctx.hub.decisions.get(record.id), audit),
+        transitions=[transition_view(t) for t in record.transitions],
         exits=list(record.exits),
         unconfirmed_exits=list(record.unconfirmed_exits),
-        audit=audit,
+        audit=[audit_view(a) for a in audit],
+        corrections=[CorrectionView(**dataclasses.asdict(c)) for c in corrections.corrections(audit)],
+        evidence=[
+            EvidenceView(kind=i.kind, text=i.text, url=f"/api/v1/evidence/{i.sha256}")
+            for i in corrections.evidence(record.evidence, audit)
+        ],
     )
 
 
