@@ -15,12 +15,19 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from edge.lane import LaneState
-from tests.kiosk.conftest import PASSWORDS, KioskGate, camera_read, declaration
+from edge.uplink import Uplink
+from sync.config import SyncConfig
+from tests.kiosk.conftest import PASSWORDS, KioskGate, camera_read, declaration, gate_config
+from tests.kiosk.evidence_frames import with_evidence
+from vision.cameras import Camera
+from vision.config import CameraConfig, CameraRole
+from vision.render import render_plate
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -106,7 +113,7 @@ async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_th
     await page.evaluate(WATCH_HELD)
 
     # The plate is misread, and the truck is 25 % over its declared weight.
-    await gate.arrive(camera_read(decl, plate="51G10011"), 35_000)
+    await gate.arrive(with_evidence(camera_read(decl, plate="51G10011")), 35_000)
     await expect(page.locator("#actions")).to_be_visible(timeout=10_000)
     tx_id = gate.daemon.view.tx_id
     assert tx_id is not None
@@ -271,3 +278,200 @@ async def test_a_login_typed_before_the_page_load_session_check_answers_is_kept(
     await expect(page.locator("#live")).to_be_visible()  # the late 401 did not throw the officer out
     await expect(page.locator("#login")).to_be_hidden()
     await page.close()
+
+
+# Two fingers on the viewer's stage, spread apart: the pinch a touch screen sends as pointer events.
+PINCH = """() => {
+  const stage = document.getElementById('viewer-stage');
+  const r = stage.getBoundingClientRect();
+  const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+  const send = (type, id, x) => stage.dispatchEvent(new PointerEvent(type, {
+    pointerId: id, pointerType: 'touch', clientX: x, clientY: cy, bubbles: true}));
+  send('pointerdown', 11, cx - 40); send('pointerdown', 12, cx + 40);
+  for (let d = 40; d <= 120; d += 20) { send('pointermove', 11, cx - d); send('pointermove', 12, cx + d); }
+  send('pointerup', 11, cx - 120); send('pointerup', 12, cx + 120);
+}"""
+
+# Width / height of each drawn evidence crop, by the read it shows.
+CROPS = """() => [...document.querySelectorAll('#evidence-strip .crop-block')].map(b => {
+  const c = b.querySelector('canvas.crop[data-drawn]');
+  return [b.querySelector('.now').textContent, c ? c.width / c.height : null];
+})"""
+
+
+async def test_a_held_truck_shows_its_evidence_crops_and_the_closest_declarations_a_tap_corrects_it(
+    gate: KioskGate, browser: Browser
+) -> None:
+    decl = declaration(21)
+    gate.seed(decl, declaration(22), declaration(23))
+    ident = with_evidence(camera_read(decl, plate="51G10021"))
+    assert ident.plate is not None
+    assert ident.plate.evidence_box is not None
+    page = await logged_in(browser, gate, "olga")
+    await gate.arrive(ident, 28_000)
+    await expect(page.locator("#actions")).to_be_visible(timeout=10_000)
+
+    # The plate and the container, each cut from its own evidence frame, large, beside its read.
+    await expect(page.locator("#evidence-strip canvas.crop[data-drawn]")).to_have_count(2)
+    crops = dict(await page.evaluate(CROPS))
+    _, _, w, h = ident.plate.evidence_box
+    region = (w + 2 * round(w * 0.06)) / (h + 2 * round(h * 0.2))
+    assert abs(crops["51G10021"] - region) < 0.05  # the plate's region, not the 16:9 frame
+    assert crops[decl.containers[0].number] > 2.0
+    box = await page.locator("#evidence-strip canvas.crop >> nth=0").bounding_box()
+    assert box is not None
+    assert box["height"] >= 100  # large: read by eye against the text
+    assert box["y"] > 800 * 2 / 3  # in the lower third of the screen
+    assert box["y"] + box["height"] <= 800
+
+    # The closest cleared declarations, nearest first, the differing character marked.
+    first = page.locator("#closest .close-decl >> nth=0")
+    await expect(first.locator(".close-plate")).to_have_text("51C10021")
+    await expect(first.locator(".close-plate mark")).to_have_text("C")
+    await expect(page.locator("#closest .close-decl")).to_have_count(3)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "kiosk-held-evidence.png"))
+
+    # A camera frame full screen: zoomed by the wheel and by a pinch, then closed.
+    await page.click("#evidence-strip .thumb >> nth=0")
+    viewer = page.locator("#viewer")
+    await expect(viewer).to_be_visible()
+    image = page.locator("#viewer-img")
+    await expect(image).to_have_attribute("data-scale", "1.000")
+    await page.mouse.move(640, 360)
+    await page.mouse.wheel(0, -300)
+    await expect(image).not_to_have_attribute("data-scale", "1.000")
+    wheeled = float(await image.get_attribute("data-scale") or 0)
+    assert wheeled > 1.5
+    await page.evaluate(PINCH)
+    assert float(await image.get_attribute("data-scale") or 0) > wheeled * 2
+    await page.screenshot(path=str(SCREENSHOTS / "kiosk-evidence-zoomed.png"))
+    await page.click("#viewer-close")
+    await expect(viewer).to_be_hidden()
+
+    # One tap on the nearest declaration fills the correction; the officer only confirms.
+    await first.click()
+    await expect(page.locator("#dialog")).to_be_visible()
+    await expect(page.locator("#new-plate")).to_have_value("51C10021")
+    await expect(page.locator("#new-containers")).to_have_value(decl.containers[0].number)
+    await expect(page.locator("#presets button[aria-pressed=true]")).to_have_text(
+        "Sửa theo tờ khai đã thông quan gần giống nhất"
+    )
+    await page.click("#dialog-confirm")
+    # The truck now matches its declaration and passes; the plate's evidence stays, the camera's read
+    # struck through beside the corrected text.
+    plate = page.locator("#evidence-strip .crop-plate")
+    await expect(plate.locator("s.was")).to_have_text("51G10021")
+    await expect(plate.locator(".now")).to_have_text("51C10021")
+    await expect(plate.locator("canvas.crop[data-drawn]")).to_have_count(1)
+    await expect(page.locator("#closest")).to_be_hidden()
+    await gate.controller.wait_for_position(up=True, timeout=5)
+    tx_id = gate.daemon.view.tx_id
+    (record,) = gate.daemon.store.audit.records(subject=str(tx_id))
+    assert (record.actor, record.action, record.reason) == (
+        "olga",
+        "correct_read",
+        "Sửa theo tờ khai đã thông quan gần giống nhất",
+    )
+    await page.screenshot(path=str(SCREENSHOTS / "kiosk-corrected.png"))
+    await gate.drive_through()
+    await expect(page.locator("#evidence-strip")).to_be_hidden()
+    await page.close()
+
+
+async def test_a_rejected_truck_s_lane_says_rejected_turning_back_not_held(
+    gate: KioskGate, browser: Browser
+) -> None:
+    decl = declaration(24)
+    gate.seed(decl)
+    page = await logged_in(browser, gate, "olga")
+    await gate.arrive(camera_read(decl, plate="51G10024"), 28_000)
+    await expect(page.locator("#actions")).to_be_visible(timeout=10_000)
+    await expect(page.locator("#lane-state")).to_have_text("Tạm giữ")
+    await page.click("#reject")
+    await page.click("#presets button >> nth=0")
+    await page.click("#dialog-confirm")
+    await expect(page.locator("#lane-state")).to_have_text("Từ chối — xe quay đầu")
+    await expect(page.locator("#decision-banner")).to_contain_text("TỪ CHỐI")
+    assert gate.daemon.view.state is LaneState.HOLD  # the lane still waits, for the truck to back out
+    await page.click("#lang")
+    await expect(page.locator("#lane-state")).to_have_text("Rejected — turning back")
+    await page.click("#lang")
+    await gate.back_out()
+    await expect(page.locator("#lane-state")).to_have_text("Chờ xe")
+    await page.close()
+
+
+async def test_a_pass_timeout_shows_with_its_time_until_the_path_clears_and_devices_speak_vietnamese(
+    browser: Browser, tmp_path: Path
+) -> None:
+    config = gate_config(tmp_path / "gate.db")
+    config = config.model_copy(update={"lane": config.lane.model_copy(update={"pass_timeout_s": 1.0})})
+    lane = KioskGate(tmp_path / "gate.db", config=config)
+    uplink = Uplink.for_daemon(lane.daemon, SyncConfig(enabled=False))
+    lane.sync_status = uplink.status
+    uplinking = asyncio.create_task(uplink.run())
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    assert cv2.imwrite(str(frames / "0.jpg"), render_plate("51C10031"))
+    cameras = [
+        Camera(CameraConfig(id="cam-plate", role=CameraRole.PLATE_FRONT, source=str(frames), fps_limit=5)),
+        Camera(CameraConfig(id="cam-top", role=CameraRole.CONTAINER_TOP, source="/dev/video-gone")),
+    ]
+    lane.demo.identifier.stats = lambda: {c.config.id: c.stats() for c in cameras}  # type: ignore[union-attr]
+    for camera in cameras:
+        camera.start()
+    await lane.start()
+    try:
+        decl = declaration(31)
+        lane.seed(decl)
+        page = await logged_in(browser, lane, "olga")
+        await lane.arrive(camera_read(decl), 28_000)
+        await lane.controller.wait_for_position(up=True, timeout=10)
+        lane.controller.set_photocell(True)  # the truck stops under the open arm
+        alarm = page.locator("#lane-alarms li[data-code=pass_timeout]")
+        await expect(alarm).to_contain_text("Xe chưa qua hết sau khi mở barie: barie giữ mở", timeout=10_000)
+        await expect(alarm).to_contain_text(re.compile(r"từ \d\d:\d\d:\d\d \((vừa xong|\d+ giây trước)\)"))
+        await expect(page.locator("#lane-state")).to_have_text("Xe đang qua")
+        await expect(page.locator(".state-card")).to_have_class(re.compile("alarmed"))
+        await page.screenshot(path=str(SCREENSHOTS / "kiosk-alarm.png"))
+
+        await page.click("[data-tab=health]")
+        health = page.locator("#health")
+        await expect(page.locator("#h-alarms")).to_contain_text("Xe chưa qua hết sau khi mở barie")
+        await expect(page.locator("#h-sync")).to_contain_text("Đã tắt (không cấu hình đồng bộ)")
+        plate_cam = page.locator("#h-cameras li[data-camera=cam-plate]")
+        await expect(plate_cam).to_contain_text("Đã kết nối")
+        await expect(plate_cam).to_contain_text(re.compile(r"khung hình/giây · khung hình gần nhất vừa xong"))
+        top_cam = page.locator("#h-cameras li[data-camera=cam-top]")
+        await expect(top_cam).to_contain_text("LỖI")
+        await expect(top_cam).to_contain_text("Không tìm thấy cổng hoặc thiết bị")
+        await expect(top_cam.locator("[title*='/dev/video-gone']")).to_have_count(1)  # the raw text, kept
+        assert "/dev/video-gone" not in await health.inner_text()
+        assert await page.evaluate("ageText(419)") == "7 phút trước"
+        await page.screenshot(path=str(SCREENSHOTS / "kiosk-devices.png"))
+        await page.click("#lang")
+        await expect(top_cam).to_contain_text("no such video file or device: /dev/video-gone")
+        await expect(page.locator("#h-sync")).to_contain_text("Disabled (sync not configured)")
+        assert await page.evaluate("ageText(419)") == "7 min ago"
+        await page.click("#lang")
+
+        await page.click("[data-tab=live]")
+        lane.controller.set_photocell(False)
+        await lane.drive_through()
+        await expect(page.locator("#lane-alarms")).to_be_hidden()
+        await expect(page.locator(".state-card")).not_to_have_class(re.compile("alarmed"))
+
+        lane.scale.stop()  # the weighbridge's serial peer goes away: its fault in words, not an OS error
+        await page.click("[data-tab=health]")
+        await expect(page.locator("#h-scale .bad")).to_be_visible(timeout=10_000)
+        text = await health.inner_text()
+        assert "Errno" not in text
+        assert "scale" not in text.lower()
+        await page.close()
+    finally:
+        for camera in cameras:
+            camera.stop(1.0)
+        await uplink.stop()
+        await uplinking
+        await lane.stop()

@@ -166,17 +166,30 @@ function render() {
   if (!view || !S.session) return;
   $("lane-name").textContent = `${view.gate_id} / ${view.lane_id}`;
   renderLane(view);
+  renderAlarms(view);
   renderVehicle(view);
+  renderEvidence(view);
   renderActions(view);
+  renderClosest(view);
   renderHealth(view);
 }
 
+// A rejected vehicle (by an officer, or by the decision until a supervisor overrules it) turns back: the
+// lane is not "held" for it.
+function laneStateWords(view) {
+  const vehicle = view.vehicle;
+  const rejected = vehicle && !vehicle.approved_by && (vehicle.rejected_by || vehicle.outcome === "REJECT");
+  return view.state === "HOLD" && rejected ? t("state_REJECTED") : t("state_" + view.state);
+}
+
 function renderLane(view) {
-  $("lane-state").textContent = t("state_" + view.state);
+  $("lane-state").textContent = laneStateWords(view);
   // A store that cannot keep the lane's records is an alarm too: shown until it is cleared.
-  const fault = [view.fault, view.storage.ok ? "" : `${t("store")}: ${view.storage.detail}`].filter(Boolean).join(" · ");
-  $("lane-fault").hidden = !fault;
-  $("lane-fault").textContent = fault;
+  const faults = [];
+  if (view.fault) faults.push(faultWords(view.fault_kind, view.fault, false));
+  if (!view.storage.ok) faults.push(el("span", {}, `${t("store")}: `, faultWords(view.storage.kind, view.storage.detail, false)));
+  $("lane-fault").hidden = !faults.length;
+  $("lane-fault").replaceChildren(...faults);
   const light = $("light");
   light.className = "lamp " + view.light;
   light.querySelector(".word").textContent = t("light_" + view.light);
@@ -190,15 +203,12 @@ function renderLane(view) {
   }
   const mini = $("mini-health");
   mini.replaceChildren(
-    healthLine(t("io_controller"), view.modbus.up, view.modbus.detail),
-    healthLine(t("scale"), view.scale.ok, view.scale.detail),
-    healthLine(t("store"), view.storage.ok, view.storage.detail),
+    healthLine(t("io_controller"), view.modbus.up, view.modbus.kind, view.modbus.detail),
+    healthLine(t("scale"), view.scale.ok, view.scale.kind, view.scale.detail),
+    healthLine(t("store"), view.storage.ok, view.storage.kind, view.storage.detail),
+    ...view.cameras.map((c) => healthLine(c.id, c.state === "OK", c.fault_kind, c.fault)),
     el("div", {}, `${t("outbox_depth")}: ${view.sync.outbox_depth}`),
   );
-}
-
-function healthLine(label, ok, detail) {
-  return el("div", {}, `${label}: `, el("span", { class: ok ? "good" : "bad" }, ok ? t("ok") : t("down")), ok ? "" : ` (${detail})`);
 }
 
 function renderVehicle(view) {
@@ -238,8 +248,6 @@ function renderVehicle(view) {
   }
   $("weight").textContent = vehicle.weight_kg === null ? t("no_weight") : `${Math.round(vehicle.weight_kg).toLocaleString(locale())} kg`;
   $("declaration").textContent = vehicle.declaration_number || t("none");
-  const images = [vehicle.plate, ...vehicle.containers].filter((r) => r && r.evidence_url);
-  $("evidence").replaceChildren(...images.map((r) => el("img", { src: r.evidence_url, alt: `${t("evidence")} ${r.text}` })));
   const reasons = $("reasons");
   if (vehicle.reasons.length) {
     reasons.replaceChildren(
@@ -274,21 +282,6 @@ function renderActions(view) {
   if (S.dialog && S.dialog.txId && (!view.vehicle || view.vehicle.tx_id !== S.dialog.txId || !view.held)) {
     closeDialog(); // the vehicle the officer was deciding about is no longer held
   }
-}
-
-function renderHealth(view) {
-  $("h-modbus").textContent = `${view.modbus.up ? t("ok") : t("down")} — ${view.modbus.detail}`;
-  const weight = view.scale.last_weight_kg === null ? "" : ` — ${Math.round(view.scale.last_weight_kg)} kg`;
-  $("h-scale").textContent = `${view.scale.ok ? t("ok") : t("down")} — ${view.scale.detail}${weight}`;
-  const age = (s) => (s === null ? t("unknown") : `${Math.round(s)} ${t("seconds_ago")}`);
-  const broker = view.sync.broker_connected === null ? t("unknown") : view.sync.broker_connected ? t("ok") : t("down");
-  $("h-sync").replaceChildren(
-    el("dt", {}, t("broker")), el("dd", {}, broker),
-    el("dt", {}, t("outbox_depth")), el("dd", {}, view.sync.outbox_depth),
-    el("dt", {}, t("oldest_pending")), el("dd", {}, age(view.sync.oldest_pending_age_s)),
-    el("dt", {}, t("last_clearance")), el("dd", {}, age(view.sync.last_clearance_age_s)),
-    el("dt", {}, t("alarms")), el("dd", { class: view.sync.alarms.length ? "bad" : "" }, view.sync.alarms.join(", ") || t("none")),
-  );
 }
 
 // --- officer actions --------------------------------------------------------------------------
