@@ -13,7 +13,20 @@ from edge.logs import configure_logging
 def build_parser() -> argparse.ArgumentParser:
     # The command modules are imported here, not at the top: `python -m edge.cli.central` imports this
     # package first, and a package that had already imported central.py would make runpy warn on stderr.
-    from edge.cli import audit, central, config, declarations, io, keys, run, scale, users, vision, watchlist
+    from edge.cli import (
+        audit,
+        central,
+        config,
+        declarations,
+        io,
+        keys,
+        run,
+        scale,
+        store_backup,
+        users,
+        vision,
+        watchlist,
+    )
 
     parser = argparse.ArgumentParser(prog="gate-edge", description="Customs border-gate lane daemon.")
     parser.add_argument(
@@ -41,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     watchlist.add_watchlist_parser(sub)
     io.add_io_parser(sub)
     scale.add_scale_parser(sub)
+    store_backup.add_store_parser(sub)
     return parser
 
 
