@@ -1,10 +1,11 @@
 """RenderedIdentifier: the demo's vehicles drawn into camera frames and read back by the real models.
 
-The demo runner sets `current` to the vehicle on the stop line; `identify` renders its plate (plate
-camera) and container numbers (container camera) into 1080p frames with camera-like degradations, runs
-the real PP-OCR ONNX recognizer on them in a worker thread and fuses the reads exactly as the lane's
-cameras would. A LOW_CONFIDENCE vehicle's plate is half washed out by glare and
-blurred: no whole, sure plate can be read from it, so the lane holds it for an officer.
+The demo runner sets `current` to the vehicle on the stop line; `identify` draws what the gate's cameras
+would see (vision/render_scene.py): the truck's front with its plate on the bumper for the plate camera,
+the side of its containers with their painted codes for the container camera, under a light, an angle
+and a blur of the truck's own (seeded by its plate). The real ONNX recognizer reads them in a worker
+thread and the reads are fused exactly as the lane's cameras would fuse them. A LOW_CONFIDENCE vehicle's
+plate is half washed out by glare: no whole, sure plate can be read from it, so the lane holds it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import threading
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -27,14 +28,16 @@ from vision.identity import Identification, ReadKind
 from vision.pipeline import Recognizer, build_recognizer
 from vision.plates import Grammar
 from vision.read import Image
-from vision.render import Degradation, degrade, render_container_code, render_plate, render_scene
+from vision.render import render_container_code, render_plate
+from vision.render_scene import SIZE, Look, container_side, random_look, through_camera, truck_front
 
-FRAME = (1920, 1080)
 PLATE_ROI: Box = (480, 480, 960, 600)  # the plate camera looks at the bumper: the lower middle of its frame
-_PLATE_AT = (860, 760)
-_CONTAINERS_AT = ((300, 260), (1100, 260))
-_CAMERA_DEGRADATION = Degradation(noise=4.0, blur=0.6, light=0.9, gradient=0.2, jpeg=85)
-_BAD_PLATE = Degradation(noise=10.0, blur=1.5, light=0.6, gradient=0.5, jpeg=50)
+PLATE_HEIGHT = 40  # the plate's text height in the plate camera's frame, pixels
+CODE_HEIGHT = 46  # a container code's text height in the container camera's frame
+# Where the truck is in the first frame (x and y ranges of its offset from the frame's middle), and how
+# far it moves between two frames as it rolls onto the stop line: the plate stays in PLATE_ROI.
+START_RANGE = ((-120, 40), (-25, 25))
+ROLL_PX = (14, -5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,33 +50,44 @@ class RenderedFrame:
     roi: Box | None
 
 
+def truck_look(vehicle: SimVehicle) -> tuple[Look, np.random.Generator]:
+    """The truck's look and its frames' generator, both seeded by its plate (same truck, same frames)."""
+    rng = np.random.default_rng(zlib.crc32(vehicle.plate.encode()))
+    look = random_look(rng)
+    if vehicle.scenario is Scenario.LOW_CONFIDENCE:  # a low sun straight into the lens
+        look = replace(look, blur=max(look.blur, 1.2))
+    return look, rng
+
+
 def render_frames(vehicle: SimVehicle, frames_per_camera: int = 3) -> list[RenderedFrame]:
-    """The plate camera's (two at most) and the container camera's frames of `vehicle`, interleaved,
-    seeded by its plate. Container numbers need two agreeing frames to be valid, hence a third frame."""
-    seed = zlib.crc32(vehicle.plate.encode())
-    rng = np.random.default_rng(seed)
+    """The plate camera's (two at most) and the container camera's frames of `vehicle`, interleaved.
+
+    Container numbers need two agreeing frames to be valid, hence a third frame of the containers.
+    """
+    look, rng = truck_look(vehicle)
+    (x0, x1), (y0, y1) = START_RANGE
+    start = (int(rng.integers(x0, x1)), int(rng.integers(y0, y1)))
+    plate = render_plate(vehicle.plate, height=PLATE_HEIGHT)
+    if vehicle.scenario is Scenario.LOW_CONFIDENCE:
+        plate = _glare(plate)
+    layout = ("one_block", "two_row")[int(rng.integers(0, 2))]
+    size_type = "42G1" if len(vehicle.containers) == 1 else "22G1"  # one 40 ft box, or two 20 ft ones
+    codes = [render_container_code(n, size_type, layout, CODE_HEIGHT) for n in vehicle.containers[:2]]
     out: list[RenderedFrame] = []
     for i in range(frames_per_camera):
         if i >= 2 and not vehicle.containers:
             break
-        plate = render_plate(vehicle.plate, height=40)
-        spoil = _BAD_PLATE if vehicle.scenario is Scenario.LOW_CONFIDENCE else _CAMERA_DEGRADATION
-        if vehicle.scenario is Scenario.LOW_CONFIDENCE:
-            plate = _glare(plate)
-        plate = degrade(plate, spoil, rng)
-        x, y = _PLATE_AT[0] + 12 * i, _PLATE_AT[1] - 6 * i  # the truck is still rolling in
+        at = (start[0] + ROLL_PX[0] * i, start[1] + ROLL_PX[1] * i)
         if i < 2:
-            scene = render_scene([(plate, (x, y))], FRAME, seed=seed + i)
-            out.append(RenderedFrame("plate_front", ReadKind.PLATE, scene, PLATE_ROI))
-        if vehicle.containers:
-            codes = [
-                (degrade(render_container_code(number, height=48), _CAMERA_DEGRADATION, rng), at)
-                for number, at in zip(vehicle.containers, _CONTAINERS_AT, strict=False)
-            ]
-            image = render_scene(
-                [(c, (cx + 10 * i, cy)) for c, (cx, cy) in codes], FRAME, seed=seed + 100 + i
+            front, _ = truck_front(plate, look, at, SIZE)
+            out.append(
+                RenderedFrame("plate_front", ReadKind.PLATE, through_camera(front, look, rng), PLATE_ROI)
             )
-            out.append(RenderedFrame("container_left", ReadKind.CONTAINER, image, None))
+        if codes:
+            side = container_side(codes, look, at, SIZE)
+            out.append(
+                RenderedFrame("container_left", ReadKind.CONTAINER, through_camera(side, look, rng), None)
+            )
     return out
 
 
