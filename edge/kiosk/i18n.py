@@ -205,6 +205,23 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
         "Sửa theo tờ khai đã thông quan gần giống nhất",
         "Corrected to the closest cleared declaration",
     ),
+    # --- history: how each transaction ended, who decided, corrections, evidence (issue #12) ---
+    "ending": ("Kết quả", "Outcome"),
+    "ending_passed": ("Đã qua cổng", "Passed"),
+    "ending_passed_by_officer": ("Cán bộ cho qua", "Passed by officer"),
+    "ending_opened_by_hand": ("Mở barie thủ công", "Opened by hand"),
+    "ending_rejected": ("Từ chối — xe đã lùi ra", "Rejected — backed out"),
+    "ending_turned_back": ("Quay đầu, không qua cổng", "Turned back"),
+    "ending_aborted": ("Đã hủy", "Aborted"),
+    "ending_unconfirmed": ("Chưa xác nhận đã qua", "Passage unconfirmed"),
+    "ending_interrupted": ("Gián đoạn", "Interrupted"),
+    "ending_in_progress": ("Đang xử lý", "In progress"),
+    "ending_unknown": ("Hoàn tất (không ghi kết quả)", "Completed (outcome not recorded)"),
+    "decided_by": ("Người quyết định", "Decided by"),
+    "decided_automatic": ("Tự động", "Automatic"),
+    "decided_none": ("Chưa quyết định", "Not decided"),
+    "corrections": ("Sửa kết quả đọc", "Corrections"),
+    "open_frame": ("Mở ảnh đầy đủ", "Open the full frame"),
 }
 
 # Reasons offered per action; the officer may type another. Stored as shown, in the chosen language.
