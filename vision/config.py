@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from vision import plates
 from vision.plates import GRAMMARS, Grammar
+from vision.reader_choice import GrammarReaders as GrammarReaders
+from vision.reader_choice import PlateReaderKind as PlateReaderKind
+from vision.reader_choice import Readers, able
+from vision.reader_choice import grammar_characters as grammar_characters
+from vision.reader_choice import unreadable as unreadable
 
 # The class names a YOLO region detector must give the plate and the container code.
 YOLO_KIND_LABELS = ("plate", "container_code")
@@ -27,54 +33,65 @@ class CameraRole(StrEnum):
         return self.value.startswith("plate")
 
 
-class PlateReaderKind(StrEnum):
-    """A plate reader: PP-OCR's text line recognizer (read.py) or the plate-trained slot reader
-    (plate_reader.py, `cct`)."""
-
-    PPOCR = "ppocr"
-    CCT = "cct"
-
-    @property
-    def characters(self) -> str | None:
-        """The characters the reader can put in a plate; None: open (PP-OCR's model reads about 18 700,
-        CJK included)."""
-        if self is PlateReaderKind.PPOCR:
-            return None
-        from vision.plate_reader import ALPHABET, PAD
-
-        return ALPHABET.replace(PAD, "")
-
-
-def grammar_characters(g: Grammar) -> str:
-    """The characters beyond 0-9 and A-Z that a grammar's plates hold (a lane's grammars together): those
-    it declares (`script`) and those its pattern names (a province character is written into the pattern;
-    A-Z0-9 are written as ranges)."""
-    declared = "".join(m.script for m in (g, *g.members))
-    named = (ch for ch in g.pattern.pattern if not ch.isascii() and ch.isprintable())
-    return "".join(sorted({*declared, *named}))
-
-
-def unreadable(readers: tuple[PlateReaderKind, ...], grammar_name: str | tuple[str, ...]) -> str | None:
-    """Why `readers` cannot read the grammar's plates (a reader whose alphabet lacks some of their
-    characters), or None. `grammar_name` may list a lane's grammars."""
-    lane = plates.grammar(grammar_name)
-    needed = grammar_characters(lane)
-    for reader in readers:
-        alphabet = reader.characters
-        missing = "" if alphabet is None else "".join(ch for ch in needed if ch not in alphabet)
-        if missing:
-            return (
-                f"plate reader {reader.value!r} cannot read the {lane.name!r} grammar's plates: its "
-                f"alphabet has no {missing[:12]}{'...' if len(missing) > 12 else ''}"
-            )
-    return None
-
-
 _READERS_DOC = (
     "Plate readers, combined when more than one: `ppocr` (PP-OCR text recognition, the rapidocr wheel's "
-    "model) and `cct` (the plate-trained reader shipped in vision/models/plate_reader); each must be able "
-    "to write every character of the grammar's plates."
+    "model) and `cct` (the plate-trained reader shipped in vision/models/plate_reader). A list: the "
+    "readers of every grammar's plates; or per grammar of the lane (`{vietnam: [ppocr, cct], china: "
+    "[ppocr]}`), a grammar not named keeping its default. Each must be able to write every character of "
+    "the grammar's plates."
 )
+# `plate_readers`: one list for every grammar, or a list per grammar name (its errors those of its form).
+ReaderChoice = Annotated[
+    Annotated[tuple[PlateReaderKind, ...], Tag("list")]
+    | Annotated[dict[str, tuple[PlateReaderKind, ...]], Tag("per_grammar")],
+    Discriminator(lambda v: "per_grammar" if isinstance(v, dict) else "list"),
+]
+
+
+def _reader_names(value: Any) -> Any:
+    """`plate_readers` as written, refused with the reader or grammar it names wrongly (before pydantic,
+    whose message for a union would describe both forms)."""
+    if value is None:
+        return value
+    lists = value.items() if isinstance(value, dict) else [("", value)]
+    known = ", ".join(PlateReaderKind)
+    for name, readers in lists:
+        where = f"{name}: " if name else ""
+        if not isinstance(readers, list | tuple):
+            raise ValueError(f"{where}give a list of readers ({known}) or one per grammar, not {readers!r}")
+        for reader in readers:
+            if reader not in set(PlateReaderKind):
+                raise ValueError(f"{where}unknown plate reader {reader!r}; known: {known}")
+    return value
+
+
+def _chosen(choice: ReaderChoice | None, grammar_name: str) -> Readers | None:
+    """The readers `choice` names for the grammar's plates; None when it names none."""
+    if isinstance(choice, dict):
+        return choice.get(grammar_name)
+    return choice
+
+
+def _choice_errors(where: str, choice: ReaderChoice | None, lane: tuple[str, ...]) -> list[str]:
+    """What is wrong with a `plate_readers` setting for a lane of the grammars `lane`, by key path."""
+    if choice is None:
+        return []
+    if not isinstance(choice, dict):
+        why = unreadable(choice, lane if len(lane) > 1 else lane[0])
+        if why and len(lane) > 1:
+            why += f"; name the readers per grammar instead ({where}: {{{lane[0]}: [ppocr, cct], ...}})"
+        return [f"{where}: {why}"] if why else []
+    if not choice:
+        return [f"{where}: name the readers of one grammar at least ({', '.join(lane)})"]
+    errors = []
+    for name, readers in choice.items():
+        if name not in lane:
+            errors.append(f"{where}.{name}: not one of the lane's grammars ({', '.join(lane)})")
+        elif not readers:
+            errors.append(f"{where}.{name}: name one reader at least (ppocr, cct)")
+        elif why := unreadable(readers, name):
+            errors.append(f"{where}.{name}: {why}")
+    return errors
 
 
 class CameraConfig(BaseModel, extra="forbid", frozen=True):
@@ -105,9 +122,14 @@ class CameraConfig(BaseModel, extra="forbid", frozen=True):
         "FAULT and is reopened (FFmpeg alone would wait 30 s, the lane's last frame growing old meanwhile).",
     )
 
-    plate_readers: tuple[PlateReaderKind, ...] | None = Field(
-        None, min_length=1, description=f"{_READERS_DOC} Null: the vision section's `plate_readers`."
+    plate_readers: ReaderChoice | None = Field(
+        None,
+        min_length=1,
+        description=f"{_READERS_DOC} Null: the vision section's `plate_readers`; a grammar this camera's "
+        "list does not name: the section's for it.",
     )
+
+    _known_readers = field_validator("plate_readers", mode="before")(_reader_names)
 
     @field_validator("rotation")
     @classmethod
@@ -173,10 +195,11 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
         "them, the plates the lane expects, in its order of preference (`[vietnam, china, cambodia]`): "
         "a read is valid when one of them holds, and says which (docs/vision.md).",
     )
-    plate_readers: tuple[PlateReaderKind, ...] | None = Field(
+    plate_readers: ReaderChoice | None = Field(
         None,
         min_length=1,
-        description=f"{_READERS_DOC} Null: every reader that can (ppocr and cct for the Latin grammars).",
+        description=f"{_READERS_DOC} Null (or a grammar not named): every reader that can write the "
+        "grammar's plates (ppocr and cct for the Latin grammars, ppocr for china).",
     )
     plate_reader_file: Path | None = Field(
         None,
@@ -202,6 +225,8 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
     )
     evidence_jpeg_quality: int = Field(85, ge=30, le=100, description="JPEG quality of evidence images.")
 
+    _known_readers = field_validator("plate_readers", mode="before")(_reader_names)
+
     @field_validator("grammar")
     @classmethod
     def _known_grammar(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
@@ -218,13 +243,29 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
         """The lane's plate grammar: the one named, or those listed, combined in their order."""
         return plates.grammar(self.grammar)
 
-    def readers(self, camera: CameraConfig | None = None) -> tuple[PlateReaderKind, ...]:
-        """The plate readers of `camera` (its own, else the section's, else every one that can read the
-        grammar's plates)."""
-        chosen = (camera.plate_readers if camera else None) or self.plate_readers
-        if chosen:
-            return tuple(dict.fromkeys(chosen))
-        return tuple(r for r in PlateReaderKind if unreadable((r,), self.grammar) is None)
+    @property
+    def grammar_names(self) -> tuple[str, ...]:
+        """The lane's grammars, in its order of preference."""
+        return (self.grammar,) if isinstance(self.grammar, str) else tuple(dict.fromkeys(self.grammar))
+
+    def readers(self, camera: CameraConfig | None = None, grammar: str | None = None) -> Readers:
+        """The plate readers of `camera` for the plates of one of the lane's grammars (the camera's own
+        choice, else the section's, else every reader that can write them); with no grammar, every reader
+        the camera reads with."""
+        if grammar is None:
+            return self.reading(camera).used
+        for choice in (camera.plate_readers if camera else None, self.plate_readers):
+            chosen = _chosen(choice, grammar)
+            if chosen:
+                return tuple(dict.fromkeys(chosen))
+        return able(grammar)
+
+    def reading(self, camera: CameraConfig | None = None) -> GrammarReaders:
+        """The plate readers of `camera` per grammar, for the pipeline (Recognizer.read_frame)."""
+        chosen = {name: self.readers(camera, name) for name in self.grammar_names}
+        if len(set(chosen.values())) == 1:  # one choice for the lane: as before, for reads of any form
+            return GrammarReaders.every(next(iter(chosen.values())))
+        return GrammarReaders.of_lane(chosen)
 
     def readers_in_use(self) -> set[PlateReaderKind]:
         """Every plate reader the section or one of its cameras reads with (the models to load)."""
@@ -234,13 +275,12 @@ class VisionConfig(BaseModel, extra="forbid", frozen=True):
     def _readers_can_read_the_grammar(self) -> VisionConfig:
         # A reader that cannot write a character of the grammar's plates would read every such plate
         # wrong, and as sure as any other: refused at start, naming the reader and the characters.
-        chosen = [("plate_readers", self.plate_readers)] + [
-            (f"cameras[{c.id}].plate_readers", c.plate_readers) for c in self.cameras
-        ]
-        for where, readers in chosen:
-            why = unreadable(readers, self.grammar) if readers else None
-            if why:
-                raise ValueError(f"{where}: {why}")
+        lane = self.grammar_names
+        errors = _choice_errors("plate_readers", self.plate_readers, lane)
+        for c in self.cameras:
+            errors += _choice_errors(f"cameras[{c.id}].plate_readers", c.plate_readers, lane)
+        if errors:
+            raise ValueError("; ".join(errors))
         return self
 
     @field_validator("yolo_labels")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vision.candidates import Candidate, Judge, contested, ranked
-from vision.config import YOLO_KIND_LABELS, PlateReaderKind, VisionConfig
+from vision.config import YOLO_KIND_LABELS, VisionConfig
 from vision.detect import TEXT_LABEL, Detector, Region, TextDetector, YoloDetector
 from vision.hypotheses import (
     Box,
@@ -37,7 +37,8 @@ from vision.identity import ReadKind
 from vision.plate_reader import PlateReader, SlotRead
 from vision.plates import Grammar
 from vision.read import EMPTY, Image, LineRead, ModelError, TextReader
-from vision.reader_vote import combine
+from vision.reader_choice import GrammarReaders, PlateReaderKind, Readers
+from vision.reader_vote import combine, place_grammar
 
 # The class a region detector gives each kind's regions (checked in VisionConfig and build_recognizer).
 _LABEL_OF = dict(zip((ReadKind.PLATE, ReadKind.CONTAINER), YOLO_KIND_LABELS, strict=True))
@@ -46,7 +47,9 @@ _LABEL_OF = dict(zip((ReadKind.PLATE, ReadKind.CONTAINER), YOLO_KIND_LABELS, str
 # plate reader alone, the first joins and regions. Each costs a 128 x 64 read (2-10 ms).
 _SLOT_PLACES = 3
 _SLOT_PLACES_ALONE = 6
-Readers = tuple[PlateReaderKind, ...]
+PPOCR, CCT = PlateReaderKind.PPOCR, PlateReaderKind.CCT
+# The plate readers of a call: one tuple for every grammar, or per grammar (VisionConfig.reading).
+Reading = Readers | GrammarReaders
 # Around a container read's place cut again for its second view, in the box's smaller side.
 _AGAIN_MARGIN = 0.1
 
@@ -67,8 +70,9 @@ class Timings:
 class Recognizer:
     """The per-frame pipeline: detector + reader(s) + grammar for plates and ISO 6346 for containers.
 
-    Plates are read by PP-OCR, by the plate-trained reader, or by both, voted (vision/reader_vote.py);
-    `readers` is the default, and each call may name its own (a camera's). Containers are read by PP-OCR.
+    Plates are read by PP-OCR, by the plate-trained reader, or by both, voted (vision/reader_vote.py),
+    each place by the readers of the grammar it is read in; `readers` is the default, and each call may
+    name its own (a camera's). Containers are read by PP-OCR.
     """
 
     def __init__(
@@ -80,7 +84,7 @@ class Recognizer:
         max_regions: int = 16,
         min_valid_confidence: float = 0.8,
         plate_reader: PlateReader | None = None,
-        readers: Readers = (PlateReaderKind.PPOCR,),
+        readers: Reading = (PPOCR,),
         early_exit: bool = True,
     ) -> None:
         self.detector = detector
@@ -91,11 +95,11 @@ class Recognizer:
         self.max_regions = max_regions
         # A container frame whose number two crops already read alike, valid, is not read further.
         self.early_exit = early_exit
-        self.readers: Readers = ()
+        self.readers = GrammarReaders.every((PPOCR,))
         self.readers = self._checked(readers)
         self.timings = Timings()
 
-    def read_crop(self, crop: Image, kind: ReadKind, readers: Readers | None = None) -> Candidate | None:
+    def read_crop(self, crop: Image, kind: ReadKind, readers: Reading | None = None) -> Candidate | None:
         """Read a crop that holds one plate or one container code (one row, two rows or vertical)."""
         h, w = crop.shape[:2]
         crops: list[Image] = []
@@ -114,11 +118,11 @@ class Recognizer:
         return _best(found)
 
     def read_frame(
-        self, frame: Image, kind: ReadKind, roi: Box | None = None, readers: Readers | None = None
+        self, frame: Image, kind: ReadKind, roi: Box | None = None, readers: Reading | None = None
     ) -> list[Candidate]:
         """Every plate or container number found in the frame (or its region of interest), best first.
 
-        `readers`: the plate readers to use (a camera's), else the recognizer's.
+        `readers`: the plate readers to use (a camera's, per grammar), else the recognizer's.
         """
         use = self._checked(readers)
         x0, y0 = (roi[0], roi[1]) if roi else (0, 0)
@@ -142,7 +146,7 @@ class Recognizer:
             found = [_shift(c, x0, y0) for c in found]
         return found
 
-    def _read_at(self, view: Image, kind: ReadKind, size: int, readers: Readers) -> list[Candidate]:
+    def _read_at(self, view: Image, kind: ReadKind, size: int, readers: GrammarReaders) -> list[Candidate]:
         start = time.perf_counter()
         if isinstance(self.detector, TextDetector):
             regions = self.detector.detect(view, size)
@@ -261,26 +265,28 @@ class Recognizer:
         view: Image,
         lines: list[LineRead],
         hyps: list[Hypothesis],
-        readers: Readers,
+        readers: GrammarReaders,
         slot_reads: dict[Box, SlotRead],
     ) -> list[Candidate]:
         """The plate candidates of the hypotheses: PP-OCR's reads of them and the plate reader's reads
-        of their best places (kept in `slot_reads`, so a second pass reads no place again), voted."""
+        of their best places (kept in `slot_reads`, so a second pass reads no place again), voted where
+        the grammar a place is read in names both readers."""
         found = self.judge.candidates(lines, hyps, ReadKind.PLATE)
-        if PlateReaderKind.CCT in readers:
-            alone = PlateReaderKind.PPOCR not in readers
-            places = _slot_places(hyps) if alone else _candidate_places(found)
+        if CCT in readers.used:
+            alone = PPOCR not in readers.used
+            places = _slot_places(hyps) if alone else _candidate_places(found, readers)
             todo = [b for b in places if b not in slot_reads]
             for box, read in zip(todo, self._read_slots([slot_crop(view, b) for b in todo]), strict=True):
                 slot_reads[box] = read
-            found = combine(found, {b: slot_reads[b] for b in places if b in slot_reads}, self.judge)
+            reads = {b: slot_reads[b] for b in places if b in slot_reads}
+            found = combine(found, reads, self.judge, readers, self._aside(lines, hyps))
         return ranked(contested(found))
 
     def _confirm(
         self,
         found: list[Candidate],
         variants: Callable[[Candidate], list[Image]],
-        readers: Readers,
+        readers: GrammarReaders,
         confirmed: set[tuple[str, Box]] | None = None,
     ) -> list[Candidate]:
         """Valid plate reads that a second, differently framed crop of the same place does not read
@@ -289,10 +295,10 @@ class Recognizer:
         One crop can fool a reader in ways another of the same plate does not: a box that cut the
         plate (`SU216` of `6LSU216`: the wider crop shows the rest), a run of one digit merged by CTC
         (`30E9999` of `30E99999`: stretched, the run splits), two letters read swapped. A read is kept
-        valid only when the second crop's surest read (by the same readers, voted) is the same text (its
-        confidence already passed). A read both readers agreed on needs no second crop: the second
-        reader was its second read. `confirmed`: reads (text, box) an earlier confirmation of this frame
-        kept valid.
+        valid only when the second crop's surest read (by the readers of the read's grammar, voted) is
+        the same text (its confidence already passed). A read both readers agreed on needs no second
+        crop: the second reader was its second read. `confirmed`: reads (text, box) an earlier
+        confirmation of this frame kept valid.
         """
         todo = [c for c in found if c.valid and not c.agreed and (c.text, c.box) not in (confirmed or set())]
         if not todo:
@@ -302,33 +308,57 @@ class Recognizer:
         owner: list[int] = []  # for each hypothesis, the index in `todo` it confirms
         wholes: list[tuple[int, Image]] = []  # each variant whole, for the plate reader
         for k, cand in enumerate(todo):
+            use = readers.of(cand.grammar)
             for variant in variants(cand):
-                before = len(hyps)
-                add_layouts(variant, cand.box, ReadKind.PLATE, crops, hyps)
-                owner.extend([k] * (len(hyps) - before))
-                wholes.append((k, variant))
-        lines = self._read(crops, ReadKind.PLATE, readers)
-        slots = self._read_slots([v for _, v in wholes]) if PlateReaderKind.CCT in readers else []
+                if PPOCR in use:
+                    before = len(hyps)
+                    add_layouts(variant, cand.box, ReadKind.PLATE, crops, hyps)
+                    owner.extend([k] * (len(hyps) - before))
+                if CCT in use:
+                    wholes.append((k, variant))
+        lines = self._read(crops, ReadKind.PLATE)
+        slots = self._read_slots([v for _, v in wholes])
         agreed: set[int] = set()
         for k in range(len(todo)):
             mine = [h for h, o in zip(hyps, owner, strict=True) if o == k]
             second = self.judge.candidates(lines, mine, ReadKind.PLATE)
             for (o, _), read in zip(wholes, slots, strict=False):
                 if o == k:
-                    second = combine(second, {todo[k].box: read}, self.judge)
+                    aside = self._aside(lines, mine)
+                    second = combine(second, {todo[k].box: read}, self.judge, readers, aside)
             second = contested(second)
             if second and max(second, key=lambda c: c.confidence).text == todo[k].text:
                 agreed.add(k)
         refused = {(c.text, c.box) for k, c in enumerate(todo) if k not in agreed}
         return ranked([replace(c, valid=False) if (c.text, c.box) in refused else c for c in found])
 
+    def _aside(self, lines: list[LineRead], hyps: list[Hypothesis]) -> list[Candidate]:
+        """PP-OCR's A-Z0-9 reads of the hypotheses as plates, in a lane whose grammar decodes some lines
+        constrained (China's): the Judge sets such a read aside for its constrained read, the vote may
+        still want it (reader_vote.combine). None in other lanes."""
+        if not self.judge.grammar.script:
+            return []
+        out = []
+        for hyp in hyps:
+            line = LineRead("", (), ())
+            for i in hyp.parts:
+                line = line + lines[i]
+            if (cand := self.judge.plate(line, hyp.box)) is not None:
+                out.append(cand)
+        return out
+
     def _judge(self, crops: list[Image], hyps: list[Hypothesis], kind: ReadKind) -> list[Candidate]:
         return self.judge.score(self._read(crops, kind), hyps, kind)
 
-    def _read(self, crops: list[Image], kind: ReadKind, readers: Readers | None = None) -> list[LineRead]:
-        """PP-OCR's reads of the crops; empty reads for plates when PP-OCR is not among `readers`."""
-        if kind is ReadKind.PLATE and readers is not None and PlateReaderKind.PPOCR not in readers:
+    def _read(
+        self, crops: list[Image], kind: ReadKind, readers: GrammarReaders | None = None
+    ) -> list[LineRead]:
+        """PP-OCR's reads of the crops; empty reads for plates when no grammar of `readers` reads with
+        PP-OCR."""
+        if kind is ReadKind.PLATE and readers is not None and PPOCR not in readers.used:
             return [EMPTY] * len(crops)
+        if not crops:
+            return []
         start = time.perf_counter()
         lines = self.reader.read(crops, background_pad=kind is ReadKind.CONTAINER)
         self.timings.read_ms += (time.perf_counter() - start) * 1000
@@ -344,16 +374,17 @@ class Recognizer:
         self.timings.slot_crops += len(crops)
         return reads
 
-    def _checked(self, readers: Readers | None) -> Readers:
-        """The plate readers to use: `readers`, else the recognizer's; ValueError for none or for a
-        plate reader that was not loaded."""
+    def _checked(self, readers: Reading | None) -> GrammarReaders:
+        """The plate readers to use: `readers` (a tuple: for every grammar), else the recognizer's;
+        ValueError for none or for a plate reader that was not loaded."""
         if readers is None:
             return self.readers
-        if not readers:
+        plan = readers if isinstance(readers, GrammarReaders) else GrammarReaders.every(readers)
+        if not plan.rest or any(not rs for _, rs in plan.by_grammar):
             raise ValueError("no plate reader named")
-        if PlateReaderKind.CCT in readers and self.plate_reader is None:
+        if CCT in plan.used and self.plate_reader is None:
             raise ValueError("the plate-trained reader (cct) is named, but the recognizer has none loaded")
-        return tuple(readers)
+        return plan
 
 
 def _apart(views: list[Hypothesis]) -> bool:
@@ -386,10 +417,12 @@ def _best(candidates: list[Candidate]) -> Candidate | None:
     return candidates[0] if candidates else None
 
 
-def _candidate_places(found: list[Candidate]) -> list[Box]:
-    """The places of PP-OCR's best-ranked plate reads (three characters or more), best first."""
-    boxes = [c.box for c in ranked(contested(found)) if len(c.text) >= 3]
-    return list(dict.fromkeys(boxes))[:_SLOT_PLACES]
+def _candidate_places(found: list[Candidate], readers: GrammarReaders) -> list[Box]:
+    """The places of PP-OCR's best-ranked plate reads (three characters or more), best first, but those
+    read in the form of a grammar the plate reader does not read (a Chinese plate's)."""
+    boxes = list(dict.fromkeys(c.box for c in ranked(contested(found)) if len(c.text) >= 3))
+    wanted = [b for b in boxes if CCT in readers.of(place_grammar([c for c in found if c.box == b]))]
+    return wanted[:_SLOT_PLACES]
 
 
 def _slot_places(hyps: list[Hypothesis]) -> list[Box]:
@@ -424,7 +457,7 @@ def build_recognizer(config: VisionConfig) -> Recognizer:
     # The characters beyond A-Z0-9 the lane's plates hold (China's province characters), for its reader.
     reader = TextReader(config.rec_model, threads, config.rec_batch, extra=plate_grammar.script)
     wanted = config.readers_in_use()
-    plate_reader = PlateReader(config.plate_reader_file, threads) if PlateReaderKind.CCT in wanted else None
+    plate_reader = PlateReader(config.plate_reader_file, threads) if CCT in wanted else None
     return Recognizer(
         detector,
         reader,
@@ -433,5 +466,5 @@ def build_recognizer(config: VisionConfig) -> Recognizer:
         config.max_regions,
         config.min_valid_confidence,
         plate_reader,
-        config.readers(),
+        config.reading(),
     )

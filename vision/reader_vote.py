@@ -37,10 +37,14 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from vision.candidates import Candidate, Judge
+from vision.candidates import Candidate, Judge, contested, ranked
 from vision.hypotheses import Box
 from vision.plate_reader import ALPHABET, SlotRead
 from vision.read import LineRead
+from vision.reader_choice import GrammarReaders, PlateReaderKind
+
+PPOCR, CCT = PlateReaderKind.PPOCR, PlateReaderKind.CCT
+_BOTH = GrammarReaders.every((PPOCR, CCT))
 
 _CHARS = ALPHABET.replace("_", "")  # what both readers can read: 0-9, A-Z
 _FLOOR = 1e-4  # no character is impossible to a reader: a zero would veto the other reader outright
@@ -113,7 +117,10 @@ def _merge(theirs: Candidate, mine: Candidate, slots: SlotRead, judge: Judge) ->
     """Two reads of one length that differ: each position decided by both readers' distributions,
     each restricted to the class (digit, letter) the grammar's templates demand there."""
     n = len(mine.text)
-    classes = _classes(judge.grammar.templates, (theirs.text, mine.text))
+    lane = judge.grammar
+    # A lane's grammars together have no templates of their own: its members' (vietnam's, cambodia's).
+    templates = lane.templates or tuple(t for g in lane.members for t in g.templates)
+    classes = _classes(templates, (theirs.text, mine.text))
     line_raw = [_normalised(_line_dist(theirs, i)) for i in range(n)]
     slot_raw = [_normalised(_slot_dist(mine, slots, i)) for i in range(n)]
     line = [_restricted(d, c) for d, c in zip(line_raw, classes, strict=True)]
@@ -154,7 +161,16 @@ def _merge(theirs: Candidate, mine: Candidate, slots: SlotRead, judge: Judge) ->
     probs_t = tuple(probs)
     valid = judge.holds(text) and min(probs_t) >= judge.surest
     base = theirs if sum(a == b for a, b in zip(text, theirs.text, strict=True)) >= n / 2 else mine
-    return replace(base, text=text, probs=probs_t, valid=valid, grammatical=judge.holds(text), agreed=False)
+    grammar = judge.grammar.check(text).grammar  # the form of the text chosen, not of either read
+    return replace(
+        base,
+        text=text,
+        probs=probs_t,
+        valid=valid,
+        grammatical=judge.holds(text),
+        agreed=False,
+        grammar=grammar,
+    )
 
 
 def _agreeing(line: Dist, slot: Dist, k: int, a: float, b: float) -> float:
@@ -233,9 +249,72 @@ def _kept(read: SlotRead) -> list[int]:
     return [s for s, k in enumerate(read.probs.argmax(axis=1).tolist()) if ALPHABET[k] != "_"]
 
 
-def combine(ppocr: Sequence[Candidate], reads: dict[Box, SlotRead], judge: Judge) -> list[Candidate]:
-    """Every place's candidates, PP-OCR's reads voted with the slot read of their box where there is one."""
+def combine(
+    ppocr: Sequence[Candidate],
+    reads: dict[Box, SlotRead],
+    judge: Judge,
+    readers: GrammarReaders = _BOTH,
+    aside: Sequence[Candidate] = (),
+) -> list[Candidate]:
+    """Every place's candidates, PP-OCR's reads voted with the slot read of their box where there is one
+    and the grammar the place is read in names both readers (`place`; by default every grammar does).
+
+    `aside`: PP-OCR's A-Z0-9 reads of the places that the grammar set aside for a constrained read (a
+    lane with China's plates: `29178725` gave way to `新Z78725`), voted where the plate reader reads
+    a plate's form there and PP-OCR's candidates hold nothing it can write.
+    """
     out = [c for c in ppocr if c.box not in reads]
     for box, slots in reads.items():
-        out.extend(vote([c for c in ppocr if c.box == box], slots, judge, box))
-    return out
+        here = [c for c in ppocr if c.box == box]
+        out.extend(place(here, slots, judge, box, readers, [c for c in aside if c.box == box]))
+    # A grammar the plate reader reads alone: PP-OCR's reads of its form, left as they were, are not valid.
+    unvoted = {id(c) for c in ppocr}
+    return [
+        replace(c, valid=False) if c.valid and id(c) in unvoted and PPOCR not in readers.of(c.grammar) else c
+        for c in out
+    ]
+
+
+def place_grammar(here: Sequence[Candidate]) -> str:
+    """The grammar a place is read in: that of its best-ranked read in some grammar's form; "" for none."""
+    return next((c.grammar for c in ranked(contested(list(here))) if c.grammar), "")
+
+
+def place(
+    here: Sequence[Candidate],
+    slots: SlotRead,
+    judge: Judge,
+    box: Box,
+    readers: GrammarReaders = _BOTH,
+    aside: Sequence[Candidate] = (),
+) -> list[Candidate]:
+    """One place's candidates, read by the readers of the grammar it is read in.
+
+    The grammar is that of PP-OCR's best read there in some grammar's form, else the plate reader's.
+    Its readers without the plate reader (a Chinese plate: it has no province characters): PP-OCR's
+    reads stand, unvoted. With it: PP-OCR's reads the plate reader can write are voted with its read;
+    those it cannot (a constrained read with a province character) stand beside them. A place PP-OCR
+    read only in characters the plate reader cannot write stays PP-OCR's, unless the plate reader reads
+    a plate's form there: then PP-OCR's reads set `aside` are voted. A vote whose best read is of a
+    grammar the plate reader does not read is not taken.
+    """
+    mine = judge.plate(slot_line(slots), box)
+    grammar = place_grammar(here) or (mine.grammar if mine else "")
+    use = readers.of(grammar)
+    latin = [c for c in here if CCT.writes(c.text)]
+    if CCT not in use:
+        return list(here)
+    set_aside = bool(here) and not latin
+    if set_aside:
+        if not (mine and mine.grammar):
+            return list(here)
+        latin = [c for c in aside if CCT.writes(c.text)]
+    if PPOCR not in use:
+        return [mine] if mine else []
+    voted = vote(latin, slots, judge, box)
+    if set_aside:  # the vote's outcome only: the reads set aside stay aside
+        voted = [v for v in voted[:1] if all(v is not c for c in latin)]
+    best = ranked(contested(voted))
+    if best and best[0].grammar and CCT not in readers.of(best[0].grammar):
+        return list(here)
+    return voted + [c for c in here if not CCT.writes(c.text)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from edge.cli import main
 from vision import plates
 from vision.config import CameraConfig, CameraRole, PlateReaderKind, VisionConfig, grammar_characters
 from vision.plates import Grammar
@@ -23,7 +25,7 @@ def han(monkeypatch: pytest.MonkeyPatch) -> str:
     return HAN.name
 
 
-def _camera(readers: list[str] | None = None) -> CameraConfig:
+def _camera(readers: list[str] | dict[str, list[str]] | None = None) -> CameraConfig:
     return CameraConfig.model_validate(
         {"id": "front", "role": CameraRole.PLATE_FRONT, "source": "0", "plate_readers": readers}
     )
@@ -85,3 +87,89 @@ def test_characters_a_grammar_declares_count_as_well_as_those_its_pattern_names(
     assert grammar_characters(declared) == "挂"
     with pytest.raises(ValidationError, match="has no 挂"):
         VisionConfig(grammar=declared.name, plate_readers=(CCT,))
+
+
+LANE = ("vietnam", "china")
+
+
+def test_a_lane_with_chinese_plates_keeps_both_readers_for_its_vietnamese_ones_by_default() -> None:
+    config = VisionConfig(grammar=LANE)
+    assert config.readers(grammar="vietnam") == (PPOCR, CCT)
+    assert config.readers(grammar="china") == (PPOCR,)
+    assert config.readers() == (PPOCR, CCT)  # both loaded
+    reading = config.reading()
+    assert (reading.of("vietnam"), reading.of("china")) == ((PPOCR, CCT), (PPOCR,))
+    assert reading.of("") == (PPOCR, CCT)  # a read of no grammar's form: every reader of the lane
+
+
+def test_readers_are_named_per_grammar_and_a_grammar_not_named_keeps_its_default() -> None:
+    config = VisionConfig.model_validate(
+        {"grammar": ["vietnam", "china", "cambodia"], "plate_readers": {"vietnam": ["ppocr"]}}
+    )
+    assert config.readers(grammar="vietnam") == (PPOCR,)
+    assert config.readers(grammar="cambodia") == (PPOCR, CCT)
+    assert config.readers(grammar="china") == (PPOCR,)
+
+
+def test_a_camera_overrides_the_sections_readers_per_grammar_or_for_all() -> None:
+    section = {"vietnam": ["ppocr", "cct"], "china": ["ppocr"]}
+    per_grammar = _camera({"vietnam": ["ppocr"]})
+    listed = _camera(["ppocr"])
+    config = VisionConfig.model_validate(
+        {"grammar": LANE, "plate_readers": section, "cameras": (per_grammar, listed, _camera())}
+    )
+    assert config.reading(per_grammar).of("vietnam") == (PPOCR,)
+    assert config.reading(per_grammar).of("china") == (PPOCR,)
+    assert config.reading(listed).used == (PPOCR,)
+    assert config.reading(config.cameras[2]).of("vietnam") == (PPOCR, CCT)
+
+
+def test_the_old_list_form_still_reads_every_grammar_alike_and_says_how_to_name_them_apart() -> None:
+    assert VisionConfig(grammar=LANE, plate_readers=(PPOCR,)).reading().of("vietnam") == (PPOCR,)
+    with pytest.raises(
+        ValidationError, match=r"plate_readers: .*'vietnam\+china'.*name the readers per grammar"
+    ):
+        VisionConfig(grammar=LANE, plate_readers=(PPOCR, CCT))
+
+
+@pytest.mark.parametrize(
+    ("choice", "says"),
+    [
+        (
+            {"china": ["ppocr", "cct"]},
+            r"plate_readers\.china: plate reader 'cct' cannot read the 'china' grammar's plates: its",
+        ),
+        (
+            {"cambodia": ["ppocr"]},
+            r"plate_readers\.cambodia: not one of the lane's grammars \(vietnam, china\)",
+        ),
+        ({"vietnam": []}, r"plate_readers\.vietnam: name one reader at least"),
+        ({"vietnam": ["tesseract"]}, r"vietnam: unknown plate reader 'tesseract'; known: ppocr, cct"),
+        ({"vietnam": "cct"}, r"vietnam: give a list of readers"),
+        ("cct", r"give a list of readers"),
+        ({}, r"plate_readers"),
+    ],
+)
+def test_a_bad_per_grammar_choice_is_refused_naming_the_key(choice: object, says: str) -> None:
+    with pytest.raises(ValidationError, match=says):
+        VisionConfig.model_validate({"grammar": list(LANE), "plate_readers": choice})
+
+
+def test_check_config_names_a_reader_refused_for_a_cameras_grammar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "devices:\n  io:\n    watchdog:\n      enabled: false\n      waive_reason: bench lane\n"
+        "vision:\n  grammar: [vietnam, china]\n  plate_readers: {vietnam: [ppocr, cct], china: [ppocr]}\n"
+        "  cameras:\n    - id: front\n      role: plate_front\n      source: '0'\n"
+    )
+    path = tmp_path / "gate.yaml"
+    path.write_text(text)
+    assert main(["check-config", str(path)]) == 0
+    path.write_text(text + "      plate_readers: {china: [cct]}\n")
+    assert main(["check-config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "cameras[front].plate_readers.china: plate reader 'cct' cannot read the 'china' grammar's plates"
+        in err
+    )
