@@ -38,9 +38,10 @@ def test_an_unknown_or_empty_grammar_list_is_named() -> None:
 
 
 def test_the_plate_trained_reader_is_not_used_for_chinese_plates() -> None:
-    # It has no province characters: a lane with China's plates reads with PP-OCR alone by default...
-    assert VisionConfig(grammar=LANE).readers() == (PlateReaderKind.PPOCR,)
-    assert PlateReaderKind.CCT in VisionConfig(grammar=("vietnam", "generic")).readers()
+    # It has no province characters: a lane with China's plates reads them with PP-OCR alone by default
+    # (its Latin plates with both: vision/reader_choice.py)...
+    assert VisionConfig(grammar=LANE).readers(grammar="china") == (PlateReaderKind.PPOCR,)
+    assert PlateReaderKind.CCT in VisionConfig(grammar=LANE).readers(grammar="vietnam")
     # ...and naming it is refused, with the characters it lacks.
     with pytest.raises(ValidationError, match="cannot read the 'vietnam\\+china' grammar's plates"):
         VisionConfig(grammar=("vietnam", "china"), plate_readers=(PlateReaderKind.CCT,))
