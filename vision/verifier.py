@@ -36,6 +36,7 @@ from vision.verify import (
     has_plate_form,
     judged,
     match,
+    own_reads,
 )
 from vision.verify import relative as relative_to_free
 from vision.verify import slot_line as slot_scores
@@ -44,16 +45,19 @@ _REGION_MARGIN = 0.1  # cut around a region's box, in its smaller side: the plat
 MAX_REGIONS = 3  # the free reading's first regions (the lane keeps its three best reads of a frame too)
 _MAX_CONTAINERS = 2  # a truck carries at most two 20 ft or one 40/45 ft container
 _CONTAINER_LENGTH = 11
+_SAME_PLACE = 0.7  # a candidate's box overlapping a region this much is a read of it (as `regions` counts)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class RegionRead:
     """One region read for scoring: PP-OCR's reads of its layouts (one line, two rows joined, ...) with
-    their steps, and the slot reader's output for a plate ([slots, 37]; None where it did not read)."""
+    their steps, the slot reader's output for a plate ([slots, 37]; None where it did not read), and the
+    free reading's own reads of the place that may vouch for their text (`vouching`)."""
 
     kind: ReadKind
     lines: tuple[LineRead, ...]
     slots: Probs | None
+    said: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
 class Verifier:
@@ -91,9 +95,12 @@ class Verifier:
         grammar = recognizer.judge.grammar
         return cls(recognizer.reader, plate_reader, margins, grammar.longest, grammar)
 
-    def read(self, image: Image, boxes: Sequence[Box], kind: ReadKind) -> list[RegionRead]:
+    def read(
+        self, image: Image, boxes: Sequence[Box], kind: ReadKind, found: Sequence[Candidate] = ()
+    ) -> list[RegionRead]:
         """Each region (box) of the image read for scoring: its layouts by PP-OCR, a plate by the slot
-        reader too. The crops of all regions go through each reader in one batch."""
+        reader too, with the free reading's reads of it (`found`, the frame's candidates) that vouch for
+        their text (`vouching`). The crops of all regions go through each reader in one batch."""
         regions = [cut(image, box) for box in boxes]
         crops: list[Image] = []
         views: list[list[list[int]]] = []  # per region, per layout: the crops read one after the other
@@ -108,8 +115,10 @@ class Verifier:
             else [None] * len(regions)
         )
         return [
-            RegionRead(kind, tuple(line_of(lines, parts) for parts in layouts), probs)
-            for layouts, probs in zip(views, slots, strict=True)
+            RegionRead(
+                kind, tuple(line_of(lines, parts) for parts in layouts), probs, vouching(found, box, kind)
+            )
+            for layouts, probs, box in zip(views, slots, boxes, strict=True)
         ]
 
     def score(self, reads: Sequence[RegionRead], texts: Sequence[str]) -> list[Floats]:
@@ -125,22 +134,35 @@ class Verifier:
             ctc = relative_to_free(readings) if readings else np.full(len(texts), -np.inf)
             if region.slots is not None:
                 ctc = either(ctc, relative_to_free([slot_scores(region.slots, texts)]))
+            if region.said:
+                ctc = np.maximum(ctc, own_reads(region.said, texts, glyph))
             out.append(ctc)
         return out
 
     def scores(
-        self, image: Image, boxes: Sequence[Box], kind: ReadKind, texts: Sequence[str]
+        self,
+        image: Image,
+        boxes: Sequence[Box],
+        kind: ReadKind,
+        texts: Sequence[str],
+        found: Sequence[Candidate] = (),
     ) -> list[Floats]:
         """Every text's score in each region (box) of the image: `read`, then `score`."""
-        return self.score(self.read(image, boxes, kind), texts)
+        return self.score(self.read(image, boxes, kind, found), texts)
 
     def check(
-        self, image: Image, boxes: Sequence[Box], kind: ReadKind, texts: Sequence[str]
+        self,
+        image: Image,
+        boxes: Sequence[Box],
+        kind: ReadKind,
+        texts: Sequence[str],
+        found: Sequence[Candidate] = (),
     ) -> list[Verdict]:
-        """The verdicts of one frame: one for the plate (its best region), one per container region."""
+        """The verdicts of one frame: one for the plate (its best region), one per container region.
+        `found`: the frame's candidates, whose own reads may vouch for their text (`vouching`)."""
         if not boxes or not texts:
             return []
-        return verdicts(texts, self.scores(image, boxes, kind, texts), kind, self.margins)
+        return verdicts(texts, self.scores(image, boxes, kind, texts, found), kind, self.margins)
 
 
 def verdicts(
@@ -153,6 +175,24 @@ def verdicts(
     if kind is ReadKind.PLATE:
         return [match(texts, np.max(np.array(scores), axis=0), margins)]
     return [match(texts, s, margins) for s in scores]
+
+
+def vouching(
+    found: Sequence[Candidate], box: Box, kind: ReadKind
+) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """The free reading's reads of the region (`box`) that may vouch for their own text: at the same
+    place (`_SAME_PLACE`), read as is (no character changed by the grammar or a check-digit repair:
+    that character is no reader's) and, for a plate, read alike by both plate readers (`agreed`: a
+    position where the readers disagreed is the vote's guess, halved, and the list must not settle it).
+    A container number is read by PP-OCR alone, its probabilities as read."""
+    return tuple(
+        (c.text, c.probs)
+        for c in found
+        if c.kind is kind
+        and overlap(c.box, box) >= _SAME_PLACE
+        and not c.corrections
+        and (kind is ReadKind.CONTAINER or c.agreed)
+    )
 
 
 def regions(candidates: Sequence[Candidate]) -> list[Box]:

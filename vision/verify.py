@@ -17,6 +17,10 @@ times less likely. Per reader:
   (greedy text), so a view the reader cannot make sense of lends no text any support.
 - the plate-trained slot reader ([slots, 37], a softmax per slot, `_` pads): the product over slots of
   the text's characters then pads; the reference is each slot's most likely character.
+- the free reading's own reads of the region (`own_reads`), where it read a text as is and both plate
+  readers alike (or a container number, read by PP-OCR alone): the product of the read's character
+  probabilities, for that text only. The verifier's own cut of a region can read worse than the free
+  reading's crops (its rounds, its wider cuts), and a read both readers made is both readers' evidence.
 
 Two readers of a region can be taken as a mixture (`either`: one of them is right), so a reader that
 misaligned a plate (a dropped character shifts every slot) does not veto a good read by the other; the
@@ -288,6 +292,31 @@ def _spans(
         for j in range(i, len(pieces))
         if (i, j) != (0, len(pieces) - 1)
     ]
+
+
+# -- the free reading's own reads ----------------------------------------------------------------------------
+
+
+def own_reads(
+    reads: Sequence[tuple[str, Sequence[float]]], texts: Sequence[str], one_glyph: str = ""
+) -> Floats:
+    """Each text's log-likelihood under the free reading's own reads of a region that may vouch for it
+    (`verifier.vouching`: read as is, by both plate readers alike): the sum of the log-probabilities of
+    a read's characters for the text it read (O and 0 one glyph where `one_glyph`), -inf for any other.
+
+    Absolute, not against a free read: exp(score / characters) is the read's own per-character
+    confidence, so the support rule applies to it as to the line scores. A read vouches for its own text
+    only, never for one a character away: a look-alike of what the readers read gets no support here.
+    """
+    fold = str.maketrans(one_glyph[1:], one_glyph[0] * len(one_glyph[1:])) if one_glyph else {}
+    best: dict[str, float] = {}
+    for text, probs in reads:
+        if not text or len(probs) != len(text):
+            continue
+        key = text.translate(fold)
+        score = float(np.log(np.maximum(np.asarray(probs, dtype=np.float64), _FLOOR)).sum())
+        best[key] = max(score, best.get(key, -np.inf))
+    return np.array([best.get(t.translate(fold), -np.inf) for t in texts], dtype=np.float64)
 
 
 # -- slot reader --------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from vision import evaluate, iso6346
+from vision.candidates import Candidate
 from vision.evaluate import Outcome, Report, Sample, cut_box, load_labels, pick
 from vision.hypotheses import Box, overlap
 from vision.identity import ReadKind, ReadPath
@@ -162,8 +163,8 @@ def _verify(
     if raw is None:
         return Verified(sample, "", False, None, ReadPath.FREE, None, None, None)
     image = np.asarray(raw, dtype=np.uint8)
-    view, boxes, free, free_valid = _reads(recognizer, image, sample.box, kind, reader_only)
-    reads = verifier.read(view, boxes, kind) if boxes else []
+    view, boxes, found, free, free_valid = _reads(recognizer, image, sample.box, kind, reader_only)
+    reads = verifier.read(view, boxes, kind, found) if boxes else []
     scores = verifier.score(reads, texts)
     verdict = one_object(verdicts(texts, scores, kind, verifier.margins))
     grammar = recognizer.judge.grammar
@@ -286,14 +287,16 @@ def _match(
 
 def _reads(
     recognizer: Recognizer, image: Image, box: Box | None, kind: ReadKind, reader_only: bool
-) -> tuple[Image, list[Box], str, bool]:
-    """What is verified (the image or the labelled box cut out), its regions, and the free read."""
+) -> tuple[Image, list[Box], list[Candidate], str, bool]:
+    """What is verified (the image or the labelled box cut out), its regions, the free reading's
+    candidates there (whose own reads may vouch for their text) and the free read."""
     if box is not None and not reader_only:
         found = recognizer.read_frame(image, kind)
         free = pick(found, box)
-        labelled = regions([c for c in found if overlap(c.box, box) > 0.3])
-        return image, labelled, free.text if free else "", bool(free and free.valid)
+        inside = [c for c in found if overlap(c.box, box) > 0.3]
+        return image, regions(inside), inside, free.text if free else "", bool(free and free.valid)
     crop = image if box is None else cut_box(image, box)
     h, w = crop.shape[:2]
     read = recognizer.read_crop(crop, kind)
-    return crop, [(0, 0, w, h)], read.text if read else "", bool(read and read.valid)
+    whole = [(0, 0, w, h)]
+    return crop, whole, [read] if read else [], read.text if read else "", bool(read and read.valid)
