@@ -133,15 +133,76 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+_RUN_DESCRIPTION = """\
+Run one lane's daemon on real hardware until SIGTERM or Ctrl-C (systemd runs this).
+
+It connects the lane I/O controller (Modbus TCP or RTU), the weighbridge indicator and the cameras named
+in the configuration, runs the lane state machine in a process of its own, serves the officer's kiosk,
+and sends every lane event to the central office through the store-and-forward outbox. Without cameras
+every vehicle is held for an officer. Under systemd it reports ready and pings the watchdog. Exit
+status 1 when the lane process ended by itself (systemd restarts the service), 0 on a clean stop.
+Check a configuration first with `gate-edge check-config FILE`.
+"""
+
+_DEMO_DESCRIPTION = """\
+Run a whole simulated gate lane on the production code paths, until Ctrl-C (or --vehicles N).
+
+The lane I/O controller is a real Modbus TCP server (pymodbus) and the weighbridge indicator writes real
+Toledo frames into a pty; generated trucks (most cleared, some with one known fault each) drive onto the
+weighbridge, and their plates and containers are drawn into camera frames and read by the real ONNX
+models (demo.cameras: rendered). Each transaction is printed as it happens, and so is every officer
+action (who, what, why). The officer's kiosk is served (kiosk.port, 8080 by default) and the demo
+prints accounts for it with passwords made for the run. Where Debian's mosquitto is installed, a private
+broker and the reference central office start too, and central sends the gate its declarations.
+
+A simulated officer answers held trucks after demo.officer_auto_s seconds; set it to 0 in a copy of
+config/demo.yaml to be the officer yourself at the kiosk: each truck then does what you decide (drives
+through once approved, backs out once rejected). The store (store.path) starts empty unless
+--keep-store. On Ctrl-C it prints how many vehicles were decided as their scenario expected.
+"""
+
+
 def add_run_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `run` and `demo` to gate-edge's subcommands."""
-    p = subparsers.add_parser("run", help="Run the lane daemon on real hardware.")
-    p.add_argument("--config", required=True)
+    p = subparsers.add_parser(
+        "run",
+        help="Run the lane daemon on real hardware.",
+        description=_RUN_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--config",
+        required=True,
+        metavar="FILE",
+        help="The lane's YAML configuration (`gate-edge config example --site` writes a commented one).",
+    )
     p.set_defaults(func=cmd_run)
 
-    p = subparsers.add_parser("demo", help="Run a whole simulated lane (embedded defaults unless --config).")
-    p.add_argument("--config", default=None)
-    p.add_argument("--vehicles", type=int, default=None, help="Vehicles to send through (0: until Ctrl-C).")
-    p.add_argument("--db", default=None, help="Store file (overrides store.path).")
-    p.add_argument("--keep-store", action="store_true", help="Keep the store of an earlier demo run.")
+    p = subparsers.add_parser(
+        "demo",
+        help="Run a whole simulated lane until Ctrl-C (embedded defaults unless --config).",
+        description=_DEMO_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="A YAML configuration (default: the embedded one, as config/demo.yaml); its demo section "
+        "sets the traffic, the cameras and the simulated officer.",
+    )
+    p.add_argument(
+        "--vehicles",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Send N vehicles through, then stop (default: demo.vehicles; 0 runs until Ctrl-C).",
+    )
+    p.add_argument("--db", default=None, metavar="FILE", help="The store file (overrides store.path).")
+    p.add_argument(
+        "--keep-store",
+        action="store_true",
+        help="Keep the store of an earlier demo run (default: start empty, as exits recorded by an earlier "
+        "run would reject its trucks).",
+    )
     p.set_defaults(func=cmd_demo)

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from devices.config import BarrierConfig, DevicesConfig, ModbusLinkConfig
 from devices.sim.net import free_tcp_port
+from edge.cli import main
 from edge.config import DemoConfig, GateConfig, StoreConfig
 from edge.decision import Decision, Outcome
 from edge.demo.runner import KEEP_DECISIONS, DemoGate, DemoPrinter
@@ -238,3 +240,24 @@ async def _printed(out: io.StringIO, text: str, task: asyncio.Task[Any]) -> str:
         assert not task.done(), out.getvalue()
         await asyncio.sleep(0.1)
     raise AssertionError(f"never printed {text!r}: {out.getvalue()}")
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (
+            "demo",
+            ["until Ctrl-C", "officer_auto_s", "--vehicles N", "--keep-store", "backs out once rejected"],
+        ),
+        ("run", ["real hardware", "--config FILE", "Exit\nstatus 1", "check-config"]),
+    ],
+)
+def test_demo_and_run_help_say_what_the_command_does_and_its_options(
+    command: str, says: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for words in says:
+        assert words in text
