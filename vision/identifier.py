@@ -148,7 +148,7 @@ class CameraIdentifier:
         self, frame: Image, kind: ReadKind, camera: CameraConfig, expected: Expected | None
     ) -> tuple[list[Candidate], list[Verdict]]:
         """One frame's reads (the inference thread), and its verdicts when texts are expected."""
-        found = self._recognizer.read_frame(frame, kind, camera.roi, self.config.readers(camera))
+        found = self._recognizer.read_frame(frame, kind, camera.roi, self.config.reading(camera))
         texts = expected_texts(expected, kind, self._grammar)
         if self._verifier is None or not texts:
             return found, []
