@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+import edge
 from edge.decision import Outcome
 from edge.kiosk.causes import known_cause, translate_cause
 from edge.kiosk.endings import Ending, tell
@@ -139,3 +142,55 @@ def test_how_a_transaction_ended_and_who_decided(
 ) -> None:
     result = tell(record, audit)
     assert (result.ending, result.decided_by, result.officer) == told
+
+
+# The lane's calls that write a transition's cause, and which argument holds it.
+_CAUSE_ARG = {"go": 1, "to_idle": 0, "open": 0, "decide": 0, "enter_fault": 0, "_hold": 1, "_close": 1}
+_CAUSE_ARG["_after_identification"] = 1
+# What an f-string's placeholder stands for, by the words in its expression.
+_SAMPLES = [("officer", "olga"), ("reason", "checked by eye"), ("detail", "timed out"), ("kg", "32480")]
+_SAMPLES += [("outcome", "HOLD"), ("prefix", "recovered"), ("cause", "identified"), ("_s", "1.5")]
+_SAMPLES += [("why", "vehicle crossed"), ("direction", "up"), ("timeouts", "8")]
+# Names the handlers put a cause in before passing it on: what is assigned to them is a cause too.
+_CAUSE_NAMES = {"cause", "why", "detail"}
+_HANDLERS = {"lane_arrival.py", "lane_barrier.py", "lane_decision.py", "lane_recovery.py"}
+
+
+def _sample(node: ast.expr) -> list[str]:
+    """The texts a cause argument can take: constants as written, f-strings with sample values."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _sample(node.body) + _sample(node.orelse)
+    if isinstance(node, ast.JoinedStr):
+        text = ""
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                text += str(part.value)
+            elif isinstance(part, ast.FormattedValue):
+                source = ast.unparse(part.value)
+                text += next((value for word, value in _SAMPLES if word in source), f"<{source}>")
+        return [text]
+    return []  # a name: its values are written where it is set, and checked there if literal
+
+
+def _lane_causes() -> list[str]:
+    causes = []
+    for module in sorted(Path(edge.__file__).parent.glob("lane*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and module.name in _HANDLERS:
+                names = {t.id for t in node.targets if isinstance(t, ast.Name)}
+                causes += _sample(node.value) if names & _CAUSE_NAMES else []
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            at = _CAUSE_ARG.get(name)
+            if at is not None and len(node.args) > at:
+                causes += _sample(node.args[at])
+    return causes
+
+
+def test_every_cause_the_lane_code_writes_has_a_form_in_both_languages() -> None:
+    causes = _lane_causes()
+    assert len(causes) >= 25  # the scan finds the lane's causes (it found 30 when written)
+    assert [c for c in causes if not known_cause(c)] == []
