@@ -18,6 +18,7 @@ from edge.cli.io_points import change_text, points, snapshot_lines
 from edge.cli.io_pulse import MAX_PULSE_MS, cmd_io_pulse
 from edge.cli.loading import load_or_exit
 from edge.cli.signals import run_until_signal
+from edge.cli.tool_logs import tool_logging
 
 
 def read_only(devices: DevicesConfig) -> DevicesConfig:
@@ -42,8 +43,11 @@ class _Printer:
     def __init__(self, devices: DevicesConfig) -> None:
         self._points = points(devices)
         self._last: InputSnapshot | None = None
+        self.stopping = False
 
     def __call__(self, event: LaneIOEvent) -> None:
+        if self.stopping:
+            return
         if isinstance(event, LinkChanged):
             if not event.up:
                 self._last = None
@@ -61,14 +65,17 @@ class _Printer:
 
 
 def cmd_io_watch(args: argparse.Namespace) -> int:
-    config = load_or_exit(args.config, args)
+    config = load_or_exit(args.config)
+    tool_logging(args, config)
     devices = read_only(config.devices)
-    io = LaneIO(devices, _Printer(devices))
+    printer = _Printer(devices)
+    io = LaneIO(devices, printer)
     _say(f"io watch: {io.endpoint}, reading only (Ctrl-C ends)")
 
     async def _main() -> None:
         task = asyncio.create_task(io.run())
         await run_until_signal(task)
+        printer.stopping = True  # the driver's own "link down: driver stopped" is no news here
         await io.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await task

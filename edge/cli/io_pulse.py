@@ -22,6 +22,7 @@ from devices.modbus_io import CoilName, IOWriteError, LaneIO
 from edge.cli.io_guard import ControllerUnreachable, kiosk_listening, watchdog_in_use
 from edge.cli.io_points import occupied
 from edge.cli.loading import load_or_exit
+from edge.cli.tool_logs import tool_logging
 
 #: Long enough to drive a barrier arm from one limit to the other, short enough that nothing is left on.
 MAX_PULSE_MS: Final = 10_000
@@ -146,13 +147,14 @@ async def _on_for(io: LaneIO, state: _Pulse, devices: DevicesConfig, ms: int) ->
     if wd.enabled:
         print(
             f"io pulse: the controller's watchdog, armed for the pulse, expires {wd.timeout_s:g} s after it: "
-            "the outputs take their safe values (red lamp on) until the daemon starts",
+            "the outputs take their safe values (devices.io.watchdog) until the daemon starts",
             flush=True,
         )
 
 
 def cmd_io_pulse(args: argparse.Namespace) -> int:
-    config = load_or_exit(args.config, args)
+    config = load_or_exit(args.config)
+    tool_logging(args, config)
     coil = CoilName(args.coil)
     devices = config.devices
     kiosk = config.kiosk

@@ -25,6 +25,7 @@ from devices.scale.stability import StabilityDetector
 from edge.cli.io_guard import kiosk_listening
 from edge.cli.loading import load_or_exit
 from edge.cli.scale_frames import DisplayFramer, copy_stats, escaped, stats_delta
+from edge.cli.tool_logs import tool_logging
 
 #: A line quiet this long hands over the bytes it has (a cut frame is shown, not held back).
 _QUIET_S = 0.3
@@ -116,7 +117,8 @@ def _watch(config: ScaleConfig, port: Any) -> None:
 
 
 def cmd_scale_watch(args: argparse.Namespace) -> int:
-    config = load_or_exit(args.config, args)
+    config = load_or_exit(args.config)
+    tool_logging(args, config)
     scale = config.devices.scale
     kiosk = config.kiosk
     if kiosk.enabled and kiosk_listening(kiosk.host, kiosk.port):
