@@ -2,15 +2,23 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs: the runtime alone (`make demo`), and the runtime with the test extra (everything else).
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 
 .PHONY: venv test lint typecheck pytest system-deps demo bench screenshots clean
+
+$(RUNTIME_STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $(RUNTIME_STAMP)
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
-	touch $(STAMP)
+	touch $(RUNTIME_STAMP) $(STAMP)
 
 venv: $(STAMP)
 
@@ -63,7 +71,8 @@ pytest: $(STAMP) system-deps
 
 test: lint typecheck pytest
 
-demo: $(STAMP)
+# The demo needs the runtime only; a checkout already installed for the tests uses that install.
+demo: $(if $(wildcard $(STAMP)),$(STAMP),$(RUNTIME_STAMP))
 	$(BIN)/gate-edge demo --config config/demo.yaml
 
 screenshots: $(STAMP) system-deps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import socket
 import subprocess
 import sys
@@ -261,3 +262,46 @@ def test_demo_and_run_help_say_what_the_command_does_and_its_options(
     text = capsys.readouterr().out
     for words in says:
         assert words in text
+
+
+_TEST_ONLY = (
+    "pytest _pytest pytest_asyncio pytest_timeout hypothesis httpx mypy ruff playwright schemathesis build"
+)
+_BLOCK_TEST_ONLY = f"""
+import sys
+class _TestOnly:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {_TEST_ONLY.split()!r}:
+            raise ImportError(f"{{name}} comes with the test extra only")
+        return None
+sys.meta_path.insert(0, _TestOnly())
+"""
+
+
+def test_the_demo_runs_without_the_test_extra(tmp_path: Path) -> None:
+    # `make demo` installs the runtime only: the demo, its models, kiosk and central office included,
+    # must import nothing the test extra brings. A sitecustomize refuses those imports in every process
+    # of the demo (the lane process is spawned: it reads the same PYTHONPATH).
+    (tmp_path / "block").mkdir()
+    (tmp_path / "block" / "sitecustomize.py").write_text(_BLOCK_TEST_ONLY, encoding="utf-8")
+    config = GateConfig(
+        devices=DevicesConfig(io=ModbusLinkConfig(port=free_tcp_port())),
+        store=StoreConfig(path=tmp_path / "demo.db"),
+        kiosk=KioskConfig(port=free_tcp_port()),
+        demo=DemoConfig(cameras="rendered", interval_s=0.1, officer_auto_s=0.5),
+    )
+    config_file = tmp_path / "demo.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "block")}
+    result = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "demo", "--config", str(config_file), "--vehicles", "1"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "demo: 1 vehicles decided" in result.stdout
+    assert " ended: " in result.stdout
+    assert "comes with the test extra only" not in result.stdout + result.stderr
