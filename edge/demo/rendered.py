@@ -14,6 +14,7 @@ import asyncio
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import cv2
@@ -59,10 +60,11 @@ def truck_look(vehicle: SimVehicle) -> tuple[Look, np.random.Generator]:
     return look, rng
 
 
-def render_frames(vehicle: SimVehicle, frames_per_camera: int = 3) -> list[RenderedFrame]:
+def render_frames(vehicle: SimVehicle, frames_per_camera: int = 3) -> Iterator[RenderedFrame]:
     """The plate camera's (two at most) and the container camera's frames of `vehicle`, interleaved.
 
-    Container numbers need two agreeing frames to be valid, hence a third frame of the containers.
+    Container numbers need two agreeing frames to be valid, hence a third frame of the containers. Each
+    frame is drawn when asked for, so the identification window's time goes to reading the first ones.
     """
     look, rng = truck_look(vehicle)
     (x0, x1), (y0, y1) = START_RANGE
@@ -73,22 +75,16 @@ def render_frames(vehicle: SimVehicle, frames_per_camera: int = 3) -> list[Rende
     layout = ("one_block", "two_row")[int(rng.integers(0, 2))]
     size_type = "42G1" if len(vehicle.containers) == 1 else "22G1"  # one 40 ft box, or two 20 ft ones
     codes = [render_container_code(n, size_type, layout, CODE_HEIGHT) for n in vehicle.containers[:2]]
-    out: list[RenderedFrame] = []
     for i in range(frames_per_camera):
         if i >= 2 and not vehicle.containers:
             break
         at = (start[0] + ROLL_PX[0] * i, start[1] + ROLL_PX[1] * i)
         if i < 2:
             front, _ = truck_front(plate, look, at, SIZE)
-            out.append(
-                RenderedFrame("plate_front", ReadKind.PLATE, through_camera(front, look, rng), PLATE_ROI)
-            )
+            yield RenderedFrame("plate_front", ReadKind.PLATE, through_camera(front, look, rng), PLATE_ROI)
         if codes:
             side = container_side(codes, look, at, SIZE)
-            out.append(
-                RenderedFrame("container_left", ReadKind.CONTAINER, through_camera(side, look, rng), None)
-            )
-    return out
+            yield RenderedFrame("container_left", ReadKind.CONTAINER, through_camera(side, look, rng), None)
 
 
 def _glare(plate: Image) -> Image:

@@ -70,7 +70,7 @@ async def test_a_sample_of_generated_trucks_reads_right_through_the_real_pipelin
 def test_a_truck_renders_the_same_frames_every_time_and_trucks_differ_in_light_angle_and_blur() -> None:
     traffic = TrafficGenerator(seed=4, declarations=40, mismatch_share=0.0)
     first, second = traffic.next_vehicle(), traffic.next_vehicle()
-    again = render_frames(first)
+    again = list(render_frames(first))
     assert all(np.array_equal(a.image, b.image) for a, b in zip(render_frames(first), again, strict=True))
     look_a, look_b = truck_look(first)[0], truck_look(second)[0]
     assert look_a.light != look_b.light
