@@ -57,7 +57,7 @@ def test_declarations_import_names_the_bad_field_and_imports_nothing(tmp_path: P
     file.write_text(json.dumps([good, bad]))
     result = _cli("declarations", "import", str(file), "--config", str(config))
     assert result.returncode == 1
-    assert "1.channel" in result.stderr
+    assert "declarations[1].channel" in result.stderr
     assert "Traceback" not in result.stderr
     with Store(tmp_path / "gate.db") as store:
         assert store.declarations.count() == 0
