@@ -168,7 +168,7 @@ def test_declarations_import_names_each_bad_plate_by_its_key_path_and_imports_no
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     for index, param in enumerate(IMPORT_REFUSED, start=1):
-        expected = f"{file}: {index}.plates.1: "
+        expected = f"{file}: declarations[{index}].plates[1]: "
         (line,) = [line for line in lines if line.startswith(expected)]
         assert param.values[1] in line, line
     assert f"{len(IMPORT_REFUSED)} of {len(items)} declarations invalid; nothing imported" in result.stderr
