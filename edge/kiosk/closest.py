@@ -17,7 +17,7 @@ from edge.declaration import Declaration, DeclarationStatus
 from vision.iso6346 import normalise as normalise_container
 from vision.plates import normalise_plate
 
-LIMIT = 5
+LIMIT = 3
 MAX_PLATE_EDITS = 3  # a plate is 7-10 characters: more than 3 edits away is another truck
 MAX_CONTAINER_EDITS = 3  # of 11 characters
 

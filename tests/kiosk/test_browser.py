@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
+from edge.kiosk.closest import LIMIT
 from edge.lane import LaneState
 from edge.uplink import Uplink
 from sync.config import SyncConfig
@@ -328,7 +329,7 @@ async def test_a_held_truck_shows_its_evidence_crops_and_the_closest_declaration
     first = page.locator("#closest .close-decl >> nth=0")
     await expect(first.locator(".close-plate")).to_have_text("51C10021")
     await expect(first.locator(".close-plate mark")).to_have_text("C")
-    await expect(page.locator("#closest .close-decl")).to_have_count(3)
+    await expect(page.locator("#closest .close-decl")).to_have_count(LIMIT)  # seeded: more than that
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "kiosk-held-evidence.png"))
 
