@@ -120,6 +120,7 @@ class LaneDaemon:
             self.recorder,
             self.store,
             self.ready.is_set,
+            config.vision.plate_grammar,
         )
         self.metrics = GateMetrics(config.gate_id, config.lane.lane_id, self.supervision)
         self._tx_notes: dict[str, _TxNotes] = {}
