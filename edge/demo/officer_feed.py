@@ -44,6 +44,9 @@ class OfficerFeed:
         self._last_id = newest[0].id if newest else 0  # an earlier run's records are not this run's
 
     def drain(self) -> list[AuditRecord]:
+        newest = self._audit.records(limit=1)  # one row: this runs before every lane step printed
+        if not newest or newest[0].id <= self._last_id:
+            return []
         fresh = [r for r in self._audit.records(limit=_SCAN) if r.id > self._last_id]
         if fresh:
             self._last_id = fresh[0].id
