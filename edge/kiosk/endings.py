@@ -62,6 +62,8 @@ def _who(record: TransactionRecord, audit: Sequence[AuditRecord]) -> tuple[Decid
     decisive = _last(audit, *_DECISIVE)
     if decisive is not None:
         return "officer", decisive.actor
+    if record.officer:  # a decision recorded with its officer but no audit record of theirs here
+        return "officer", record.officer
     return ("automatic" if record.outcome is not None else "none"), None
 
 
@@ -74,7 +76,8 @@ def _ending(record: TransactionRecord, audit: Sequence[AuditRecord]) -> Ending:
     if result is TxResult.PASSED:
         if _last(audit, "manual_open") is not None:
             return Ending.OPENED_BY_HAND
-        return Ending.PASSED_BY_OFFICER if _last(audit, "approve") is not None else Ending.PASSED
+        by_officer = _last(audit, "approve") is not None or bool(record.officer)
+        return Ending.PASSED_BY_OFFICER if by_officer else Ending.PASSED
     return {
         TxResult.UNCONFIRMED: Ending.UNCONFIRMED,
         TxResult.REJECTED: Ending.REJECTED,

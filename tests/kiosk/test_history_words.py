@@ -135,6 +135,11 @@ def _audit(*actions: tuple[str, str]) -> list[AuditRecord]:
         ),
         (_record(TxStatus.COMPLETED, None), _audit(("olga", "reject")), (Ending.REJECTED, "officer", "olga")),
         (_record(TxStatus.COMPLETED, None), [], (Ending.UNKNOWN, "automatic", None)),
+        (
+            _record(TxStatus.COMPLETED, TxResult.PASSED, officer="central-kim"),
+            [],
+            (Ending.PASSED_BY_OFFICER, "officer", "central-kim"),
+        ),
     ],
 )
 def test_how_a_transaction_ended_and_who_decided(
