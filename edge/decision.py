@@ -5,7 +5,6 @@ Pure: no I/O and no clock read. PASS only when every rule holds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Container, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -314,22 +313,11 @@ def _why_not_valid(what: str, read: Read, low: bool) -> Detail | None:
     the first is a wrong number."""
     if what == "container":
         if not iso6346.is_valid(read.text):
-            return _container_fault(read.text)
+            return say.container_fault(read.text)
         return None if low else say.too_few_frames("container", normalise_container(read.text))
     if read.grammar:  # of a form the lane expects: not confirmed, not a wrong plate
         return None if low else say.plate_unconfirmed(read.text, read.grammar)
     return say.not_valid("plate", read.text)
-
-
-def _container_fault(text: str) -> Detail:
-    """A container read whose number fails: its check digit named when it has a container number's shape."""
-    number = normalise_container(text)
-    if _CONTAINER_SHAPE.fullmatch(number):
-        return say.bad_check_digit(number, number[10], iso6346.check_digit(number[:10]))
-    return say.not_valid("container", text)
-
-
-_CONTAINER_SHAPE = re.compile(r"[A-Z]{3}[UJZ][0-9]{7}")
 
 
 def _evaluate(

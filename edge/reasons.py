@@ -10,10 +10,14 @@ weight of 35,000.5 kg is `35,000.5` in English and `35.000,5` in Vietnamese, a c
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from vision import iso6346
+from vision.iso6346 import normalise as normalise_container
 
 
 class Reason(StrEnum):
@@ -107,6 +111,18 @@ def bad_check_digit(text: str, digit: str, expected: int) -> Detail:
         f"container {text!r} has check digit {digit}, its number gives {expected}",
         f"số container {text!r} có chữ số kiểm tra {digit}, đúng ra phải là {expected}",
     )
+
+
+def container_fault(text: str) -> Detail:
+    """A container number whose check fails: its check digit and the right one when it has a container
+    number's shape (3 letters, U, J or Z, 7 digits), else that it is none."""
+    number = normalise_container(text)
+    if _CONTAINER_SHAPE.fullmatch(number):
+        return bad_check_digit(number, number[10], iso6346.check_digit(number[:10]))
+    return not_valid("container", text)
+
+
+_CONTAINER_SHAPE = re.compile(r"[A-Z]{3}[UJZ][0-9]{7}")
 
 
 def too_few_frames(what: str, text: str) -> Detail:
