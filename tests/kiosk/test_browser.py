@@ -339,14 +339,19 @@ async def test_a_held_truck_shows_its_evidence_crops_and_the_closest_declaration
     await expect(viewer).to_be_visible()
     image = page.locator("#viewer-img")
     await expect(image).to_have_attribute("data-scale", "1.000")
-    await page.mouse.move(640, 360)
+    await page.mouse.move(820, 530)  # over the plate
     await page.mouse.wheel(0, -300)
     await expect(image).not_to_have_attribute("data-scale", "1.000")
     wheeled = float(await image.get_attribute("data-scale") or 0)
     assert wheeled > 1.5
+    zoomed = await image.bounding_box()
+    assert zoomed is not None
+    # Zoomed about the pointer: the point under it stays where it was.
+    assert abs(zoomed["x"] - (820 - 820 * wheeled)) < 2
+    assert abs(zoomed["y"] - (530 - 530 * wheeled)) < 2
+    await page.screenshot(path=str(SCREENSHOTS / "kiosk-evidence-zoomed.png"))
     await page.evaluate(PINCH)
     assert float(await image.get_attribute("data-scale") or 0) > wheeled * 2
-    await page.screenshot(path=str(SCREENSHOTS / "kiosk-evidence-zoomed.png"))
     await page.click("#viewer-close")
     await expect(viewer).to_be_hidden()
 
@@ -435,6 +440,7 @@ async def test_a_pass_timeout_shows_with_its_time_until_the_path_clears_and_devi
         await expect(alarm).to_contain_text(re.compile(r"từ \d\d:\d\d:\d\d \((vừa xong|\d+ giây trước)\)"))
         await expect(page.locator("#lane-state")).to_have_text("Xe đang qua")
         await expect(page.locator(".state-card")).to_have_class(re.compile("alarmed"))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / "kiosk-alarm.png"))
 
         await page.click("[data-tab=health]")
