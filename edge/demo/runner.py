@@ -185,12 +185,18 @@ class DemoGate:
             self.daemon.store.declarations.upsert(decl)
         self.printer.note(f"customs cleared {len(fresh)} more declarations")
         central = self.central
-        if central is not None and self.feed_key is not None and central.subscribed.is_set():
-            wires = [WireDeclaration.model_validate(d.model_dump(mode="json")) for d in fresh]
-            try:  # central's record of the feed follows; the gate already holds them
-                await asyncio.to_thread(central.publish_clearances, self.config.gate_id, wires, False)
-            except (OSError, RuntimeError) as exc:
-                log.warning("central office: fresh declarations not sent: %s", exc)
+        if central is None or self.feed_key is None or not central.subscribed.is_set():
+            return
+        wires = [WireDeclaration.model_validate(d.model_dump(mode="json")) for d in fresh]
+        try:  # central's record of the feed follows; the gate already holds them
+            sent = await asyncio.to_thread(central.publish_clearances, self.config.gate_id, wires, False)
+        except (OSError, RuntimeError) as exc:
+            log.warning("central office: fresh declarations not sent: %s", exc)
+            return
+        if sent is not None:
+            self.printer.note(
+                f"central office: {len(wires)} declarations sent to the gate, update {sent.feed_version}"
+            )
 
     async def _print_officer_actions(self) -> None:
         """Officer actions that change no lane step (a rejection) are printed within a quarter second."""

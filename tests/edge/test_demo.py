@@ -212,6 +212,11 @@ async def test_with_a_person_as_officer_each_truck_follows_the_kiosk_action(tmp_
     text = out.getvalue()
     assert [v.scenario for v, _ in decisions] == [Scenario.OVERWEIGHT, Scenario.OVERWEIGHT, Scenario.CLEARED]
     assert "customs cleared 10 more declarations" in text
+    # and central sent them on its signed feed as the next update, which the gate applied
+    assert "central office: 10 declarations sent to the gate, update 2" in text
+    with Store(tmp_path / "demo.db") as store:
+        feed = store.conn.execute("SELECT value FROM meta WHERE key = 'clearances.feed_version'").fetchone()
+    assert feed == ("2",)
     lines = text.splitlines()
     ended = [line for line in lines if " ended: " in line]
     # the rejected truck backed out, the approved one drove through, the cleared one passed: no jam
