@@ -45,7 +45,7 @@ _REGION_MARGIN = 0.1  # cut around a region's box, in its smaller side: the plat
 MAX_REGIONS = 3  # the free reading's first regions (the lane keeps its three best reads of a frame too)
 _MAX_CONTAINERS = 2  # a truck carries at most two 20 ft or one 40/45 ft container
 _CONTAINER_LENGTH = 11
-_SAME_PLACE = 0.7  # a candidate's box overlapping a region this much is a read of it (as `regions` counts)
+_SAME_PLACE = 0.7  # a candidate's box overlapping a region this much is a read of it (`vouching`, `regions`)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -196,15 +196,32 @@ def vouching(
 
 
 def regions(candidates: Sequence[Candidate]) -> list[Box]:
-    """The boxes of the free reading's first candidates, one per place (a box mostly inside another
-    counts once)."""
+    """The boxes of the free reading's first candidates, one per place.
+
+    A container box mostly inside another counts once (a truck's two containers must both find a
+    place). A plate is one object, and a box inside another is another view of it: a plate's row cut
+    out of its frame (`PP587AO` under the dealer's `KOVOVYROB`, read whole as `26`) counts as its own
+    region unless it is about the same box (`same_box`)."""
     boxes: list[Box] = []
     for c in candidates:
-        if all(overlap(c.box, b) < 0.7 for b in boxes):
+        seen = same_box if c.kind is ReadKind.PLATE else _inside
+        if not any(seen(c.box, b) for b in boxes):
             boxes.append(c.box)
         if len(boxes) == MAX_REGIONS:
             break
     return boxes
+
+
+def same_box(a: Box, b: Box) -> bool:
+    """Whether two boxes are about the same (intersection over union at least `_SAME_PLACE`)."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    union = a[2] * a[3] + b[2] * b[3] - ix * iy
+    return union > 0 and ix * iy / union >= _SAME_PLACE
+
+
+def _inside(a: Box, b: Box) -> bool:
+    return overlap(a, b) >= _SAME_PLACE
 
 
 def cut(image: Image, box: Box, margin: float = _REGION_MARGIN) -> Image:

@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pytest
 
+from vision.candidates import Candidate
 from vision.identity import Identification, Read, ReadKind, ReadPath
 from vision.plates import VIETNAM
-from vision.verifier import apply, one_object
+from vision.verifier import MAX_REGIONS, apply, one_object, regions
 from vision.verify import (
     CTC_ALPHABET,
     SLOT_ALPHABET,
@@ -238,3 +239,23 @@ def test_o_and_0_one_glyph_on_the_lanes_plates_score_as_one_and_two_such_texts_a
     assert one[0] == pytest.approx(one[1])
     assert one[0] == pytest.approx(0.0, abs=1e-6)
     assert match(["AB1OC", "AB10C"], one).text is None  # both declared: neither is told
+
+
+def _at(kind: ReadKind, box: tuple[int, int, int, int]) -> Candidate:
+    return Candidate(kind, "X", (0.5,), False, box)
+
+
+def test_a_plate_row_inside_its_frames_box_is_a_region_of_its_own_and_a_container_box_is_not() -> None:
+    # openalpr eu test_001: the frame's box (the dealer's name over the plate) read `26`, its lower row
+    # PP587A0; about the same box twice counts once.
+    frame, row, again = (183, 148, 112, 89), (183, 205, 112, 32), (185, 150, 110, 87)
+    plates = [_at(ReadKind.PLATE, b) for b in (frame, again, row)]
+    assert regions(plates) == [frame, row]
+    # a truck's two containers must both find a place: a box inside another counts once
+    containers = [_at(ReadKind.CONTAINER, b) for b in (frame, again, row)]
+    assert regions(containers) == [frame]
+
+
+def test_boxes_inside_one_another_never_raise_the_regions_read_past_the_limit() -> None:
+    nested = [_at(ReadKind.PLATE, (100 - 10 * i, 100 - 5 * i, 40 + 20 * i, 10 + 10 * i)) for i in range(8)]
+    assert len(regions(nested)) == MAX_REGIONS
