@@ -20,7 +20,7 @@ from edge.kiosk.users import Role
 from edge.lane import LaneState
 from edge.lane_core import LaneBusy
 from edge.lane_events import Vehicle
-from edge.officer import LaneNotHolding
+from edge.officer import CorrectionNeedsSupervisor, LaneNotHolding
 from edge.recorder import identification_json
 from edge.storage_health import is_storage_error
 
@@ -121,11 +121,18 @@ def correct(
     reason: str,
     plate: str | None,
     containers: list[str] | None,
+    role: Role = Role.OFFICER,
 ) -> None:
-    """Replace a misread plate and/or containers; the daemon keeps both reads and decides again."""
+    """Replace a misread plate and/or containers; the daemon keeps both reads and decides again. A read
+    the lane's grammar or the check digit refuses takes a supervisor (403 saying why, in both languages)."""
     _held(lane, tx_id)
     with _handed_to_lane():
-        lane.officer.correct(officer, reason, plate=plate, containers=containers)
+        try:
+            lane.officer.correct(
+                officer, reason, plate=plate, containers=containers, supervisor=role is Role.SUPERVISOR
+            )
+        except CorrectionNeedsSupervisor as exc:
+            raise ActionRefused(status.HTTP_403_FORBIDDEN, f"{exc.en} / {exc.vi}") from None
 
 
 def inspection_done(lane: LaneAccess, officer: str, tx_id: str, reason: str) -> None:

@@ -33,7 +33,13 @@ class OfficerActions(Protocol):
     def reject(self, officer: str, reason: str, before: Any = None, after: Any = None) -> None: ...
 
     def correct(
-        self, officer: str, reason: str, plate: str | None = None, containers: list[str] | None = None
+        self,
+        officer: str,
+        reason: str,
+        plate: str | None = None,
+        containers: list[str] | None = None,
+        *,
+        supervisor: bool = False,
     ) -> None: ...
 
     def inspection_done(self, officer: str, reason: str) -> None: ...

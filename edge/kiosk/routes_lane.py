@@ -155,7 +155,9 @@ async def correct(body: CorrectBody, session: Actor, ctx: Ctx) -> ActionAccepted
         "correct",
         body.tx_id,
         ctx,
-        lambda: actions.correct(ctx.lane, session.user, body.tx_id, body.reason, body.plate, body.containers),
+        lambda: actions.correct(
+            ctx.lane, session.user, body.tx_id, body.reason, body.plate, body.containers, session.role
+        ),
     )
 
 
