@@ -200,7 +200,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "corrected_to": ("sửa thành", "corrected to"),
     "closest_declarations": ("Tờ khai đã thông quan gần giống nhất", "Closest cleared declarations"),
     "no_close_declaration": ("Không có tờ khai nào gần giống", "No cleared declaration is close"),
-    "differ": ("{n} ký tự khác", "{n} characters differ"),
+    "differ": ("Số ký tự khác: {n}", "Characters that differ: {n}"),
     "closest_reason": (
         "Sửa theo tờ khai đã thông quan gần giống nhất",
         "Corrected to the closest cleared declaration",
