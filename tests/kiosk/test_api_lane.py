@@ -375,6 +375,7 @@ async def test_a_held_truck_s_reads_name_their_region_in_their_evidence_and_the_
     async with as_user(gate, "olga") as (http, csrf):
         view = (await http.get("/api/v1/lane")).json()
         plate = view["vehicle"]["plate"]
+        assert ident.plate is not None
         assert plate["evidence_box"] == list(ident.plate.evidence_box or ())
         image = await http.get(plate["evidence_url"])
         assert (image.status_code, image.headers["content-type"]) == (200, "image/jpeg")

@@ -30,7 +30,7 @@ def test_a_pass_timeout_stands_while_the_lane_is_passing_and_clears_when_it_clos
     alarms.on_lane_event("decided", {"tx_id": "tx-1"})
     assert len(alarms.active) == 1  # other steps do not clear it
     _step(alarms, "PASSING", "CLOSING")
-    assert alarms.active == ()
+    assert not alarms.active
 
 
 def test_link_lost_raised_again_in_one_fault_is_one_alarm_and_clears_when_the_lane_leaves_fault() -> None:
@@ -41,7 +41,7 @@ def test_link_lost_raised_again_in_one_fault_is_one_alarm_and_clears_when_the_la
     (alarm,) = alarms.active
     assert (alarm.repeats, alarm.detail) == (2, "refused")
     _step(alarms, "FAULT", "IDLE")
-    assert alarms.active == ()
+    assert not alarms.active
 
 
 def test_an_alarm_about_a_gone_vehicle_stays_until_another_transaction_ends() -> None:
@@ -51,7 +51,7 @@ def test_an_alarm_about_a_gone_vehicle_stays_until_another_transaction_ends() ->
     alarms.on_lane_event("ended", {"tx_id": "tx-1", "result": "unconfirmed"})
     assert [a.code for a in alarms.active] == ["passage_unconfirmed"]
     alarms.on_lane_event("ended", {"tx_id": "tx-2", "result": "passed"})
-    assert alarms.active == ()
+    assert not alarms.active
 
 
 def test_raw_device_texts_are_sorted_into_kinds_the_screen_words_in_both_languages() -> None:
