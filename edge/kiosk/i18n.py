@@ -136,6 +136,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     # --- live lane view: evidence, closest declarations, alarms, devices (issue #12) ---
     "state_REJECTED": ("Từ chối — xe quay đầu", "Rejected — turning back"),
     "lane_alarms": ("Cảnh báo làn", "Lane alarms"),
+    "sync_alarms": ("Cảnh báo đồng bộ", "Sync alarms"),
     "alarm_since": ("từ", "since"),
     "alarm_pass_timeout": (
         "Xe chưa qua hết sau khi mở barie: barie giữ mở",

@@ -82,6 +82,6 @@ function renderHealth(view) {
     el("dt", {}, t("outbox_depth")), el("dd", {}, view.sync.outbox_depth),
     el("dt", {}, t("oldest_pending")), el("dd", {}, age(view.sync.oldest_pending_age_s)),
     el("dt", {}, t("last_clearance")), el("dd", {}, age(view.sync.last_clearance_age_s)),
-    el("dt", {}, t("alarms")), el("dd", { class: view.sync.alarms.length ? "bad" : "" }, view.sync.alarms.join(", ") || t("none")),
+    el("dt", {}, t("sync_alarms")), el("dd", { class: view.sync.alarms.length ? "bad" : "" }, view.sync.alarms.join(", ") || t("none")),
   );
 }
