@@ -16,7 +16,7 @@ import sys
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from devices.config import ScaleProtocol
 from devices.sim.lane_controller import LaneControllerSim
@@ -34,11 +34,13 @@ from edge.kiosk.server import run_kiosk
 from edge.kiosk.users import Role, UsersRepo
 from edge.lane import LaneState
 from edge.uplink import Uplink
-from sync.central import Central, CentralSettings
 from sync.clearances import WireDeclaration
 from sync.config import TrustedKey
 from sync.signing_keys import SigningKey
 from vision.identity import Identification
+
+if TYPE_CHECKING:  # the gate never imports central at start: the demo brings it in when it runs it
+    from central.receiver import Central
 
 log = logging.getLogger("edge.demo")
 
@@ -300,6 +302,9 @@ class DemoGate:
         """The private broker and the reference central office beside the demo gate."""
         if self.broker is None:
             return
+        from central.receiver import Central
+        from central.settings import CentralSettings
+
         self.broker.start()
         db = self.config.store.path.parent / "demo-central.db"
         for suffix in ("", "-wal", "-shm"):

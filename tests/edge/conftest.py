@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from central.receiver import Central
 from devices.config import (
     BarrierConfig,
     DevicesConfig,
@@ -26,7 +27,6 @@ from edge.config import GateConfig, StoreConfig
 from edge.daemon import LaneDaemon
 from edge.declaration import Channel, ContainerLine, Declaration, DeclarationStatus
 from edge.lane import LaneConfig
-from sync.central import Central
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import central_starter, run_broker
 from tests.sync.observer import Observer

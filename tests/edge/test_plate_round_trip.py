@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from central.feed import load_declarations
 from edge.decision import DecisionConfig, Outcome, Reason, decide
 from edge.declaration import Channel, Declaration, DeclarationStatus
 from edge.store import Store
 from edge.uplink import to_declaration
-from sync.central_feed import load_declarations
 from sync.clearances import WireDeclaration
 from vision.identity import Identification, Read, ReadKind
 

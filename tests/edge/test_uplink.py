@@ -25,11 +25,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from central.receiver import Central
+from central.settings import CentralSettings
 from edge.decision import DecisionConfig, Outcome, Reason, decide
 from edge.lane_core import LaneBusy
 from edge.store import Store
 from edge.uplink import Uplink
-from sync.central import Central, CentralSettings
 from sync.clearances import WireDeclaration
 from sync.commands import Command, CommandAck, sign
 from sync.config import BrokerConfig, SyncConfig

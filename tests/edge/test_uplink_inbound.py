@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from central.receiver import Central
 from edge.decision import Outcome
 from edge.store import Store
 from edge.uplink import Uplink
-from sync.central import Central
 from sync.client import Inbound
 from sync.commands import Command, SignedCommand, sign, signature
 from sync.config import SyncConfig

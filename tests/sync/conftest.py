@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.central import Central, CentralSettings
+from central.receiver import Central
+from central.settings import CentralSettings
 from sync.config import BrokerConfig
 from sync.signing_keys import SigningKey
 from tests.sync.broker import Mosquitto

@@ -11,16 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from sync.central import CentralSettings
-from sync.central_feed import next_message
-from sync.central_pg import PostgresCentralStore, redact
-from sync.central_store import CentralStore, StoreUnavailable
+from central.feed import next_message
+from central.pg_url import redact
+from central.settings import CentralSettings
+from central.store import CentralStore, StoreUnavailable
+from central.store_pg import PostgresCentralStore
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
 from sync.config import BrokerConfig
 from sync.contract import SCHEMA_VERSION, EventEnvelope
-from tests.sync.central_db import Database, in_schema, open_database, postgres_server
+from tests.central.central_db import Database, in_schema, open_database, postgres_server
 
 AT = datetime(2025, 3, 1, 8, tzinfo=UTC)
+NO_TELEMETRY = {"samples": 0, "expired": 0, "latest_seq": None, "not_received": 0}
+NOTHING_REJECTED = {"total": 0, "by_reason": {}}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -79,8 +82,8 @@ def test_an_event_delivered_twice_is_stored_once(store: CentralStore, database: 
         (str(first.event_id), "g1", 1, None, "transaction.started", "central-a")
     ]
     assert store.report() == {
-        "gates": {"g1": {"events": 1, "max_seq": 1, "gaps": []}},
-        "invalid_messages": 0,
+        "gates": {"g1": {"events": 1, "max_seq": 1, "gaps": [], "telemetry": NO_TELEMETRY}},
+        "rejected": NOTHING_REJECTED,
     }
 
 
@@ -97,8 +100,8 @@ def test_a_gap_stays_recorded_until_the_missing_event_arrives(
     assert put(store, event(3, 2))  # resent late: its gap closes, the other stays
     assert put(store, event(6, 5))  # closes 6, and opens 5
     report = store.report()
-    assert report["gates"]["g1"] == {"events": 6, "max_seq": 7, "gaps": [5]}
-    assert report["gates"]["g2"] == {"events": 1, "max_seq": 1, "gaps": []}
+    assert report["gates"]["g1"] == {"events": 6, "max_seq": 7, "gaps": [5], "telemetry": NO_TELEMETRY}
+    assert report["gates"]["g2"] == {"events": 1, "max_seq": 1, "gaps": [], "telemetry": NO_TELEMETRY}
 
 
 def test_telemetry_keeps_the_newest_sample_even_when_an_older_one_arrives_late(
@@ -111,7 +114,7 @@ def test_telemetry_keeps_the_newest_sample_even_when_an_older_one_arrives_late(
     assert database.rows("SELECT gate_id, seq FROM telemetry") == [("g1", 7)]
 
 
-def test_status_is_the_last_one_acks_are_appended_and_invalid_messages_are_counted(
+def test_status_is_the_last_one_acks_are_appended_and_rejected_messages_are_counted_per_reason(
     store: CentralStore, database: Database
 ) -> None:
     store.store_status("g1", "online", AT, 3, AT)
@@ -126,11 +129,16 @@ def test_status_is_the_last_one_acks_are_appended_and_invalid_messages_are_count
         (command, "accepted"),
         (None, "rejected"),
     ]
-    store.store_invalid("customs/v1/gates/g1/events", "x" * 2000, 2000, AT)
-    assert database.rows("SELECT topic, length(detail), size FROM invalid") == [
-        ("customs/v1/gates/g1/events", 500, 2000)
-    ]
-    assert store.report()["invalid_messages"] == 1
+    store.store_rejected("customs/v1/gates/g1/events", "bad_json", "x" * 2000, 2000, AT)
+    store.store_rejected("customs/v1/gates/g1/status", "bad_schema", "state: \x00", 10, AT)
+    store.store_rejected("customs/v1/gates/g2/events", "bad_json", "y", 1, AT)
+    assert database.rows("SELECT topic, reason, length(detail), size FROM rejected ORDER BY id")[0] == (
+        "customs/v1/gates/g1/events",
+        "bad_json",
+        500,
+        2000,
+    )
+    assert store.report()["rejected"] == {"total": 3, "by_reason": {"bad_json": 2, "bad_schema": 1}}
 
 
 def test_a_value_the_database_cannot_hold_is_a_value_error_and_stores_nothing(

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from sync.central_store import CentralStore
+from central.store import CentralStore
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
 
 _DECLARATIONS = TypeAdapter(list[WireDeclaration])

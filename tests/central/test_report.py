@@ -1,4 +1,4 @@
-"""`gate-edge central report` reads central's database and never creates one (a misspelt --db is an error)."""
+"""`gate-central report` reads central's database and never creates one (a misspelt --db is an error)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from sync.central_store import SqliteCentralStore
+import pytest
+
+from central.store_sqlite import SqliteCentralStore
+from tests.central.central_db import Database, open_database
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _report(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "edge.cli.central", "report", *args],
+        [sys.executable, "-m", "central", "report", *args],
         env={**os.environ, "PYTHONPATH": str(REPO)},
         cwd=cwd,
         capture_output=True,
@@ -62,4 +66,25 @@ def test_report_of_central_database_prints_it(tmp_path: Path) -> None:
     SqliteCentralStore(tmp_path / "central.db").close()
     result = _report("--db", "central.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"gates": {}, "invalid_messages": 0}
+    assert json.loads(result.stdout) == {"gates": {}, "rejected": {"total": 0, "by_reason": {}}}
+
+
+@pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[Database]:
+    yield from open_database("postgres", tmp_path)
+
+
+def test_report_of_a_postgres_schema_without_centrals_tables_is_an_error_and_creates_none(
+    tmp_path: Path, postgres: Database
+) -> None:
+    assert postgres.db_url is not None
+    result = _report("--db-url", postgres.db_url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "not central's database (no table events, gaps" in result.stderr
+    assert postgres.rows(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+    ) == [(0,)]
+    postgres.open().close()  # central's own run makes the tables; the report reads them
+    made = _report("--db-url", postgres.db_url, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout) == {"gates": {}, "rejected": {"total": 0, "by_reason": {}}}

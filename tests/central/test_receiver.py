@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sync.central import Central
-from sync.central_feed import FeedFileError, load_declarations, next_message
-from sync.central_store import SqliteCentralStore
+from central.feed import FeedFileError, load_declarations, next_message
+from central.receiver import Central
+from central.store_sqlite import SqliteCentralStore
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, FeedRules, parse_clearance
 from sync.config import SyncConfig
 from sync.contract import encode_event, gate_topics
+from tests.central.central_db import Database, open_database
 from tests.sync.broker import Mosquitto
-from tests.sync.central_db import Database, open_database
 from tests.sync.conftest import REPO, run_module, wait_for
 from tests.sync.observer import Observer
 
@@ -70,8 +70,9 @@ def two_centrals(broker: Mosquitto, database: Database) -> Iterator[list[subproc
             [
                 sys.executable,
                 "-m",
-                "edge.cli.central",
+                "central",
                 "run",
+                "--create",
                 "--port",
                 str(broker.port),
                 "--name",
@@ -130,10 +131,12 @@ def test_central_reports_a_gap_until_the_missing_event_arrives(
     wait_for(lambda: rows(db, "SELECT * FROM gaps") == [], what="gap closed")
     gate.publish(EVENTS, b'{"not": "an envelope"}')
     gate.publish(gate_topics("customs/v1/gates/{gate_id}/", "g2").events, envelope(5, 4))  # g1 posing as g2
-    wait_for(lambda: central.counts["invalid"] == 2, what="invalid messages counted")
+    wait_for(lambda: central.counts["rejected"] == 2, what="rejected messages counted")
     gate.close()
     store = SqliteCentralStore(db)
-    assert store.report()["gates"]["g1"] == {"events": 4, "max_seq": 4, "gaps": []}
+    report = store.report()
+    assert (report["gates"]["g1"]["events"], report["gates"]["g1"]["gaps"]) == (4, [])
+    assert report["rejected"] == {"total": 2, "by_reason": {"bad_schema": 1, "wrong_gate": 1}}
     store.close()
 
 
@@ -207,10 +210,15 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     assert made.returncode == 0, made.stderr
     assert (keys / "hq-1.key").stat().st_mode & 0o777 == 0o600
     send = ["clearances", "--port", str(broker.port), "--db", db, "--gate", "g1", "--file", str(feed)]
-    unsigned = run_module("edge.cli.central", *send)
+    unsigned = run_module("central", *send)
     assert unsigned.returncode != 0
     assert "--signing-key" in unsigned.stderr
-    sent = run_module("edge.cli.central", *send, "--signing-key", str(keys / "hq-1.key"))
+    nowhere = run_module("central", *send, "--signing-key", str(keys / "hq-1.key"))
+    assert nowhere.returncode == 1
+    assert f"--db {db}: no such database; `gate-central run --create` makes it" in nowhere.stderr
+    assert not Path(db).exists()
+    SqliteCentralStore(db).close()
+    sent = run_module("central", *send, "--signing-key", str(keys / "hq-1.key"))
     assert sent.returncode == 0, sent.stderr
     assert "snapshot at feed version 1 sent" in sent.stdout
     wait_for(lambda: len(gate.on(topic)) == 1)
@@ -221,5 +229,5 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     assert isinstance(received.message, ClearanceSnapshot)
     assert received.message.declarations[0].channel == "red"
     gate.close()
-    report = run_module("edge.cli.central", "report", "--db", db, check=True)
-    assert json.loads(report.stdout) == {"gates": {}, "invalid_messages": 0}
+    report = run_module("central", "report", "--db", db, check=True)
+    assert json.loads(report.stdout) == {"gates": {}, "rejected": {"total": 0, "by_reason": {}}}

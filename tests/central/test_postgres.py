@@ -17,11 +17,12 @@ from urllib.parse import quote, urlencode
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from sync.central import Central, CentralSettings
+from central.receiver import Central
+from central.settings import CentralSettings
 from sync.contract import encode_event, gate_topics
 from sync.signing_keys import SigningKey, write_private_key
+from tests.central.central_db import Database, open_database
 from tests.sync.broker import Mosquitto, free_port
-from tests.sync.central_db import Database, open_database
 from tests.sync.conftest import broker_config, run_module, wait_for
 from tests.sync.observer import Observer
 
@@ -47,7 +48,7 @@ def envelope(seq: int) -> bytes:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return run_module("edge.cli.central", *args, env=env)
+    return run_module("central", *args, env=env)
 
 
 class TcpProxy:
@@ -247,13 +248,20 @@ def test_central_cli_sends_clearances_and_reports_from_postgres_with_the_url_in_
         for seq in (1, 2, 4):
             gate.publish(TOPICS.events, envelope(seq))
         gate.publish(TOPICS.events, b'{"not": "an envelope"}')
-        wait_for(lambda: central.counts["stored"] == 3 and central.counts["invalid"] == 1)
+        wait_for(lambda: central.counts["stored"] == 3 and central.counts["rejected"] == 1)
     finally:
         gate.close()
         central.stop()
     report = cli("report", *db[:2], env=env)
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout) == {
-        "gates": {"g1": {"events": 3, "max_seq": 4, "gaps": [3]}},
-        "invalid_messages": 1,
+        "gates": {
+            "g1": {
+                "events": 3,
+                "max_seq": 4,
+                "gaps": [3],
+                "telemetry": {"samples": 0, "expired": 0, "latest_seq": None, "not_received": 0},
+            }
+        },
+        "rejected": {"total": 1, "by_reason": {"bad_schema": 1}},
     }

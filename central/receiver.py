@@ -1,4 +1,4 @@
-"""A reference central office: receives every gate's events exactly once, and feeds clearances and commands.
+"""A central instance: receives every gate's events exactly once, and feeds clearances and commands.
 
 It is the executable half of the contract in docs/mqtt.md. Instances share the load through an MQTT 5 shared
 subscription (``$share/<group>/...``): the broker gives each message to one instance of the group, and the
@@ -8,8 +8,9 @@ are found through each event's ``prev_seq``.
 
 paho's network thread does all the receiving and the database writes of an instance; the database
 connection is used by that thread only, and closed after it has stopped. A message is acknowledged to the
-broker only once it is stored: while the database is out of reach the instance holds the message and tries
-again with backoff, and a message it never stored (it was stopped meanwhile) is delivered again.
+broker only once it is stored, or recorded as rejected (central.rejections): while the database is out of
+reach the instance holds the message and tries again with backoff, and a message it never stored (it was
+stopped meanwhile) is delivered again.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -32,9 +31,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
-from sync.central_feed import current_snapshot, next_message
-from sync.central_pg import PostgresCentralStore, check_url
-from sync.central_store import CentralStore, SqliteCentralStore, StoreUnavailable
+from central.feed import current_snapshot, next_message
+from central.rejections import Rejected, invalid
+from central.settings import CentralSettings, open_store
+from central.store import CentralStore, MessageUnstorable, StoreUnavailable
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
 from sync.client import mqtt_properties
 from sync.commands import Command, CommandAck, CommandName, sign
@@ -42,49 +42,13 @@ from sync.config import BrokerConfig
 from sync.contract import EventEnvelope, GateStatus, gate_id_of, gate_topics
 from sync.feed_signature import sign_feed_message
 from sync.outbox import utc_now
-from sync.signing_keys import SigningKey
 
-log = logging.getLogger("sync.central")
+log = logging.getLogger("central.receiver")
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 PUBLISH_TIMEOUT_S = 10.0
 STORE_RETRY_MIN_S = 0.2
 STORE_RETRY_MAX_S = 5.0
-
-
-@dataclass(frozen=True)
-class CentralSettings:
-    """Where central listens and stores."""
-
-    broker: BrokerConfig
-    db_path: Path | None = None  # SQLite file
-    topic_prefix: str = "customs/v1/gates/{gate_id}/"
-    group: str | None = "central"  # shared subscription group; None: a plain subscription
-    name: str = "central-1"  # MQTT client id: unique per instance
-    session_expiry_s: int = 24 * 3600  # 0: a clean, throw-away session (one-shot tools)
-    acks_only: bool = False  # subscribe to command acks only (a tool that sends a command and waits)
-    db_url: str | None = None  # postgresql://... (libpq URL): used instead of db_path
-    signing_key: SigningKey | None = None  # signs every clearance message; without it none is sent
-
-    def __post_init__(self) -> None:
-        if self.db_url is not None:
-            check_url(self.db_url)
-        elif self.db_path is None:
-            raise ValueError("central needs a database: db_path (SQLite) or db_url (PostgreSQL)")
-
-
-def open_store(
-    *, db_path: Path | None = None, db_url: str | None = None, name: str = "gate-edge-central"
-) -> CentralStore:
-    """A new connection to central's database: PostgreSQL given a URL, else SQLite (StoreUnavailable: none).
-
-    ``name`` labels the connection on the server (PostgreSQL's ``application_name``) unless the URL sets one.
-    """
-    if db_url is not None:
-        return PostgresCentralStore(db_url, application_name=name)
-    if db_path is None:
-        raise ValueError("central needs a database: db_path (SQLite) or db_url (PostgreSQL)")
-    return SqliteCentralStore(db_path)
 
 
 def _client(broker: BrokerConfig, client_id: str, clean: bool) -> mqtt.Client:
@@ -156,7 +120,7 @@ class Central:
     def open_store(self) -> CentralStore:
         """A new connection to this instance's database, for the calling thread."""
         s = self.settings
-        return open_store(db_path=s.db_path, db_url=s.db_url, name=s.name)
+        return open_store(db_path=s.db_path, db_url=s.db_url, name=s.name, mode=s.db_mode)
 
     def _db(self) -> CentralStore:
         if self._store is None:
@@ -191,12 +155,12 @@ class Central:
 
     # -- receiving ----------------------------------------------------------------------------
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        """Handle a message, waiting out a database outage, and only then acknowledge it."""
+        """Store a message (or record why not), waiting out a database outage; only then acknowledge it."""
         delay = STORE_RETRY_MIN_S
         down_since: float | None = None
         while True:
             try:
-                self._handle(client, message)
+                self._process(client, message)
                 break
             except StoreUnavailable as exc:
                 self._drop_store()  # a new connection on the next try
@@ -213,15 +177,47 @@ class Central:
             log.info("%s: database back after %.1f s", self.settings.name, time.monotonic() - down_since)
         client.ack(message.mid, message.qos)
 
-    def _handle(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
-        topic = message.topic
+    def _process(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        """Handle a message, or count, log and record why it cannot be stored; StoreUnavailable: try again."""
         raw = bytes(message.payload)
-        gate = gate_id_of(self.settings.topic_prefix, topic)
-        now = self._clock()
         try:
-            if gate is None or len(raw) > MAX_MESSAGE_BYTES:
-                raise ValueError("not a gate topic, or too large")
-            topics = gate_topics(self.settings.topic_prefix, gate)
+            self._handle(client, message.topic, raw)
+            return
+        except Rejected as exc:
+            rejection = exc
+        except MessageUnstorable as exc:
+            rejection = Rejected("unstorable", str(exc))
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # a bug must neither end paho's thread nor lose the message unseen
+            log.error("%s: failed handling a message on %s", self.settings.name, message.topic, exc_info=True)
+            rejection = Rejected("internal_error", f"{type(exc).__name__}: {exc}")
+        try:
+            self._db().store_rejected(
+                message.topic, rejection.reason, rejection.detail, len(raw), self._clock()
+            )
+        except MessageUnstorable as exc:
+            self.counts["rejections_unrecorded"] += 1
+            log.error("%s: the rejection could not be recorded either: %s", self.settings.name, exc)
+        self.counts["rejected"] += 1
+        self.counts[f"rejected.{rejection.reason}"] += 1
+        log.warning(
+            "%s: message on %s rejected (%s): %s",
+            self.settings.name,
+            message.topic[:200],
+            rejection.reason,
+            rejection.detail[:200],
+        )
+
+    def _handle(self, client: mqtt.Client, topic: str, raw: bytes) -> None:
+        gate = gate_id_of(self.settings.topic_prefix, topic)
+        if gate is None:
+            raise Rejected("not_a_gate_topic", f"not under {self.settings.topic_prefix}")
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise Rejected("too_large", f"{len(raw)} bytes, at most {MAX_MESSAGE_BYTES}")
+        now = self._clock()
+        topics = gate_topics(self.settings.topic_prefix, gate)
+        try:
             if topic == topics.events:
                 self._event(gate, raw, now)
             elif topic == topics.telemetry:
@@ -230,15 +226,19 @@ class Central:
                 self._status(client, gate, raw, now)
             elif topic == topics.commands_ack:
                 self._ack(gate, raw, now)
-        except (ValueError, ValidationError) as exc:
-            self._db().store_invalid(topic, str(exc), len(raw), now)
-            self.counts["invalid"] += 1
-            log.warning("%s: invalid message on %s: %s", self.settings.name, topic, str(exc)[:200])
+            else:
+                raise Rejected("unknown_topic", "central reads events, telemetry, status and commands/ack")
+        except ValidationError as exc:
+            raise invalid(exc) from None
+        except MessageUnstorable:
+            raise
+        except ValueError as exc:
+            raise Rejected("bad_schema", str(exc)) from None
 
     def _envelope(self, gate: str, raw: bytes) -> EventEnvelope:
         event = EventEnvelope.model_validate_json(raw)
         if event.gate_id != gate:
-            raise ValueError(f"envelope of gate {event.gate_id!r} on the topic of gate {gate!r}")
+            raise Rejected("wrong_gate", f"envelope of gate {event.gate_id!r} on the topic of gate {gate!r}")
         return event
 
     def _event(self, gate: str, raw: bytes, now: datetime) -> None:
@@ -250,6 +250,7 @@ class Central:
     def _telemetry(self, gate: str, raw: bytes, now: datetime) -> None:
         event = self._envelope(gate, raw)
         if event.expires_at is not None and event.expires_at < now:
+            self._db().count_expired_telemetry(gate)
             self.counts["telemetry_expired"] += 1
             return
         self._db().store_telemetry(gate, event.seq, event.at, json.dumps(event.payload), now)

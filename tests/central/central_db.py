@@ -19,9 +19,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from sync.central import open_store
-from sync.central_pg import redact
-from sync.central_store import CentralStore
+from central.pg_url import redact
+from central.settings import open_store
+from central.store import CentralStore
 
 POSTGRES_ENV = "GATE_EDGE_TEST_POSTGRES"
 POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"

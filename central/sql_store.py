@@ -1,0 +1,161 @@
+"""Central's store written once: every read and write, over central.sql's statements, for both databases.
+
+A backend (store_sqlite.py, store_pg.py) supplies the connection, its transactions and its error mapping,
+and how a value is handed to its driver (SQLite keeps times and ids as text); it runs the same statements.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from central import sql
+from central.report import build_report
+from central.store import FeedStep, T
+from sync.contract import EventEnvelope
+
+SCHEMA_LOCK = "gate-edge-central:schema"
+DETAIL_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a statement did: rows it changed, rows it returned."""
+
+    rowcount: int
+    rows: list[tuple[Any, ...]]
+
+
+class SqlCentralStore(ABC):
+    """:class:`central.store.CentralStore` over a SQL connection; a subclass is one database."""
+
+    dialect: ClassVar[sql.Dialect]
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def _transaction(self, write: bool = True) -> AbstractContextManager[None]:
+        """One transaction; out of reach: StoreUnavailable, a refused value: MessageUnstorable."""
+
+    @abstractmethod
+    def _run(self, statement: str, params: Sequence[Any] = ()) -> Result:
+        """Run one of central.sql's statements (in its ``?`` form) inside the current transaction."""
+
+    @abstractmethod
+    def _lock(self, key: str) -> None:
+        """Serialise the writers of ``key`` until the transaction ends."""
+
+    def _time(self, at: datetime) -> Any:
+        return at
+
+    def _id(self, value: UUID | None) -> Any:
+        return value
+
+    def _text(self, value: str) -> str:
+        return value
+
+    def _create_tables(self) -> None:
+        with self._transaction():
+            self._lock(SCHEMA_LOCK)
+            for statement in self.dialect.schema():
+                self._run(statement)
+
+    def store_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
+        gate, seq = event.gate_id, event.seq
+        # seq starts at 1: a prev_seq of 0 (or below) names no event, so it cannot be a missing one.
+        prev = event.prev_seq if event.prev_seq is not None and event.prev_seq >= 1 else None
+        with self._transaction():
+            self._lock(f"gate-edge-central:events:{gate}")
+            inserted = self._run(
+                sql.INSERT_EVENT,
+                (
+                    self._id(event.event_id),
+                    gate,
+                    seq,
+                    event.prev_seq,
+                    self._text(event.kind),
+                    self._time(event.at),
+                    payload_json,
+                    self._time(at),
+                    receiver,
+                ),
+            )
+            if inserted.rowcount == 0:
+                return False
+            self._run(sql.CLOSE_GAP, (gate, seq))
+            if prev is not None:
+                self._run(sql.OPEN_GAP, (gate, prev, seq, self._time(at), gate, prev))
+        return True
+
+    def store_telemetry(
+        self, gate_id: str, seq: int, at: datetime, payload_json: str, received: datetime
+    ) -> bool:
+        with self._transaction():
+            kept = self._run(
+                sql.UPSERT_TELEMETRY, (gate_id, seq, self._time(at), payload_json, self._time(received))
+            )
+            newest = kept.rowcount > 0
+            if newest:  # a repeat of the kept sample (QoS 1 resends) is not counted twice
+                self._run(sql.COUNT_TELEMETRY, (gate_id, 1, 0))
+        return newest
+
+    def count_expired_telemetry(self, gate_id: str) -> None:
+        with self._transaction():
+            self._run(sql.COUNT_TELEMETRY, (gate_id, 0, 1))
+
+    def store_status(
+        self, gate_id: str, state: str, at: datetime, version: int | None, received: datetime
+    ) -> None:
+        with self._transaction():
+            self._run(sql.UPSERT_STATUS, (gate_id, state, self._time(at), version, self._time(received)))
+
+    def store_ack(
+        self, gate_id: str, command_id: str | None, status: str, detail: str, body: str, at: datetime
+    ) -> None:
+        with self._transaction():
+            self._run(
+                sql.INSERT_ACK,
+                (
+                    gate_id,
+                    self._id(UUID(command_id)) if command_id else None,
+                    status,
+                    self._text(detail),
+                    body,
+                    self._time(at),
+                ),
+            )
+
+    def store_rejected(self, topic: str, reason: str, detail: str, size: int, at: datetime) -> None:
+        with self._transaction():
+            self._run(
+                sql.INSERT_REJECTED,
+                (self._text(topic), reason, self._text(detail[:DETAIL_CHARS]), size, self._time(at)),
+            )
+
+    def feed(self, gate_id: str) -> tuple[int, str | None]:
+        with self._transaction(write=False):
+            rows = self._run(sql.SELECT_FEED, (gate_id,)).rows
+        return (0, None) if not rows else (int(rows[0][0]), str(rows[0][1]))
+
+    def advance_feed(self, gate_id: str, at: datetime, step: FeedStep[T]) -> T | None:
+        with self._transaction():
+            # The row may not exist yet, so a row lock alone would not keep a twin from inserting it.
+            self._lock(f"gate-edge-central:feed:{gate_id}")
+            rows = self._run(sql.SELECT_FEED, (gate_id,)).rows
+            version = int(rows[0][0]) if rows else 0
+            outcome = step(version, str(rows[0][1]) if rows else None)
+            if outcome is None:
+                return None
+            declarations, value = outcome
+            self._run(sql.UPSERT_FEED, (gate_id, version + 1, declarations, self._time(at)))
+        return value
+
+    def report(self) -> dict[str, Any]:
+        with self._transaction(write=False):
+            return build_report(lambda statement: self._run(statement).rows)
