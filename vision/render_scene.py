@@ -88,7 +88,7 @@ def _surroundings(look: Look, horizon: int, size: tuple[int, int]) -> Image:
     rows = np.empty((h, 1, 3), dtype=np.float32)
     rows[:horizon] = np.asarray(look.sky, np.float32) * np.linspace(1.0, 0.8, horizon)[:, None, None]
     rows[horizon:] = np.linspace(70, 95, h - horizon)[:, None, None]
-    frame = np.ascontiguousarray(np.broadcast_to(rows.astype(np.uint8), (h, w, 3)))
+    frame = np.asarray(cv2.resize(rows.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
     cv2.rectangle(frame, (0, horizon - 160), (w, horizon), (150, 160, 165), -1)  # the shed's wall
     for x in range(0, w, 240):  # its pillars
         cv2.rectangle(frame, (x, horizon - 160), (x + 24, horizon), (120, 128, 132), -1)
