@@ -295,8 +295,8 @@ def place(
     reads stand, unvoted. With it: PP-OCR's reads the plate reader can write are voted with its read;
     those it cannot (a constrained read with a province character) stand beside them. A place PP-OCR
     read only in characters the plate reader cannot write stays PP-OCR's, unless the plate reader reads
-    a plate's form there: then PP-OCR's reads set `aside` are voted. A vote whose best read is of a
-    grammar the plate reader does not read is not taken.
+    a plate's form there and the vote of PP-OCR's reads set `aside` with it makes a valid plate. A vote
+    whose best read is of a grammar the plate reader does not read is not taken.
     """
     mine = judge.plate(slot_line(slots), box)
     grammar = place_grammar(here) or (mine.grammar if mine else "")
@@ -306,14 +306,18 @@ def place(
         return list(here)
     set_aside = bool(here) and not latin
     if set_aside:
-        if not (mine and mine.grammar):
-            return list(here)
         latin = [c for c in aside if CCT.writes(c.text)]
+        if not (mine and mine.grammar and latin):  # the plate reader alone never stands for PP-OCR here
+            return list(here)
     if PPOCR not in use:
         return [mine] if mine else []
     voted = vote(latin, slots, judge, box)
-    if set_aside:  # the vote's outcome only: the reads set aside stay aside
-        voted = [v for v in voted[:1] if all(v is not c for c in latin)]
+    if set_aside:
+        # Brought back only as a valid plate both readers make of it (a Lao plate's `N21234` voted with
+        # the plate reader's `7Z1234` is neither's plate: the place stays PP-OCR's, of no form).
+        voted = [v for v in voted[:1] if v.valid and all(v is not c for c in latin)]
+        if not voted:
+            return list(here)
     best = ranked(contested(voted))
     if best and best[0].grammar and CCT not in readers.of(best[0].grammar):
         return list(here)

@@ -14,7 +14,7 @@ from vision.identity import ReadKind
 from vision.pipeline import Recognizer, Timings, build_recognizer
 from vision.plate_reader import PlateReader, SlotRead
 from vision.read import Image
-from vision.render import render_plate, render_scene
+from vision.render import degrade, random_degradation, render_lao_plate, render_plate, render_scene
 
 PPOCR, CCT = PlateReaderKind.PPOCR, PlateReaderKind.CCT
 
@@ -158,3 +158,17 @@ def test_a_camera_that_names_ppocr_for_vietnamese_plates_reads_them_without_the_
     assert found is not None
     assert (found.text, found.valid, found.agreed) == ("51C12345", True, False)
     assert lane.timings.slot_crops == 0
+
+
+def test_a_lao_plate_in_a_lane_of_three_countries_stays_of_no_plate_form() -> None:
+    # The plate reader reads the Lao letters as a Cambodian form (`7Z1234`); PP-OCR's constrained guess
+    # stays, of no form, so the officer is told the plate cannot be read (reasons.plate_not_readable).
+    south = build_recognizer(VisionConfig(threads=2, grammar=("vietnam", "china", "cambodia")))
+    rng = np.random.default_rng(5)
+    plate = render_lao_plate("ກຂ 1234", height=44)
+    for i in range(2):
+        shot = degrade(plate, random_degradation(rng, 0.5), rng)
+        found = south.read_frame(render_scene([(shot, (700 + 9 * i, 560))], seed=i), ReadKind.PLATE)
+        assert found
+        assert not any(c.valid for c in found)
+        assert found[0].grammar == ""

@@ -10,7 +10,7 @@ from vision.candidates import Candidate, Judge
 from vision.plate_reader import ALPHABET, SlotRead
 from vision.read import LineRead
 from vision.reader_choice import GrammarReaders, PlateReaderKind
-from vision.reader_vote import combine, place
+from vision.reader_vote import combine, place, slot_line
 
 PPOCR, CCT = PlateReaderKind.PPOCR, PlateReaderKind.CCT
 BOX = (10, 20, 120, 30)
@@ -78,12 +78,20 @@ def test_a_latin_read_set_aside_for_a_chinese_guess_is_voted_when_the_plate_read
     aside = read("29178725", [0.984, 0.667, 0.477, 1, 1, 1, 1, 1])
     found = place([guessed], slots("29A78725", 0.999), LANE, BOX, PER_GRAMMAR, [aside])
     assert [(c.text, c.valid) for c in found] == [("29A78725", True), ("新Z78725", False)]
-    # Without the reads set aside, the plate reader's read stands beside the guess, to be confirmed.
-    assert [c.text for c in place([guessed], slots("29A78725", 0.999), LANE, BOX, PER_GRAMMAR)][:1] == [
-        "29A78725"
-    ]
+    # Without a Latin read of PP-OCR's to vote with, the plate reader alone does not take the place.
+    assert place([guessed], slots("29A78725", 0.999), LANE, BOX, PER_GRAMMAR) == [guessed]
     # A plate reader that reads no plate's form there (a Chinese plate's Latin part): PP-OCR's guess stays.
     assert place([guessed], slots("AHG892", 0.999), LANE, BOX, PER_GRAMMAR, [aside]) == [guessed]
+    # A vote that makes no valid plate of them (a Lao plate's `N21234`, the plate reader's `7Z1234`, a
+    # Cambodian form): the place stays PP-OCR's, of no grammar's form, held as unreadable.
+    south = Judge(plates.grammar(("vietnam", "china", "cambodia")))
+    lao = Candidate(guessed.kind, "浙N21234", (0.0, 0.6, 0.7, 1, 1, 1, 1), False, BOX)
+    latin = south.plate(LineRead("N21234", (0.5, 0.6, 0.9, 0.9, 0.9, 0.9), (("Q", 0.001),) * 6), BOX)
+    assert latin is not None
+    cambodian = south.plate(slot_line(slots("7Z1234", 0.95)), BOX)
+    assert cambodian is not None
+    assert (cambodian.grammar, cambodian.valid) == ("cambodia", True)  # the plate reader alone: valid
+    assert place([lao], slots("7Z1234", 0.95), south, BOX, PER_GRAMMAR, [latin]) == [lao]
 
 
 def test_a_grammar_read_by_the_plate_reader_alone_makes_ppocrs_reads_of_it_not_valid() -> None:
