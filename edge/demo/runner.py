@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import sqlite3
 import sys
 from collections import deque
 from datetime import UTC, datetime
@@ -80,7 +81,13 @@ class DemoPrinter:
         """Print the officer actions recorded since the last call (at the kiosk or simulated)."""
         if self.feed is None:
             return
-        for record in self.feed.drain():
+        try:
+            records = self.feed.drain()
+        except sqlite3.ProgrammingError as exc:  # the daemon closed its store: it stopped, on its own
+            log.warning("officer actions are no longer printed: %s", exc)
+            self.feed = None
+            return
+        for record in records:
             stamp = record.at.astimezone(UTC).strftime("%H:%M:%S")
             subject = "lane" if record.subject == "lane" else f"tx {record.subject[:8]}"
             self._line(f"{stamp} {subject} {describe(record)}")

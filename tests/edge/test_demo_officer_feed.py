@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 from edge.demo.officer_feed import OfficerFeed, describe
+from edge.demo.runner import DemoPrinter
 from edge.store import Store
 
 
@@ -35,3 +37,20 @@ def test_the_feed_gives_each_new_officer_action_once_in_order_and_says_who_what_
         assert [describe(r) for r in feed.drain()] == [
             "officer olga recorded the inspection done: seals intact"
         ]
+
+
+def test_the_demo_printer_stops_printing_officer_actions_when_the_store_is_closed_without_failing(
+    tmp_path: Path,
+) -> None:
+    # A daemon that stopped on its own closes its store: the demo's last prints must not raise over it.
+    store = Store(tmp_path / "gate.db")
+    out = io.StringIO()
+    printer = DemoPrinter(out=out)
+    printer.feed = OfficerFeed(store.audit)
+    store.audit.append("lan", "approve", "tx1", "papers checked", None, None, datetime.now(UTC))
+    printer.print_officer_actions()
+    store.close()
+    printer.print_officer_actions()
+    printer.print_officer_actions()
+    assert printer.feed is None
+    assert out.getvalue().count("officer lan approved: papers checked") == 1
