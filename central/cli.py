@@ -41,11 +41,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         args, group=args.group or None, name=args.name, signing_key=opt.signing_key(args), db_mode=mode
     )
     opt.check_database(settings, args.db is not None, mode, _MAKE_ONE)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before "receiving": a stop right after it is clean too
+        signal.signal(sig, lambda *_: stop.set())
     central = _connected(Central(settings))
     print(f"central {args.name}: receiving (group {args.group or '-'})", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     central.stop()
     print(f"central {args.name}: stopped; {dict(central.counts)}", flush=True)

@@ -250,7 +250,7 @@ class Central:
     def _telemetry(self, gate: str, raw: bytes, now: datetime) -> None:
         event = self._envelope(gate, raw)
         if event.expires_at is not None and event.expires_at < now:
-            self._db().count_expired_telemetry(gate)
+            self._db().count_expired_telemetry(gate, event.seq)
             self.counts["telemetry_expired"] += 1
             return
         self._db().store_telemetry(gate, event.seq, event.at, json.dumps(event.payload), now)

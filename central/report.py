@@ -24,13 +24,13 @@ def build_report(query: Query) -> dict[str, Any]:
     for gate, missing in query(sql.GAPS):
         gaps.setdefault(str(gate), []).append(int(missing))
     latest = {str(g): int(seq) for g, seq in query(sql.LATEST_TELEMETRY)}
-    counts = {str(g): (int(s), int(e)) for g, s, e in query(sql.TELEMETRY_COUNTS)}
+    counts = {str(g): (int(s), int(e), int(high)) for g, s, e, high in query(sql.TELEMETRY_COUNTS)}
     gates: dict[str, Any] = {}
     for gate in sorted(events.keys() | latest.keys() | counts.keys()):
         stored, max_seq = events.get(gate, (0, 0))
-        samples, expired = counts.get(gate, (0, 0))
+        samples, expired, telemetry_top = counts.get(gate, (0, 0, 0))
         missing_events = gaps.get(gate, [])
-        top = max(max_seq, latest.get(gate, 0))
+        top = max(max_seq, telemetry_top)
         gates[gate] = {
             "events": stored,
             "max_seq": max_seq if stored else None,

@@ -66,10 +66,10 @@ SCHEMA = (
     " noticed_seq {int} NOT NULL, noticed_at {time} NOT NULL, PRIMARY KEY (gate_id, missing_seq))",
     "CREATE TABLE IF NOT EXISTS telemetry (gate_id {text} PRIMARY KEY, seq {int} NOT NULL,"
     " at {time} NOT NULL, payload {json} NOT NULL, received_at {time} NOT NULL)",
-    # Samples received per gate (kept or late) and those past their expiry: telemetry's own count, which a
-    # report shows apart from the events.
+    # Samples kept per gate, those past their expiry, and the highest seq of either: telemetry's own count,
+    # which a report shows apart from the events.
     "CREATE TABLE IF NOT EXISTS telemetry_counts (gate_id {text} PRIMARY KEY, samples {int} NOT NULL,"
-    " expired {int} NOT NULL)",
+    " expired {int} NOT NULL, highest_seq {int} NOT NULL)",
     "CREATE TABLE IF NOT EXISTS gate_status (gate_id {text} PRIMARY KEY, state {text} NOT NULL,"
     " at {time} NOT NULL, clearance_version {int}, received_at {time} NOT NULL)",
     "CREATE TABLE IF NOT EXISTS feeds (gate_id {text} PRIMARY KEY, version {int} NOT NULL,"
@@ -109,11 +109,14 @@ UPSERT_TELEMETRY = (
     " ON CONFLICT (gate_id) DO UPDATE SET seq = excluded.seq, at = excluded.at,"
     " payload = excluded.payload, received_at = excluded.received_at WHERE excluded.seq > telemetry.seq"
 )
-# Parameters: gate, samples to add, expired to add.
+# Parameters: gate, samples to add, expired to add, the sample's seq. (CASE: SQLite's MAX(a, b) is
+# PostgreSQL's GREATEST.)
 COUNT_TELEMETRY = (
-    "INSERT INTO telemetry_counts (gate_id, samples, expired) VALUES (?, ?, ?)"
+    "INSERT INTO telemetry_counts (gate_id, samples, expired, highest_seq) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (gate_id) DO UPDATE SET samples = telemetry_counts.samples + excluded.samples,"
-    " expired = telemetry_counts.expired + excluded.expired"
+    " expired = telemetry_counts.expired + excluded.expired,"
+    " highest_seq = CASE WHEN excluded.highest_seq > telemetry_counts.highest_seq"
+    " THEN excluded.highest_seq ELSE telemetry_counts.highest_seq END"
 )
 UPSERT_STATUS = (
     "INSERT INTO gate_status (gate_id, state, at, clearance_version, received_at) VALUES (?, ?, ?, ?, ?)"
@@ -135,5 +138,5 @@ UPSERT_FEED = (
 EVENTS_PER_GATE = "SELECT gate_id, COUNT(*), MAX(seq) FROM events GROUP BY gate_id"
 GAPS = "SELECT gate_id, missing_seq FROM gaps ORDER BY gate_id, missing_seq"
 LATEST_TELEMETRY = "SELECT gate_id, seq FROM telemetry"
-TELEMETRY_COUNTS = "SELECT gate_id, samples, expired FROM telemetry_counts"
+TELEMETRY_COUNTS = "SELECT gate_id, samples, expired, highest_seq FROM telemetry_counts"
 REJECTED_PER_REASON = "SELECT reason, COUNT(*) FROM rejected GROUP BY reason"

@@ -102,12 +102,12 @@ class SqlCentralStore(ABC):
             )
             newest = kept.rowcount > 0
             if newest:  # a repeat of the kept sample (QoS 1 resends) is not counted twice
-                self._run(sql.COUNT_TELEMETRY, (gate_id, 1, 0))
+                self._run(sql.COUNT_TELEMETRY, (gate_id, 1, 0, seq))
         return newest
 
-    def count_expired_telemetry(self, gate_id: str) -> None:
+    def count_expired_telemetry(self, gate_id: str, seq: int) -> None:
         with self._transaction():
-            self._run(sql.COUNT_TELEMETRY, (gate_id, 0, 1))
+            self._run(sql.COUNT_TELEMETRY, (gate_id, 0, 1, seq))
 
     def store_status(
         self, gate_id: str, state: str, at: datetime, version: int | None, received: datetime

@@ -56,7 +56,7 @@ class CentralStore(Protocol):
         """Keep the gate's latest telemetry sample (by seq) and count it; False: an older or repeated one."""
         ...
 
-    def count_expired_telemetry(self, gate_id: str) -> None:
+    def count_expired_telemetry(self, gate_id: str, seq: int) -> None:
         """Count a telemetry sample that arrived after its expiry (received, not kept)."""
         ...
 

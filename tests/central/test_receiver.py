@@ -231,3 +231,41 @@ def test_central_cli_sends_clearances_from_a_json_file_and_reports_what_it_store
     gate.close()
     report = run_module("central", "report", "--db", db, check=True)
     assert json.loads(report.stdout) == {"gates": {}, "rejected": {"total": 0, "by_reason": {}}}
+
+
+def telemetry(seq: int, expires_at: datetime | None = None) -> bytes:
+    return encode_event(
+        event_id=str(uuid.uuid4()),
+        gate_id="g1",
+        seq=seq,
+        prev_seq=None,
+        kind="telemetry",
+        at=AT,
+        payload={"fps": 5},
+        expires_at=expires_at,
+    )
+
+
+def test_a_complete_run_of_1000_events_reports_no_gaps_and_telemetry_holes_apart(
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
+) -> None:
+    central = start_central(group=None)
+    gate = Observer(broker)
+    assert gate.wait_ready()
+    for seq in range(1, 1001):  # the first names prev_seq 0: nothing before it, not a missing event 0
+        gate.publish(EVENTS, envelope(seq, seq - 1))
+    topic = gate_topics("customs/v1/gates/{gate_id}/", "g1").telemetry
+    gate.publish(topic, telemetry(1001, datetime(2100, 1, 1, tzinfo=UTC)))
+    gate.publish(topic, telemetry(1003))  # 1002 was retired at the gate, never sent
+    gate.publish(topic, telemetry(1004, datetime(2000, 1, 1, tzinfo=UTC)))  # arrives past its expiry
+    wait_for(lambda: central.counts["stored"] == 1000 and central.counts["telemetry_expired"] == 1, 20)
+    gate.close()
+    report = run_module("central", "report", "--db", str(tmp_path / "central.db"), check=True)
+    assert json.loads(report.stdout)["gates"] == {
+        "g1": {
+            "events": 1000,
+            "max_seq": 1000,
+            "gaps": [],
+            "telemetry": {"samples": 2, "expired": 1, "latest_seq": 1003, "not_received": 1},
+        }
+    }

@@ -310,3 +310,35 @@ def test_central_settings_need_a_database_and_take_only_a_postgres_url() -> None
         CentralSettings(broker=broker, db_url="mysql://c:pw@db/x")
     settings = CentralSettings(broker=broker, db_path=Path("unused.db"), db_url="postgresql://c@db/x")
     assert settings.db_url == "postgresql://c@db/x"  # the URL wins; the file is never opened
+
+
+def test_a_gate_whose_events_ran_1_to_1000_complete_has_no_gaps_even_if_the_first_names_prev_seq_0(
+    store: CentralStore,
+) -> None:
+    # seq starts at 1: a prev_seq of 0 names no event, so it is no missing one (the report said gaps: [0]).
+    for seq in range(1, 1001):
+        assert put(store, event(seq, seq - 1))
+    assert store.report()["gates"]["g1"] == {
+        "events": 1000,
+        "max_seq": 1000,
+        "gaps": [],
+        "telemetry": NO_TELEMETRY,
+    }
+
+
+def test_telemetry_holes_in_the_shared_sequence_are_reported_apart_and_are_no_lost_events(
+    store: CentralStore,
+) -> None:
+    # seq 1..12: events at 1, 2, 5, 6, 9, 12 (each naming the previous event); telemetry samples at 3, 4
+    # and 10, 7 arrived past its expiry, 8 and 11 never arrived (retired at the gate).
+    prev = None
+    for seq in (1, 2, 5, 6, 9, 12):
+        assert put(store, event(seq, prev))
+        prev = seq
+    for seq in (3, 4, 10):
+        assert store.store_telemetry("g1", seq, AT, '{"fps": 5}', AT)
+    assert not store.store_telemetry("g1", 10, AT, '{"fps": 5}', AT)  # a resend of the kept sample
+    store.count_expired_telemetry("g1", 7)
+    report = store.report()["gates"]["g1"]
+    assert (report["events"], report["max_seq"], report["gaps"]) == (6, 12, [])
+    assert report["telemetry"] == {"samples": 3, "expired": 1, "latest_seq": 10, "not_received": 2}
