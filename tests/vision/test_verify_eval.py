@@ -11,6 +11,7 @@ import pytest
 from vision import iso6346
 from vision.identity import ReadKind, ReadPath
 from vision.pipeline import Recognizer
+from vision.plates import grammar
 from vision.render import Degradation, degrade, render_plate
 from vision.verifier import Verifier
 from vision.verify_eval import near, run
@@ -29,6 +30,15 @@ def test_near_texts_are_a_look_alike_away_and_near_container_numbers_keep_their_
     only_plates = near("6TIX874", ReadKind.PLATE, lambda t: t[0].isdigit())
     assert only_plates
     assert all(t[0].isdigit() for t in only_plates)
+
+
+def test_a_chinese_plates_near_texts_include_every_other_province() -> None:
+    china = grammar("china")
+    plates = near("皖A05279", ReadKind.PLATE, lambda t: china.check(t).valid, china.script)
+    assert {"鄂A05279", "浙A05279", "京A05279"} <= set(plates)
+    assert "皖A05279" not in plates
+    assert not any(p.startswith("皖") and p[1:] == "A05279" for p in plates)
+    assert "鄂A05279" not in near("皖A05279", ReadKind.PLATE)  # without the script: Latin look-alikes only
 
 
 @pytest.fixture
