@@ -213,22 +213,26 @@ pattern read customs/v1/gates/%u/commands
 
 ## Central
 
-`gate-edge central run` is the reference receiver: it subscribes to all gates' `events`, `telemetry`,
+`gate-central run` (the `central` package, a separate application: see docs/central.md; `gate-edge central`
+is the same command) is the reference receiver: it subscribes to all gates' `events`, `telemetry`,
 `status` and `commands/ack` through the MQTT 5 shared subscription `$share/central/...`, stores each event
-once (unique `event_id`) in SQLite (`--db FILE`) or PostgreSQL (`--db-url postgresql://USER@HOST/DB`, or
-`--db-url-env NAME` for a URL that holds a password), and records gaps. Several instances share the load
-(the broker gives each message to one of them) and one database: PostgreSQL when they run on several
-machines. An instance acknowledges a message to the broker only once it is stored; while its database is
-out of reach it holds the message and tries again, so nothing is lost. The tables are the same in both:
-`events`, `gaps`, `telemetry` (latest per gate), `gate_status`, `feeds`, `acks`, `invalid`.
+once (unique `event_id`) in SQLite (`--db FILE`, made only with `--create`) or PostgreSQL
+(`--db-url postgresql://USER@HOST/DB`, or `--db-url-env NAME` for a URL that holds a password; the
+`central` extra), and records gaps. Several instances share the load (the broker gives each message to one
+of them) and one database: PostgreSQL when they run on several machines. An instance acknowledges a
+message to the broker only once it is stored, or recorded as rejected with its reason; while its database
+is out of reach it holds the message and tries again, so nothing is lost. The tables are the same in both:
+`events`, `gaps`, `telemetry` (latest per gate), `telemetry_counts`, `gate_status`, `feeds`, `acks`,
+`rejected`.
 
-`gate-edge central clearances --gate G --file F --signing-key KEYFILE` sends a gate its clearances from a
+`gate-central clearances --gate G --file F --signing-key KEYFILE` sends a gate its clearances from a
 JSON list or a CSV file (`number,status,channel,plates,containers,gross_kg,valid_from,valid_until`; plates
 and containers `;`-separated, a container as `NUMBER:SEAL`), as a delta against what was last sent (or
-`--snapshot`), signed with the key (its id: `--key-id`, default the file's name). `gate-edge central run`
+`--snapshot`), signed with the key (its id: `--key-id`, default the file's name). `gate-central run`
 takes the same `--signing-key` to answer the gates' snapshot requests; without it they go unanswered.
-`gate-edge central command` sends a signed command and prints the answer; `gate-edge central report` prints
-per gate the events stored, the highest `seq` and open gaps.
+`gate-central command` sends a signed command and prints the answer; `gate-central report` prints per gate
+the events stored, the highest `seq`, the missing events (gaps) and, apart, its telemetry; and the
+rejected messages per reason.
 
 ## Message schemas (JSON Schema)
 """
