@@ -21,6 +21,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader
 from edge.kiosk.context import KioskContext, kiosk
 from edge.kiosk.sessions import CSRF_HEADER, SESSION_COOKIE, Session
 from edge.kiosk.users import Role
+from webauth.origin import check_same_origin
 
 session_cookie = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="Set by POST /api/v1/login (HttpOnly)."
@@ -53,18 +54,6 @@ async def current_session(ctx: Ctx, token: Annotated[str | None, Security(sessio
         raise refuse(status.HTTP_401_UNAUTHORIZED, "account disabled")
     session.role = user.role
     return session
-
-
-def check_same_origin(request: Request) -> None:
-    """Refuse a request a browser marks as coming from another site."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise refuse(status.HTTP_403_FORBIDDEN, "cross-site request refused")
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-    if origin != own:
-        raise refuse(status.HTTP_403_FORBIDDEN, "request from another origin refused")
 
 
 async def csrf_session(
