@@ -23,11 +23,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check edge devices vision sync pacing central tests benchmarks
-	$(BIN)/ruff format --check edge devices vision sync pacing central tests benchmarks
+	$(BIN)/ruff check edge devices vision sync pacing central webauth tests benchmarks
+	$(BIN)/ruff format --check edge devices vision sync pacing central webauth tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy edge devices vision sync pacing central benchmarks
+	$(BIN)/mypy edge devices vision sync pacing central webauth benchmarks
 
 # The tests start their own Mosquitto broker and drive Debian's Chromium, and draw Chinese and Lao plates
 # with Debian's fonts (vision/render.py names the files); as root, install them if missing.

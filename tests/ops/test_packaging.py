@@ -43,13 +43,14 @@ TREE = (
     "sync",
     "pacing",
     "central",
+    "webauth",
     "config",
     "systemd",
     "docs",
 )
 PROBE_ASSETS = ("index.html", "app.css", "app.js", "font.woff2", "icon.svg")
 SHARE = "share/border-gate-edge"
-PROJECT_PACKAGES = ("edge", "devices", "vision", "sync", "pacing", "central")
+PROJECT_PACKAGES = ("edge", "devices", "vision", "sync", "pacing", "central", "webauth")
 # Written into the new venv: at exit, where every project module of this process came from, one file per
 # process (the daemon runs its lane in a process of its own).
 # (A .pth line runs under exec() with its own locals: the callback must import what it uses.)
