@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from central import confirmation_store as cstore
 from central.confirm_settings import ConfirmationSettings
@@ -31,6 +31,9 @@ from central.store import CentralStore, MessageUnstorable, StoreUnavailable
 from pacing.backoff import Backoff
 from sync.outbox import utc_now
 from sync.signing_keys import SigningKey
+
+if TYPE_CHECKING:
+    from central.settings import CentralSettings
 
 log = logging.getLogger("central.confirm_delivery")
 
@@ -251,3 +254,16 @@ class ConfirmationSender:
             delay,
         )
         return delay
+
+
+def sender_for(
+    settings: CentralSettings, open_store: Callable[[], CentralStore]
+) -> ConfirmationSender | None:
+    """The delivery thread central's settings ask for (not started), or None when no endpoint is set."""
+    if settings.confirmations is None:
+        return None
+    if (
+        settings.signing_key is None
+    ):  # CentralSettings refuses this; kept for a caller that builds one by hand
+        raise ValueError("confirmations are signed: central needs a signing key to send them")
+    return ConfirmationSender(settings.confirmations, settings.signing_key, open_store, name=settings.name)

@@ -31,6 +31,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
+from central.confirm_delivery import sender_for
+from central.confirmations import is_exit
 from central.feed import current_snapshot, next_message
 from central.rejections import Rejected, invalid
 from central.settings import CentralSettings, open_store
@@ -99,6 +101,7 @@ class Central:
         self.subscribed = threading.Event()
         self._acks: dict[str, CommandAck] = {}
         self._ack_arrived = threading.Condition()
+        self.confirmations = sender_for(settings, self.open_store)  # None: no endpoint configured
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,12 +113,16 @@ class Central:
             kwargs = {"clean_start": self.settings.session_expiry_s == 0, "properties": props}
         self._client.connect_async(broker.host, broker.port, broker.keepalive_s, **kwargs)
         self._client.loop_start()
+        if self.confirmations is not None:
+            self.confirmations.start()
 
     def stop(self) -> None:
         self._stopping.set()  # ends a wait for the database on paho's thread
         self._client.disconnect()
         self._client.loop_stop()
         self._drop_store()
+        if self.confirmations is not None:
+            self.confirmations.stop()
 
     def open_store(self) -> CentralStore:
         """A new connection to this instance's database, for the calling thread."""
@@ -246,6 +253,8 @@ class Central:
         payload = json.dumps(event.payload, sort_keys=True, separators=(",", ":"))
         stored = self._db().store_event(event, payload, self.settings.name, now)
         self.counts["stored" if stored else "duplicate"] += 1
+        if stored and self.confirmations is not None and is_exit(event):
+            self.confirmations.wake()
 
     def _telemetry(self, gate: str, raw: bytes, now: datetime) -> None:
         event = self._envelope(gate, raw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from central.confirm_settings import ConfirmationSettings
 from central.pg_url import check_url
 from central.store import CentralStore, OpenMode
 from central.store_sqlite import SqliteCentralStore
@@ -26,12 +27,17 @@ class CentralSettings:
     db_url: str | None = None  # postgresql://... (libpq URL): used instead of db_path
     signing_key: SigningKey | None = None  # signs every clearance message; without it none is sent
     db_mode: OpenMode = "create"  # the CLI passes "open": a missing file is an error, not a new database
+    confirmations: ConfirmationSettings | None = None  # exits to the clearance system; needs signing_key
 
     def __post_init__(self) -> None:
         if self.db_url is not None:
             check_url(self.db_url)
         elif self.db_path is None:
             raise ValueError("central needs a database: db_path (SQLite) or db_url (PostgreSQL)")
+        if self.confirmations is not None and self.signing_key is None:
+            raise ValueError(
+                "confirmations are signed: central needs a signing key (--signing-key) to send them"
+            )
 
 
 def open_store(

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from central import sql
+from central import confirmation_sql, sql
+from central.confirmation_store import record_exits
 from central.report import build_report
 from central.store import FeedStep, T
 from sync.contract import EventEnvelope
@@ -63,7 +64,7 @@ class SqlCentralStore(ABC):
     def _create_tables(self) -> None:
         with self._transaction():
             self._lock(SCHEMA_LOCK)
-            for statement in self.dialect.schema():
+            for statement in (*self.dialect.schema(), *confirmation_sql.schema(self.dialect)):
                 self._run(statement)
 
     def store_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
@@ -88,6 +89,7 @@ class SqlCentralStore(ABC):
             )
             if inserted.rowcount == 0:
                 return False
+            record_exits(self, event, at)  # a passage stored is a confirmation owed, in one transaction
             self._run(sql.CLOSE_GAP, (gate, seq))
             if prev is not None:
                 self._run(sql.OPEN_GAP, (gate, prev, seq, self._time(at), gate, prev))
