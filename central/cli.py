@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from central import cli_confirmations
 from central import cli_options as opt
 from central.feed import FeedFileError, load_declarations
 from central.receiver import Central
@@ -38,7 +39,12 @@ def _connected(central: Central, timeout: float = 10.0) -> Central:
 def cmd_run(args: argparse.Namespace) -> int:
     mode: OpenMode = "create" if args.create else "open"
     settings = opt.settings(
-        args, group=args.group or None, name=args.name, signing_key=opt.signing_key(args), db_mode=mode
+        args,
+        group=args.group or None,
+        name=args.name,
+        signing_key=opt.signing_key(args),
+        db_mode=mode,
+        confirmations=cli_confirmations.settings_from(args),
     )
     opt.check_database(settings, args.db is not None, mode, _MAKE_ONE)
     stop = threading.Event()
@@ -140,6 +146,7 @@ def build_parser(prog: str = "gate-central") -> argparse.ArgumentParser:
         " an error.",
     )
     opt.signing_args(p, required=False)
+    cli_confirmations.run_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("clearances", help="Send a gate its clearances from a JSON or CSV file.")
@@ -167,6 +174,7 @@ def build_parser(prog: str = "gate-central") -> argparse.ArgumentParser:
     )
     opt.db_args(p)
     p.set_defaults(func=cmd_report)
+    cli_confirmations.add_parser(sub)
     return parser
 
 
