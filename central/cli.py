@@ -21,6 +21,7 @@ from central import cli_options as opt
 from central.feed import FeedFileError, load_declarations
 from central.receiver import Central
 from central.settings import open_store
+from central.staff_cli import add_user_commands
 from central.store import MessageUnstorable, OpenMode, StoreUnavailable
 
 _COMMANDS = ("reload_clearances", "status_report", "open_barrier")
@@ -50,9 +51,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # before "receiving": a stop right after it is clean too
         signal.signal(sig, lambda *_: stop.set())
+    screen = None
+    if args.http:  # the screen's web stack is imported only when it is served
+        from central.web.serve import serve_screen
+
+        screen = serve_screen(args.http, settings)
     central = _connected(Central(settings))
     print(f"central {args.name}: receiving (group {args.group or '-'})", flush=True)
     stop.wait()
+    if screen is not None:
+        screen.stop()
     central.stop()
     print(f"central {args.name}: stopped; {dict(central.counts)}", flush=True)
     return 0
@@ -146,6 +154,12 @@ def build_parser(prog: str = "gate-central") -> argparse.ArgumentParser:
         " an error.",
     )
     opt.signing_args(p, required=False)
+    p.add_argument(
+        "--http",
+        default=None,
+        metavar="HOST:PORT",
+        help="Also serve the central screen there (accounts: `gate-central user add`).",
+    )
     cli_confirmations.run_args(p)
     p.set_defaults(func=cmd_run)
 
@@ -174,6 +188,7 @@ def build_parser(prog: str = "gate-central") -> argparse.ArgumentParser:
     )
     opt.db_args(p)
     p.set_defaults(func=cmd_report)
+    add_user_commands(sub)
     cli_confirmations.add_parser(sub)
     return parser
 
