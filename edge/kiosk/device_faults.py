@@ -14,13 +14,15 @@ _KINDS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
         ("ok", r"^(connected( to .*)?|reading|ok)$"),
-        ("link_lost", r"^link lost\b"),  # the lane's own fault words (edge/lane_recovery.py, lane_barrier.py)
+        # the lane's own fault words: edge/lane_recovery.py's cause, edge/lane.py's while the link is down
+        ("link_lost", r"^link (lost|down)\b"),
         ("barrier_timeout", r"^barrier not (up|down) within"),
         ("connecting", r"^(connecting|not started)$"),
         ("waiting_first_frame", r"^waiting for first frame$"),
         ("stopped", r"^driver stopped$"),
         ("writes_failing", r"writes? (are )?failing|refused writes|database is locked|disk i/o error"),
         ("records_lost", r"records lost"),
+        ("space_unknown", r"^free space unknown"),  # edge/storage_health.py: the probe itself failed
         ("space_low", r"space (is )?low|free space|no space left"),
         ("no_answer", r"no valid answer from"),
         ("connection_lost", r"^connection to .* lost$"),

@@ -223,6 +223,106 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "decided_none": ("Chưa quyết định", "Not decided"),
     "corrections": ("Sửa kết quả đọc", "Corrections"),
     "open_frame": ("Mở ảnh đầy đủ", "Open the full frame"),
+    # --- issue #12's loose ends: the history outcome filter, sync and store alarms, refusals ---
+    # The History filter's choices are the lane's stored results (edge.store.transactions.TxResult).
+    "result_any": ("Tất cả", "Any"),
+    "result_passed": ("Đã qua cổng (tự động hoặc cán bộ cho qua)", "Passed (automatic or by an officer)"),
+    "result_rejected": ("Từ chối — xe đã lùi ra", "Rejected — backed out"),
+    "result_left": ("Quay đầu, không qua cổng", "Turned back"),
+    "result_aborted": ("Đã hủy", "Aborted"),
+    "result_unconfirmed": ("Chưa xác nhận đã qua", "Passage unconfirmed"),
+    # Alarms the store side raises (edge/daemon.py, edge/lane_writer.py): in the record and at central.
+    "alarm_decision_not_recorded": (
+        "Không ghi được quyết định: xe bị tạm giữ",
+        "Decision not recorded: vehicle held",
+    ),
+    "alarm_storage_low": ("Sắp hết dung lượng lưu trữ tại làn", "Lane store disk space low"),
+    "alarm_store_write_failed": ("Không ghi được dữ liệu tại làn", "Lane store refuses writes"),
+    # The uplink's alarms (sync/health.py, sync/service.py, sync/supervisor.py), shown by code until now.
+    "sync_alarm_outbox_backlog": (
+        "Quá nhiều sự kiện chờ gửi về trung tâm",
+        "Too many events waiting to be sent to central",
+    ),
+    "sync_alarm_broker_refused": ("Trung tâm từ chối kết nối", "Central's broker refuses the connection"),
+    "sync_alarm_drainer_restarted": (
+        "Việc gửi sự kiện bị lỗi và đã khởi động lại",
+        "Event sending failed and was restarted",
+    ),
+    "sync_alarm_inbound_restarted": (
+        "Việc nhận tin từ trung tâm bị lỗi và đã khởi động lại",
+        "Receiving from central failed and was restarted",
+    ),
+    "sync_alarm_upkeep_restarted": (
+        "Việc dọn hàng đợi sự kiện bị lỗi và đã khởi động lại",
+        "Outbox upkeep failed and was restarted",
+    ),
+    "sync_alarm_telemetry_restarted": (
+        "Việc gửi số liệu trạng thái bị lỗi và đã khởi động lại",
+        "Telemetry failed and was restarted",
+    ),
+    "sync_alarm_other": ("Cảnh báo đồng bộ", "Sync alarm"),
+    # Refusals (HTTP 4xx and 503) as the officer reads them; edge/kiosk/refusals.py matches the English
+    # detail the server writes to one of these and fills in its {names}.
+    "refusal_not_logged_in": (
+        "Chưa đăng nhập hoặc phiên đã hết hạn",
+        "Not logged in, or the session expired",
+    ),
+    "refusal_account_disabled": ("Tài khoản đã bị khóa", "Account disabled"),
+    "refusal_cross_site": ("Yêu cầu từ trang khác bị từ chối", "Cross-site request refused"),
+    "refusal_other_origin": ("Yêu cầu từ nguồn khác bị từ chối", "Request from another origin refused"),
+    "refusal_csrf": (
+        "Mã bảo vệ phiên thiếu hoặc sai: tải lại trang",
+        "CSRF token missing or wrong: reload the page",
+    ),
+    "refusal_role": ("Vai trò {role} không được làm việc này", "Role {role} may not do this"),
+    "refusal_no_transaction": ("Không có giao dịch này", "No such transaction"),
+    "refusal_no_evidence": ("Không có ảnh bằng chứng này", "No such evidence image"),
+    "refusal_not_waiting": (
+        "Không có xe nào của giao dịch này chờ cán bộ",
+        "No vehicle with that transaction waits for an officer",
+    ),
+    "refusal_none_held": ("Không có xe nào đang bị tạm giữ tại làn", "No vehicle is held at the lane"),
+    "refusal_held_changed": (
+        "Xe đang giữ đã thay đổi: màn hình đang hiện xe trước đó",
+        "The held vehicle changed: the screen showed an earlier one",
+    ),
+    "refusal_already_rejected": (
+        "{officer} đã từ chối xe này: xe phải lùi ra",
+        "Already rejected by {officer}: it must back out",
+    ),
+    "refusal_action_pending": (
+        "Thao tác của cán bộ khác trên xe này đang được thực hiện",
+        "Another officer's action on this vehicle is being applied",
+    ),
+    "refusal_supervisor_to_pass": (
+        "Chỉ giám sát viên được cho xe bị từ chối đi qua",
+        "Only a supervisor may let a rejected vehicle pass",
+    ),
+    "refusal_no_inspection": (
+        "Xe đang giữ không chờ kiểm tra thực tế",
+        "The held vehicle is not waiting for an inspection",
+    ),
+    "refusal_no_declaration": (
+        "Không có xe đang giữ với tờ khai đã khớp",
+        "No held vehicle with a matched declaration",
+    ),
+    "refusal_lane_busy": ("Làn chưa nhận được thao tác lúc này: {why}", "The lane cannot take it now: {why}"),
+    "refusal_store_busy": (
+        "Chưa ghi được thao tác vào dữ liệu ({why}): thử lại",
+        "The store cannot record this action now ({why}): try again",
+    ),
+    "refusal_controller_unreachable": (
+        "Không kết nối được bộ điều khiển làn",
+        "The lane controller is not reachable",
+    ),
+    "refusal_barrier_open": ("Barie đã mở sẵn", "The barrier is already open"),
+    "refusal_lane_not_started": ("Làn chưa khởi động xong", "The lane has not started"),
+    "refusal_body_too_large": (
+        "Dữ liệu gửi lên quá lớn (tối đa {limit} byte)",
+        "Request over the {limit}-byte limit",
+    ),
+    "refusal_invalid_input": ("Dữ liệu không hợp lệ", "Invalid input"),
+    "fault_space_unknown": ("Không đo được dung lượng lưu trữ còn trống", "Free space unknown"),
 }
 
 # Reasons offered per action; the officer may type another. Stored as shown, in the chosen language.
