@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.kiosk import routes_history, routes_lane, routes_pages, routes_session
@@ -24,6 +25,7 @@ from edge.kiosk.config import KioskConfig
 from edge.kiosk.context import KioskContext
 from edge.kiosk.live import LiveHub, SyncStatus
 from edge.kiosk.login_throttle import LoginThrottle
+from edge.kiosk.refusals import answer_refusal
 from edge.kiosk.sessions import RateLimiter, SessionStore
 from edge.kiosk.users import UsersRepo
 from edge.kiosk.validation_errors import answer_validation_error
@@ -118,6 +120,7 @@ def create_app(
     )
     app.state.kiosk = context
     app.add_exception_handler(RequestValidationError, answer_validation_error)
+    app.add_exception_handler(HTTPException, answer_refusal)  # refusals in both languages
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: the 413s get the headers too
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
