@@ -33,6 +33,9 @@ class _View(BaseModel):
 
 class ErrorBody(_View):
     detail: str = Field(description="What went wrong, in plain words.")
+    words: dict[str, str] | None = Field(
+        None, description="The same in the screen's languages (vi, en), when the kiosk knows the sentence."
+    )
 
 
 class ReadView(_View):
