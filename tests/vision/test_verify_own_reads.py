@@ -5,10 +5,13 @@ path: it never vouches for a look-alike, a disputed or corrected character, or a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import numpy as np
 
+from edge.decision import DecisionConfig, Outcome, decide, expected
+from edge.declaration import Channel, Declaration, DeclarationStatus
 from vision import iso6346
 from vision.candidates import Candidate
 from vision.identity import Identification, Read, ReadKind, ReadPath
@@ -154,3 +157,30 @@ def test_o_and_0_fold_only_on_a_lane_whose_plates_write_them_alike() -> None:
     read = [_plate("RK099AN", [1.0] * 7)]
     assert _verdict(frames, read, ["RKO99AN"], lane=GENERIC).text == "RKO99AN"
     assert _verdict(frames, read, ["RKO99AN"], lane=VIETNAM).text is None
+
+
+def test_an_uncleared_truck_read_by_both_readers_is_held_though_a_look_alike_of_it_is_cleared() -> None:
+    # Truck 51F20374, not cleared, both readers read it alike; 51F20314 (7/1) is cleared. Through the
+    # lane's list, `apply` and the decision: held, and the cleared truck's own read passes.
+    now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    cleared = [
+        Declaration(
+            number="D1",
+            status=DeclarationStatus.CLEARED,
+            channel=Channel.GREEN,
+            plates=("51F20314",),
+            valid_from=now - timedelta(hours=1),
+            valid_until=now + timedelta(hours=1),
+        )
+    ]
+    texts = sorted(expected(cleared, now, VIETNAM).plates)
+    for truck, frames, cleared_truck in (
+        ("51F20374", _read_as("51F20374", {6: {"7": 0.9, "1": 0.09}}), False),
+        ("51F20314", SMUDGED, True),
+    ):
+        read = [0.99, 1.0, 1.0, 0.7, 0.95, 1.0, 1.0, 1.0]
+        verdict = _verdict(frames, [_plate(truck, read)], texts)
+        free = Read(ReadKind.PLATE, truck, 0.7, False, grammar="vietnam")
+        ident = apply(Identification(free), [verdict], [], DEFAULT_MARGINS, VIETNAM)
+        decision = decide(ident, None, cleared, {}, set(), now, DecisionConfig())
+        assert (decision.outcome is Outcome.PASS) is cleared_truck, truck
