@@ -88,3 +88,19 @@ def test_report_of_a_postgres_schema_without_centrals_tables_is_an_error_and_cre
     made = _report("--db-url", postgres.db_url, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout) == {"gates": {}, "rejected": {"total": 0, "by_reason": {}}}
+
+
+def test_report_of_an_older_centrals_database_says_so_until_run_adds_the_new_tables(tmp_path: Path) -> None:
+    old = tmp_path / "central.db"
+    with sqlite3.connect(old) as conn:  # a release before the rejected and telemetry_counts tables
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, event_id TEXT, gate_id TEXT, seq INTEGER)")
+        conn.execute("INSERT INTO events (event_id, gate_id, seq) VALUES ('e1', 'g1', 1)")
+    conn.close()
+    refused = _report("--db", str(old), cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "made by an older central (no table gaps" in refused.stderr
+    assert "`gate-central run` on it adds them" in refused.stderr
+    SqliteCentralStore(old, mode="open").close()  # what `gate-central run --db` does when it starts
+    made = _report("--db", str(old), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["gates"]["g1"]["events"] == 1
