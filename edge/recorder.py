@@ -189,6 +189,7 @@ class Recorder:
                 result=action.result,
                 outcome=decision.outcome.value if decision else None,
                 exits=[list(e) for e in recorded],
+                plate=record.plate if record else None,  # central names the vehicle to customs
             )
 
         try:
