@@ -43,9 +43,9 @@ async def search(
     """Decisions of every gate by plate, container, declaration and time (all terms must match)."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{name}: give a time zone (e.g. Z)")
+            raise HTTPException(422, f"{name}: give a time zone (e.g. Z)")
     if since and until and since > until:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "since: after until")
+        raise HTTPException(422, "since: after until")
     now = ctx.wall()
     return await ctx.db(
         lambda q, _a: q.search(
@@ -58,7 +58,7 @@ async def search(
 async def passage(_: Reader, ctx: Ctx, gate_id: str, tx_id: str) -> dict[str, Any]:
     """One passage as central holds it: decision, reasons, reads, officer actions, evidence named."""
     if not GATE_ID.match(gate_id) or not TX_ID.match(tx_id):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "gate_id or tx_id: not an id")
+        raise HTTPException(422, "gate_id or tx_id: not an id")
     found = await ctx.db(lambda q, _a: q.passage(gate_id, tx_id))
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no passage {tx_id} of gate {gate_id} at central")
