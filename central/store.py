@@ -7,7 +7,7 @@ one instance or to two) is stored once, and each backend serialises the writes t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -48,6 +48,12 @@ class CentralStore(Protocol):
 
     def store_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
         """Store an event unless its id is known; keep the gap list in step. True if it was new."""
+        ...
+
+    def store_events(
+        self, events: Sequence[tuple[EventEnvelope, str]], receiver: str, at: datetime
+    ) -> list[bool]:
+        """Store a batch of (event, payload JSON) in one transaction; per event: True if it was new."""
         ...
 
     def store_telemetry(
