@@ -68,31 +68,52 @@ class SqlCentralStore(ABC):
                 self._run(statement)
 
     def store_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
+        with self._transaction():
+            self._lock(f"gate-edge-central:events:{event.gate_id}")
+            return self._insert_event(event, payload_json, receiver, at)
+
+    def store_events(
+        self, events: Sequence[tuple[EventEnvelope, str]], receiver: str, at: datetime
+    ) -> list[bool]:
+        """Store a batch in one transaction; each flag says whether that event was new (in given order).
+
+        Gates are locked in sorted order (two instances cannot deadlock) and each gate's events are
+        inserted by seq, so the gap check sees the batch's own earlier rows.
+        """
+        order = sorted(range(len(events)), key=lambda i: (events[i][0].gate_id, events[i][0].seq))
+        stored = [False] * len(events)
+        with self._transaction():
+            for gate in sorted({event.gate_id for event, _ in events}):
+                self._lock(f"gate-edge-central:events:{gate}")
+            for i in order:
+                stored[i] = self._insert_event(events[i][0], events[i][1], receiver, at)
+        return stored
+
+    def _insert_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
+        """One event inside the caller's transaction, its gate locked; False: its id is known."""
         gate, seq = event.gate_id, event.seq
         # seq starts at 1: a prev_seq of 0 (or below) names no event, so it cannot be a missing one.
         prev = event.prev_seq if event.prev_seq is not None and event.prev_seq >= 1 else None
-        with self._transaction():
-            self._lock(f"gate-edge-central:events:{gate}")
-            inserted = self._run(
-                sql.INSERT_EVENT,
-                (
-                    self._id(event.event_id),
-                    gate,
-                    seq,
-                    event.prev_seq,
-                    self._text(event.kind),
-                    self._time(event.at),
-                    payload_json,
-                    self._time(at),
-                    receiver,
-                ),
-            )
-            if inserted.rowcount == 0:
-                return False
-            record_exits(self, event, at)  # a passage stored is a confirmation owed, in one transaction
-            self._run(sql.CLOSE_GAP, (gate, seq))
-            if prev is not None:
-                self._run(sql.OPEN_GAP, (gate, prev, seq, self._time(at), gate, prev))
+        inserted = self._run(
+            sql.INSERT_EVENT,
+            (
+                self._id(event.event_id),
+                gate,
+                seq,
+                event.prev_seq,
+                self._text(event.kind),
+                self._time(event.at),
+                payload_json,
+                self._time(at),
+                receiver,
+            ),
+        )
+        if inserted.rowcount == 0:
+            return False
+        record_exits(self, event, at)  # a passage stored is a confirmation owed, in one transaction
+        self._run(sql.CLOSE_GAP, (gate, seq))
+        if prev is not None:
+            self._run(sql.OPEN_GAP, (gate, prev, seq, self._time(at), gate, prev))
         return True
 
     def store_telemetry(
