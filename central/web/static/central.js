@@ -129,10 +129,18 @@
     refreshing = setTimeout(() => { refreshing = null; showGates().catch(() => {}); }, 300);
   }
 
+  function linkState(key) {
+    const link = $("link");
+    link.hidden = false;
+    link.className = key === "live" ? "link-state" : "link-state off";
+    link.dataset.i18n = key;  // translated again when the language changes
+    link.textContent = t(key);
+  }
+
   function startLive() {
     if (live) return;
     live = new EventSource("/api/v1/live");
-    live.addEventListener("hello", () => { $("link").hidden = false; $("link").className = "link-state"; $("link").textContent = t("live"); });
+    live.addEventListener("hello", () => { linkState("live"); });
     live.addEventListener("events", (e) => {
       for (const ev of JSON.parse(e.data)) {
         const item = el("li", "", `${when(ev.at)} · ${ev.gate_id}${ev.lane_id ? " / " + ev.lane_id : ""} · #${ev.seq} ${ev.kind}`);
@@ -142,7 +150,7 @@
       refreshSoon();
     });
     live.addEventListener("presence", refreshSoon);
-    live.onerror = () => { $("link").className = "link-state off"; $("link").textContent = t("live_off"); };
+    live.onerror = () => { linkState("live_off"); };
   }
 
   // -- search and passage ---------------------------------------------------------------------------
@@ -186,7 +194,7 @@
     main.append(el("h2", "", t("passage", { tx: p.tx_id })), el("p", "muted", `${p.gate_id} / ${p.lane_id || "–"}`));
     main.append(el("div", `outcome ${p.outcome}`, t(p.outcome || "none")));
     const facts = el("div", "facts");
-    fact(facts, t("result"), p.result || "–");
+    fact(facts, t("result"), p.result ? t(`result_${p.result}`) : "–");
     fact(facts, t("declaration"), p.declaration_number || "–");
     fact(facts, t("weight"), p.weight_kg == null ? "–" : `${p.weight_kg} kg`);
     main.append(facts, el("div", "label", t("reasons")));
