@@ -19,6 +19,7 @@ from sync.client import MqttLink
 from sync.commands import AckStatus, Command, CommandAck, CommandJournal, claimed_id, verify
 from sync.config import SyncConfig
 from sync.contract import Rejected
+from sync.evidence_reply import EvidenceAsk, EvidenceSender
 from sync.ports import GateControl, StoreThread
 
 log = logging.getLogger("sync.command_handler")
@@ -43,6 +44,7 @@ class CommandHandler:
         status: Callable[[], dict[str, Any]],
         reload: Callable[[], None],
         clock: Callable[[], datetime],
+        evidence: EvidenceSender | None = None,
     ) -> None:
         self._config = config
         self._gate_id = gate_id
@@ -55,6 +57,7 @@ class CommandHandler:
         self._status = status
         self._reload = reload
         self._clock = clock
+        self._evidence = evidence
         self.counts: Counter[str] = Counter()
         self.answered = False  # the message in hand has had its ack
 
@@ -78,7 +81,10 @@ class CommandHandler:
         result = None
         if status == "accepted":
             try:
-                result = self._execute(command)
+                if command.name == "evidence":
+                    result = await self._send_evidence(command)
+                else:
+                    result = self._execute(command)
             except Exception as exc:  # the lane did not take it (its queue full, say): refused, on record
                 status, detail = "refused", f"the lane did not take it: {type(exc).__name__}: {exc}"[:500]
                 log.warning("command %s %s: %s", command.name, command.command_id, detail)
@@ -111,11 +117,27 @@ class CommandHandler:
             refusal = self._gate.open_refusal()
             if refusal is not None:
                 return "refused", f"the lane cannot open now: {refusal}"
+        if command.name == "evidence":
+            if self._evidence is None:
+                return "refused", "this gate serves no evidence images"
+            if not self._evidence.rate.admit():  # before any image is read: a flood costs an audit line
+                per_min = self._evidence.limits.per_minute
+                return "refused", f"rate limited: at most {per_min} evidence commands a minute, ask later"
         return "accepted", {
             "reload_clearances": "snapshot requested",
             "status_report": "status attached",
             "open_barrier": "barrier opening",
+            "evidence": "evidence images sent on the evidence topic",
         }[command.name]
+
+    async def _send_evidence(self, command: Command) -> dict[str, Any]:
+        """The images asked for, published one by one off the lane loop; what became of each."""
+        assert self._evidence is not None  # noqa: S101 (_decide refused the command otherwise)
+        ask = EvidenceAsk(command.command_id, command.transaction_id, command.sha256)
+        names = await self._evidence.wanted(ask)
+        if names is None:
+            return {"transaction": "unknown", "images": [], "unsent": 0}
+        return await self._evidence.send(ask, names)
 
     def _execute(self, command: Command) -> dict[str, Any] | None:
         if command.name == "status_report":

@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sync.contract import Rejected, decode_json, validation_detail
 
-CommandName = Literal["reload_clearances", "status_report", "open_barrier"]
+CommandName = Literal["reload_clearances", "status_report", "open_barrier", "evidence"]
+EVIDENCE_FIELDS = frozenset({"transaction_id", "sha256"})  # left out of the wire form of other commands
 AckStatus = Literal["accepted", "refused", "rejected", "duplicate"]
 
 
@@ -35,10 +36,31 @@ class Command(_Wire):
     gate_id: str = Field(
         description="The gate it is for: a command signed for one gate is refused by another."
     )
-    name: CommandName = Field(description="reload_clearances, status_report or open_barrier.")
+    name: CommandName = Field(description="reload_clearances, status_report, open_barrier or evidence.")
     issuer: str = Field(min_length=1, max_length=64, description="Who at central issued it (audited).")
     issued_at: AwareDatetime = Field(description="When issued; too old or too far ahead is refused.")
     reason: str = Field("", max_length=500, description="Why (audited).")
+    transaction_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,80}$",
+        description="evidence only: the transaction whose evidence images are wanted.",
+    )
+    sha256: tuple[str, ...] = Field(
+        (),
+        max_length=64,
+        description="evidence only: images wanted by SHA-256 (lower-case hex), besides the transaction's.",
+    )
+
+    @model_validator(mode="after")
+    def _evidence_arguments(self) -> Command:
+        if any(len(s) != 64 or s.strip("0123456789abcdef") for s in self.sha256):
+            raise ValueError("sha256: each item must be 64 lower-case hex digits")
+        asks = self.transaction_id is not None or bool(self.sha256)
+        if self.name == "evidence" and not asks:
+            raise ValueError("evidence: name a transaction_id or at least one sha256")
+        if self.name != "evidence" and asks:
+            raise ValueError(f"{self.name}: transaction_id and sha256 belong to evidence only")
+        return self
 
 
 class SignedCommand(_Wire):
@@ -61,7 +83,11 @@ class CommandAck(_Wire):
     )
     detail: str = Field(max_length=500)
     at: AwareDatetime
-    result: dict[str, Any] | None = Field(None, description="status_report: the gate's status.")
+    result: dict[str, Any] | None = Field(
+        None,
+        description="status_report: the gate's status; evidence: the images sent on ``evidence`` and "
+        "their states.",
+    )
 
 
 def signature(text: str, key: str) -> str:
@@ -69,8 +95,8 @@ def signature(text: str, key: str) -> str:
 
 
 def sign(command: Command, key: str) -> bytes:
-    """The wire form of a command (what central publishes)."""
-    text = command.model_dump_json()
+    """The wire form of a command (what central publishes); evidence's fields only on evidence."""
+    text = command.model_dump_json(exclude=None if command.name == "evidence" else set(EVIDENCE_FIELDS))
     return SignedCommand(command=text, hmac_sha256=signature(text, key)).model_dump_json().encode()
 
 
