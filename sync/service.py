@@ -29,6 +29,7 @@ from sync.command_handler import CommandHandler
 from sync.commands import CommandJournal
 from sync.config import SyncConfig
 from sync.contract import GateStatus, MessageRejected, Rejected, gate_topics
+from sync.evidence_reply import EvidenceLimits, EvidenceProvider, EvidenceSender
 from sync.health import OutboxWatch, read_figures, seconds_since, telemetry_sample
 from sync.outbox import Drainer, utc_now
 from sync.ports import GateControl, OutboxSource, StoreThread
@@ -56,6 +57,8 @@ class GateSync:
         gate: GateControl,
         event_fields: Mapping[str, Any] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        evidence: EvidenceProvider | None = None,
+        evidence_limits: EvidenceLimits | None = None,
     ) -> None:
         self.config = config
         self.gate_id = gate_id
@@ -108,6 +111,16 @@ class GateSync:
             status=self.status,
             reload=self._ask_for_snapshot,
             clock=clock,
+            evidence=None
+            if evidence is None
+            else EvidenceSender(
+                evidence,
+                evidence_limits or EvidenceLimits(),
+                gate_id=gate_id,
+                topics=self.topics,
+                link=self.link,
+                store=store,
+            ),
         )
         self._tasks: list[asyncio.Task[None]] = []
 
