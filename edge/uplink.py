@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from edge.declaration import Declaration
+from edge.evidence_provider import StoreEvidence
 from edge.store import Store
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
 from sync.commands import AckStatus, Command
@@ -137,6 +138,7 @@ class Uplink:
         lane_id: str | None = None,
         gate: GateControl | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        evidence_dir: Path | None = None,
     ) -> None:
         self.config = config
         self._disabled_stop = asyncio.Event()
@@ -153,6 +155,7 @@ class Uplink:
             gate=gate or NoLane(),
             event_fields={"lane_id": lane_id} if lane_id else {},
             clock=clock,
+            evidence=None if evidence_dir is None else StoreEvidence(store, evidence_dir),
         )
 
     @classmethod
@@ -162,7 +165,12 @@ class Uplink:
         if path is None:
             raise ValueError("the uplink needs the lane store on a file, not in memory")
         uplink = cls(
-            config, daemon.config.gate_id, path, lane_id=daemon.config.lane.lane_id, gate=DaemonLane(daemon)
+            config,
+            daemon.config.gate_id,
+            path,
+            lane_id=daemon.config.lane.lane_id,
+            gate=DaemonLane(daemon),
+            evidence_dir=daemon.evidence_dir,
         )
         daemon.add_listener(lambda _kind, _data: uplink.notify())
         return uplink
