@@ -14,6 +14,7 @@ from sync.clearances import ClearanceDelta, ClearanceSnapshot
 from sync.commands import Command, CommandAck, SignedCommand
 from sync.config import SyncConfig
 from sync.contract import EVENT_KINDS, EventEnvelope, GateStatus, MessageRejected, TelemetryBody
+from sync.evidence_reply import EvidenceImageMessage, EvidenceLimits
 from sync.feed_signature import FeedSignature
 
 _INTRO = """\
@@ -36,6 +37,7 @@ All topics of a gate sit under a prefix, by default `customs/v1/gates/{gate_id}/
 | `clearances` | central -> gate | 1 | no | | ClearanceSnapshot or ClearanceDelta, signed (FeedSignature) |
 | `commands` | central -> gate | 1 | no | message expiry: the command's max age | SignedCommand |
 | `commands/ack` | gate -> central | 1 | no | | CommandAck |
+| `evidence` | gate -> central | 1 | no | | EvidenceImageMessage, one per image (see *Evidence on demand*) |
 
 The gate connects with a persistent session (MQTT 5: clean start off, session expiry
 `broker.session_expiry_s`, default 7 days; MQTT 3.1.1: clean session off), so clearances and commands
@@ -176,6 +178,7 @@ reported in a `command.handled` event, and answered on `commands/ack`:
 | `status_report` | the ack's `result` holds the gate's lane and uplink status |
 | `reload_clearances` | the gate asks for a snapshot (`status`, `want_snapshot`) and re-applies it in full |
 | `open_barrier` | **refused** unless the gate's configuration sets `remote_open_allowed: true` |
+| `evidence` | the evidence images asked for are published on `evidence`; the ack's `result` lists them |
 
 Signing in Python:
 
@@ -186,6 +189,32 @@ text = json.dumps(command)  # the Command object below
 mac = hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
 message = {"command": text, "hmac_sha256": mac}
 ```
+
+## Evidence on demand
+
+The gate keeps each read's evidence JPEG by its SHA-256 and prunes them after `store.evidence_keep_days`;
+central holds only the SHA-256s the events name. The `evidence` command fetches the images: its Command
+carries `transaction_id` (the transaction's images, as the gate's record lists them) and/or `sha256`
+(a list of lower-case hex SHA-256s); these two members appear in an `evidence` command only, never in
+another. The gate answers with one EvidenceImageMessage per image on `evidence`, in order (`index` of
+`count`), then the ack on `commands/ack`, whose `result` is
+`{"topic", "images": [{"sha256", "state", "sent"}], "unsent"}`, or `{"transaction": "unknown", ...}` when
+it holds no such transaction. An image's `state`:
+
+| state | meaning |
+| --- | --- |
+| `held` | sent as kept (`jpeg_base64`; its SHA-256 matches) |
+| `downscaled` | larger than the cap: re-encoded smaller and sent (its SHA-256 no longer matches) |
+| `too_large` | larger than the cap even downscaled: not sent |
+| `not_held` | pruned, or never kept: not sent ("not held any more") |
+
+Limits at the gate (EvidenceLimits, defaults): an image at most {max_image_bytes} bytes
+(`max_image_bytes`), at most {max_images} images a command (`max_images`), at most {per_minute} evidence
+commands a minute (`per_minute`; beyond that the command is **refused** with `rate limited` before any image
+is read, and central should ask again later). The images are read and re-encoded off the lane's loop, in the
+uplink, one at a time, each acknowledged by the broker before the next is read. A gate without an
+evidence folder refuses the command. The broker's ACL gives each gate `pattern write
+customs/v1/gates/%u/evidence`.
 
 ## Security
 
@@ -247,13 +276,18 @@ _MODELS: tuple[type[BaseModel], ...] = (
     SignedCommand,
     Command,
     CommandAck,
+    EvidenceImageMessage,
     MessageRejected,
 )
 
 
 def render() -> str:
     kinds = "\n".join(f"* `{kind}`: {text}" for kind, text in EVENT_KINDS.items())
-    parts = [_INTRO.replace("{kinds}", kinds)]
+    limits = EvidenceLimits()
+    intro = _INTRO.replace("{kinds}", kinds)
+    for name in ("max_image_bytes", "max_images", "per_minute"):
+        intro = intro.replace("{" + name + "}", str(getattr(limits, name)))
+    parts = [intro]
     for model in _MODELS:
         schema = json.dumps(model.model_json_schema(), indent=2, sort_keys=True)
         doc = (model.__doc__ or "").strip().splitlines()[0]
