@@ -27,8 +27,10 @@ class _Unusable(Exception):
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
-    if not path.is_file():
+    if not path.exists():
         raise _Unusable(f"{path}: no such file")
+    if not path.is_file():
+        raise _Unusable(f"{path}: not a regular file (a folder, device or pipe is no store)")
     try:
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -69,7 +71,7 @@ def _summary(conn: sqlite3.Connection, path: Path) -> list[str]:
 def cmd_store_backup(args: argparse.Namespace) -> int:
     source = Path(args.db) if args.db else load_or_exit(args.config).store.path
     out = Path(args.out)
-    if out.exists():
+    if out.exists() or out.is_symlink():  # a dangling link too: nothing is written through it
         print(f"store backup: {out} already exists; a backup never overwrites a file", file=sys.stderr)
         return 1
     try:
@@ -77,9 +79,14 @@ def cmd_store_backup(args: argparse.Namespace) -> int:
     except _Unusable as exc:
         print(f"store backup: {exc}", file=sys.stderr)
         return 1
-    try:
+    try:  # O_EXCL: never through a symlink, never over a file that appeared since the check above
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)  # not world-readable, even briefly
-        os.close(fd)
+    except OSError as exc:
+        src.close()
+        print(f"store backup: cannot create {out}: {exc.strerror or exc}; nothing written", file=sys.stderr)
+        return 1
+    os.close(fd)
+    try:  # from here the file is this backup's own: a failure removes it
         with src, sqlite3.connect(out) as dst:
             src.backup(dst)
             lines = _summary(dst, out)

@@ -88,3 +88,34 @@ def test_check_says_a_store_from_a_newer_release_needs_that_release(tmp_path: Pa
         f"schema version: {LATEST_VERSION + 1} (newer than this release knows ({LATEST_VERSION}): "
         "only a newer release opens it)" in result.stdout
     )
+
+
+def test_backup_onto_a_dangling_link_or_into_a_missing_folder_writes_and_removes_nothing(
+    tmp_path: Path,
+) -> None:
+    with Store(tmp_path / "gate.db"):
+        pass
+    link = tmp_path / "backup.db"
+    link.symlink_to(tmp_path / "elsewhere.db")  # dangling: exists() says no, but it is someone's link
+    result = _cli("store", "backup", str(link), "--db", str(tmp_path / "gate.db"))
+    assert result.returncode == 1
+    assert "already exists; a backup never overwrites a file" in result.stderr
+    assert link.is_symlink()  # left as it was
+    assert not (tmp_path / "elsewhere.db").exists()
+    missing = tmp_path / "no-such-folder" / "backup.db"
+    result = _cli("store", "backup", str(missing), "--db", str(tmp_path / "gate.db"))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"store backup: cannot create {missing}: No such file or directory; nothing written"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_check_of_a_device_or_a_folder_says_it_is_no_regular_file(tmp_path: Path) -> None:
+    for path in ("/dev/zero", str(tmp_path)):
+        result = _cli("store", "check", path)
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            f"store check: {path}: not a regular file (a folder, device or pipe is no store)"
+        )
