@@ -6,11 +6,12 @@ instances share one database (SQLite on one machine, PostgreSQL across machines)
 unique, so an event the gate sent twice is stored once whichever instance receives each copy. Sequence gaps
 are found through each event's ``prev_seq``.
 
-paho's network thread does all the receiving and the database writes of an instance; the database
-connection is used by that thread only, and closed after it has stopped. A message is acknowledged to the
-broker only once it is stored, or recorded as rejected (central.rejections): while the database is out of
-reach the instance holds the message and tries again with backoff, and a message it never stored (it was
-stopped meanwhile) is delivered again.
+paho's network thread receives and hands each message to a bounded queue (central.ingest_batch); one writer
+thread stores them in batches, events of a batch in one transaction, and owns the database connection, which
+is closed after it has stopped. A message is acknowledged to the broker only once its batch committed, or it
+was recorded as rejected (central.rejections): a batch the database refuses is halved until the refused
+message stands alone; while the database is out of reach the writer holds the batch and tries again with
+backoff; a message never stored (the instance was stopped or killed meanwhile) is delivered again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -34,6 +37,7 @@ from pydantic import ValidationError
 from central.confirm_delivery import sender_for
 from central.confirmations import is_exit
 from central.feed import current_snapshot, next_message
+from central.ingest_batch import DEFAULT_BATCHES, BatchLimits, IngestQueue
 from central.rejections import Rejected, invalid
 from central.settings import CentralSettings, open_store
 from central.store import CentralStore, MessageUnstorable, StoreUnavailable
@@ -77,6 +81,15 @@ def _client(broker: BrokerConfig, client_id: str, clean: bool) -> mqtt.Client:
     return client
 
 
+@dataclass(frozen=True)
+class _Event:
+    """A received message that is a valid event, and its payload as the JSON text to store."""
+
+    message: mqtt.MQTTMessage
+    event: EventEnvelope
+    payload: str
+
+
 def _expiry(seconds: int) -> Properties:
     props = mqtt_properties(PacketTypes.PUBLISH)
     props.MessageExpiryInterval = seconds
@@ -86,17 +99,25 @@ def _expiry(seconds: int) -> Properties:
 class Central:
     """One central instance; :meth:`start` runs it on paho's thread until :meth:`stop`."""
 
-    def __init__(self, settings: CentralSettings, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: CentralSettings,
+        clock: Callable[[], datetime] = utc_now,
+        batches: BatchLimits = DEFAULT_BATCHES,
+    ) -> None:
         self.settings = settings
+        self.batches = batches
         self._clock = clock
         self._wild = gate_topics(settings.topic_prefix, "+")
         self._client = _client(settings.broker, settings.name, clean=settings.session_expiry_s == 0)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
-        self._store: CentralStore | None = None  # opened on paho's thread
+        self._store: CentralStore | None = None  # opened on the writer thread
         self.counts: Counter[str] = Counter()
         self._stopping = threading.Event()
+        self._queue: IngestQueue[mqtt.MQTTMessage] = IngestQueue(batches, self._stopping)
+        self._writer = threading.Thread(target=self._write, name=f"{settings.name}-writer", daemon=True)
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self._acks: dict[str, CommandAck] = {}
@@ -110,15 +131,19 @@ class Central:
         if broker.protocol == "5":
             props = mqtt_properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self.settings.session_expiry_s
+            props.ReceiveMaximum = self.batches.capacity  # unacknowledged at most: what the queue holds
             kwargs = {"clean_start": self.settings.session_expiry_s == 0, "properties": props}
+        self._writer.start()
         self._client.connect_async(broker.host, broker.port, broker.keepalive_s, **kwargs)
         self._client.loop_start()
         if self.confirmations is not None:
             self.confirmations.start()
 
     def stop(self) -> None:
-        self._stopping.set()  # ends a wait for the database on paho's thread
-        self._client.disconnect()
+        self._stopping.set()  # ends a wait for the database; the batch being stored is finished first
+        if self._writer.is_alive():
+            self._writer.join()
+        self._client.disconnect()  # what is still queued was never acknowledged: delivered again
         self._client.loop_stop()
         self._drop_store()
         if self.confirmations is not None:
@@ -161,28 +186,121 @@ class Central:
             self.subscribed.set()
 
     # -- receiving ----------------------------------------------------------------------------
-    def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        """Store a message (or record why not), waiting out a database outage; only then acknowledge it."""
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        """Queue the message for the writer, which acknowledges it once stored (waits while it is full)."""
+        self._queue.put(message)
+
+    def _write(self) -> None:
+        """The writer thread: store batch after batch until stopped; a bug in one batch does not end it."""
+        while not self._stopping.is_set():
+            batch = self._queue.take()
+            if not batch:
+                continue
+            try:
+                self._store_batch(batch)
+            except Exception:  # not acknowledged: the broker delivers the batch again
+                self.counts["writer_errors"] += 1
+                log.error("%s: writer failed on a batch; it goes on", self.settings.name, exc_info=True)
+
+    def _store_batch(self, batch: list[mqtt.MQTTMessage]) -> None:
+        """Handle a batch in arrival order: each run of events in one transaction, any other message by
+        itself; acknowledge each once done. Stopped during an outage: the rest stays unacknowledged."""
+        run: list[_Event] = []
+        for message in [*batch, None]:
+            parsed = None if message is None else self._as_event(message)
+            if parsed is not None:
+                run.append(parsed)
+                continue
+            if run:
+                if not self._store_events(run):
+                    return
+                self.counts["batches"] += 1
+                for item in run:
+                    self._client.ack(item.message.mid, item.message.qos)
+                run = []
+            if message is not None:
+                if not self._retrying(partial(self._process_one, message)):
+                    return
+                self._client.ack(message.mid, message.qos)
+
+    def _as_event(self, message: mqtt.MQTTMessage) -> _Event | None:
+        """The message as a valid event of its topic's gate; None: not an event, or one to reject (the
+        one-by-one path finds and records why)."""
+        gate = gate_id_of(self.settings.topic_prefix, message.topic)
+        raw = bytes(message.payload)
+        if gate is None or len(raw) > MAX_MESSAGE_BYTES:
+            return None
+        if message.topic != gate_topics(self.settings.topic_prefix, gate).events:
+            return None
+        try:
+            event = self._envelope(gate, raw)
+        except (ValueError, Rejected):  # pydantic's ValidationError is a ValueError
+            return None
+        return _Event(message, event, json.dumps(event.payload, sort_keys=True, separators=(",", ":")))
+
+    def _store_events(self, events: list[_Event]) -> bool:
+        """Store events in one transaction; a refused batch is halved until the refused message stands
+        alone and is rejected by itself. False: stopped while waiting for the database."""
+        stored = self._retrying(lambda: self._try_events(events))
+        if stored is None:
+            return False
+        if stored:
+            return True
+        if len(events) == 1:
+            return self._retrying(lambda: self._process_one(events[0].message)) is not None
+        half = len(events) // 2
+        return self._store_events(events[:half]) and self._store_events(events[half:])
+
+    def _try_events(self, events: list[_Event]) -> bool:
+        """True once stored; False if the database refused a value in the batch (StoreUnavailable: later)."""
+        try:
+            flags = self._db().store_events(
+                [(item.event, item.payload) for item in events], self.settings.name, self._clock()
+            )
+        except MessageUnstorable:
+            self.counts["batches_split"] += 1
+            return False
+        except StoreUnavailable:
+            raise
+        except Exception:  # a bug: split down to the message, which _process records as rejected
+            log.error("%s: failed storing a batch; splitting it", self.settings.name, exc_info=True)
+            self.counts["batches_split"] += 1
+            return False
+        new = sum(flags)
+        self.counts["stored"] += new
+        self.counts["duplicate"] += len(flags) - new
+        if self.confirmations is not None and any(
+            flag and is_exit(item.event) for flag, item in zip(flags, events, strict=True)
+        ):
+            self.confirmations.wake()
+        return True
+
+    def _process_one(self, message: mqtt.MQTTMessage) -> bool:
+        self._process(self._client, message)
+        return True
+
+    def _retrying(self, attempt: Callable[[], bool]) -> bool | None:
+        """``attempt``'s answer, waiting out a database outage with backoff; None: stopped meanwhile."""
         delay = STORE_RETRY_MIN_S
         down_since: float | None = None
         while True:
             try:
-                self._process(client, message)
+                answer = attempt()
                 break
             except StoreUnavailable as exc:
                 self._drop_store()  # a new connection on the next try
                 if down_since is None:
                     down_since = time.monotonic()
                     self.counts["store_outages"] += 1
-                    log.error("%s: %s; holding the message and retrying", self.settings.name, exc)
+                    log.error("%s: %s; holding the messages and retrying", self.settings.name, exc)
                 else:
                     log.debug("%s: still unavailable: %s", self.settings.name, exc)
                 if self._stopping.wait(delay):
-                    return  # not acknowledged: the broker delivers it again
+                    return None  # not acknowledged: the broker delivers them again
                 delay = min(delay * 2, STORE_RETRY_MAX_S)
         if down_since is not None:
             log.info("%s: database back after %.1f s", self.settings.name, time.monotonic() - down_since)
-        client.ack(message.mid, message.qos)
+        return answer
 
     def _process(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
         """Handle a message, or count, log and record why it cannot be stored; StoreUnavailable: try again."""
