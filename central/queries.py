@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import zip_longest
 from typing import Any
 
 from central.sql_store import SqlCentralStore
@@ -96,7 +97,7 @@ class LaneCounts:
             "passed_no_officer_share": None if share is None else round(share, 3),
             "held": self.held,
             "rejected": self.rejected,
-            "alarms": sorted((self.alarms or {}).items()),
+            "alarms": [[code, detail] for code, detail in sorted((self.alarms or {}).items())],
         }
 
 
@@ -270,11 +271,13 @@ class CentralQueries:
             "result": (ended or {}).get("result"),
             "declaration_number": (decision or {}).get("declaration_number"),
             "weight_kg": (decision or {}).get("weight_kg"),
-            "reasons": list(
-                zip(
-                    (decision or {}).get("reasons") or [], (decision or {}).get("details") or [], strict=False
+            # reasons[i] is explained by details[i] (English, for the record); an older record may lack them
+            "reasons": [
+                [code, detail]
+                for code, detail in zip_longest(
+                    (decision or {}).get("reasons") or [], (decision or {}).get("details") or [], fillvalue=""
                 )
-            ),
+            ],
             "reads": reads,
             "officer_actions": actions,
             "evidence": [
