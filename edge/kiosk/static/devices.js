@@ -43,6 +43,13 @@ function alarmItem(alarm) {
   return el("li", { class: "alarm", "data-code": alarm.code, title: alarm.detail }, el("strong", {}, words), el("small", {}, when));
 }
 
+// A sync alarm (outbox_backlog, inbound_restarted, ...) in the screen's language, its code as the tooltip.
+function syncAlarmItem(code) {
+  const key = "sync_alarm_" + code;
+  const words = S.t[key] !== undefined ? t(key) : `${t("sync_alarm_other")}: ${code}`;
+  return el("li", { class: "alarm", "data-code": code, title: code }, words);
+}
+
 function renderAlarms(view) {
   const list = $("lane-alarms");
   list.hidden = !view.alarms.length;
@@ -82,6 +89,8 @@ function renderHealth(view) {
     el("dt", {}, t("outbox_depth")), el("dd", {}, view.sync.outbox_depth),
     el("dt", {}, t("oldest_pending")), el("dd", {}, age(view.sync.oldest_pending_age_s)),
     el("dt", {}, t("last_clearance")), el("dd", {}, age(view.sync.last_clearance_age_s)),
-    el("dt", {}, t("sync_alarms")), el("dd", { class: view.sync.alarms.length ? "bad" : "" }, view.sync.alarms.join(", ") || t("none")),
+    el("dt", {}, t("sync_alarms")),
+    el("dd", { class: view.sync.alarms.length ? "bad" : "" },
+      view.sync.alarms.length ? el("ul", { class: "sync-alarms" }, ...view.sync.alarms.map(syncAlarmItem)) : t("none")),
   );
 }

@@ -10,6 +10,7 @@ const S = {
   events: null,
   tab: "live",
   dialog: null,
+  toast: null, // the words of the toast that shows now (a function: they follow a language switch)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -38,6 +39,7 @@ async function loadLanguage(lang) {
   document.title = t("title");
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   if (S.linkUp !== undefined) setLink(S.linkUp);
+  if (S.toast) $("toast").textContent = S.toast();
   render();
   if (S.tab === "history" && $("results").tBodies[0].rows.length) search();
 }
@@ -65,9 +67,14 @@ async function api(method, path, body) {
   return { ok: response.ok, status: response.status, data, retryAfter: response.headers.get("Retry-After") };
 }
 
+// A refusal in the screen's language: the server's `words` where it knows the sentence (its English
+// `detail` stays the record), and a 422 as "Invalid input" naming each field and what was wrong with it.
 function detailText(data) {
   if (!data || data.detail === undefined) return "";
-  return typeof data.detail === "string" ? data.detail : data.detail.map((d) => d.msg).join("; ");
+  if (data.words && data.words[S.lang]) return data.words[S.lang];
+  if (typeof data.detail === "string") return data.detail;
+  const fields = data.detail.map((d) => `${(d.loc || []).slice(1).join(".") || "body"} (${d.msg})`);
+  return `${t("refusal_invalid_input")}: ${fields.join("; ")}`;
 }
 
 // --- session ----------------------------------------------------------------------------------
@@ -298,6 +305,7 @@ function openDialog(action) {
   S.dialog = { action, txId: action === "manual_open" ? null : vehicle && vehicle.tx_id, reason: "" };
   $("dialog-title").textContent = t(action);
   $("dialog-error").textContent = "";
+  $("dialog-error").title = "";
   $("reason-text").value = "";
   $("correct-fields").hidden = action !== "correct";
   if (action === "correct" && vehicle) {
@@ -348,19 +356,26 @@ async function confirmDialog(event) {
   const result = await api("POST", ENDPOINT[dialog.action], body);
   if (result.ok) {
     closeDialog();
-    toast(`${t(dialog.action)}: ${t("done")}`, false);
+    toast(() => `${t(dialog.action)}: ${t("done")}`, false);
   } else {
     $("dialog-error").textContent = `${t("refused")}: ${detailText(result.data)}`;
+    $("dialog-error").title = typeof result.data?.detail === "string" ? result.data.detail : "";
   }
 }
 
-function toast(text, bad) {
+// A short confirmation floating over the bottom of the screen (it covers, never pushes, the evidence
+// strip); `say` gives its words, asked again when the officer switches language while it shows.
+function toast(say, bad) {
   const node = $("toast");
-  node.textContent = text;
+  S.toast = say;
+  node.textContent = say();
   node.classList.toggle("bad", bad);
   node.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (node.hidden = true), 4000);
+  toast.timer = setTimeout(() => {
+    node.hidden = true;
+    S.toast = null;
+  }, 4000);
 }
 
 // --- tabs and start ---------------------------------------------------------------------------
