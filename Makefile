@@ -76,7 +76,7 @@ demo: $(if $(wildcard $(STAMP)),$(STAMP),$(RUNTIME_STAMP))
 	$(BIN)/gate-edge demo --config config/demo.yaml
 
 screenshots: $(STAMP) system-deps
-	KIOSK_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/kiosk/test_browser.py tests/central/test_web_browser.py
+	KIOSK_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/kiosk/test_browser.py tests/kiosk/test_browser_history.py tests/central/test_web_browser.py
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
