@@ -77,6 +77,15 @@ def _events_after(last_id: int, queries: CentralQueries, _: Accounts) -> list[di
     return queries.events_after(last_id)
 
 
+@router.get("/users")
+async def users(
+    _: Annotated[StaffSession, Depends(reader(StaffRole.ADMIN))], ctx: Ctx
+) -> list[dict[str, Any]]:
+    """The staff accounts with their roles (admins); never a hash."""
+    accounts = await ctx.db(lambda _q, a: a.all())
+    return [{"name": a.name, "role": a.role, "disabled": a.disabled} for a in accounts]
+
+
 @router.get("/live", response_class=StreamingResponse)
 async def live(session: Annotated[StaffSession, Depends(current_session)], ctx: Ctx) -> StreamingResponse:
     """Server-sent events: new events as they are stored, and ``presence`` when a gate comes or goes."""

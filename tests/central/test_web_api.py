@@ -64,7 +64,7 @@ def test_every_read_needs_a_login_and_logout_needs_the_sessions_csrf_token(scree
     assert "https://" not in page.text  # no CDN: everything from this origin
 
 
-def test_only_supervisors_and_admins_read_the_audit_which_records_logins_and_failures(screen: Screen) -> None:
+def test_only_supervisors_and_admins_read_the_audit_and_only_admins_the_accounts(screen: Screen) -> None:
     screen.client().post("/api/v1/login", json={"name": "sam", "password": "not-his-pass"})
     viewer = screen.client("vera")
     assert viewer.get("/api/v1/audit").status_code == 403
@@ -74,7 +74,15 @@ def test_only_supervisors_and_admins_read_the_audit_which_records_logins_and_fai
     assert ("sam", "login.failed") in actions
     assert ("vera", "login") in actions
     assert all("pass" not in line["detail"] for line in trail)
-    assert screen.client("ada").get("/api/v1/audit").status_code == 200
+    admin = screen.client("ada")
+    assert admin.get("/api/v1/audit").status_code == 200
+    assert screen.client("sam").get("/api/v1/users").status_code == 403
+    accounts = admin.get("/api/v1/users").json()
+    assert accounts == [
+        {"name": "ada", "role": "admin", "disabled": False},
+        {"name": "sam", "role": "supervisor", "disabled": False},
+        {"name": "vera", "role": "viewer", "disabled": False},
+    ]
 
 
 @pytest.mark.parametrize(
