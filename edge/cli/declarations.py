@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
+import stat
 import sys
 from pathlib import Path
 
@@ -38,17 +40,40 @@ Any error is named by its key path (declarations[3].containers[1].number: check 
 nothing of the file is imported. docs/declarations.md has the whole format."""
 
 
+#: A spreadsheet's or Notepad's "UTF-8" export starts with this mark; it is no part of the JSON.
+_BOM = b"\xef\xbb\xbf"
+
+
+class _NotAFile(Exception):
+    """The path names a pipe, device or folder: reading it could block forever or never end."""
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's first MAX_IMPORT_BYTES + 1 bytes; a FIFO is opened without waiting for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotAFile("not a regular file (a pipe, device or folder); give the declarations file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read(MAX_IMPORT_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
 def cmd_declarations_import(args: argparse.Namespace) -> int:
     from edge.declaration_file import check_file
     from sync.contract import Rejected, decode_json
 
     config = load_or_exit(args.config)
     try:
-        with Path(args.file).open("rb") as file:
-            raw = file.read(MAX_IMPORT_BYTES + 1)
-        data = decode_json(raw, MAX_IMPORT_BYTES)  # bounded: size, digits, depth, surrogates, duplicate keys
+        raw = _read_bounded(Path(args.file))
+        data = decode_json(raw.removeprefix(_BOM), MAX_IMPORT_BYTES)  # bounded: size, digits, depth, keys
     except OSError as exc:
         print(f"{args.file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except _NotAFile as exc:
+        print(f"{args.file}: cannot read: {exc}", file=sys.stderr)
         return 1
     except Rejected as exc:
         print(f"{args.file}: cannot read: {exc}", file=sys.stderr)

@@ -4,6 +4,7 @@ nothing, and says which store it tried when there is none."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,23 @@ def test_help_documents_the_file_format() -> None:
         assert f"\n  {field} " in result.stdout
     assert "check digit 7, expected 0" in result.stdout
     assert '"valid_until": "2025-03-08T00:00:00+07:00"' in result.stdout
+
+
+def test_a_pipe_a_device_or_a_folder_is_refused_at_once_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    config = str(_config_file(tmp_path))
+    fifo = tmp_path / "decls.json"
+    os.mkfifo(fifo)  # nobody writes: opening it for reading used to wait forever
+    for path in (str(fifo), "/dev/zero", str(tmp_path)):
+        result = _cli("declarations", "import", path, "--config", config)
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            f"{path}: cannot read: not a regular file (a pipe, device or folder); give the declarations file"
+        )
+
+
+def test_a_file_saved_with_a_utf8_byte_order_mark_imports(tmp_path: Path) -> None:
+    file = tmp_path / "decls.json"
+    file.write_bytes(b"\xef\xbb\xbf" + json.dumps([_entry("1")]).encode())  # Excel's and Notepad's UTF-8
+    result = _cli("declarations", "import", str(file), "--config", str(_config_file(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert _stored(tmp_path) == 1
