@@ -120,6 +120,11 @@ def test_the_wheel_carries_kiosk_assets_config_examples_units_and_the_deploy_gui
         "edge/demo/runner.py",
         "devices/sim/lane_controller.py",
         "pacing/backoff.py",
+        "webauth/sessions.py",
+        "central/web/static/index.html",
+        "central/web/static/central.js",
+        "central/web/static/words.js",
+        "central/web/static/central.css",
     }
     # The plate reader a fresh install runs offline, with its licence and provenance beside it.
     expected |= {
