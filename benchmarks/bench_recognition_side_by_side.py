@@ -11,8 +11,8 @@ image whose read differs between settings is named.
     python benchmarks/bench_recognition_side_by_side.py --dataset ../shared/datasets/plates-openalpr/eu \
         --kind plate --grammar generic
 
-Settings: `unpacked` (each crop padded alone to the model's 320 px, as before) and `packed` (narrow crops
-share an input row: vision/read.py). Prints JSON lines {"bench": "recognition", ...}.
+Settings: `unpacked` (each crop padded alone to the model's 320 px, as before) and `packed` (narrow
+container crops share an input row: vision/read.py). Prints JSON lines {"bench": "recognition", ...}.
 """
 
 from __future__ import annotations

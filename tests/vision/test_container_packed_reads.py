@@ -1,6 +1,6 @@
-"""Narrow crops packed into shared input rows of the real PP-OCR recognizer (vision/read.py): each crop
-read as it is read alone, in its own place, for fewer of the model's input pixels; container frames of
-every painted layout read alike either way."""
+"""Narrow container crops packed into shared input rows of the real PP-OCR recognizer (vision/read.py):
+each crop read as it is read alone, in its own place, for fewer of the model's input pixels; container
+frames of every painted layout read alike either way; plate crops (grey padding) still read alone."""
 
 from __future__ import annotations
 
@@ -67,12 +67,10 @@ def _crops() -> list[Image]:
     ]
 
 
-@pytest.mark.parametrize("background_pad", [False, True])
-def test_packed_crops_read_as_each_read_alone_for_fewer_input_pixels(
-    recognizer: Recognizer, background_pad: bool
-) -> None:
-    crops = _crops()
-    reader = recognizer.reader
+def _packed_and_alone(
+    reader: TextReader, crops: list[Image], background_pad: bool
+) -> tuple[list, list, int, int]:
+    """The reads of `crops` packed and alone, and the model's input columns each took."""
     count = ColumnCount(reader)
     try:
         packed = reader.read(crops, background_pad=background_pad)
@@ -82,6 +80,14 @@ def test_packed_crops_read_as_each_read_alone_for_fewer_input_pixels(
     finally:
         reader.pack = True
         count.close()
+    return packed, alone, packed_columns, count.columns - packed_columns
+
+
+def test_packed_container_crops_read_as_each_read_alone_for_fewer_input_pixels(
+    recognizer: Recognizer,
+) -> None:
+    crops = _crops()
+    packed, alone, packed_columns, alone_columns = _packed_and_alone(recognizer.reader, crops, True)
     assert [r.text for r in packed] == [r.text for r in alone]
     assert packed[0].text == "MSKU3866036"
     assert packed[2].text == "51C12345"
@@ -89,7 +95,14 @@ def test_packed_crops_read_as_each_read_alone_for_fewer_input_pixels(
     assert packed[7].text == ""  # too small to read, in its place
     sureness = [(a.confidence, b.confidence) for a, b in zip(packed, alone, strict=True)]
     assert all(abs(a - b) < 0.1 for a, b in sureness), sureness
-    assert packed_columns <= (count.columns - packed_columns) * 0.8
+    assert packed_columns <= alone_columns * 0.8
+
+
+def test_plate_crops_are_read_alone(recognizer: Recognizer) -> None:
+    # Grey padding: a plate crop is read alone, as before packing (vito lost valid reads packed).
+    packed, alone, packed_columns, alone_columns = _packed_and_alone(recognizer.reader, _crops(), False)
+    assert packed_columns == alone_columns
+    assert [(r.text, r.probs) for r in packed] == [(r.text, r.probs) for r in alone]
 
 
 def test_each_packed_crop_keeps_its_own_time_steps(recognizer: Recognizer) -> None:
@@ -100,7 +113,7 @@ def test_each_packed_crop_keeps_its_own_time_steps(recognizer: Recognizer) -> No
         render_plate("7", height=48),
         render_plate("3866036", height=40),
     ]
-    reads = recognizer.reader.read(crops)
+    reads = recognizer.reader.read(crops, background_pad=True)
     assert [r.text for r in reads] == ["MSKU", "7", "3866036"]
     assert all(r.steps is not None and len(r.steps) >= len(r.text) for r in reads)
 
