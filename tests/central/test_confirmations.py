@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from central.confirm_delivery import classify, signed_headers
 from central.confirm_settings import ConfirmationSettings
 from central.confirmations import ExitConfirmation, confirmations_of, json_schema
+from central.store_sqlite import SqliteCentralStore
 from sync.contract import EventEnvelope, encode_event
 from sync.signing_keys import verify_signature, write_private_key
 from tests.central.confirm_events import AT, ended, owed
@@ -163,3 +165,42 @@ def test_run_names_the_bad_confirmation_option_without_a_traceback(tmp_path: Pat
     assert "--confirm-timeout: Input should be greater than 0" in wrong.stderr
     assert "Traceback" not in unsigned.stderr + plain.stderr + wrong.stderr
     assert not db.exists()  # refused before any database was made
+
+
+def test_the_listing_tells_per_declaration_what_has_exited_and_never_creates_a_database(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "central.db"
+    store = SqliteCentralStore(db)
+    for seq, exits in enumerate(
+        ([("D1", "MSCU1234565")], [("D1", "TGHU0000001"), ("D2", "")], [("D3", "")]), start=1
+    ):
+        assert store.store_event(envelope(ended(seq, exits)), "{}", "central-1", AT)
+    store.close()
+    listed = run_module("central", "confirmations", "--db", str(db), "--declaration", "D1", "--json")
+    assert listed.returncode == 0, listed.stderr
+    shown = json.loads(listed.stdout)
+    passages = sorted(r["body"]["containers"] for r in shown["confirmations"])  # two trucks of D1
+    assert passages == [["MSCU1234565"], ["TGHU0000001"]]
+    assert shown["counts"] == {"pending": 4, "delivered": 0, "rejected": 0}
+    missing = run_module("central", "confirmations", "--db", str(tmp_path / "nope.db"))
+    assert missing.returncode == 1
+    assert "no such database" in missing.stderr
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_a_database_from_before_confirmations_is_said_so_and_gets_the_table_when_central_opens_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "central.db"
+    SqliteCentralStore(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE confirmations")
+    conn.close()
+    old = run_module("central", "confirmations", "--db", str(db))
+    assert old.returncode == 1
+    assert "cannot read the confirmations" in old.stderr
+    assert "gets their table when `gate-central run` next opens it" in old.stderr
+    assert "Traceback" not in old.stderr
+    SqliteCentralStore(db, mode="open").close()  # as `gate-central run` opens it
+    assert run_module("central", "confirmations", "--db", str(db)).returncode == 0

@@ -261,3 +261,22 @@ def test_central_killed_mid_delivery_sends_everything_after_it_restarts(
             proc.stdout.close()
     assert receiver.seen.changed_bodies == []
     assert receiver.seen.refused == []
+
+
+def test_two_instances_on_one_database_never_send_one_confirmation_twice(
+    broker: Mosquitto,
+    database: Database,
+    receiver: ConfirmationReceiver,
+    centrals: Callable[..., Central],
+) -> None:
+    first, second = centrals("central-a"), centrals("central-b")
+    gate = Observer(broker)
+    assert gate.wait_ready()
+    _, expected = publish_exits(gate, 1, 30)
+    gate.close()
+    wait_for(lambda: receiver.delivered_ids() == expected, 20, "every confirmation delivered")
+    assert sorted(receiver.seen.attempts) == sorted(expected)  # each claimed and sent by one instance, once
+    assert first.confirmations is not None
+    assert second.confirmations is not None
+    assert first.confirmations.delivered + second.confirmations.delivered == len(expected)
+    wait_for(lambda: states(database) == {"delivered": len(expected)}, 10, "all marked delivered")
