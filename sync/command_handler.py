@@ -134,10 +134,8 @@ class CommandHandler:
         """The images asked for, published one by one off the lane loop; what became of each."""
         assert self._evidence is not None  # noqa: S101 (_decide refused the command otherwise)
         ask = EvidenceAsk(command.command_id, command.transaction_id, command.sha256)
-        names = await self._evidence.wanted(ask)
-        if names is None:
-            return {"transaction": "unknown", "images": [], "unsent": 0}
-        return await self._evidence.send(ask, names)
+        names, known = await self._evidence.wanted(ask)
+        return await self._evidence.send(ask, names, known)
 
     def _execute(self, command: Command) -> dict[str, Any] | None:
         if command.name == "status_report":

@@ -198,8 +198,9 @@ carries `transaction_id` (the transaction's images, as the gate's record lists t
 (a list of lower-case hex SHA-256s); these two members appear in an `evidence` command only, never in
 another. The gate answers with one EvidenceImageMessage per image on `evidence`, in order (`index` of
 `count`), then the ack on `commands/ack`, whose `result` is
-`{"topic", "images": [{"sha256", "state", "sent"}], "unsent"}`, or `{"transaction": "unknown", ...}` when
-it holds no such transaction. An image's `state`:
+`{"topic", "transaction", "images": [{"sha256", "state", "sent"}], "unsent"}`; `transaction` is `known`,
+`unknown` (the gate holds no such transaction: only the SHA-256s named are answered) or null (none named).
+An image's `state`:
 
 | state | meaning |
 | --- | --- |

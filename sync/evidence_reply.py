@@ -144,18 +144,18 @@ class EvidenceSender:
         self._link = link
         self._store = store
 
-    async def wanted(self, ask: EvidenceAsk) -> list[str] | None:
-        """The SHA-256s to send (the transaction's, then those named), capped; None: no such transaction."""
+    async def wanted(self, ask: EvidenceAsk) -> tuple[list[str], bool]:
+        """The SHA-256s to send (the transaction's, then those named), capped; and whether the tx is known."""
         names = list(ask.sha256)
+        known = True
         if ask.transaction_id is not None:
             tx_id = ask.transaction_id
             found = await self._store.call(lambda: self._provider.images_of(tx_id))
-            if found is None:
-                return None
-            names = found + names
-        return list(dict.fromkeys(names))[: self.limits.max_images]
+            known = found is not None
+            names = (found or []) + names
+        return list(dict.fromkeys(names))[: self.limits.max_images], known
 
-    async def send(self, ask: EvidenceAsk, names: list[str]) -> dict[str, Any]:
+    async def send(self, ask: EvidenceAsk, names: list[str], known: bool = True) -> dict[str, Any]:
         """Publish one message per image; the summary the command's ack carries."""
         states: list[dict[str, Any]] = []
         unsent = 0
@@ -175,4 +175,5 @@ class EvidenceSender:
             sent = await self._link.publish_confirmed(self._topic, message.model_dump_json().encode())
             unsent += not sent
             states.append({"sha256": sha, "state": got.state, "sent": sent})
-        return {"topic": self._topic, "images": states, "unsent": unsent}
+        transaction = None if ask.transaction_id is None else ("known" if known else "unknown")
+        return {"topic": self._topic, "transaction": transaction, "images": states, "unsent": unsent}

@@ -1,0 +1,313 @@
+"""Evidence on demand through a real Mosquitto: a real gate uplink with its store and evidence folder
+answers central's evidence desk; held, downscaled, too large and pruned images; a flood of commands is
+rate-limited and does not hold up the gate's loop; the screen's route, its CSRF, the gate offline, the images.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from fastapi import FastAPI
+
+from central.evidence import EvidenceDesk
+from central.receiver import Central
+from central.settings import open_store
+from central.web.serve import ScreenServer
+from central.web.settings import WebSettings
+from edge.evidence import prune_evidence
+from edge.store import Store
+from edge.store.transactions import EvidenceImage
+from edge.uplink import Uplink
+from sync.commands import Command, sign
+from sync.config import SyncConfig
+from sync.contract import gate_topics
+from sync.evidence_reply import EvidenceImageMessage, EvidenceLimits, evidence_topic
+from tests.central.screen_gates import FakeGate, add_staff, free_port, read
+from tests.sync.broker import Mosquitto
+from tests.sync.conftest import broker_config, trusted
+from tests.sync.observer import Observer
+from tests.waiting import poll_until
+
+PREFIX = "customs/v1/gates/{gate_id}/"
+KEY = "0123456789abcdef0123456789abcdef"
+FAST = {"backoff_initial_s": 0.05, "backoff_max_s": 0.3, "idle_poll_s": 0.05, "telemetry_period_s": 3600}
+CAP = EvidenceLimits().max_image_bytes
+until = poll_until(every_s=0.02, timeout=10.0)
+
+
+def jpeg(width: int, height: int, noise: bool, quality: int = 95) -> bytes:
+    """A real JPEG: a smooth gradient (small) or noise (large at high quality)."""
+    if noise:
+        pixels = np.random.default_rng(7).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    else:
+        row = np.linspace(0, 255, width, dtype=np.uint8)
+        pixels = np.dstack([np.tile(row, (height, 1))] * 3)
+    ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return bytes(encoded.tobytes())
+
+
+def keep(folder: Path, data: bytes) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    sha = hashlib.sha256(data).hexdigest()
+    (folder / f"{sha}.jpg").write_bytes(data)
+    return sha
+
+
+class GateImages:
+    """Tx-1's four images at the gate: a small one, a large photo, a large unreadable file, a pruned one."""
+
+    def __init__(self, folder: Path, store: Store) -> None:
+        self.small_bytes = jpeg(64, 48, noise=False)
+        self.large_bytes = jpeg(1000, 800, noise=True)
+        assert len(self.large_bytes) > CAP
+        self.small = keep(folder, self.small_bytes)
+        self.large = keep(folder, self.large_bytes)
+        self.broken = keep(folder, os.urandom(CAP + 1024))  # not a JPEG: cannot be downscaled
+        self.pruned = keep(folder, jpeg(32, 32, noise=False, quality=50))
+        old = time.time() - 40 * 86400
+        os.utime(folder / f"{self.pruned}.jpg", (old, old))
+        assert prune_evidence(folder, 30 * 86400) == 1  # the gate's own pruning: kept 30 days
+        store.transactions.start("tx-1", "lane-1", datetime.now(UTC))
+        store.transactions.update_identification(
+            "tx-1",
+            datetime.now(UTC),
+            evidence=[
+                EvidenceImage("plate", "51C12345", self.small),
+                EvidenceImage("container", "MSKU1234565", self.large),
+                EvidenceImage("container", "TGHU7654321", self.broken),
+                EvidenceImage("plate", "51C12345", self.pruned),
+            ],
+        )
+
+
+def gate_config(broker: Mosquitto) -> SyncConfig:
+    settings = {
+        "broker": {"host": broker.host, "port": broker.port},
+        **FAST,
+        "clearance_keys": trusted(),
+        "command_key": KEY,
+    }
+    return SyncConfig.model_validate(settings)
+
+
+@asynccontextmanager
+async def gate_running(uplink: Uplink) -> AsyncIterator[Uplink]:
+    task = asyncio.create_task(uplink.run())
+    try:
+        await asyncio.wait_for(uplink.sync.link.wait_connected(), 5)
+        yield uplink
+    finally:
+        await uplink.stop()
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, broker: Mosquitto) -> Iterator[EvidenceDesk]:
+    desk = EvidenceDesk(broker_config(broker), PREFIX, {"g1": KEY}, tmp_path / "central-evidence")
+    desk.start()
+    assert desk.connected.wait(5)
+    time.sleep(0.2)  # its subscriptions
+    yield desk
+    desk.stop()
+
+
+async def test_central_receives_held_and_downscaled_images_and_hears_which_are_too_large_or_not_held(
+    tmp_path: Path, broker: Mosquitto, desk: EvidenceDesk
+) -> None:
+    db, folder = tmp_path / "gate.db", tmp_path / "gate-evidence"
+    with Store(db) as store:
+        images = GateImages(folder, store)
+        async with gate_running(Uplink(gate_config(broker), "g1", db, evidence_dir=folder)):
+            answer = await asyncio.to_thread(desk.request, "g1", "vera", transaction_id="tx-1")
+            unknown = await asyncio.to_thread(
+                desk.request, "g1", "vera", transaction_id="tx-none", sha256=(images.small,)
+            )
+    assert answer.status == "accepted"
+    states = {i["sha256"]: i["state"] for i in answer.images}
+    assert states == {
+        images.small: "held",
+        images.large: "downscaled",
+        images.broken: "too_large",
+        images.pruned: "not_held",
+    }
+    small = desk.image_path("g1", images.small)
+    assert small is not None
+    assert small.read_bytes() == images.small_bytes
+    large = desk.image_path("g1", images.large)
+    assert large is not None
+    assert len(large.read_bytes()) <= CAP
+    decoded = cv2.imdecode(np.frombuffer(large.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    assert decoded is not None
+    assert decoded.shape[1] <= 1000
+    assert desk.image_path("g1", images.broken) is None
+    assert desk.image_path("g1", images.pruned) is None
+    urls = {i["sha256"]: i["url"] for i in answer.images}
+    assert urls[images.small] == f"/api/v1/evidence/g1/{images.small}.jpg"
+    assert urls[images.pruned] is None
+    # A transaction the gate does not hold: said so, and the images named are still answered.
+    assert unknown.transaction_known is False
+    assert [(i["sha256"], i["state"]) for i in unknown.images] == [(images.small, "held")]
+    with Store(db) as store:
+        actions = [r.action for r in store.audit.records()]
+    assert actions.count("command.evidence") == 2
+
+
+def test_a_gate_that_does_not_answer_is_reported_as_such_within_the_timeout(desk: EvidenceDesk) -> None:
+    started = time.monotonic()
+    answer = desk.request("g1", "vera", transaction_id="tx-1", timeout_s=1.0)
+    assert answer.status == "no_answer"
+    assert "ask again later" in answer.detail
+    assert time.monotonic() - started < 5
+
+
+def evidence_command(tx: str) -> bytes:
+    command = Command(
+        command_id=uuid.uuid4(),
+        gate_id="g1",
+        name="evidence",
+        issuer="flood",
+        issued_at=datetime.now(UTC),
+        transaction_id=tx,
+    )
+    return sign(command, KEY)
+
+
+async def test_a_flood_of_evidence_commands_is_rate_limited_and_does_not_hold_up_the_gate(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    db, folder = tmp_path / "gate.db", tmp_path / "gate-evidence"
+    topics = gate_topics(PREFIX, "g1")
+    watcher = Observer(broker, topics.commands_ack, evidence_topic(topics))
+    assert watcher.wait_ready()
+    per_minute = EvidenceLimits().per_minute
+    lags: list[float] = []
+
+    async def ticker() -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - before - 0.01)
+
+    with Store(db) as store:
+        GateImages(folder, store)
+        uplink = Uplink(gate_config(broker), "g1", db, evidence_dir=folder)
+        async with gate_running(uplink):
+            tick = asyncio.create_task(ticker())
+            flood = 30
+            started = time.monotonic()
+            for _ in range(flood):
+                await asyncio.to_thread(watcher.publish, topics.commands, evidence_command("tx-1"))
+            await until(lambda: len(watcher.on(topics.commands_ack)) >= flood, what="every command answered")
+            took = time.monotonic() - started
+            tick.cancel()
+            acks = [m.json() for m in watcher.on(topics.commands_ack)]
+            assert uplink.inbound_alive()
+    statuses = [a["status"] for a in acks]
+    assert statuses.count("accepted") == per_minute
+    refused = [a for a in acks if a["status"] == "refused"]
+    assert len(refused) == flood - per_minute
+    assert all("rate limited" in a["detail"] for a in refused)
+    images = [EvidenceImageMessage.model_validate_json(m.payload) for m in watcher.on(evidence_topic(topics))]
+    assert len(images) == per_minute * 4  # only the admitted commands read and sent images
+    assert all(len(m.payload) < CAP * 4 // 3 + 4096 for m in watcher.on(evidence_topic(topics)))
+    assert took < 20, f"the flood took {took:.1f} s"
+    assert max(lags) < 0.5, f"the gate's loop was held up {max(lags):.3f} s"
+    watcher.close()
+
+
+@pytest.fixture
+def screen(
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central], desk: EvidenceDesk
+) -> Iterator[tuple[str, Central]]:
+    central = start_central()
+    db = tmp_path / "central.db"
+    store = open_store(db_path=db)
+    try:
+        add_staff(store)
+    finally:
+        store.close()
+    port = free_port()
+    server = ScreenServer(lambda: open_store(db_path=db, mode="open"), WebSettings(port=port))
+    app = server._server.config.app
+    assert isinstance(app, FastAPI)
+    app.state.evidence_desk = desk  # what `gate-central run` would wire
+    server.start()
+    yield f"http://127.0.0.1:{port}", central
+    server.stop()
+
+
+def login(url: str, name: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=30)
+    answer = client.post("/api/v1/login", json={"name": name, "password": password})
+    assert answer.status_code == 200
+    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+    return client
+
+
+async def test_the_screen_asks_the_gate_shows_its_images_and_says_when_the_gate_is_offline(
+    tmp_path: Path, broker: Mosquitto, screen: tuple[str, Central]
+) -> None:
+    url, central = screen
+    db, folder = tmp_path / "gate.db", tmp_path / "gate-evidence"
+    fake = FakeGate(Observer(broker), "g1", datetime.now(UTC))
+    assert fake.observer.wait_ready()
+    with Store(db) as store:
+        images = GateImages(folder, store)
+    fake.event("transaction.started", tx_id="tx-1")
+    fake.event(
+        "transaction.decision",
+        tx_id="tx-1",
+        identification={"plate": read("51C12345", sha=images.small), "containers": []},
+        outcome="PASS",
+        reasons=[],
+        details=[],
+        reads=[],
+    )
+    await until(lambda: central.counts["stored"] >= 2, what="the passage at central")
+    vera = await asyncio.to_thread(login, url, "vera", "viewer-pass-1")
+    path = "/api/v1/passages/g1/tx-1/evidence"
+
+    async with gate_running(Uplink(gate_config(broker), "g1", db, evidence_dir=folder)):
+        await until(lambda: central.counts["status"] >= 1, what="the gate online at central")
+        no_csrf = await asyncio.to_thread(vera.post, path, headers={"X-CSRF-Token": "wrong"})
+        assert no_csrf.status_code == 403
+        answer = await asyncio.to_thread(vera.post, path)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        assert body["status"] == "accepted"
+        assert body["en"]
+        assert body["vi"]
+        states = {i["sha256"]: i["state"] for i in body["images"]}
+        assert states[images.pruned] == "not_held"
+        shown = await asyncio.to_thread(vera.get, f"/api/v1/evidence/g1/{images.small}.jpg")
+        assert shown.status_code == 200
+        assert shown.headers["content-type"] == "image/jpeg"
+        assert shown.content == images.small_bytes
+    anonymous = httpx.Client(base_url=url, timeout=10)
+    assert anonymous.get(f"/api/v1/evidence/g1/{images.small}.jpg").status_code == 401
+    assert vera.get("/api/v1/evidence/g1/..%2F..%2Fetc%2Fpasswd.jpg").status_code == 404
+
+    # The gate has left (its retained offline status): not asked, told to try later, in both languages.
+    await until(lambda: central.counts["status"] >= 2, what="the gate offline at central")
+    offline = await asyncio.to_thread(vera.post, path)
+    assert offline.status_code == 503
+    assert offline.json()["words"] == "offline"
+    assert "thử lại sau" in offline.json()["vi"]
+    assert "Try again later" in offline.json()["en"]
+    audit = await asyncio.to_thread(login, url, "sam", "super-pass-1")
+    trail = audit.get("/api/v1/audit").json()
+    assert ("vera", "evidence.request", "g1/tx-1") in [(t["actor"], t["action"], t["subject"]) for t in trail]
