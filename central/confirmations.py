@@ -21,7 +21,7 @@ import uuid
 from datetime import UTC
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sync.contract import EventEnvelope
 from sync.feed_signature import canonical_json
@@ -45,6 +45,12 @@ class _ExitPayload(BaseModel):
     tx_id: str | None = None
     lane_id: str | None = None
     plate: str | None = None
+
+    @field_validator("tx_id", "lane_id", "plate", mode="before")
+    @classmethod
+    def _text_or_none(cls, value: Any) -> str | None:
+        """A description the gate got wrong is left out; it must not cost customs the confirmation."""
+        return value if isinstance(value, str) and value else None
 
 
 class ExitConfirmation(BaseModel):

@@ -51,6 +51,20 @@ def test_an_unconfirmed_passage_is_confirmed_and_says_so() -> None:
     assert (made.result, made.plate, made.containers) == ("unconfirmed", None, [])
 
 
+def test_a_malformed_description_is_left_out_but_the_exit_is_still_confirmed() -> None:
+    raw = encode_event(
+        event_id=str(uuid.uuid4()),
+        gate_id="g1",
+        seq=4,
+        prev_seq=3,
+        kind="transaction.ended",
+        at=AT,
+        payload={"result": "passed", "exits": [["D1", ""]], "plate": 51, "tx_id": ["x"]},
+    )
+    [made] = confirmations_of(envelope(raw))
+    assert (made.declaration_number, made.plate, made.tx_id, made.lane_id) == ("D1", None, None, None)
+
+
 @pytest.mark.parametrize(
     "raw",
     [
