@@ -16,12 +16,18 @@ from uuid import UUID
 
 from central import confirmation_sql, sql
 from central.confirmation_store import record_exits
+from central.confirmations import is_exit
 from central.report import build_report
 from central.store import FeedStep, T
 from sync.contract import EventEnvelope
 
 SCHEMA_LOCK = "gate-edge-central:schema"
 DETAIL_CHARS = 500
+
+
+def _prev(event: EventEnvelope) -> int | None:
+    """The seq the event says came before it; seq starts at 1, so a prev_seq below 1 names no event."""
+    return event.prev_seq if event.prev_seq is not None and event.prev_seq >= 1 else None
 
 
 @dataclass(frozen=True)
@@ -77,43 +83,64 @@ class SqlCentralStore(ABC):
     ) -> list[bool]:
         """Store a batch in one transaction; each flag says whether that event was new (in given order).
 
-        Gates are locked in sorted order (two instances cannot deadlock) and each gate's events are
-        inserted by seq, so the gap check sees the batch's own earlier rows.
+        Gates are locked in sorted order (two instances cannot deadlock). All rows go in first, then the
+        gaps they close, then those they open: the end state of storing them one by one in seq order, in a
+        few statements the driver can send at once (psycopg pipelines them).
         """
         order = sorted(range(len(events)), key=lambda i: (events[i][0].gate_id, events[i][0].seq))
         stored = [False] * len(events)
         with self._transaction():
             for gate in sorted({event.gate_id for event, _ in events}):
                 self._lock(f"gate-edge-central:events:{gate}")
-            for i in order:
-                stored[i] = self._insert_event(events[i][0], events[i][1], receiver, at)
+            rows = [self._event_row(*events[i], receiver, at) for i in order]
+            for i, new in zip(order, self._insert_new(sql.INSERT_EVENT, rows), strict=True):
+                stored[i] = new
+            added = [events[i][0] for i in order if stored[i]]
+            for event in added:
+                if is_exit(event):
+                    record_exits(self, event, at)  # a passage stored is a confirmation owed
+            self._run_many(sql.CLOSE_GAP, [(e.gate_id, e.seq) for e in added])
+            when = self._time(at)
+            self._run_many(
+                sql.OPEN_GAP,
+                [(e.gate_id, p, e.seq, when, e.gate_id, p) for e in added if (p := _prev(e)) is not None],
+            )
         return stored
+
+    def _insert_new(self, statement: str, rows: Sequence[Sequence[Any]]) -> list[bool]:
+        """Run an ``INSERT ... ON CONFLICT DO NOTHING`` per row; whether each inserted (one by one here)."""
+        return [self._run(statement, row).rowcount > 0 for row in rows]
+
+    def _run_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run ``statement`` once per row (a backend may send them together)."""
+        for row in rows:
+            self._run(statement, row)
+
+    def _event_row(
+        self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime
+    ) -> tuple[Any, ...]:
+        return (
+            self._id(event.event_id),
+            event.gate_id,
+            event.seq,
+            event.prev_seq,
+            self._text(event.kind),
+            self._time(event.at),
+            payload_json,
+            self._time(at),
+            receiver,
+        )
 
     def _insert_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
         """One event inside the caller's transaction, its gate locked; False: its id is known."""
-        gate, seq = event.gate_id, event.seq
-        # seq starts at 1: a prev_seq of 0 (or below) names no event, so it cannot be a missing one.
-        prev = event.prev_seq if event.prev_seq is not None and event.prev_seq >= 1 else None
-        inserted = self._run(
-            sql.INSERT_EVENT,
-            (
-                self._id(event.event_id),
-                gate,
-                seq,
-                event.prev_seq,
-                self._text(event.kind),
-                self._time(event.at),
-                payload_json,
-                self._time(at),
-                receiver,
-            ),
-        )
+        inserted = self._run(sql.INSERT_EVENT, self._event_row(event, payload_json, receiver, at))
         if inserted.rowcount == 0:
             return False
         record_exits(self, event, at)  # a passage stored is a confirmation owed, in one transaction
-        self._run(sql.CLOSE_GAP, (gate, seq))
+        self._run(sql.CLOSE_GAP, (event.gate_id, event.seq))
+        prev = _prev(event)
         if prev is not None:
-            self._run(sql.OPEN_GAP, (gate, prev, seq, self._time(at), gate, prev))
+            self._run(sql.OPEN_GAP, (event.gate_id, prev, event.seq, self._time(at), event.gate_id, prev))
         return True
 
     def store_telemetry(

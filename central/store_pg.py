@@ -94,6 +94,22 @@ class PostgresCentralStore(SqlCentralStore):
         rows = cursor.fetchall() if cursor.description is not None else []
         return Result(cursor.rowcount, rows)
 
+    def _insert_new(self, statement: str, rows: Sequence[Sequence[Any]]) -> list[bool]:
+        """All rows in one pipeline; ``RETURNING`` says which were inserted (rowcount covers them all)."""
+        if not rows:
+            return []
+        cursor = self.conn.cursor()
+        cursor.executemany(self.dialect(statement + " RETURNING 1"), [tuple(r) for r in rows], returning=True)
+        inserted = []
+        while True:
+            inserted.append(cursor.fetchone() is not None)
+            if not cursor.nextset():
+                return inserted
+
+    def _run_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.conn.cursor().executemany(self.dialect(statement), [tuple(r) for r in rows])
+
     def _lock(self, key: str) -> None:
         self._run(_LOCK, (key,))
 
