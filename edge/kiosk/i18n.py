@@ -263,10 +263,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "sync_alarm_other": ("Cảnh báo đồng bộ", "Sync alarm"),
     # Refusals (HTTP 4xx and 503) as the officer reads them; edge/kiosk/refusals.py matches the English
     # detail the server writes to one of these and fills in its {names}.
-    "refusal_not_logged_in": (
-        "Chưa đăng nhập hoặc phiên đã hết hạn",
-        "Not logged in, or the session expired",
-    ),
     "refusal_account_disabled": ("Tài khoản đã bị khóa", "Account disabled"),
     "refusal_cross_site": ("Yêu cầu từ trang khác bị từ chối", "Cross-site request refused"),
     "refusal_other_origin": ("Yêu cầu từ nguồn khác bị từ chối", "Request from another origin refused"),
@@ -317,10 +313,6 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "refusal_barrier_open": ("Barie đã mở sẵn", "The barrier is already open"),
     "refusal_lane_not_started": ("Làn chưa khởi động xong", "The lane has not started"),
-    "refusal_body_too_large": (
-        "Dữ liệu gửi lên quá lớn (tối đa {limit} byte)",
-        "Request over the {limit}-byte limit",
-    ),
     "refusal_invalid_input": ("Dữ liệu không hợp lệ", "Invalid input"),
     "fault_space_unknown": ("Không đo được dung lượng lưu trữ còn trống", "Free space unknown"),
 }

@@ -5,6 +5,9 @@ The server's own sentence stays the answer's `detail` (the log, a script and the
 answer adds `words` ({"vi": ..., "en": ...}) when the sentence is one of the forms below. A sentence no
 form matches goes out as before, English only; tests/kiosk/test_refusal_words.py scans the kiosk's and
 the officer desk's refusals so that a new one does not.
+
+Two answers are left as they are: a 401 (the screen says "session expired" in its own words and shows
+the login) and a 413 (no form on the screen can send 64 KB; the body cap answers it before the app).
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from edge.kiosk.i18n import LANGUAGES, Language, strings
 _FORMS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
     (key, re.compile(pattern))
     for key, pattern in (
-        ("refusal_not_logged_in", r"^not logged in, or the session expired$"),
         ("refusal_account_disabled", r"^account disabled$"),
         ("refusal_cross_site", r"^cross-site request refused$"),
         ("refusal_other_origin", r"^request from another origin refused$"),
@@ -45,7 +47,6 @@ _FORMS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
         ("refusal_controller_unreachable", r"^the lane controller is not reachable$"),
         ("refusal_barrier_open", r"^the barrier is already open$"),
         ("refusal_lane_not_started", r"^the lane has not started$"),
-        ("refusal_body_too_large", r"^request body over the (?P<limit>\d+)-byte limit$"),
     )
 )
 

@@ -41,4 +41,4 @@ async def test_a_missing_transaction_and_an_unknown_path(gate: KioskGate, client
     assert nowhere.json() == {"detail": "Not Found"}  # a sentence no form knows goes out as it was
     unauthenticated = await client.get("/api/v1/transactions")
     assert unauthenticated.status_code == 401
-    assert unauthenticated.json()["words"]["en"] == "Not logged in, or the session expired"
+    assert unauthenticated.json() == {"detail": "not logged in, or the session expired"}  # shows the login
