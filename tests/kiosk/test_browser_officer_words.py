@@ -39,6 +39,14 @@ async def test_history_filters_by_outcome_under_an_outcome_heading_in_both_langu
     await expect(rows).to_have_count(3)
     choice = page.locator("#result-filter")
     await expect(choice.locator("option[value=left]")).to_have_text("Quay đầu, không qua cổng")
+    beside = await page.locator("#search-form input[name=until]").bounding_box()
+    filter_box = await choice.bounding_box()
+    assert beside is not None
+    assert filter_box is not None
+    assert (filter_box["y"], filter_box["height"]) == (
+        beside["y"],
+        beside["height"],
+    )  # a control like the others
     for result, tx_id in trucks.items():
         await choice.select_option(result)
         await page.click("#search-form button[type=submit]")
