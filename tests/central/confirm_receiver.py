@@ -10,9 +10,11 @@ the same port, answer with a chosen status, or refuse some declarations.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -37,9 +39,12 @@ class Received:
 class ConfirmationReceiver:
     """The clearance system's endpoint on 127.0.0.1:``port``; :meth:`start` / :meth:`stop` at will."""
 
-    def __init__(self, trusted: dict[str, Ed25519PublicKey], port: int = 0) -> None:
+    def __init__(
+        self, trusted: dict[str, Ed25519PublicKey], port: int = 0, tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.trusted = trusted
         self.port = port
+        self.tls = tls  # (certificate, key): https, as in production
         self.seen = Received()
         self.lock = threading.Lock()
         self.status_override: int | None = None  # answer every POST with this (e.g. 503) instead
@@ -49,11 +54,15 @@ class ConfirmationReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/confirmations"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/confirmations"
 
     def start(self) -> ConfirmationReceiver:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
         server.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(

@@ -31,6 +31,7 @@ from tests.central.confirm_receiver import ConfirmationReceiver
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import FEED_KEY, REPO, broker_config, run_module, wait_for
 from tests.sync.observer import Observer
+from tests.sync.tls import make_pki
 
 EVENTS = gate_topics("customs/v1/gates/{gate_id}/", "g1").events
 TRUSTED = {FEED_KEY.key_id: FEED_KEY.private.public_key()}
@@ -58,8 +59,9 @@ def states(database: Database) -> dict[str, int]:
 class Centrals:
     """In-process central instances on one database, delivering to ``url``; all stopped at the end."""
 
-    def __init__(self, broker: Mosquitto, database: Database, url: str) -> None:
-        self.broker, self.database, self.url = broker, database, url
+    def __init__(self, broker: Mosquitto, database: Database, url: str, allow_http: bool = True) -> None:
+        self.broker, self.database, self.url, self.allow_http = broker, database, url, allow_http
+        self.ca_file: Path | None = None
         self.running: list[Central] = []
 
     def start(self, name: str = "central-1") -> Central:
@@ -67,7 +69,9 @@ class Centrals:
             broker=broker_config(self.broker),
             name=name,
             signing_key=FEED_KEY,
-            confirmations=ConfirmationSettings(endpoint=self.url, allow_http=True, **FAST),
+            confirmations=ConfirmationSettings(
+                endpoint=self.url, allow_http=self.allow_http, ca_file=self.ca_file, **FAST
+            ),
             **self.database.settings,
         )
         central = Central(settings)
@@ -280,3 +284,33 @@ def test_two_instances_on_one_database_never_send_one_confirmation_twice(
     assert second.confirmations is not None
     assert first.confirmations.delivered + second.confirmations.delivered == len(expected)
     wait_for(lambda: states(database) == {"delivered": len(expected)}, 10, "all marked delivered")
+
+
+def test_over_https_central_trusts_the_endpoint_only_through_its_ca(
+    tmp_path: Path, broker: Mosquitto
+) -> None:
+    pki = make_pki(tmp_path / "pki")
+    receiver = ConfirmationReceiver(TRUSTED, tls=(pki["server.pem"], pki["server.key"])).start()
+    database = Database("sqlite", db_path=tmp_path / "central.db")
+    group = Centrals(broker, database, receiver.url, allow_http=False)
+    try:
+        central = group.start("central-untrusting")  # no --confirm-ca: the private CA is not trusted
+        gate = Observer(broker)
+        assert gate.wait_ready()
+        _, expected = publish_exits(gate, 1, 3)
+        assert central.confirmations is not None
+        wait_for(lambda: central.confirmations is not None and central.confirmations.failed_attempts >= 1, 10)
+        group.stop(central)
+        [error] = {
+            str(r[0]) for r in database.rows("SELECT last_error FROM confirmations WHERE attempts > 0")
+        }
+        assert "CERTIFICATE_VERIFY_FAILED" in error
+        assert receiver.delivered_ids() == set()
+        group.ca_file = pki["ca.pem"]
+        group.start("central-trusting")
+        wait_for(lambda: receiver.delivered_ids() == expected, 15, "delivered over https")
+        gate.close()
+    finally:
+        for central in list(group.running):
+            group.stop(central)
+        receiver.stop()
