@@ -30,10 +30,11 @@ import cv2
 import numpy as np
 
 from vision.config import VisionConfig
-from vision.evaluate import load_labels, pick
+from vision.evaluate import Sample, load_labels, pick
 from vision.identity import ReadKind
 from vision.pipeline import Recognizer, Timings, build_recognizer
 from vision.read import Image, TextReader
+from vision.render import CONTAINER_LAYOUTS, render_container_code, render_scene
 
 
 def _packing(on: bool) -> Callable[[Recognizer], None]:
@@ -49,6 +50,8 @@ SETTINGS: dict[str, Callable[[Recognizer], None]] = {
 }
 
 
+RENDERED = "MSKU3866036"
+RENDERED_AT = (700, 150)
 MARSA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "container-marsa"
 
 
@@ -86,10 +89,17 @@ def main() -> None:
     parser.add_argument("--grammar", default=None, help="plate grammar (as gate-edge vision eval --grammar)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument(
+        "--rendered",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of --dataset: the container camera's rendered frame of each painted layout, N times",
+    )
+    parser.add_argument(
         "--settings", default=",".join(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}"
     )
     args = parser.parse_args()
-    if not (args.dataset / "labels.csv").is_file():
+    if not args.rendered and not (args.dataset / "labels.csv").is_file():
         if args.dataset == MARSA:  # `make bench` on a box without the shared sets
             print(json.dumps({"bench": "recognition", "skipped": f"no labels.csv in {MARSA}"}))
             return
@@ -102,11 +112,17 @@ def main() -> None:
     recognizer = build_recognizer(VisionConfig.model_validate(settings))
     kind = ReadKind(args.kind)
     pixels = PixelCount(recognizer.reader)
-    samples = load_labels(args.dataset)[: args.limit]
+    samples = _rendered(args.rendered) if args.rendered else load_labels(args.dataset)[: args.limit]
+    kind = ReadKind.CONTAINER if args.rendered else kind
+    frames = {layout: _render(layout) for layout in CONTAINER_LAYOUTS} if args.rendered else {}
     tallies = {n: Tally() for n in names}
     load_before = os.getloadavg()[0]
     for k, sample in enumerate(samples):
-        image = np.asarray(cv2.imread(str(args.dataset / sample.filename), cv2.IMREAD_COLOR), dtype=np.uint8)
+        image = frames.get(sample.filename)
+        if image is None:
+            image = np.asarray(
+                cv2.imread(str(args.dataset / sample.filename), cv2.IMREAD_COLOR), dtype=np.uint8
+            )
         for name in names if k % 2 == 0 else names[::-1]:
             SETTINGS[name](recognizer)
             tally = tallies[name]
@@ -125,9 +141,9 @@ def main() -> None:
     for name, tally in tallies.items():
         right = [(t, r) for t, (r, v) in zip(truth, tally.reads, strict=True) if v]
         p50 = statistics.median(tally.ms)
-        record = {
+        record: dict[str, object] = {
             "bench": "recognition",
-            "set": args.dataset.name,
+            "set": "rendered layouts" if args.rendered else args.dataset.name,
             "setting": name,
             "n": len(samples),
             "exact": sum(t == r for t, (r, _) in zip(truth, tally.reads, strict=True)),
@@ -144,6 +160,16 @@ def main() -> None:
             "detections": tally.detections,
             "load_average": [round(load_before, 1), round(load_after, 1)],
         }
+        if args.rendered:
+            record["p50_ms_by_layout"] = {
+                layout: round(
+                    statistics.median(
+                        ms for s, ms in zip(samples, tally.ms, strict=True) if s.filename == layout
+                    ),
+                    1,
+                )
+                for layout in CONTAINER_LAYOUTS
+            }
         print(json.dumps(record))
     for i, sample in enumerate(samples):
         reads = {name: tallies[name].reads[i] for name in names}
@@ -151,6 +177,21 @@ def main() -> None:
             print(
                 json.dumps({"bench": "recognition", "differs": sample.filename, "label": sample.text} | reads)
             )
+
+
+def _render(layout: str) -> Image:
+    """bench_vision.py's container camera frame: one code painted in `layout`."""
+    code = render_container_code(RENDERED, layout=layout, height=40)
+    return render_scene([(code, RENDERED_AT)], seed=1)
+
+
+def _rendered(times: int) -> list[Sample]:
+    """Each layout's frame `times` times, labelled with the code's box."""
+    boxes = {}
+    for layout in CONTAINER_LAYOUTS:
+        h, w = render_container_code(RENDERED, layout=layout, height=40).shape[:2]
+        boxes[layout] = (*RENDERED_AT, w, h)
+    return [Sample(layout, RENDERED, boxes[layout]) for _ in range(times) for layout in CONTAINER_LAYOUTS]
 
 
 def _read(
