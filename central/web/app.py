@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from central.store import StoreUnavailable
-from central.web import routes_evidence, routes_screen, routes_session
+from central.web import routes_evidence, routes_metrics, routes_screen, routes_session
 from central.web.context import ScreenContext
 from central.web.database import Opener, ScreenDatabase
 from central.web.settings import WebSettings
@@ -88,6 +88,7 @@ def create_app(
     app.include_router(routes_session.router)
     app.include_router(routes_screen.router)
     app.include_router(routes_evidence.router)
+    app.include_router(routes_metrics.router)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
