@@ -210,7 +210,7 @@
     side.append(el("div", "label", t("officer_actions")));
     if (!p.officer_actions.length) side.append(el("p", "muted", t("no_officer")));
     for (const a of p.officer_actions) side.append(el("p", "", `${when(a.at)} · ${a.officer}: ${a.action} — ${a.reason || ""}`));
-    // Evidence on demand from the gate is a later feature: here only what central holds (the hashes).
+    // Central holds the images' hashes; the button asks the gate for the JPEGs it still holds.
     side.append(el("div", "label", t("evidence")));
     const evidence = el("div");
     evidence.dataset.role = "evidence";
@@ -219,12 +219,52 @@
       evidence.append(el("p", "muted", t("evidence_held")));
       for (const e of p.evidence) evidence.append(el("p", "mono", `${e.text}: sha256 ${e.sha256}`));
     }
+    const fetchButton = el("button", "", t("evidence_fetch"));
+    fetchButton.dataset.role = "evidence-fetch";
+    const fetched = el("div");
+    fetched.dataset.role = "evidence-images";
+    fetchButton.addEventListener("click", () => fetchEvidence(p, fetchButton, fetched).catch(() => {}));
+    evidence.append(fetchButton, fetched);
     side.append(evidence, el("div", "label", t("timeline")));
     const list = el("ol", "feed");
     for (const e of p.events) list.append(el("li", "", `#${e.seq} ${e.kind} · ${when(e.at)}`));
     side.append(list);
     box.append(main, side);
     document.body.dataset.passage = p.tx_id;
+  }
+
+  async function fetchEvidence(p, button, box) {
+    button.disabled = true;
+    box.replaceChildren(el("p", "muted", t("evidence_fetching")));
+    try {
+      const path = `/api/v1/passages/${encodeURIComponent(p.gate_id)}/${encodeURIComponent(p.tx_id)}/evidence`;
+      const response = await api(path, { method: "POST" });
+      const body = await response.json().catch(() => ({}));
+      box.replaceChildren();
+      if (!response.ok) {  // offline, no answer, busy: the server's words, and try again later
+        box.append(el("p", "error", body[lang] || body.detail || response.status));
+        box.dataset.state = "failed";
+        return;
+      }
+      if (body.status !== "accepted") box.append(el("p", "error", `${body[lang] || ""} ${body.detail || ""}`));
+      if (body.transaction_known === false) box.append(el("p", "muted", t("evidence_tx_unknown")));
+      for (const image of body.images || []) {
+        const figure = el("figure");
+        figure.dataset.state = image.state;
+        if (image.url) {
+          const img = el("img");
+          img.src = image.url;
+          img.alt = image.sha256;
+          img.style.maxWidth = "100%";
+          figure.append(img);
+        }
+        figure.append(el("figcaption", "muted", `${t(`evidence_state_${image.state}`)} · ${image.sha256.slice(0, 12)}…`));
+        box.append(figure);
+      }
+      box.dataset.state = "done";
+    } finally {
+      button.disabled = false;
+    }
   }
 
   // -- navigation --------------------------------------------------------------------------------
