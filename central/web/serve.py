@@ -13,6 +13,8 @@ from collections.abc import Generator
 
 import uvicorn
 
+from central.evidence import EvidenceDesk
+from central.metrics import CentralMetrics
 from central.settings import CentralSettings, open_store
 from central.store import CentralStore
 from central.web.app import create_app
@@ -36,10 +38,12 @@ class _ThreadServer(uvicorn.Server):
 class ScreenServer:
     """The screen on ``settings.host:port``; :meth:`start` returns once it listens, :meth:`stop` ends it."""
 
-    def __init__(self, opener: Opener, settings: WebSettings) -> None:
+    def __init__(self, opener: Opener, settings: WebSettings, evidence: EvidenceDesk | None = None) -> None:
         self.settings = settings
+        self.app = create_app(opener, settings)
+        self.app.state.evidence_desk = self.evidence = evidence  # None: the button says it is not set up
         config = uvicorn.Config(
-            create_app(opener, settings),
+            self.app,
             host=settings.host,
             port=settings.port,
             log_level="warning",
@@ -61,6 +65,8 @@ class ScreenServer:
             self._failed = exc
 
     def start(self) -> None:
+        if self.evidence is not None:
+            self.evidence.start()
         self._thread.start()
         waited = 0.0
         while not self._server.started:
@@ -76,9 +82,11 @@ class ScreenServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+        if self.evidence is not None:
+            self.evidence.stop()
 
 
-def serve_screen(listen: str, central: CentralSettings) -> ScreenServer:
+def serve_screen(listen: str, central: CentralSettings, evidence: EvidenceDesk | None = None) -> ScreenServer:
     """`gate-central run --http HOST:PORT`: the screen on central's database, started; SystemExit if not."""
     try:
         host, port = parse_listen(listen)
@@ -89,7 +97,8 @@ def serve_screen(listen: str, central: CentralSettings) -> ScreenServer:
         name = f"{central.name}-web"
         return open_store(db_path=central.db_path, db_url=central.db_url, name=name, mode="open")
 
-    server = ScreenServer(opener, WebSettings(host=host, port=port))
+    server = ScreenServer(opener, WebSettings(host=host, port=port), evidence)
+    server.app.state.central_metrics = CentralMetrics(central.topic_prefix)
     try:
         server.start()
     except ScreenStartError as exc:
