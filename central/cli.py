@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from central import cli_confirmations
+from central import cli_confirmations, cli_evidence
 from central import cli_options as opt
 from central.feed import FeedFileError, load_declarations
 from central.receiver import Central
@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.http:  # the screen's web stack is imported only when it is served
         from central.web.serve import serve_screen
 
-        screen = serve_screen(args.http, settings)
+        screen = serve_screen(args.http, settings, cli_evidence.desk_from(args, settings))
     central = _connected(Central(settings))
     print(f"central {args.name}: receiving (group {args.group or '-'})", flush=True)
     stop.wait()
@@ -161,6 +161,7 @@ def build_parser(prog: str = "gate-central") -> argparse.ArgumentParser:
         help="Also serve the central screen there (accounts: `gate-central user add`).",
     )
     cli_confirmations.run_args(p)
+    cli_evidence.run_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("clearances", help="Send a gate its clearances from a JSON or CSV file.")
