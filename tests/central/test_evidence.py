@@ -20,7 +20,6 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from fastapi import FastAPI
 
 from central.evidence import EvidenceDesk
 from central.receiver import Central
@@ -231,7 +230,7 @@ async def test_a_flood_of_evidence_commands_is_rate_limited_and_does_not_hold_up
 
 @pytest.fixture
 def screen(
-    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central], desk: EvidenceDesk
+    tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]
 ) -> Iterator[tuple[str, Central]]:
     central = start_central()
     db = tmp_path / "central.db"
@@ -241,11 +240,11 @@ def screen(
     finally:
         store.close()
     port = free_port()
-    server = ScreenServer(lambda: open_store(db_path=db, mode="open"), WebSettings(port=port))
-    app = server._server.config.app
-    assert isinstance(app, FastAPI)
-    app.state.evidence_desk = desk  # what `gate-central run` would wire
-    server.start()
+    desk = EvidenceDesk(broker_config(broker), PREFIX, {"g1": KEY}, tmp_path / "central-evidence")
+    server = ScreenServer(lambda: open_store(db_path=db, mode="open"), WebSettings(port=port), desk)
+    server.start()  # starts the desk too, as `gate-central run --http ... --evidence-keys` does
+    assert desk.connected.wait(5)
+    time.sleep(0.2)  # its subscriptions
     yield f"http://127.0.0.1:{port}", central
     server.stop()
 
