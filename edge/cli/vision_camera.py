@@ -105,6 +105,8 @@ def load_image(name: str) -> Image:
         raise CameraError("no such file")
     if path.is_dir():
         raise CameraError("a directory, not an image file")
+    if not path.is_file():  # a FIFO would wait forever for a writer, a device never end
+        raise CameraError("not a regular file (a pipe or device), not an image file")
     try:
         with path.open("rb") as file:
             data = file.read(MAX_IMAGE_BYTES + 1)

@@ -5,6 +5,7 @@ or FFmpeg log lines, no traceback."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -240,3 +241,12 @@ def test_a_valid_read_has_no_reason_and_a_plate_needs_the_configured_frames() ->
     assert out["lane_needs_frames"] == 3
     assert "lane_needs_frames" not in read_json(read, [read], VisionConfig(grammar="vietnam"))
     assert np.isclose(out["confidence"], 0.99)
+
+
+def test_read_of_a_pipe_or_a_device_answers_at_once_instead_of_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "frame.jpg"
+    os.mkfifo(fifo)  # nobody writes: opening it for reading used to wait forever
+    result = _cli("vision", "read", str(fifo), "/dev/zero")
+    assert result.returncode == 1
+    errors = [json.loads(line)["error"] for line in result.stdout.splitlines()]
+    assert errors == ["not a regular file (a pipe or device), not an image file"] * 2
