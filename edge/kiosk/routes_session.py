@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.kiosk.auth import Ctx, SessionFirstRoute, check_same_origin, csrf_session, current_session
+from edge.kiosk.auth import Ctx, SessionFirstRoute, csrf_session, current_session
 from edge.kiosk.fields import Password, UserName
 from edge.kiosk.i18n import Language, strings
 from edge.kiosk.sessions import SESSION_COOKIE, Session
 from edge.kiosk.users import Role, verify_password
 from edge.kiosk.views import ErrorBody
+from webauth.origin import check_same_origin
 
 log = logging.getLogger("edge.kiosk.auth")
 
