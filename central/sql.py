@@ -94,9 +94,11 @@ def missing_tables(found: set[str], all_needed: bool = True) -> str | None:
     return None
 
 
+# No conflict target: the only unique key is event_id's, alone or, in a table partitioned by month
+# (docs/central.md), with the partition key `at`, which a resent event repeats.
 INSERT_EVENT = (
     "INSERT INTO events (event_id, gate_id, seq, prev_seq, kind, at, payload, received_at, receiver)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 CLOSE_GAP = "DELETE FROM gaps WHERE gate_id = ? AND missing_seq = ?"
 # Parameters: gate, missing seq, noticed seq, noticed at, gate, missing seq.
