@@ -99,6 +99,19 @@ async def test_a_refusal_reads_in_vietnamese_and_the_recorded_toast_follows_the_
 
     await page.evaluate("fetch('/api/v1/session').then(r => r.json()).then(s => { S.session = s; })")
     await page.wait_for_function("S.session.csrf_token !== 'stale'")
+
+    # A 422 names the field in the screen's language, the validator's own words beside it.
+    await page.click("#dialog-cancel")
+    await page.click("#correct")
+    await page.fill("#new-plate", "51C<10074>")
+    await page.click("#presets button >> nth=0")
+    await page.click("#dialog-confirm")
+    await expect(error).to_contain_text("Không thực hiện được: Dữ liệu không hợp lệ: plate (")
+    await page.click("#dialog-cancel")
+    await expect(page.locator("#plate")).to_have_text("51C10074")  # nothing changed
+
+    await page.click("#approve")
+    await page.click("#presets button >> nth=0")
     await page.click("#dialog-confirm")
     toast = page.locator("#toast")
     await expect(toast).to_have_text("Cho qua: Đã ghi nhận")
