@@ -27,8 +27,9 @@ STEP_COLUMNS = ("<blank>", "<other>", *ALPHABET)  # the columns of LineRead.step
 REC_HEIGHT = 48
 _MIN_WIDTH = 320  # the width the model was trained around; narrower crops are padded to it
 _STEP = 8  # input pixels per output time step of the recognition model
-# The padding after each crop packed into a shared row: about one character of background between crops.
-_GAP = 64
+# The padding after each crop packed into a shared row, two characters of background: with 64 px a
+# generated two-row code's serial, packed after its squeezed whole, read less sure (0.94 -> 0.77).
+_GAP = 96
 
 Image = npt.NDArray[np.uint8]
 
