@@ -28,7 +28,8 @@ from pydantic import ValidationError
 from sync.commands import Command, CommandAck, sign
 from sync.config import BrokerConfig
 from sync.contract import gate_topics
-from sync.evidence_reply import MAX_IMAGE_BYTES, SHA256, EvidenceImageMessage, evidence_topic
+from sync.evidence_limits import MAX_IMAGE_BYTES, SHA256
+from sync.evidence_reply import EvidenceImageMessage, evidence_topic
 
 log = logging.getLogger("central.evidence")
 

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from edge.store import Store
-from sync.evidence_reply import SHA256, EvidenceFetch
+from sync.evidence_limits import SHA256
+from sync.evidence_reply import EvidenceFetch
 
 log = logging.getLogger("edge.evidence_provider")
 

@@ -14,7 +14,8 @@ from sync.clearances import ClearanceDelta, ClearanceSnapshot
 from sync.commands import Command, CommandAck, SignedCommand
 from sync.config import SyncConfig
 from sync.contract import EVENT_KINDS, EventEnvelope, GateStatus, MessageRejected, TelemetryBody
-from sync.evidence_reply import EvidenceImageMessage, EvidenceLimits
+from sync.evidence_limits import EvidenceLimits
+from sync.evidence_reply import EvidenceImageMessage
 from sync.feed_signature import FeedSignature
 
 _INTRO = """\
@@ -209,7 +210,7 @@ An image's `state`:
 | `too_large` | larger than the cap even downscaled: not sent |
 | `not_held` | pruned, or never kept: not sent ("not held any more") |
 
-Limits at the gate (EvidenceLimits, defaults): an image at most {max_image_bytes} bytes
+Limits at the gate (`sync.evidence` in its configuration; defaults): an image at most {max_image_bytes} bytes
 (`max_image_bytes`), at most {max_images} images a command (`max_images`), at most {per_minute} evidence
 commands a minute (`per_minute`; beyond that the command is **refused** with `rate limited` before any image
 is read, and central should ask again later). The images are read and re-encoded off the lane's loop, in the
