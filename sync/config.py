@@ -13,6 +13,7 @@ from typing import Literal
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from sync.evidence_limits import EvidenceLimits
 from sync.signing_keys import KEY_ID_PATTERN, parse_public_key
 
 GATE_ID_PLACEHOLDER = "{gate_id}"
@@ -189,6 +190,10 @@ class SyncConfig(_Strict):
     remote_open_allowed: bool = Field(
         False,
         description="Obey an authenticated open_barrier command from central (off: refused and audited).",
+    )
+    evidence: EvidenceLimits = Field(
+        default_factory=EvidenceLimits,
+        description="The evidence command: images' size cap, images per command, commands per minute.",
     )
 
     @field_validator("topic_prefix")
