@@ -29,7 +29,8 @@ from sync.command_handler import CommandHandler
 from sync.commands import CommandJournal
 from sync.config import SyncConfig
 from sync.contract import GateStatus, MessageRejected, Rejected, gate_topics
-from sync.evidence_reply import EvidenceLimits, EvidenceProvider, EvidenceSender
+from sync.evidence_limits import EvidenceLimits
+from sync.evidence_reply import EvidenceProvider, EvidenceSender
 from sync.health import OutboxWatch, read_figures, seconds_since, telemetry_sample
 from sync.outbox import Drainer, utc_now
 from sync.ports import GateControl, OutboxSource, StoreThread
@@ -115,7 +116,7 @@ class GateSync:
             if evidence is None
             else EvidenceSender(
                 evidence,
-                evidence_limits or EvidenceLimits(),
+                evidence_limits or config.evidence,
                 gate_id=gate_id,
                 topics=self.topics,
                 link=self.link,
