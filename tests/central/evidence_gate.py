@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,7 +26,7 @@ from edge.store import Store
 from edge.store.transactions import EvidenceImage
 from edge.uplink import Uplink
 from sync.config import SyncConfig
-from sync.evidence_reply import EvidenceLimits
+from sync.evidence_limits import EvidenceLimits
 from tests.central.screen_gates import add_staff, free_port
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import broker_config, trusted
@@ -84,12 +85,14 @@ class GateImages:
         )
 
 
-def gate_config(broker: Mosquitto) -> SyncConfig:
+def gate_config(broker: Mosquitto, **overrides: Any) -> SyncConfig:
+    """The gate's sync settings: this broker, fast backoff, the command key (and ``overrides``)."""
     settings = {
         "broker": {"host": broker.host, "port": broker.port},
         **FAST,
         "clearance_keys": trusted(),
         "command_key": KEY,
+        **overrides,
     }
     return SyncConfig.model_validate(settings)
 

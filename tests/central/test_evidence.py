@@ -24,7 +24,8 @@ from edge.store import Store
 from edge.uplink import Uplink
 from sync.commands import Command, sign
 from sync.contract import gate_topics
-from sync.evidence_reply import EvidenceImageMessage, EvidenceLimits, evidence_topic
+from sync.evidence_limits import EvidenceLimits
+from sync.evidence_reply import EvidenceImageMessage, evidence_topic
 from tests.central.evidence_gate import (
     CAP,
     KEY,
@@ -119,7 +120,8 @@ async def test_a_flood_of_evidence_commands_is_rate_limited_and_does_not_hold_up
     topics = gate_topics(PREFIX, "g1")
     watcher = Observer(broker, topics.commands_ack, evidence_topic(topics))
     assert watcher.wait_ready()
-    per_minute = EvidenceLimits().per_minute
+    per_minute = 4  # the gate's setting sync.evidence.per_minute
+    assert per_minute != EvidenceLimits().per_minute
     lags: list[float] = []
 
     async def ticker() -> None:
@@ -130,7 +132,8 @@ async def test_a_flood_of_evidence_commands_is_rate_limited_and_does_not_hold_up
 
     with Store(db) as store:
         GateImages(folder, store)
-        uplink = Uplink(gate_config(broker), "g1", db, evidence_dir=folder)
+        config = gate_config(broker, evidence={"per_minute": per_minute})
+        uplink = Uplink(config, "g1", db, evidence_dir=folder)
         async with gate_running(uplink):
             tick = asyncio.create_task(ticker())
             flood = 30
