@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -90,15 +90,15 @@ class SqlCentralStore(ABC):
         order = sorted(range(len(events)), key=lambda i: (events[i][0].gate_id, events[i][0].seq))
         stored = [False] * len(events)
         with self._transaction():
-            for gate in sorted({event.gate_id for event, _ in events}):
-                self._lock(f"gate-edge-central:events:{gate}")
+            self._lock_all([f"gate-edge-central:events:{g}" for g in sorted({e.gate_id for e, _ in events})])
             rows = [self._event_row(*events[i], receiver, at) for i in order]
             for i, new in zip(order, self._insert_new(sql.INSERT_EVENT, rows), strict=True):
                 stored[i] = new
             added = [events[i][0] for i in order if stored[i]]
-            for event in added:
-                if is_exit(event):
-                    record_exits(self, event, at)  # a passage stored is a confirmation owed
+            with self._pipelined():
+                for event in added:
+                    if is_exit(event):
+                        record_exits(self, event, at)  # a passage stored is a confirmation owed
             self._run_many(sql.CLOSE_GAP, [(e.gate_id, e.seq) for e in added])
             when = self._time(at)
             self._run_many(
@@ -110,6 +110,15 @@ class SqlCentralStore(ABC):
     def _insert_new(self, statement: str, rows: Sequence[Sequence[Any]]) -> list[bool]:
         """Run an ``INSERT ... ON CONFLICT DO NOTHING`` per row; whether each inserted (one by one here)."""
         return [self._run(statement, row).rowcount > 0 for row in rows]
+
+    def _lock_all(self, keys: Sequence[str]) -> None:
+        """Take ``keys``' locks in their order (a backend may ask for them all at once)."""
+        for key in keys:
+            self._lock(key)
+
+    def _pipelined(self) -> AbstractContextManager[None]:
+        """Statements run inside may be sent without waiting for each answer (none is read back)."""
+        return nullcontext()
 
     def _run_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run ``statement`` once per row (a backend may send them together)."""

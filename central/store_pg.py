@@ -106,6 +106,14 @@ class PostgresCentralStore(SqlCentralStore):
             if not cursor.nextset():
                 return inserted
 
+    def _lock_all(self, keys: Sequence[str]) -> None:
+        self._run_many(_LOCK, [(key,) for key in keys])  # one pipeline, taken in the given order
+
+    @contextmanager
+    def _pipelined(self) -> Iterator[None]:
+        with self.conn.pipeline():
+            yield
+
     def _run_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.conn.cursor().executemany(self.dialect(statement), [tuple(r) for r in rows])
