@@ -36,7 +36,7 @@ from tests.central.evidence_gate import (
     run_evidence_screen,
     until,
 )
-from tests.central.screen_gates import FakeGate, read
+from tests.central.screen_gates import FakeGate, Screen, read, run_screen, wait_until
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import broker_config
 from tests.sync.observer import Observer
@@ -226,3 +226,30 @@ async def test_the_screen_asks_the_gate_shows_its_images_and_says_when_the_gate_
     audit = await asyncio.to_thread(login, url, "sam", "super-pass-1")
     trail = audit.get("/api/v1/audit").json()
     assert ("vera", "evidence.request", "g1/tx-1") in [(t["actor"], t["action"], t["subject"]) for t in trail]
+
+
+@pytest.fixture
+def bare_screen(tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Central]) -> Iterator[Screen]:
+    yield from run_screen(tmp_path, broker, start_central)
+
+
+def test_a_screen_without_evidence_keys_says_it_is_not_set_up_to_fetch(bare_screen: Screen) -> None:
+    gate = bare_screen.gate("g1")
+    gate.event("transaction.decision", tx_id="tx-1", outcome="PASS", reasons=[], details=[], reads=[])
+    wait_until(lambda: bare_screen.central.counts["stored"] >= 1, what="the passage")
+    answer = bare_screen.client("vera").post("/api/v1/passages/g1/tx-1/evidence")
+    assert answer.status_code == 503
+    assert answer.json()["words"] == "no_desk"
+    assert "Trung tâm này chưa được cấu hình" in answer.json()["vi"]
+    assert "not set up to fetch evidence" in answer.json()["en"]
+
+
+def test_a_gate_whose_key_central_lacks_is_not_asked(broker: Mosquitto, screen: tuple[str, Central]) -> None:
+    url, central = screen
+    other = FakeGate(Observer(broker), "g9", datetime.now(UTC))
+    assert other.observer.wait_ready()
+    other.event("transaction.decision", tx_id="tx-9", outcome="PASS", reasons=[], details=[], reads=[])
+    wait_until(lambda: central.counts["stored"] >= 1, what="g9's passage")
+    answer = login(url, "vera", "viewer-pass-1").post("/api/v1/passages/g9/tx-9/evidence")
+    assert answer.status_code == 503
+    assert answer.json()["detail"] == "no command key for gate g9 at this central"
