@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, Field, ValidationError, model_validator
@@ -105,9 +106,12 @@ class FileCheck:
     notes: list[str]
 
 
-def check_file(items: Sequence[Any], grammar: Grammar | None = None, limit: int = 20) -> FileCheck:
+def check_file(
+    items: Sequence[Any], grammar: Grammar | None = None, limit: int = 20, now: datetime | None = None
+) -> FileCheck:
     """Each item checked on its own, then the file as a whole (a declaration number once); memory stays
-    bounded whatever the file holds: only the first `limit` errors are kept."""
+    bounded whatever the file holds: only the first `limit` errors are kept. With `now`, a declaration
+    expired or not yet valid is imported with a note (a copied example's dates are the usual cause)."""
     decls: list[Declaration] = []
     errors: list[str] = []
     notes: list[str] = []
@@ -131,6 +135,8 @@ def check_file(items: Sequence[Any], grammar: Grammar | None = None, limit: int 
             continue
         first[entry.number] = index
         decls.append(Declaration.model_validate(entry.model_dump()))
+        if now is not None and len(notes) < limit and (when := _not_valid_now(entry, now)):
+            notes.append(f"declarations[{index}]: {when}: no vehicle passes on it now")
         if grammar is not None and len(notes) < limit:
             notes.extend(
                 f"declarations[{index}].plates[{i}]: {plate} has none of this lane's plate forms "
@@ -139,6 +145,14 @@ def check_file(items: Sequence[Any], grammar: Grammar | None = None, limit: int 
                 if not has_plate_form(plate, grammar)
             )
     return FileCheck(decls, errors, refused, notes[:limit])
+
+
+def _not_valid_now(entry: ImportedDeclaration, now: datetime) -> str | None:
+    if entry.valid_until < now:
+        return f"valid_until {entry.valid_until.isoformat()} has passed"
+    if entry.valid_from > now:
+        return f"valid_from {entry.valid_from.isoformat()} is still to come"
+    return None
 
 
 def key_path(index: int, err: Any) -> str:

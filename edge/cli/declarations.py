@@ -7,6 +7,7 @@ import os
 import sqlite3
 import stat
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from edge.cli.loading import load_or_exit
@@ -37,7 +38,8 @@ Example:
     "gross_kg": 28000, "valid_from": "2025-03-01T00:00:00+07:00",
     "valid_until": "2025-03-08T00:00:00+07:00", "version": 1}]
 Any error is named by its key path (declarations[3].containers[1].number: check digit 7, expected 0) and
-nothing of the file is imported. docs/declarations.md has the whole format."""
+nothing of the file is imported. A declaration expired or not yet valid is imported with a note.
+docs/declarations.md has the whole format."""
 
 
 #: A spreadsheet's or Notepad's "UTF-8" export starts with this mark; it is no part of the JSON.
@@ -81,7 +83,7 @@ def cmd_declarations_import(args: argparse.Namespace) -> int:
     if not isinstance(data, list):
         print(f"{args.file}: expected a JSON list of declarations", file=sys.stderr)
         return 1
-    checked = check_file(data, config.vision.plate_grammar, MAX_IMPORT_ERRORS)
+    checked = check_file(data, config.vision.plate_grammar, MAX_IMPORT_ERRORS, datetime.now(UTC))
     for line in checked.errors:
         print(f"{args.file}: {line}", file=sys.stderr)
     if checked.refused:

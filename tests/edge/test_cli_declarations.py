@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,31 @@ def test_a_file_saved_with_a_utf8_byte_order_mark_imports(tmp_path: Path) -> Non
     result = _cli("declarations", "import", str(file), "--config", str(_config_file(tmp_path)))
     assert result.returncode == 0, result.stderr
     assert _stored(tmp_path) == 1
+
+
+def test_an_expired_or_future_declaration_is_imported_with_a_note_saying_no_vehicle_passes_on_it(
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+    current = {
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_until": (now + timedelta(days=1)).isoformat(),
+    }
+    result, file = _import(
+        tmp_path,
+        [
+            _entry("OLD"),  # the example's 2025 dates, copied as they are
+            _entry("NEXT", valid_from="2999-01-01T00:00:00Z", valid_until="2999-01-02T00:00:00Z"),
+            _entry("NOW", **current),
+        ],
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 of 3 declarations applied" in result.stdout
+    notes = [line for line in result.stderr.splitlines() if "no vehicle passes on it now" in line]
+    assert notes == [
+        f"{file}: note: declarations[0]: valid_until 2025-03-08T00:00:00+07:00 has passed: "
+        "no vehicle passes on it now",
+        f"{file}: note: declarations[1]: valid_from 2999-01-01T00:00:00+00:00 is still to come: "
+        "no vehicle passes on it now",
+    ]
+    assert _stored(tmp_path) == 3
