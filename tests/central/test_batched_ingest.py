@@ -251,3 +251,37 @@ def test_two_instances_on_a_shared_subscription_store_each_event_once(
     assert count(database) == 1200
     assert count(database, "SELECT COUNT(DISTINCT event_id) FROM events") == 1200
     assert database.rows("SELECT gate_id, missing_seq FROM gaps") == []
+
+
+@pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[Database]:
+    yield from open_database("postgres", tmp_path)
+
+
+def test_the_documented_month_partitioned_events_table_stores_once(
+    broker: Mosquitto, postgres: Database
+) -> None:
+    """docs/central.md's partitioned table, made before central starts: batches land, resends drop."""
+    doc = (REPO / "docs" / "central.md").read_text(encoding="utf-8")
+    section = doc.split("\n## National deployment", 1)[1]
+    ddl = section.split("```sql\n", 1)[1].split("```", 1)[0]
+    database = postgres
+    assert database.db_url is not None
+    with psycopg.connect(database.db_url, autocommit=True) as pg:
+        pg.execute(ddl)  # one simple-protocol call runs all the statements
+    central = start(broker, database, "central-1", BatchLimits(max_messages=500, max_wait_s=0.05))
+    gate = Observer(broker)
+    assert gate.wait_ready()
+    dec = [b.replace(b"2025-03-01T08:00:00", b"2026-12-31T23:59:59") for b in envelopes("g1", 300)]
+    jan = [b.replace(b"2025-03-01T08:00:00", b"2027-01-01T00:00:01") for b in envelopes("g1", 300, 301)]
+    publish_all(gate, dec + jan + dec[::10] + jan[::10])
+    wait_for(lambda: central.counts["stored"] + central.counts["duplicate"] == 660, 30, "all handled")
+    central.stop()
+    gate.close()
+    assert central.counts["duplicate"] == 60
+    assert count(database) == 600
+    per_partition = database.rows(
+        "SELECT tableoid::regclass::text, COUNT(*) FROM events GROUP BY 1 ORDER BY 1"
+    )
+    assert per_partition == [("events_2026_12", 300), ("events_2027_01", 300)]
+    assert database.rows("SELECT gate_id, missing_seq FROM gaps") == []
