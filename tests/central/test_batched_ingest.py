@@ -258,9 +258,7 @@ def postgres(tmp_path: Path) -> Iterator[Database]:
     yield from open_database("postgres", tmp_path)
 
 
-def test_the_documented_month_partitioned_events_table_stores_once(
-    broker: Mosquitto, postgres: Database
-) -> None:
+def test_the_documented_partitioned_events_table_stores_once(broker: Mosquitto, postgres: Database) -> None:
     """docs/central.md's partitioned table, made before central starts: batches land, resends drop."""
     doc = (REPO / "docs" / "central.md").read_text(encoding="utf-8")
     section = doc.split("\n## National deployment", 1)[1]
