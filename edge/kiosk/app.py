@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.kiosk import routes_history, routes_lane, routes_pages, routes_session
 from edge.kiosk.body_limit import BodyLimit
@@ -32,47 +31,12 @@ from edge.kiosk.validation_errors import answer_validation_error
 from edge.kiosk.views import ErrorBody
 from edge.metrics import mount_metrics
 from sync.outbox import utc_now
+from webauth.headers import SecurityHeaders
 
 if TYPE_CHECKING:
     from edge.kiosk.lane_access import LaneAccess
 
 STATIC_DIR = Path(__file__).parent / "static"
-
-# Only this origin's own scripts, styles, images and connections: no CDN, no inline script, no framing.
-_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-_SECURITY_HEADERS = [
-    (b"content-security-policy", _CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-class SecurityHeaders:
-    """Adds the security headers to every response (pure ASGI, so streams pass through unbuffered)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                headers.extend(h for h in _SECURITY_HEADERS if h[0] not in names)
-                if scope["path"].startswith("/api/") and b"cache-control" not in names:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(
