@@ -3,12 +3,30 @@ the lane decides again with 桂A12345 kept whole, and history finds it however t
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+import pytest_asyncio
 
 from edge.lane import LaneState
-from tests.kiosk.conftest import KioskGate, as_user, camera_read, declaration, eventually
+from tests.kiosk.conftest import KioskGate, as_user, camera_read, declaration, eventually, gate_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def gate(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[KioskGate]:
+    """A northern lane that expects Vietnamese and Chinese plates: an officer's 桂A12345 is of its forms
+    (a lane of Vietnamese plates alone refuses it to an officer: a supervisor's correction)."""
+    db = tmp_path_factory.mktemp("kiosk-cn") / "gate.db"
+    config = gate_config(db)
+    vision = config.vision.model_copy(update={"grammar": ("vietnam", "china")})
+    running = KioskGate(db, config=config.model_copy(update={"vision": vision}))
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
 
 
 async def test_an_officer_corrects_a_chinese_plate_and_history_finds_it(gate: KioskGate) -> None:
