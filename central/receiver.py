@@ -198,7 +198,7 @@ class Central:
                 continue
             try:
                 self._store_batch(batch)
-            except Exception:  # not acknowledged: the broker delivers the batch again
+            except Exception:  # unacknowledged: delivered again once the instance reconnects
                 self.counts["writer_errors"] += 1
                 log.error("%s: writer failed on a batch; it goes on", self.settings.name, exc_info=True)
 
