@@ -175,6 +175,7 @@ class TextReader:
         """
         results: list[LineRead] = [EMPTY] * len(crops)
         usable = [i for i, crop in enumerate(crops) if crop.ndim == 3 and min(crop.shape[:2]) >= 4]
+        usable.sort(key=lambda i: crops[i].shape[1] / crops[i].shape[0])  # unpacked: the batches as before
         widths = {i: _scaled_width(crops[i]) for i in usable}
         rows = _packed_rows(usable, widths, self.pack and background_pad)
         for start in range(0, len(rows), self._max_batch):
@@ -238,7 +239,8 @@ def _input_piece(crop: Image, w: int, room: int, background_pad: bool) -> npt.ND
 
 
 def _packed_rows(usable: list[int], widths: dict[int, int], pack: bool) -> list[list[tuple[int, int]]]:
-    """The model's input rows: each a list of (crop index, left pixel), narrowest rows first.
+    """The model's input rows: each a list of (crop index, left pixel), narrowest rows first (`usable`'s
+    order among rows as wide).
 
     Packed, a crop takes its width and `_GAP` of its own padding, rounded up to the model's time step,
     and narrow crops fill rows of `_MIN_WIDTH`, first fit, narrowest first; a crop too wide to share
