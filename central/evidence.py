@@ -92,7 +92,7 @@ class EvidenceDesk:
         self._pending: dict[str, _Pending] = {}
         self._changed = threading.Condition()
         self._write_lock = threading.Lock()
-        self.connected = threading.Event()
+        self.connected = threading.Event()  # connected and subscribed
         self.dropped = 0
         v5 = broker.protocol == "5"
         self._client = mqtt.Client(
@@ -111,6 +111,7 @@ class EvidenceDesk:
             )
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._broker = broker
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -128,7 +129,13 @@ class EvidenceDesk:
             return
         wild = gate_topics(self._prefix, "+")
         client.subscribe([(evidence_topic(wild), 1), (wild.commands_ack, 1)])
-        self.connected.set()
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        if failed:
+            log.error("evidence desk: subscriptions refused: %s", ", ".join(failed))
+        else:
+            self.connected.set()  # only now can answers reach the desk
 
     # -- receiving (paho's thread) ------------------------------------------------------------
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:

@@ -124,6 +124,5 @@ def run_evidence_screen(
     server = ScreenServer(lambda: open_store(db_path=db, mode="open"), WebSettings(port=port), desk)
     server.start()  # starts the desk too, as `gate-central run --http ... --evidence-keys` does
     assert desk.connected.wait(5)
-    time.sleep(0.2)  # its subscriptions
     yield f"http://127.0.0.1:{port}", central
     server.stop()

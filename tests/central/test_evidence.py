@@ -47,7 +47,6 @@ def desk(tmp_path: Path, broker: Mosquitto) -> Iterator[EvidenceDesk]:
     desk = EvidenceDesk(broker_config(broker), PREFIX, {"g1": KEY}, tmp_path / "central-evidence")
     desk.start()
     assert desk.connected.wait(5)
-    time.sleep(0.2)  # its subscriptions
     yield desk
     desk.stop()
 

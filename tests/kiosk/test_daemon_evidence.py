@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +29,6 @@ def desk(tmp_path: Path, broker: Mosquitto) -> Iterator[EvidenceDesk]:
     desk = EvidenceDesk(broker_config(broker), PREFIX, {GATE: KEY}, tmp_path / "central-evidence")
     desk.start()
     assert desk.connected.wait(5)
-    time.sleep(0.2)  # its subscriptions
     yield desk
     desk.stop()
 
