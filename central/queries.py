@@ -71,6 +71,12 @@ def _json(value: Any) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
+def _text_or_none(value: Any) -> str | None:
+    """An id from a gate's payload if it is text: a hostile gate's NaN or object would break the stream's
+    JSON for every event sent with it (browsers refuse NaN)."""
+    return value if isinstance(value, str) else None
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -304,8 +310,8 @@ class CentralQueries:
                     "seq": int(seq),
                     "kind": str(kind),
                     "at": text(at),
-                    "lane_id": payload.get("lane_id"),
-                    "tx_id": payload.get("tx_id"),
+                    "lane_id": _text_or_none(payload.get("lane_id")),
+                    "tx_id": _text_or_none(payload.get("tx_id")),
                 }
             )
         return out
