@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
 from typing import Any
 
@@ -199,7 +199,7 @@ class CentralQueries:
 
         ``since`` defaults to seven days before ``now``; at most SEARCH_SCAN decisions are read.
         """
-        start = since or now - timedelta(days=7)
+        start = (since or now - timedelta(days=7)).astimezone(UTC)  # SQLite compares the text
         rows = self._rows(DECISIONS_SINCE, (self._store._time(start), SEARCH_SCAN))
         want_plate, want_container, want_decl = (
             squeeze(plate),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -44,6 +44,11 @@ async def search(
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise HTTPException(422, f"{name}: give a time zone (e.g. Z)")
+    try:  # central compares times in UTC (SQLite as text): +07:00 must mean what it says
+        since = since.astimezone(UTC) if since else None
+        until = until.astimezone(UTC) if until else None
+    except OverflowError:
+        raise HTTPException(422, "since or until: beyond the years 1 to 9999 in UTC") from None
     if since and until and since > until:
         raise HTTPException(422, "since: after until")
     now = ctx.wall()
