@@ -209,6 +209,26 @@ class _PlainYamlLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """A key twice in one mapping is refused: YAML would keep the last silently, so a section appended
+        at the end of the file (`devices:` again) would drop every setting of the first."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # unhashable: the base class says so
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"{key!r} appears twice in one mapping: the second would replace the first",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
 
 def load_config(path: Path | str | None) -> GateConfig:
     """Read and validate a YAML file; None gives the embedded defaults (the demo gate).
@@ -219,6 +239,8 @@ def load_config(path: Path | str | None) -> GateConfig:
     if path is None:
         return GateConfig()
     source = str(path)
+    if Path(path).is_fifo() or Path(path).is_char_device():  # reading would wait for a writer, or never end
+        raise ConfigError(source, ["(file): not a regular file (a pipe or device): not a gate configuration"])
     try:
         with Path(path).open("rb") as file:
             raw = file.read(MAX_CONFIG_BYTES + 1)

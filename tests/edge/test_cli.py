@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -123,8 +124,10 @@ def test_declarations_import_of_a_million_bad_items_prints_a_bounded_report(tmp_
         (b"a: " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
         (bytes(range(256)) * 10, "not UTF-8"),
         (b"# padding\n" * 200_000, "larger than"),
+        (b"kiosk:\n  port: 8081\nlane:\n  lane_id: a\nkiosk:\n  port: 9999\n", "'kiosk' appears twice"),
+        (b"kiosk:\n  port: 8081\n  port: 9999\n", "'port' appears twice"),
     ],
-    ids=["billion-laughs", "deep", "binary", "huge"],
+    ids=["billion-laughs", "deep", "binary", "huge", "section-twice", "key-twice"],
 )
 def test_check_config_refuses_hostile_yaml_in_one_line(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "gate.yaml"
@@ -133,3 +136,12 @@ def test_check_config_refuses_hostile_yaml_in_one_line(tmp_path: Path, content: 
     assert result.returncode == 1
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_config_of_a_pipe_or_a_device_answers_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "gate.yaml"
+    os.mkfifo(fifo)  # nobody writes: opening it for reading used to wait forever
+    for path in (str(fifo), "/dev/zero"):
+        result = _cli("check-config", path)
+        assert result.returncode == 1
+        assert "(file): not a regular file (a pipe or device): not a gate configuration" in result.stderr
