@@ -21,8 +21,16 @@ from central.store import MessageUnstorable, StoreUnavailable
 def _read_password(args: argparse.Namespace) -> str | None:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != first:
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Password again: ")
+    except (EOFError, KeyboardInterrupt):  # stdin piped or closed without --password-stdin, or Ctrl-C
+        print(
+            "\ncentral: no password read: type it at the prompt, or pipe one line with --password-stdin",
+            file=sys.stderr,
+        )
+        return None
+    if again != first:
         print("passwords differ", file=sys.stderr)
         return None
     return first
