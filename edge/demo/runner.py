@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 import sqlite3
 import sys
 from collections import deque
@@ -230,6 +231,8 @@ class DemoGate:
 
     async def run(self, vehicles: int) -> list[tuple[SimVehicle, Decision]]:
         """Send `vehicles` trucks through (0: until cancelled) and return what was decided."""
+        if self.config.kiosk.enabled:  # else the demo prints a kiosk address that another program answers
+            self._check_kiosk_port()
         self.seed_store()
         if isinstance(self.identifier, RenderedIdentifier):
             await asyncio.to_thread(self.identifier.warm_up)  # load the models before the first truck
@@ -304,6 +307,18 @@ class DemoGate:
             self.scale_sim.stop()
             self._stop_central()
         return list(self.printer.decisions)
+
+    def _check_kiosk_port(self) -> None:
+        host, port = self.config.kiosk.host, self.config.kiosk.port
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise DemoStartError(
+                    f"the kiosk cannot listen on {host}:{port} ({exc.strerror or exc}): is another demo "
+                    "running? set kiosk.port in a copy of config/demo.yaml"
+                ) from None
 
     def _start_central(self) -> None:
         """The private broker and the reference central office beside the demo gate."""

@@ -143,6 +143,34 @@ def test_a_demo_that_cannot_listen_says_which_port_and_leaves_no_broker_behind(t
     assert brokers.stdout.strip() == "", "the demo's private broker outlived the failed start"
 
 
+def test_a_demo_whose_kiosk_port_is_taken_says_so_instead_of_printing_another_programs_address(
+    tmp_path: Path,
+) -> None:
+    port = free_tcp_port()
+    config = GateConfig(
+        devices=DevicesConfig(io=ModbusLinkConfig(port=free_tcp_port())),
+        store=StoreConfig(path=tmp_path / "demo.db"),
+        kiosk=KioskConfig(port=port),
+        demo=DemoConfig(cameras="scripted"),
+    )
+    config_file = tmp_path / "demo.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    with socket.socket() as taken:  # another program serves the kiosk's address
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "edge.cli", "demo", "--config", str(config_file), "--vehicles", "1"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"the kiosk cannot listen on 127.0.0.1:{port} (Address already in use)" in result.stderr
+    assert "kiosk on http" not in result.stdout  # no address of someone else's server, no passwords
+    assert "Traceback" not in result.stderr
+
+
 async def _officer_at_the_kiosk(url: str, password: str, gate_task: asyncio.Task[Any]) -> list[str]:
     """A person at the kiosk: rejects the first held truck and approves the second, over the HTTP API."""
     done: list[str] = []
