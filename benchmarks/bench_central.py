@@ -9,13 +9,15 @@ end-to-end latency p50/p99 (the gate's stamp before publishing to central's ``re
 the batch's transaction begins), stored, duplicates, missing; and the CPU seconds the central processes
 and their PostgreSQL backends used meanwhile (``events_per_cpu_s``: about what one free core would
 ingest, whatever the box's load). A paced run (``--rate``) gives the latency when central keeps up.
+``--drain``: the gates publish while the instances are stopped, and the clock starts when they are back
+(a backlog after an outage; central without the publishers beside it).
 ``--kill`` SIGKILLs an instance every ``--kill-every`` seconds and restarts it (same client id, so the
 broker redelivers what it had not acknowledged) and still expects every event exactly once.
 Target on this 2-core box: >= 5,000 events/s; no loss or duplicate with instances killed.
 PostgreSQL: the central tests' server (``$GATE_EDGE_TEST_POSTGRES``, default postgres@127.0.0.1/test); a
 scratch database is made and dropped.
 Run: ``.venv/bin/python benchmarks/bench_central.py [--gates 20 --lanes 4 --events 20000] [--instances 1,2,4]
-[--runs 3] [--rate 2000] [--kill]``.
+[--runs 3] [--rate 2000] [--kill] [--drain]``.
 """
 
 from __future__ import annotations
@@ -204,6 +206,14 @@ class Instances:
         self._wait_receiving(i)
         self.kills += 1
 
+    def restart(self) -> None:
+        """Start every instance again (stopped before), each under its client id."""
+        for i in range(len(self.procs)):
+            self._log(i).write_text("")
+            self.procs[i] = self._start(i, create=False)
+        for i in range(len(self.procs)):
+            self._wait_receiving(i)
+
     def stop(self) -> None:
         for proc in self.procs:
             proc.send_signal(signal.SIGTERM)
@@ -253,7 +263,11 @@ def wait_stored(db: psycopg.Connection[Any], expected: int, timeout: float) -> i
     return int(db.execute("SELECT count(*) FROM events").fetchone()[0])  # type: ignore[index]
 
 
-def one_run(args: argparse.Namespace, instances: int, rate: float, db_url: str, kill: bool) -> dict[str, Any]:
+def one_run(
+    args: argparse.Namespace, instances: int, rate: float, db_url: str, kill: bool, drain: bool = False
+) -> dict[str, Any]:
+    """One run; ``drain``: the gates publish while central is stopped, and the clock starts when it is
+    back (a backlog after an outage, and central's own rate without the publishers beside it)."""
     schema = f"run_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
@@ -267,13 +281,20 @@ def one_run(args: argparse.Namespace, instances: int, rate: float, db_url: str, 
         stop_killing = threading.Event()
         killer = threading.Thread(target=_killer, args=(central, args.kill_every, stop_killing), daemon=True)
         load_before = os.getloadavg()[0]
+        if drain:
+            central.stop()  # their sessions stay: the broker queues the events for them
+            published = time.monotonic()
+            sent = gates.publish(events, rate)
+            published_s = time.monotonic() - published
+            central.restart()
         with psycopg.connect(url, autocommit=True) as db:
             cpu_before = sum(cpu_s(p.pid) for p in central.procs) + sum(cpu_s(pid) for pid in backends(db))
         started = datetime.now(UTC)
         if kill:
             killer.start()
-        sent = gates.publish(events, rate)
-        published_s = (datetime.now(UTC) - started).total_seconds()
+        if not drain:
+            sent = gates.publish(events, rate)
+            published_s = (datetime.now(UTC) - started).total_seconds()
         with psycopg.connect(url, autocommit=True) as db:
             stored = wait_stored(db, len(sent), args.timeout)
             stop_killing.set()
@@ -302,7 +323,7 @@ def one_run(args: argparse.Namespace, instances: int, rate: float, db_url: str, 
         "bench": "central_ingest",
         "database": "postgresql",
         "instances": instances,
-        "mode": "kill" if kill else ("paced" if rate > 0 else "burst"),
+        "mode": "kill" if kill else "drain" if drain else "paced" if rate > 0 else "burst",
         "rate_offered": rate or None,
         "gates": args.gates,
         "lanes": args.lanes,
@@ -311,8 +332,8 @@ def one_run(args: argparse.Namespace, instances: int, rate: float, db_url: str, 
         "published_s": round(published_s, 2),
         "ingest_s": round(elapsed, 2),
         "ingest_events_per_s": round(stored / elapsed) if elapsed else None,
-        "latency_p50_ms": round(float(p50) * 1000, 1) if p50 is not None else None,
-        "latency_p99_ms": round(float(p99) * 1000, 1) if p99 is not None else None,
+        "latency_p50_ms": round(float(p50) * 1000, 1) if p50 is not None and not drain else None,
+        "latency_p99_ms": round(float(p99) * 1000, 1) if p99 is not None and not drain else None,
         "stored": stored,
         "duplicates": stored - min(distinct_ids, distinct_seqs),
         "missing": len(set(sent) - ids),
@@ -340,6 +361,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="Runs per instance count (medians printed).")
     parser.add_argument("--rate", type=float, default=0, help="Also a paced run at this many events/s.")
     parser.add_argument("--kill", action="store_true", help="Also a run with instances killed and restarted.")
+    parser.add_argument("--drain", action="store_true", help="Also runs draining a backlog (per count).")
     parser.add_argument("--kill-every", type=float, default=3.0, help="Seconds between kills.")
     parser.add_argument("--timeout", type=float, default=300, help="Seconds to wait for every event stored.")
     args = parser.parse_args()
@@ -367,6 +389,9 @@ def main() -> None:
                     ),
                     flush=True,
                 )
+        if args.drain:
+            for n in counts:
+                print(json.dumps(one_run(args, n, 0, db_url, kill=False, drain=True)), flush=True)
         if args.rate > 0:
             print(json.dumps(one_run(args, counts[-1], args.rate, db_url, kill=False)), flush=True)
         if args.kill:
