@@ -14,7 +14,10 @@ rejected, kept and listed by `gate-central confirmations`, never retried on its 
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import logging
+import socket
 import ssl
 import threading
 import urllib.error
@@ -22,7 +25,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from central import confirmation_store as cstore
 from central.confirm_settings import ConfirmationSettings
@@ -42,6 +45,7 @@ SIGNATURE_HEADER = "X-Signature-Ed25519"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 RESPONSE_BYTES = 2048  # read of an answer's body, for the error message only
 RETRIED_4XX = (408, 429)
+ATTEMPT_TIMEOUTS = 2  # an attempt ends after this many timeouts in all, however slowly the answer drips
 
 
 @dataclass(frozen=True)
@@ -86,35 +90,102 @@ def classify(status: int, detail: str, retry_after: str | None, cap: float) -> O
     return Outcome("retry", status, detail, _retry_after(retry_after, cap))
 
 
+class _Connections:
+    """The connections one attempt opened, so its deadline can cut them (urllib's timeout is per read)."""
+
+    def __init__(self) -> None:
+        self.opened: list[http.client.HTTPConnection] = []
+        self.cut = False
+
+    def recording(self, http_class: type[http.client.HTTPConnection]) -> Any:
+        def make(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
+            connection = http_class(*args, **kwargs)
+            self.opened.append(connection)
+            return connection
+
+        return make
+
+    def cut_all(self) -> None:
+        self.cut = True
+        for connection in list(self.opened):
+            if connection.sock is not None:
+                with contextlib.suppress(OSError):  # already closed
+                    connection.sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+
+
+class _RecordingHandler(urllib.request.AbstractHTTPHandler):
+    """http(s) handler that lets the current attempt's :class:`_Connections` see each connection."""
+
+    connections: _Connections | None = None
+
+    def do_open(self, http_class: Any, req: urllib.request.Request, **kwargs: Any) -> Any:
+        wrapped = http_class if self.connections is None else self.connections.recording(http_class)
+        return super().do_open(wrapped, req, **kwargs)
+
+
+class _RecordingHTTP(_RecordingHandler, urllib.request.HTTPHandler):
+    pass
+
+
+class _RecordingHTTPS(_RecordingHandler, urllib.request.HTTPSHandler):
+    pass
+
+
 class HttpPoster:
-    """POSTs one body to the endpoint with bounded timeouts; never raises for the network's sake."""
+    """POSTs one body to the endpoint with bounded timeouts; never raises for the network's sake.
+
+    ``timeout_s`` bounds each step (connect, send, each read); the whole attempt ends after
+    ``ATTEMPT_TIMEOUTS`` times it, so an answer dripped a byte at a time cannot hold the sender (and every
+    confirmation behind this one) beyond its claim on the row.
+    """
 
     def __init__(self, settings: ConfirmationSettings) -> None:
         self.settings = settings
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
-        if settings.ca_file is not None:
-            context = ssl.create_default_context(cafile=str(settings.ca_file))
-            handlers.append(urllib.request.HTTPSHandler(context=context))
-        self._opener = urllib.request.build_opener(*handlers)
+        ca = settings.ca_file
+        context = None if ca is None else ssl.create_default_context(cafile=str(ca))
+        self._handlers: tuple[_RecordingHandler, ...] = (_RecordingHTTP(), _RecordingHTTPS(context=context))
+        self._opener = urllib.request.build_opener(_NoRedirect(), *self._handlers)
 
     def post(self, body: bytes, headers: dict[str, str]) -> Outcome:
+        connections = _Connections()
+        for handler in self._handlers:
+            handler.connections = connections
+        deadline_s = self.settings.timeout_s * ATTEMPT_TIMEOUTS
+        timer = threading.Timer(deadline_s, connections.cut_all)
+        timer.daemon = True
+        timer.start()
+        try:
+            outcome = self._post(body, headers)
+        finally:
+            timer.cancel()
+            for handler in self._handlers:
+                handler.connections = None
+        if connections.cut and outcome.kind == "retry":
+            return Outcome("retry", outcome.status, f"no whole answer within {deadline_s:g} s")
+        return outcome
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> Outcome:
         s = self.settings
         request = urllib.request.Request(s.endpoint, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only (settings)
         try:
             with self._opener.open(request, timeout=s.timeout_s) as response:
-                answer = response.read(RESPONSE_BYTES).decode("utf-8", "replace")
+                try:
+                    answer = response.read(RESPONSE_BYTES).decode("utf-8", "replace")
+                except (OSError, http.client.HTTPException):  # the status said it: the body is for logs
+                    answer = ""
                 return classify(response.status, answer, None, s.retry_max_s)
         except urllib.error.HTTPError as exc:
             try:
                 answer = exc.read(RESPONSE_BYTES).decode("utf-8", "replace")
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 answer = ""
             finally:
                 exc.close()
             return classify(
                 exc.code, f"HTTP {exc.code}: {answer}", exc.headers.get("Retry-After"), s.retry_max_s
             )
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timed out, TLS, bad answer
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            # refused, timed out, TLS, or an answer that is not HTTP (a bad status line, a header too long)
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             return Outcome("retry", None, f"{type(exc).__name__}: {reason}")
 
