@@ -58,7 +58,7 @@ class ControllerWatchdog:
             raise WatchdogFault(
                 "lane loop not responding: controller watchdog left unarmed, outputs stay safe"
             )
-        if cfg.timeout_register is not None:
+        if cfg.timeout_register is not None and await self._time_must_be_written(client):
             await self._write_checked(client, cfg.timeout_register, cfg.timeout_units, "watchdog time")
         if cfg.safe_values_register is not None:
             for coil, value in sorted(self._safe_values.items()):
@@ -83,6 +83,25 @@ class ControllerWatchdog:
             cfg.safe_action.value,
             cfg.timeout_s,
         )
+
+    async def _time_must_be_written(self, client: ModbusBaseClient) -> bool:
+        """False when the watchdog already counts down with the configured time: leave it running.
+
+        On a WAGO-style controller writing the time stops a running watchdog until the next trigger. A
+        reconnect whose answers are lost after that write (a link that garbles them) would then leave the
+        outputs as they were, unguarded, while each retry stopped the watchdog again. So the time is read
+        first (a link that garbles answers fails here, before anything is written, and the running watchdog
+        expires as it should) and written only when it differs or the watchdog has expired (re-arming it
+        then is what the time write is for, and the outputs are already safe). Without a status register
+        an expiry cannot be told apart, so the time is always written, as the re-arm needs.
+        """
+        cfg = self._config
+        if cfg.status_register is None or cfg.timeout_register is None:
+            return True
+        status = await self._read(client, cfg.status_register, "watchdog status")
+        if status == cfg.status_expired:
+            return True
+        return await self._read(client, cfg.timeout_register, "watchdog time") != cfg.timeout_units
 
     async def refresh_if_due(self, client: ModbusBaseClient, now: float) -> None:
         """Every refresh_s: read the status (WatchdogFault if expired), then trigger it if the lane lives."""

@@ -10,6 +10,7 @@ from devices.config import WAGO_WATCHDOG_TIME, DevicesConfig
 from devices.modbus_io import CoilName
 from devices.sim.comm_watchdog import WatchdogStatus
 from devices.sim.lane_controller import LaneControllerSim
+from devices.sim.net import free_tcp_port
 from tests.devices.conftest import TRAVEL_S, RunningLaneIO, eventually, lane_config
 
 #: Short enough for quick tests, long enough for the 10 ms polls and 0.2 s request timeout of lane_config.
@@ -116,6 +117,59 @@ async def test_outage_longer_than_the_watchdog_leaves_outputs_safe_and_reconnect
         await running.close()
 
 
+class GarblingLink:
+    """A TCP hop in front of the controller that passes requests on and, once `garble` is set, turns its
+    answers to zeros: the controller still acts on every write, the driver reads nonsense back."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.port = free_tcp_port()
+        self.garble = False
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> GarblingLink:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        try:
+            while request := await reader.read(260):
+                up_writer.write(request)
+                await up_writer.drain()
+                answer = await up_reader.read(260)
+                writer.write(bytes(len(answer)) if self.garble else answer)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            up_writer.close()
+            writer.close()
+
+
+async def test_answers_garbled_on_the_way_back_let_the_running_watchdog_expire(port: int) -> None:
+    """The reconnects after the link turns bad must not stop the watchdog: re-arming reads before it
+    writes, so the controller's countdown runs out and the green light goes off (A12's attack left it on
+    for good: each reconnect rewrote the time register, which stops a running WAGO watchdog)."""
+    async with LaneControllerSim(_config(port), port=port) as sim, GarblingLink(port) as link:
+        devices = _config(link.port)
+        running = await RunningLaneIO.connected(devices)
+        await running.io.write_coil(CoilName.LIGHT_GREEN, True)
+        assert sim.watchdog_status is WatchdogStatus.RUNNING
+        link.garble = True
+        await eventually(lambda: sim.watchdog_status is WatchdogStatus.EXPIRED, timeout=3.0)
+        assert (await sim.read_coils())["light_green"] is False
+        assert not running.io.link_up
+        link.garble = False  # the link heals: the driver re-arms (the time written: it had expired)
+        await running.wait_link(up=True, timeout=5.0)
+        assert sim.watchdog_status is WatchdogStatus.RUNNING
+        await running.close()
+
+
 async def test_controller_without_the_configured_registers_keeps_the_link_down_and_says_why(
     port: int,
 ) -> None:
@@ -128,7 +182,7 @@ async def test_controller_without_the_configured_registers_keeps_the_link_down_a
         [down] = running.link_events()
         assert not down.up
         assert down.detail.startswith(
-            "controller refused the watchdog time (write of register 8192) with Modbus exception code 2"
+            "controller refused the watchdog time (read of register 8192) with Modbus exception code 2"
         )
         assert "devices.io.watchdog" in down.detail
         await running.close()
