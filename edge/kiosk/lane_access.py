@@ -63,6 +63,11 @@ class LaneRecords(Protocol):
     def declarations(self) -> DeclarationRepo:
         """The cached declarations: the closest cleared ones are offered for a held vehicle's correction."""
 
+    @property
+    def path(self) -> Path | None:
+        """The database file (None in memory): a read too slow for the daemon's loop opens its own
+        connection to it on a worker thread."""
+
 
 class LaneAccess(Protocol):
     """One lane as the kiosk sees it (the lane daemon provides it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import sqlite3
@@ -13,7 +14,7 @@ import pytest
 
 from edge.decision import Outcome, Reason
 from edge.declaration import Channel, DeclarationStatus
-from edge.kiosk import actions
+from edge.kiosk import actions, routes_lane
 from edge.kiosk.actions import ActionRefused
 from edge.kiosk.closest import LIMIT
 from edge.kiosk.users import Role
@@ -414,4 +415,32 @@ async def test_a_held_truck_s_reads_name_their_region_in_their_evidence_and_the_
         assert view["held"] is False  # rejected: it must back out, no more corrections offered
         late = await http.get("/api/v1/lane/closest", params={"tx_id": tx_id})
         assert late.status_code == 409
+    await gate.back_out()
+
+
+async def test_the_closest_declarations_are_searched_off_the_daemon_s_loop(gate: KioskGate) -> None:
+    """The search reads and compares every cached declaration (seconds for a large cache): it runs on a
+    worker thread, so while it waits the lane view, which the daemon's loop answers, still answers."""
+    decl = declaration(51)
+    gate.seed(decl)
+    await gate.arrive(camera_read(decl, plate="51G10051"), 28_000)
+    await gate.wait_state(LaneState.HOLD)
+    tx_id = gate.daemon.view.tx_id
+    async with as_user(gate, "olga") as (http, csrf):
+        assert routes_lane._CLOSEST_ONE_AT_A_TIME.acquire(blocking=False)  # a search under way
+        try:
+            search = asyncio.create_task(http.get("/api/v1/lane/closest", params={"tx_id": tx_id}))
+            view = await http.get("/api/v1/lane")
+            assert view.status_code == 200
+            assert view.json()["vehicle"]["plate"]["text"] == "51G10051"
+            assert not search.done()  # waiting for its turn on a thread, not holding the loop
+        finally:
+            routes_lane._CLOSEST_ONE_AT_A_TIME.release()
+        answer = await search
+        assert answer.status_code == 200
+        assert answer.json()["declarations"][0]["plate"]["text"] == "51C10051"
+        rejected = await http.post(
+            "/api/v1/lane/reject", json={"tx_id": tx_id, "reason": "papers for another truck"}, headers=csrf
+        )
+        assert rejected.status_code == 202
     await gate.back_out()
