@@ -352,6 +352,22 @@ def _killer(central: Instances, every_s: float, stop: threading.Event) -> None:
         central.kill_and_restart(i)
 
 
+def print_medians(results: list[dict[str, Any]], counts: list[int]) -> None:
+    """One line per mode and instance count: the medians of its runs."""
+    for mode in ("burst", "drain"):
+        for n in counts:
+            mine = [r for r in results if r["instances"] == n and r["mode"] == mode]
+            if not mine:
+                continue
+            line: dict[str, Any] = {"bench": "central_ingest_median", "mode": mode, "instances": n}
+            line["runs"] = len(mine)
+            for key in ("ingest_events_per_s", "latency_p50_ms", "latency_p99_ms", "events_per_cpu_s"):
+                values = [r[key] for r in mine if r[key] is not None]
+                line[key] = statistics.median(values) if values else None
+            line["loadavg_1m"] = statistics.median(r["loadavg_1m"][1] for r in mine)
+            print(json.dumps(line), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gates", type=int, default=20)
@@ -372,26 +388,13 @@ def main() -> None:
             for _ in range(args.runs):
                 results.append(one_run(args, n, 0, db_url, kill=False))
                 print(json.dumps(results[-1]), flush=True)
-        if args.runs > 1:
-            for n in counts:
-                mine = [r for r in results if r["instances"] == n]
-                print(
-                    json.dumps(
-                        {
-                            "bench": "central_ingest_median",
-                            "instances": n,
-                            "runs": len(mine),
-                            "ingest_events_per_s": statistics.median(r["ingest_events_per_s"] for r in mine),
-                            "latency_p50_ms": statistics.median(r["latency_p50_ms"] for r in mine),
-                            "latency_p99_ms": statistics.median(r["latency_p99_ms"] for r in mine),
-                            "loadavg_1m": statistics.median(r["loadavg_1m"][1] for r in mine),
-                        }
-                    ),
-                    flush=True,
-                )
         if args.drain:
             for n in counts:
-                print(json.dumps(one_run(args, n, 0, db_url, kill=False, drain=True)), flush=True)
+                for _ in range(args.runs):
+                    results.append(one_run(args, n, 0, db_url, kill=False, drain=True))
+                    print(json.dumps(results[-1]), flush=True)
+        if args.runs > 1:
+            print_medians(results, counts)
         if args.rate > 0:
             print(json.dumps(one_run(args, counts[-1], args.rate, db_url, kill=False)), flush=True)
         if args.kill:
