@@ -31,10 +31,11 @@ if TYPE_CHECKING:
 class ActionRefused(Exception):
     """The lane cannot take this action now; `code` is the HTTP status to answer with."""
 
-    def __init__(self, code: int, detail: str) -> None:
+    def __init__(self, code: int, detail: str, words: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.words = words  # the refusal in each screen language, where it is not one of refusals.py's forms
 
 
 @contextmanager
@@ -124,7 +125,7 @@ def correct(
     role: Role = Role.OFFICER,
 ) -> None:
     """Replace a misread plate and/or containers; the daemon keeps both reads and decides again. A read
-    the lane's grammar or the check digit refuses takes a supervisor (403 saying why, in both languages)."""
+    the lane's grammar or the check digit refuses takes a supervisor (403: English detail, words)."""
     _held(lane, tx_id)
     with _handed_to_lane():
         try:
@@ -132,7 +133,8 @@ def correct(
                 officer, reason, plate=plate, containers=containers, supervisor=role is Role.SUPERVISOR
             )
         except CorrectionNeedsSupervisor as exc:
-            raise ActionRefused(status.HTTP_403_FORBIDDEN, f"{exc.en} / {exc.vi}") from None
+            words = {"vi": exc.vi, "en": exc.en}
+            raise ActionRefused(status.HTTP_403_FORBIDDEN, exc.en, words) from None
 
 
 def inspection_done(lane: LaneAccess, officer: str, tx_id: str, reason: str) -> None:

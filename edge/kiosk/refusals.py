@@ -88,11 +88,24 @@ def refusal_words(detail: str) -> dict[Language, str] | None:
     return words
 
 
+class WordedRefusal(HTTPException):
+    """A refusal whose sentence is built from parts no form can match (a correction's doubts): it brings
+    its own words, given by the code that refused, beside its English detail."""
+
+    def __init__(self, status_code: int, detail: str, words: dict[str, str]) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.words = words
+
+
 async def answer_refusal(request: Request, exc: Exception) -> Response:
     """The app's HTTPException handler: FastAPI's answer, with the refusal's `words` when known."""
     if not isinstance(exc, HTTPException):  # pragma: no cover - registered for that type only
         raise exc
-    words = refusal_words(exc.detail) if isinstance(exc.detail, str) else None
+    words: dict[str, str] | dict[Language, str] | None = None
+    if isinstance(exc, WordedRefusal):
+        words = exc.words
+    elif isinstance(exc.detail, str):
+        words = refusal_words(exc.detail)
     if words is None:
         return await http_exception_handler(request, exc)
     return JSONResponse(

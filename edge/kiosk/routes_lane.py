@@ -22,6 +22,7 @@ from edge.kiosk.closest import LIMIT, CloseDeclaration, CloseText, closest_decla
 from edge.kiosk.context import KioskContext
 from edge.kiosk.fields import ContainerText, PlateText, ReasonText, TxId
 from edge.kiosk.live import CLOSED
+from edge.kiosk.refusals import WordedRefusal
 from edge.kiosk.sessions import Session
 from edge.kiosk.users import Role
 from edge.kiosk.views import ErrorBody, LaneView
@@ -132,6 +133,8 @@ def _carry_out(action: str, tx_id: str | None, ctx: Ctx, do: Callable[[], None])
     try:
         do()
     except ActionRefused as exc:
+        if exc.words is not None:
+            raise WordedRefusal(exc.code, exc.detail, exc.words) from None
         raise refuse(exc.code, exc.detail) from None
     return _accepted(action, tx_id, ctx)
 

@@ -1,6 +1,7 @@
 """An officer's correction is judged like a camera's read: a plate of none of the lane's forms or a container
-number whose check digit fails is refused to an officer (403 saying why, in both languages, nothing
-recorded) and entered by a supervisor only, recorded not valid, so the vehicle stays held."""
+number whose check digit fails is refused to an officer (403 saying why: the English detail, and its words in
+both languages; nothing recorded) and entered by a supervisor only, recorded not valid, so the vehicle stays
+held."""
 
 from __future__ import annotations
 
@@ -44,10 +45,17 @@ async def test_an_officer_may_not_correct_a_plate_to_one_of_no_form_of_the_lane(
             headers=csrf,
         )
         assert refused.status_code == 403
-        assert refused.json() == {
-            "detail": "only a supervisor may enter a read the lane refuses: plate 'XX' is not a valid "
-            "plate of this lane's forms (vietnam) / chỉ giám sát viên được nhập kết quả đọc mà làn từ chối: "
-            "biển số 'XX' không phải biển số hợp lệ theo các dạng của làn này (vietnam)"
+        english = (
+            "only a supervisor may enter a read the lane refuses: plate 'XX' is not a valid "
+            "plate of this lane's forms (vietnam)"
+        )
+        assert refused.json() == {  # like every other refusal: the English detail, and its words
+            "detail": english,
+            "words": {
+                "vi": "chỉ giám sát viên được nhập kết quả đọc mà làn từ chối: "
+                "biển số 'XX' không phải biển số hợp lệ theo các dạng của làn này (vietnam)",
+                "en": english,
+            },
         }
         vehicle = (await http.get("/api/v1/lane")).json()["vehicle"]
         assert vehicle["plate"]["text"] == "51G10031"  # the camera's read stands
@@ -64,12 +72,13 @@ async def test_an_officer_may_not_correct_a_container_to_a_wrong_check_digit(gat
         body = {"tx_id": tx_id, "reason": "typed by eye", "plate": "51C10032", "containers": [wrong]}
         refused = await http.post("/api/v1/lane/correct", json=body, headers=csrf)
         assert refused.status_code == 403
-        detail = refused.json()["detail"]
-        assert (
+        answer = refused.json()
+        assert answer["detail"] == answer["words"]["en"]
+        assert answer["detail"].endswith(
             f"container '{wrong}' has check digit {wrong[-1]}, its number gives {complete('TCLU000032')[-1]}"
-            in (detail)
         )
-        assert f"số container '{wrong}' có chữ số kiểm tra {wrong[-1]}" in detail
+        assert f"số container '{wrong}' có chữ số kiểm tra {wrong[-1]}" in answer["words"]["vi"]
+        assert "số container" not in answer["detail"]
     assert gate.daemon.store.audit.records(subject=tx_id) == []
     async with as_user(gate, "olga") as (http, csrf):
         body["containers"] = [complete("TCLU000032")]
