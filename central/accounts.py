@@ -77,7 +77,7 @@ class Accounts:
 
     def add(self, name: str, role: StaffRole, password: str, at: datetime) -> StaffAccount:
         """Create an account; AccountError for a bad name, a short password or a taken name."""
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):  # match's $ would let a trailing newline in
             raise AccountError(f"user name {name!r} must match {NAME_PATTERN}")
         try:
             password_hash = hash_password(password)
@@ -91,6 +91,8 @@ class Accounts:
         return StaffAccount(name, role, password_hash, False)
 
     def get(self, name: str) -> StaffAccount | None:
+        if not NAME.fullmatch(name):  # no account has it; PostgreSQL would refuse a NUL in the lookup
+            return None
         rows = self._rows(SELECT_STAFF, (name,))
         return _account(rows[0]) if rows else None
 

@@ -35,6 +35,11 @@ class SessionInfo(BaseModel):
     csrf_token: str = Field(description="Send as X-CSRF-Token on every request that changes something.")
 
 
+def _printable(name: str) -> str:
+    """A tried name as the audit keeps it: control characters as '?' (PostgreSQL's text refuses NUL)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in name[:32])
+
+
 def _info(session: StaffSession) -> SessionInfo:
     return SessionInfo(user=session.user, role=session.role, csrf_token=session.csrf)
 
@@ -60,7 +65,8 @@ async def login(body: LoginRequest, request: Request, ctx: Ctx) -> Response:
     good = await asyncio.to_thread(verify_password, account.password_hash if account else None, body.password)
     if not good or account is None or account.disabled:
         log.warning("central screen: login failed for %r from %s", name, address)
-        await ctx.db(lambda _q, a: a.audit(name[:32], "login.failed", "screen", f"from {address}", now))
+        shown = _printable(name)
+        await ctx.db(lambda _q, a: a.audit(shown, "login.failed", "screen", f"from {address}", now))
         return _error(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
     ctx.login_throttle.succeeded(name, address)
     session = ctx.sessions.create(account.name, account.role)
