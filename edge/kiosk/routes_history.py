@@ -156,8 +156,9 @@ def audit_view(record: AuditRecord) -> AuditView:
     return AuditView.model_validate(record, from_attributes=True)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A query time as aware UTC; a time without an offset is taken as UTC."""
+def _utc(moment: datetime | None, name: str) -> datetime | None:
+    """A query time as aware UTC; a time without an offset is taken as UTC. `name`: the query
+    parameter, which an out-of-range time's error names."""
     if moment is None:
         return None
     try:
@@ -165,7 +166,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     except (OverflowError, ValueError):
         error = {
             "type": "value_error",
-            "loc": ("query", "since/until"),
+            "loc": ("query", name),
             "msg": "time out of range",
             "input": None,
         }
@@ -196,8 +197,8 @@ async def search(
         plate=normalise_plate(plate) if plate is not None else None,
         container=iso6346.normalise(container) if container is not None else None,
         declaration=declaration.strip() if declaration is not None else None,
-        since=_utc(since),
-        until=_utc(until),
+        since=_utc(since, "since"),
+        until=_utc(until, "until"),
         limit=limit,
         result=result,
     )
