@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$"
-NAME = re.compile(NAME_PATTERN)
+NAME = re.compile(NAME_PATTERN.removesuffix("$") + r"\Z")  # $ would let a trailing newline in
 MIN_PASSWORD_LENGTH = 8
 
 _HASHER = PasswordHasher()
