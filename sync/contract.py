@@ -258,6 +258,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a JSON string, escapes and all: its brackets nest nothing
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before the parser, which recurses once per level, goes there:
+    a file of 100,000 `[` would stop it with Python's "maximum recursion depth exceeded" instead."""
+    depth = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise _Refused(f"nested deeper than {MAX_DEPTH} levels")
 
 
 def _check_shape(value: Any) -> None:
@@ -287,8 +299,10 @@ def decode_json(raw: bytes, max_bytes: int) -> Any:
     if len(raw) > max_bytes:
         raise Rejected("oversized", f"{len(raw)} bytes, limit {max_bytes}")
     try:
+        text = raw.decode("utf-8")
+        _check_nesting(text)
         data = json.loads(
-            raw.decode("utf-8"),
+            text,
             parse_int=_bounded_int,
             parse_float=_finite_float,
             parse_constant=_no_constant,

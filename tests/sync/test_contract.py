@@ -104,6 +104,12 @@ def test_nested_json_deep_enough_to_overflow_the_parser_is_rejected_as_malformed
     with pytest.raises(Rejected) as info:
         decode_json(b"[" * 100_000 + b"]" * 100_000, 1_000_000)
     assert info.value.reason == "malformed"
+    assert info.value.detail == "nested deeper than 16 levels"  # said before the parser recurses
+
+
+def test_brackets_inside_strings_nest_nothing() -> None:
+    value = {"note": "[{" * 50 + '\\" [', "more": ["\\", "]]]"]}  # escaped quote and backslash too
+    assert decode_json(json.dumps(value).encode(), 10_000) == value
 
 
 @pytest.mark.parametrize(
