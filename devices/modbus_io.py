@@ -416,14 +416,17 @@ class LaneIO:
         self._detail = detail
         self._down_since = now
         self._reported_up = False
-        log.log(
-            logging.WARNING if error else logging.INFO,
-            "lane I/O link down: %s; reconnecting with backoff %.2f..%.1f s",
-            detail,
-            self._link.backoff_initial_s,
-            self._link.backoff_max_s,
-            extra={"endpoint": self._endpoint, "device_id": self._link.device_id},
-        )
+        where = {"endpoint": self._endpoint, "device_id": self._link.device_id}
+        if not error:  # a stop asked for (shutdown, Ctrl-C): no fault, and nothing reconnects
+            log.info("lane I/O stopped: link closed (%s)", detail, extra=where)
+        else:
+            log.warning(
+                "lane I/O link down: %s; reconnecting with backoff %.2f..%.1f s",
+                detail,
+                self._link.backoff_initial_s,
+                self._link.backoff_max_s,
+                extra=where,
+            )
         self._emit(LinkChanged(up=False, detail=detail, at=now, snapshot=InputSnapshot.link_down()))
 
     def _emit(self, event: LaneIOEvent) -> None:

@@ -194,7 +194,10 @@ async def test_silent_controller_times_out_into_link_down(silent_server: int) ->
     await running.close()
 
 
-async def test_stop_ends_run_promptly_and_reports_the_link_down(lane_io: RunningLaneIO) -> None:
+async def test_stop_ends_run_promptly_and_reports_the_link_down(
+    lane_io: RunningLaneIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="devices.modbus_io")
     await asyncio.wait_for(lane_io.io.stop(), 0.5)
     assert lane_io.run_task.done()
     last = lane_io.events[-1]
@@ -202,6 +205,10 @@ async def test_stop_ends_run_promptly_and_reports_the_link_down(lane_io: Running
     assert not last.up
     assert last.detail == "driver stopped"
     assert lane_io.io.stats.errors == 0
+    # The log says it stopped, at INFO: not a link fault, and nothing reconnects after a stop.
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if "lane I/O" in r.getMessage()]
+    assert said[-1] == (logging.INFO, "lane I/O stopped: link closed (driver stopped)")
+    assert not any("reconnecting" in message for _, message in said)
 
 
 async def test_handler_bug_ends_run_instead_of_passing_for_a_link_fault(
