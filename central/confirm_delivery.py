@@ -181,8 +181,10 @@ class HttpPoster:
                 answer = ""
             finally:
                 exc.close()
+            moved = exc.headers.get("Location") if 300 <= exc.code < 400 else None
+            where = f" to {moved[:200]!r} (not followed)" if moved else ""
             return classify(
-                exc.code, f"HTTP {exc.code}: {answer}", exc.headers.get("Retry-After"), s.retry_max_s
+                exc.code, f"HTTP {exc.code}{where}: {answer}", exc.headers.get("Retry-After"), s.retry_max_s
             )
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             # refused, timed out, TLS, or an answer that is not HTTP (a bad status line, a header too long)

@@ -84,3 +84,17 @@ def test_an_answer_that_is_not_http_is_a_retry_naming_it_not_an_exception(answer
     finally:
         endpoint.server.close()
     assert (outcome.kind, outcome.status, outcome.detail) == ("retry", None, detail)
+
+
+def test_a_redirect_is_retried_naming_where_it_pointed_and_never_followed() -> None:
+    elsewhere = RawEndpoint(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    target = f"http://127.0.0.1:{elsewhere.port}/collect"
+    endpoint = RawEndpoint(f"HTTP/1.1 301 Moved\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n".encode())
+    try:
+        outcome = HttpPoster(endpoint.settings(timeout_s=5)).post(b"{}", {})
+    finally:
+        endpoint.server.close()
+        elsewhere.server.close()
+    assert (outcome.kind, outcome.status) == ("retry", 301)
+    assert outcome.detail == f"HTTP 301 to '{target}' (not followed): "
+    assert elsewhere.requests == 0  # the signed body went nowhere else
