@@ -95,7 +95,7 @@ class Judge:
             if whole is None or len(whole.text) <= self.grammar.longest or iso6346.find(line.text):
                 return [whole, *scripted] if whole else scripted
             return [whole, *self._pieces(line, box), *scripted]
-        found = []
+        found: list[tuple[int, Candidate]] = []
         for start in range(max(0, len(line.text) - 10)):
             window = line.text[start : start + 11]
             if len(window) < 11 or not iso6346.find(window):
@@ -110,10 +110,9 @@ class Judge:
                 and _risky_fixes(window, repaired.text) <= _MAX_CONTAINER_FIXES
                 and min(fixed_probs) >= self.min_valid_confidence
             )
-            found.append(
-                Candidate(kind, repaired.text, fixed_probs, valid, box, runners, repaired.corrections)
-            )
-        return found
+            cand = Candidate(kind, repaired.text, fixed_probs, valid, box, runners, repaired.corrections)
+            found.append((start, cand))
+        return _one_per_text(found)
 
     def _pieces(self, line: LineRead, box: Box) -> list[Candidate]:
         """Plates cut out of a read longer than any plate, at the reader's word breaks: a plate read
@@ -181,6 +180,22 @@ class Judge:
         """Whether `text` is a valid plate of the grammar as it stands (no correction needed)."""
         match = self.grammar.check(text)
         return match.valid and match.text == text
+
+
+def _one_per_text(windows: list[tuple[int, Candidate]]) -> list[Candidate]:
+    """Of a line's container windows that share characters, the best only (valid, fewest repairs, surest).
+
+    Two windows that overlap read the same painted characters, so at most one of them is a container
+    number; the others are that number shifted into the text beside it. A region joining the number with
+    the ISO 6346 size-type code painted under it (`TCLU 414002 0` over `42G1`, read `TCLU414002042G1`)
+    gave a second container `LUAJ4002042` (look-alike repairs of `LU414002042`), not valid, so the lane
+    held a truck whose number was read right. Windows apart (two numbers read as one line) all stay.
+    """
+    kept: list[tuple[int, Candidate]] = []
+    for start, cand in sorted(windows, key=lambda w: (not w[1].valid, w[1].corrections, -w[1].confidence)):
+        if all(abs(start - other) >= 11 for other, _ in kept):
+            kept.append((start, cand))
+    return [cand for _, cand in sorted(kept, key=lambda w: w[0])]
 
 
 def _risky_fixes(read: str, fixed: str) -> int:
