@@ -110,9 +110,11 @@ async def test_the_lane_ticks_on_time_while_the_daemon_holds_the_interpreter(iso
     await eventually(lambda: daemon.view.state is LaneState.IDLE, what="lane idle")
     daemon.lag.reset()
     await asyncio.sleep(0.2)  # the reset reached the lane
-    probe = time.monotonic()
-    sum(range(1_000_000))
-    per_million_s = max(time.monotonic() - probe, 1e-4)
+    per_million_s = 1.0
+    for _ in range(5):  # the fastest of five: a probe descheduled on a loaded box would shrink the hog
+        probe = time.monotonic()
+        sum(range(1_000_000))
+        per_million_s = min(per_million_s, max(time.monotonic() - probe, 1e-4))
     started = time.monotonic()
     sum(range(int(1_000_000 * 1.2 / per_million_s)))  # the GIL held in C, no switch possible, ~1.2 s
     held_s = time.monotonic() - started
