@@ -45,7 +45,8 @@ from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
 from sync.client import mqtt_properties
 from sync.commands import Command, CommandAck, CommandName, sign
 from sync.config import BrokerConfig
-from sync.contract import EventEnvelope, GateStatus, gate_id_of, gate_topics
+from sync.contract import EventEnvelope, GateStatus, decode_json, gate_id_of, gate_topics
+from sync.contract import Rejected as Refused
 from sync.feed_signature import sign_feed_message
 from sync.outbox import utc_now
 
@@ -361,7 +362,13 @@ class Central:
             raise Rejected("bad_schema", str(exc)) from None
 
     def _envelope(self, gate: str, raw: bytes) -> EventEnvelope:
-        event = EventEnvelope.model_validate_json(raw)
+        """The gate's event or sample; sync's bounded parser first: NaN, infinities, a 20-digit integer, a
+        key twice, a lone surrogate are bad_json here, never stored (PostgreSQL's json refuses NaN)."""
+        try:
+            data = decode_json(raw, MAX_MESSAGE_BYTES)
+        except Refused as exc:
+            raise Rejected("bad_json", exc.detail) from None
+        event = EventEnvelope.model_validate(data)
         if event.gate_id != gate:
             raise Rejected("wrong_gate", f"envelope of gate {event.gate_id!r} on the topic of gate {gate!r}")
         return event

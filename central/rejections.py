@@ -13,7 +13,7 @@ REASONS = {
     "not_a_gate_topic": "the topic names no gate under central's prefix",
     "unknown_topic": "a gate's topic that central does not read",
     "too_large": "larger than central takes",
-    "bad_json": "not JSON (or not UTF-8)",
+    "bad_json": "not JSON, not UTF-8, or JSON no database keeps as sent (NaN, Infinity, a key twice)",
     "bad_schema": "JSON, but not the contract's message for its topic",
     "wrong_gate": "one gate's message on another gate's topic",
     "unstorable": "the database refuses its values (a number beyond its range, a constraint)",
