@@ -10,6 +10,8 @@ camera is in FAULT with the reason, and the reader thread never dies of it.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -82,8 +84,8 @@ class CaptureSource:
         stream = is_stream(source)
         # A video file is replayed in a loop; a device path (/dev/video0) is not a file and is not.
         self._file = not stream and Path(source).is_file()
-        if not stream and not self._file and isinstance(self._target, str) and not Path(source).exists():
-            raise SourceError(f"no such video file or device: {source}")
+        if not stream and not self._file and isinstance(self._target, str):
+            _check_device(source)
         self._timeouts: list[int] = []
         if stream:
             # Bounded waits: a camera that stops sending while its connection stays open would otherwise
@@ -119,6 +121,35 @@ class CaptureSource:
 
     def close(self) -> None:
         self._cap.release()
+
+
+_VIDEO_MAJOR = 81  # Linux's video4linux devices (/dev/video*)
+
+
+def _check_device(source: str) -> None:
+    """A path that is neither a file nor a folder must be a video device: OpenCV would wait forever on a
+    FIFO that nothing writes to, or read a disk or a terminal as if it were a camera."""
+    try:
+        mode = os.stat(source)
+    except FileNotFoundError:
+        raise SourceError(f"no such video file or device: {source}") from None
+    except OSError as exc:
+        raise SourceError(f"cannot open {source}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode.st_mode) or (stat.S_ISCHR(mode.st_mode) and os.major(mode.st_rdev) == _VIDEO_MAJOR):
+        return
+    kind = (
+        "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode.st_mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode.st_mode)
+        else "a block device (a disk)"
+        if stat.S_ISBLK(mode.st_mode)
+        else "a character device that is not a video device"
+    )
+    raise SourceError(
+        f"{source} is {kind}: a camera source is a stream URL, a video device (/dev/video0), a video file "
+        "or a folder of images"
+    )
 
 
 class FolderSource:

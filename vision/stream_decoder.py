@@ -92,11 +92,20 @@ class StreamSource:
         # FFmpeg's own bound, for the decoding that probes the stream and for the decoder: an oversized frame
         # is never allocated, and its size still read from the stream's headers.
         options["max_pixels"] = str(max_pixels)
+        opening = time.monotonic()
         try:
             container = av.open(url, options=options, timeout=(stall_timeout_s, stall_timeout_s))
         except _UNSUPPORTED as exc:
             raise StreamUnsupported(f"{url}: {exc}") from exc
         except (av.error.FFmpegError, OSError) as exc:
+            waited = time.monotonic() - opening
+            if waited >= stall_timeout_s:
+                # FFmpeg's words for a camera that took the connection and never answered ("Invalid data
+                # found when processing input", "Immediate exit requested") read as a bad stream.
+                raise SourceError(
+                    f"cannot open {url}: no answer, timed out after {waited:.0f} s "
+                    f"(stall_timeout_s {stall_timeout_s:g})"
+                ) from exc
             raise SourceError(f"cannot open {url}: {exc}") from exc
         if not isinstance(container, av.container.InputContainer) or not container.streams.video:
             container.close()
