@@ -38,7 +38,7 @@ from central.confirm_delivery import sender_for
 from central.confirmations import is_exit
 from central.feed import current_snapshot, next_message
 from central.ingest_batch import DEFAULT_BATCHES, BatchLimits, IngestQueue
-from central.rejections import Rejected, invalid
+from central.rejections import Rejected, SeqConflict, invalid
 from central.settings import CentralSettings, open_store
 from central.store import CentralStore, MessageUnstorable, StoreUnavailable
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
@@ -311,6 +311,8 @@ class Central:
             return
         except Rejected as exc:
             rejection = exc
+        except SeqConflict as exc:
+            rejection = Rejected("seq_conflict", str(exc))
         except MessageUnstorable as exc:
             rejection = Rejected("unstorable", str(exc))
         except StoreUnavailable:

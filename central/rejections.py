@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from central.store import MessageUnstorable
+
 REASONS = {
     "not_a_gate_topic": "the topic names no gate under central's prefix",
     "unknown_topic": "a gate's topic that central does not read",
@@ -16,6 +18,7 @@ REASONS = {
     "bad_json": "not JSON, not UTF-8, or JSON no database keeps as sent (NaN, Infinity, a key twice)",
     "bad_schema": "JSON, but not the contract's message for its topic",
     "wrong_gate": "one gate's message on another gate's topic",
+    "seq_conflict": "an event with a new event id at a seq its gate already used (a seq is never reused)",
     "unstorable": "the database refuses its values (a number beyond its range, a constraint)",
     "internal_error": "central failed while handling it (a bug: see the log)",
 }
@@ -28,6 +31,11 @@ class Rejected(Exception):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class SeqConflict(MessageUnstorable):
+    """The store refuses an event whose (gate, seq) another event id already holds; nothing of its batch
+    was stored (the receiver rejects it alone as ``seq_conflict``)."""
 
 
 def invalid(exc: ValidationError) -> Rejected:

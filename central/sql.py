@@ -100,6 +100,11 @@ INSERT_EVENT = (
     "INSERT INTO events (event_id, gate_id, seq, prev_seq, kind, at, payload, received_at, receiver)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+# The event ids a gate's seqs already hold (parameters: gate, lowest seq, highest seq): a seq is unique per
+# gate, checked under the gate's lock (a unique index could not be one on a table partitioned by month).
+EVENT_IDS_AT_SEQS = (
+    "SELECT seq, CAST(event_id AS TEXT) FROM events WHERE gate_id = ? AND seq >= ? AND seq <= ?"
+)
 CLOSE_GAP = "DELETE FROM gaps WHERE gate_id = ? AND missing_seq = ?"
 # Parameters: gate, missing seq, noticed seq, noticed at, gate, missing seq.
 OPEN_GAP = (

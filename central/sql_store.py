@@ -17,6 +17,7 @@ from uuid import UUID
 from central import confirmation_sql, sql
 from central.confirmation_store import record_exits
 from central.confirmations import is_exit
+from central.rejections import SeqConflict
 from central.report import build_report
 from central.store import FeedStep, T
 from sync.contract import EventEnvelope
@@ -76,6 +77,7 @@ class SqlCentralStore(ABC):
     def store_event(self, event: EventEnvelope, payload_json: str, receiver: str, at: datetime) -> bool:
         with self._transaction():
             self._lock(f"gate-edge-central:events:{event.gate_id}")
+            self._check_seqs([event])
             return self._insert_event(event, payload_json, receiver, at)
 
     def store_events(
@@ -91,6 +93,7 @@ class SqlCentralStore(ABC):
         stored = [False] * len(events)
         with self._transaction():
             self._lock_all([f"gate-edge-central:events:{g}" for g in sorted({e.gate_id for e, _ in events})])
+            self._check_seqs([e for e, _ in events])
             rows = [self._event_row(*events[i], receiver, at) for i in order]
             for i, new in zip(order, self._insert_new(sql.INSERT_EVENT, rows), strict=True):
                 stored[i] = new
@@ -106,6 +109,28 @@ class SqlCentralStore(ABC):
                 [(e.gate_id, p, e.seq, when, e.gate_id, p) for e in added if (p := _prev(e)) is not None],
             )
         return stored
+
+    def _check_seqs(self, events: Sequence[EventEnvelope]) -> None:
+        """SeqConflict if an event would take a (gate, seq) that another event id holds, stored or earlier in
+        ``events``. The caller holds the gates' locks, so two instances cannot both pass the check."""
+        by_gate: dict[str, list[EventEnvelope]] = {}
+        for event in events:
+            by_gate.setdefault(event.gate_id, []).append(event)
+        for gate, group in by_gate.items():
+            seqs = [e.seq for e in group]
+            spans = (
+                [(min(seqs), max(seqs))] if max(seqs) - min(seqs) <= 2 * len(seqs) else [(q, q) for q in seqs]
+            )
+            held: dict[int, str] = {}
+            for low, high in spans:
+                for seq, event_id in self._run(sql.EVENT_IDS_AT_SEQS, (gate, low, high)).rows:
+                    held[int(seq)] = str(event_id)
+            for event in group:
+                owner = held.setdefault(event.seq, str(event.event_id))
+                if owner != str(event.event_id):
+                    raise SeqConflict(
+                        f"gate {gate!r} seq {event.seq} is already event {owner}, not {event.event_id}"
+                    )
 
     def _insert_new(self, statement: str, rows: Sequence[Sequence[Any]]) -> list[bool]:
         """Run an ``INSERT ... ON CONFLICT DO NOTHING`` per row; whether each inserted (one by one here)."""

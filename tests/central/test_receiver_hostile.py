@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from central.receiver import Central
+from central.rejections import SeqConflict
 from central.settings import CentralSettings
-from sync.contract import encode_event, gate_topics
+from sync.contract import EventEnvelope, encode_event, gate_topics
 from tests.central.central_db import Database, open_database
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import broker_config, run_module, wait_for
@@ -83,3 +85,47 @@ def test_nan_and_infinity_in_a_payload_are_bad_json_and_never_stored(
     assert central.counts["rejected.bad_json"] == 3
     assert stored_seqs(database) == [4]
     assert report(database)["rejected"] == {"total": 3, "by_reason": {"bad_json": 3}}
+
+
+def test_a_seq_reused_with_a_new_event_id_is_a_seq_conflict_and_the_same_id_again_a_duplicate(
+    central: Central, gate: Observer, database: Database
+) -> None:
+    first = str(uuid.uuid4())
+    for _ in range(3):
+        gate.publish(G1.events, event(100, first))
+    gate.publish(G1.events, event(100))  # same seq, another id
+    gate.publish(G1.events, event(101))
+    wait_for(lambda: central.counts["stored"] == 2, 10, "seq 100 and 101 stored")
+    wait_for(lambda: central.counts["rejected"] == 1, 10, "the conflict rejected")
+    assert central.counts["rejected.seq_conflict"] == 1
+    assert central.counts["duplicate"] == 2
+    assert stored_seqs(database) == [100, 101]
+    ids = database.rows("SELECT CAST(event_id AS TEXT) FROM events WHERE seq = 100")
+    assert ids == [(first,)]
+    assert report(database)["rejected"] == {"total": 1, "by_reason": {"seq_conflict": 1}}
+
+
+def test_two_instances_storing_one_seq_under_two_ids_at_once_store_one(database: Database) -> None:
+    stores = [database.open(f"c{i}") for i in range(2)]
+    try:
+        for round_ in range(10):
+            seq = 10 + round_
+            twins = [EventEnvelope.model_validate_json(event(seq)) for _ in stores]
+
+            def store(i: int, twins: list[EventEnvelope] = twins) -> str:
+                try:
+                    stores[i].store_events([(twins[i], "{}")], f"c{i}", AT)
+                    return "stored"
+                except SeqConflict:
+                    return "conflict"
+
+            with ThreadPoolExecutor(2) as pool:
+                outcomes = sorted(pool.map(store, range(2)))
+            assert outcomes == ["conflict", "stored"]
+        one_batch = [EventEnvelope.model_validate_json(event(50)) for _ in range(2)]
+        with pytest.raises(SeqConflict, match="seq 50"):
+            stores[0].store_events([(e, "{}") for e in one_batch], "c0", AT)
+    finally:
+        for s in stores:
+            s.close()
+    assert stored_seqs(database) == list(range(10, 20))
