@@ -64,7 +64,7 @@ class Judge:
 
     def score(self, lines: list[LineRead], hyps: list[Hypothesis], kind: ReadKind) -> list[Candidate]:
         """The candidates of each hypothesis's joined read: the surest of each (text, box), judged."""
-        return ranked(contested(self.candidates(lines, hyps, kind)))
+        return ranked(unshadowed(contested(self.candidates(lines, hyps, kind))))
 
     def candidates(self, lines: list[LineRead], hyps: list[Hypothesis], kind: ReadKind) -> list[Candidate]:
         """The surest candidate of each (text, box) of the hypotheses' joined reads, not yet contested."""
@@ -246,6 +246,22 @@ def contested(candidates: list[Candidate]) -> list[Candidate]:
         )
         out.append(replace(c, valid=False) if c.valid and (fragment or rivalled) else c)
     return out
+
+
+def unshadowed(candidates: list[Candidate]) -> list[Candidate]:
+    """Container reads, not valid, of the place of a valid one (overlapping it by half): dropped.
+
+    They are the same painted characters read by another hypothesis: the serial joined with the size-type
+    code under it (`5060982` over `42G1`, repaired `SOGU9824261`) beside the whole number `HLXU5060982`.
+    Kept, each was a container the lane held the truck on. A second container of a truck stands beside the
+    first, not on it; a valid read that a close rival made not valid (`contested`) shadows nothing.
+    """
+    valid = [c.box for c in candidates if c.valid and c.kind is ReadKind.CONTAINER]
+    return [
+        c
+        for c in candidates
+        if c.valid or c.kind is not ReadKind.CONTAINER or not any(overlap(c.box, v) > 0.5 for v in valid)
+    ]
 
 
 def _differs_little(a: str, b: str) -> bool:
