@@ -38,7 +38,7 @@ from central.confirm_delivery import sender_for
 from central.confirmations import is_exit
 from central.feed import current_snapshot, next_message
 from central.ingest_batch import DEFAULT_BATCHES, BatchLimits, IngestQueue
-from central.rejections import Rejected, SeqConflict, invalid
+from central.rejections import RefusedSeq, Rejected, invalid
 from central.settings import CentralSettings, open_store
 from central.store import CentralStore, MessageUnstorable, StoreUnavailable
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, WireDeclaration
@@ -153,7 +153,9 @@ class Central:
     def open_store(self) -> CentralStore:
         """A new connection to this instance's database, for the calling thread."""
         s = self.settings
-        return open_store(db_path=s.db_path, db_url=s.db_url, name=s.name, mode=s.db_mode)
+        return open_store(
+            db_path=s.db_path, db_url=s.db_url, name=s.name, mode=s.db_mode, max_seq_jump=s.max_seq_jump
+        )
 
     def _db(self) -> CentralStore:
         if self._store is None:
@@ -311,8 +313,8 @@ class Central:
             return
         except Rejected as exc:
             rejection = exc
-        except SeqConflict as exc:
-            rejection = Rejected("seq_conflict", str(exc))
+        except RefusedSeq as exc:
+            rejection = Rejected(exc.reason, str(exc))
         except MessageUnstorable as exc:
             rejection = Rejected("unstorable", str(exc))
         except StoreUnavailable:

@@ -19,6 +19,7 @@ REASONS = {
     "bad_schema": "JSON, but not the contract's message for its topic",
     "wrong_gate": "one gate's message on another gate's topic",
     "seq_conflict": "an event with a new event id at a seq its gate already used (a seq is never reused)",
+    "seq_jump": "a seq further ahead of its gate's highest than central takes (max_seq_jump)",
     "unstorable": "the database refuses its values (a number beyond its range, a constraint)",
     "internal_error": "central failed while handling it (a bug: see the log)",
 }
@@ -33,9 +34,27 @@ class Rejected(Exception):
         self.detail = detail
 
 
-class SeqConflict(MessageUnstorable):
-    """The store refuses an event whose (gate, seq) another event id already holds; nothing of its batch
-    was stored (the receiver rejects it alone as ``seq_conflict``)."""
+class RefusedSeq(MessageUnstorable):
+    """The store refuses a message for its seq; nothing of its batch was stored (the receiver rejects it
+    alone, with ``reason``)."""
+
+    reason = "internal_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"cannot store the message: {detail}")
+
+
+class SeqConflict(RefusedSeq):
+    """An event whose (gate, seq) another event id already holds."""
+
+    reason = "seq_conflict"
+
+
+class SeqJump(RefusedSeq):
+    """A seq further ahead of its gate's highest than the store takes (a forged 2**63-1 would stay in the
+    report for good)."""
+
+    reason = "seq_jump"
 
 
 def invalid(exc: ValidationError) -> Rejected:

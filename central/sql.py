@@ -105,6 +105,11 @@ INSERT_EVENT = (
 EVENT_IDS_AT_SEQS = (
     "SELECT seq, CAST(event_id AS TEXT) FROM events WHERE gate_id = ? AND seq >= ? AND seq <= ?"
 )
+# A gate's highest seq, of its events and of its telemetry (parameters: gate, gate); NULL: none yet.
+HIGHEST_SEQS = (
+    "SELECT (SELECT MAX(seq) FROM events WHERE gate_id = ?),"
+    " (SELECT highest_seq FROM telemetry_counts WHERE gate_id = ?)"
+)
 CLOSE_GAP = "DELETE FROM gaps WHERE gate_id = ? AND missing_seq = ?"
 # Parameters: gate, missing seq, noticed seq, noticed at, gate, missing seq.
 OPEN_GAP = (

@@ -17,13 +17,16 @@ from uuid import UUID
 from central import confirmation_sql, sql
 from central.confirmation_store import record_exits
 from central.confirmations import is_exit
-from central.rejections import SeqConflict
+from central.rejections import SeqConflict, SeqJump
 from central.report import build_report
 from central.store import FeedStep, T
 from sync.contract import EventEnvelope
 
 SCHEMA_LOCK = "gate-edge-central:schema"
 DETAIL_CHARS = 500
+# How far ahead of its gate's highest seq a message may be: a gate offline for months with telemetry every
+# few seconds, its oldest samples dropped at the gate, skips some hundred thousand seqs, not ten million.
+MAX_SEQ_JUMP = 10_000_000
 
 
 def _prev(event: EventEnvelope) -> int | None:
@@ -43,6 +46,7 @@ class SqlCentralStore(ABC):
     """:class:`central.store.CentralStore` over a SQL connection; a subclass is one database."""
 
     dialect: ClassVar[sql.Dialect]
+    max_seq_jump: int = MAX_SEQ_JUMP  # SeqJump beyond; the constructors take it
 
     @abstractmethod
     def close(self) -> None: ...
@@ -121,6 +125,7 @@ class SqlCentralStore(ABC):
             spans = (
                 [(min(seqs), max(seqs))] if max(seqs) - min(seqs) <= 2 * len(seqs) else [(q, q) for q in seqs]
             )
+            self._check_jump(gate, sorted(seqs))
             held: dict[int, str] = {}
             for low, high in spans:
                 for seq, event_id in self._run(sql.EVENT_IDS_AT_SEQS, (gate, low, high)).rows:
@@ -131,6 +136,17 @@ class SqlCentralStore(ABC):
                     raise SeqConflict(
                         f"gate {gate!r} seq {event.seq} is already event {owner}, not {event.event_id}"
                     )
+
+    def _check_jump(self, gate: str, seqs: Sequence[int]) -> None:
+        """SeqJump if a seq (ascending) is more than ``max_seq_jump`` ahead of the gate's highest so far."""
+        rows = self._run(sql.HIGHEST_SEQS, (gate, gate)).rows
+        highest = max((int(v) for v in rows[0] if v is not None), default=0) if rows else 0
+        for seq in seqs:
+            if seq > highest + self.max_seq_jump:
+                raise SeqJump(
+                    f"gate {gate!r} seq {seq} is over {self.max_seq_jump} ahead of its highest, {highest}"
+                )
+            highest = max(highest, seq)
 
     def _insert_new(self, statement: str, rows: Sequence[Sequence[Any]]) -> list[bool]:
         """Run an ``INSERT ... ON CONFLICT DO NOTHING`` per row; whether each inserted (one by one here)."""
@@ -181,6 +197,7 @@ class SqlCentralStore(ABC):
         self, gate_id: str, seq: int, at: datetime, payload_json: str, received: datetime
     ) -> bool:
         with self._transaction():
+            self._check_jump(gate_id, [seq])
             kept = self._run(
                 sql.UPSERT_TELEMETRY, (gate_id, seq, self._time(at), payload_json, self._time(received))
             )
@@ -191,6 +208,7 @@ class SqlCentralStore(ABC):
 
     def count_expired_telemetry(self, gate_id: str, seq: int) -> None:
         with self._transaction():
+            self._check_jump(gate_id, [seq])
             self._run(sql.COUNT_TELEMETRY, (gate_id, 0, 1, seq))
 
     def store_status(

@@ -23,8 +23,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from central import sql
+from central.pg_batch import SET_FORMS, inserted_flags
 from central.pg_url import check_url, reason, redact
-from central.sql_store import Result, SqlCentralStore
+from central.sql_store import MAX_SEQ_JUMP, Result, SqlCentralStore
 from central.store import MessageUnstorable, OpenMode, StoreUnavailable
 
 # Advisory lock keys: one for creating the schema (CREATE TABLE IF NOT EXISTS is not safe against a
@@ -42,9 +43,15 @@ class PostgresCentralStore(SqlCentralStore):
     dialect = sql.POSTGRES
 
     def __init__(
-        self, url: str, application_name: str = "gate-edge-central", *, mode: OpenMode = "create"
+        self,
+        url: str,
+        application_name: str = "gate-edge-central",
+        *,
+        mode: OpenMode = "create",
+        max_seq_jump: int = MAX_SEQ_JUMP,
     ) -> None:
         """Connect and create central's tables (``read``: check they are there, write nothing)."""
+        self.max_seq_jump = max_seq_jump
         check_url(url)
         self.url = redact(url)
         given = conninfo_to_dict(url)
@@ -95,16 +102,13 @@ class PostgresCentralStore(SqlCentralStore):
         return Result(cursor.rowcount, rows)
 
     def _insert_new(self, statement: str, rows: Sequence[Sequence[Any]]) -> list[bool]:
-        """All rows in one pipeline; ``RETURNING`` says which were inserted (rowcount covers them all)."""
+        """All rows in one statement (central.pg_batch); ``RETURNING`` says which were inserted."""
         if not rows:
             return []
-        cursor = self.conn.cursor()
-        cursor.executemany(self.dialect(statement + " RETURNING 1"), [tuple(r) for r in rows], returning=True)
-        inserted = []
-        while True:
-            inserted.append(cursor.fetchone() is not None)
-            if not cursor.nextset():
-                return inserted
+        form = SET_FORMS.get(statement)
+        if form is None:
+            return super()._insert_new(statement, rows)
+        return inserted_flags(rows, self._run(form.statement, form.arrays(rows)).rows)
 
     def _lock_all(self, keys: Sequence[str]) -> None:
         self._run_many(_LOCK, [(key,) for key in keys])  # one pipeline, taken in the given order
@@ -115,7 +119,13 @@ class PostgresCentralStore(SqlCentralStore):
             yield
 
     def _run_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
+        """One statement for all rows where central.pg_batch has its set-based form, else pipelined."""
+        if not rows:
+            return
+        form = SET_FORMS.get(statement)
+        if form is not None:
+            self._run(form.statement, form.arrays(rows))
+        else:
             self.conn.cursor().executemany(self.dialect(statement), [tuple(r) for r in rows])
 
     def _lock(self, key: str) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from central import sql
-from central.sql_store import Result, SqlCentralStore
+from central.sql_store import MAX_SEQ_JUMP, Result, SqlCentralStore
 from central.store import MessageUnstorable, OpenMode, StoreUnavailable
 
 # Primary result codes that say "not now" rather than "this is wrong": busy, locked, I/O error, disk full,
@@ -37,12 +37,15 @@ class SqliteCentralStore(SqlCentralStore):
 
     dialect = sql.SQLITE
 
-    def __init__(self, path: Path | str, *, mode: OpenMode = "create") -> None:
+    def __init__(
+        self, path: Path | str, *, mode: OpenMode = "create", max_seq_jump: int = MAX_SEQ_JUMP
+    ) -> None:
         """Open central's database (see :data:`central.store.OpenMode`); StoreUnavailable names the file.
 
         Only ``create`` makes a file, so a misspelt path is never an empty new database.
         """
         self.path = str(path)
+        self.max_seq_jump = max_seq_jump
         try:
             # Not bound to the opening thread: an instance opens it on paho's thread and closes it after
             # that thread has ended. It is never used by two threads at once.

@@ -129,3 +129,28 @@ def test_two_instances_storing_one_seq_under_two_ids_at_once_store_one(database:
         for s in stores:
             s.close()
     assert stored_seqs(database) == list(range(10, 20))
+
+
+def test_a_seq_far_ahead_of_its_gates_highest_is_a_seq_jump_and_the_report_stays_sane(
+    central: Central, gate: Observer, database: Database
+) -> None:
+    top = 2**63 - 1
+    gate.publish(G1.events, event(1))
+    wait_for(lambda: central.counts["stored"] == 1, 10, "seq 1 stored")
+    telemetry = encode_event(
+        event_id=str(uuid.uuid4()), gate_id="g1", seq=top, prev_seq=None, kind="telemetry", at=AT, payload={}
+    )
+    gate.publish(G1.telemetry, telemetry)
+    gate.publish(G1.events, event(top))
+    gate.publish(G1.events, event(10_000_002))  # 10,000,001 ahead of 1: just over the default bound
+    wait_for(lambda: central.counts["rejected"] == 3, 10, "three rejected")
+    gate.publish(G1.events, event(10_000_001))  # just within it
+    wait_for(lambda: central.counts["stored"] == 2, 10, "seq 10,000,001 stored")
+    assert central.counts["rejected.seq_jump"] == 3
+    assert stored_seqs(database) == [1, 10_000_001]
+    shown = report(database)
+    assert shown["rejected"] == {"total": 3, "by_reason": {"seq_jump": 3}}
+    gates = shown["gates"]
+    assert isinstance(gates, dict)
+    assert gates["g1"]["max_seq"] == 10_000_001
+    assert gates["g1"]["telemetry"]["latest_seq"] is None
