@@ -7,6 +7,7 @@ from pathlib import Path
 
 from central.confirm_settings import ConfirmationSettings
 from central.pg_url import check_url
+from central.sql_store import MAX_SEQ_JUMP
 from central.store import CentralStore, OpenMode
 from central.store_sqlite import SqliteCentralStore
 from sync.config import BrokerConfig
@@ -28,8 +29,11 @@ class CentralSettings:
     signing_key: SigningKey | None = None  # signs every clearance message; without it none is sent
     db_mode: OpenMode = "create"  # the CLI passes "open": a missing file is an error, not a new database
     confirmations: ConfirmationSettings | None = None  # exits to the clearance system; needs signing_key
+    max_seq_jump: int = MAX_SEQ_JUMP  # a seq further ahead of its gate's highest is rejected (seq_jump)
 
     def __post_init__(self) -> None:
+        if self.max_seq_jump < 1:
+            raise ValueError(f"max_seq_jump must be at least 1, not {self.max_seq_jump}")
         if self.db_url is not None:
             check_url(self.db_url)
         elif self.db_path is None:
@@ -46,6 +50,7 @@ def open_store(
     db_url: str | None = None,
     name: str = "gate-edge-central",
     mode: OpenMode = "create",
+    max_seq_jump: int = MAX_SEQ_JUMP,
 ) -> CentralStore:
     """A new connection to central's database: PostgreSQL given a URL, else SQLite (StoreUnavailable: none).
 
@@ -54,7 +59,7 @@ def open_store(
     if db_url is not None:
         from central.store_pg import PostgresCentralStore  # psycopg: the optional `central` extra
 
-        return PostgresCentralStore(db_url, application_name=name, mode=mode)
+        return PostgresCentralStore(db_url, application_name=name, mode=mode, max_seq_jump=max_seq_jump)
     if db_path is None:
         raise ValueError("central needs a database: db_path (SQLite) or db_url (PostgreSQL)")
-    return SqliteCentralStore(db_path, mode=mode)
+    return SqliteCentralStore(db_path, mode=mode, max_seq_jump=max_seq_jump)
