@@ -78,8 +78,13 @@ class CentralStore(Protocol):
         """Append a command acknowledgement."""
         ...
 
-    def store_rejected(self, topic: str, reason: str, detail: str, size: int, at: datetime) -> None:
-        """Record a message central could not store: topic, reason, detail, size; never its content."""
+    def store_rejected(
+        self, topic: str, reason: str, detail: str, size: int, at: datetime, retained: str | None = None
+    ) -> bool:
+        """Record a message central could not store: topic, reason, detail, size; never its content.
+
+        ``retained``: a retained message's hash of topic and payload; False: it was recorded before (the
+        broker delivers it again on each reconnect), and is not recorded again."""
         ...
 
     def feed(self, gate_id: str) -> tuple[int, str | None]:
