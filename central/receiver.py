@@ -16,6 +16,7 @@ backoff; a message never stored (the instance was stopped or killed meanwhile) i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -80,6 +81,11 @@ def _client(broker: BrokerConfig, client_id: str, clean: bool) -> mqtt.Client:
         )
     client.reconnect_delay_set(min_delay=1, max_delay=5)
     return client
+
+
+def retained_digest(topic: str, raw: bytes) -> str:
+    """What identifies a retained message across deliveries: a hash of its topic and payload."""
+    return hashlib.sha256(topic.encode() + b"\x00" + raw).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -322,10 +328,15 @@ class Central:
         except Exception as exc:  # a bug must neither end paho's thread nor lose the message unseen
             log.error("%s: failed handling a message on %s", self.settings.name, message.topic, exc_info=True)
             rejection = Rejected("internal_error", f"{type(exc).__name__}: {exc}")
+        # A retained message comes again on every reconnect and restart: recorded and counted once.
+        retained = retained_digest(message.topic, raw) if message.retain else None
         try:
-            self._db().store_rejected(
-                message.topic, rejection.reason, rejection.detail, len(raw), self._clock()
-            )
+            if not self._db().store_rejected(
+                message.topic, rejection.reason, rejection.detail, len(raw), self._clock(), retained
+            ):
+                self.counts["rejected_retained_again"] += 1
+                log.debug("%s: retained message on %s rejected before", self.settings.name, message.topic)
+                return
         except MessageUnstorable as exc:
             self.counts["rejections_unrecorded"] += 1
             log.error("%s: the rejection could not be recorded either: %s", self.settings.name, exc)

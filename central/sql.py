@@ -79,6 +79,10 @@ SCHEMA = (
     # Every message central could not store, with the reason (central.rejections names them).
     "CREATE TABLE IF NOT EXISTS rejected (id {id}, topic {text} NOT NULL, reason {text} NOT NULL,"
     " detail {text} NOT NULL, size {int} NOT NULL, received_at {time} NOT NULL)",
+    # Retained messages already rejected, by a hash of topic and payload: the broker delivers a retained
+    # message again on every reconnect and restart, and it is counted once.
+    "CREATE TABLE IF NOT EXISTS rejected_retained (digest {text} PRIMARY KEY, topic {text} NOT NULL,"
+    " received_at {time} NOT NULL)",
 )
 
 TABLES = tuple(s.split()[5] for s in SCHEMA if s.startswith("CREATE TABLE"))
@@ -137,6 +141,9 @@ UPSERT_STATUS = (
 )
 INSERT_ACK = (
     "INSERT INTO acks (gate_id, command_id, status, detail, body, received_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+INSERT_REJECTED_RETAINED = (
+    "INSERT INTO rejected_retained (digest, topic, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 )
 INSERT_REJECTED = "INSERT INTO rejected (topic, reason, detail, size, received_at) VALUES (?, ?, ?, ?, ?)"
 SELECT_FEED = "SELECT version, CAST(declarations AS TEXT) FROM feeds WHERE gate_id = ?"

@@ -233,12 +233,19 @@ class SqlCentralStore(ABC):
                 ),
             )
 
-    def store_rejected(self, topic: str, reason: str, detail: str, size: int, at: datetime) -> None:
+    def store_rejected(
+        self, topic: str, reason: str, detail: str, size: int, at: datetime, retained: str | None = None
+    ) -> bool:
         with self._transaction():
+            if retained is not None:
+                first = self._run(sql.INSERT_REJECTED_RETAINED, (retained, self._text(topic), self._time(at)))
+                if first.rowcount == 0:
+                    return False
             self._run(
                 sql.INSERT_REJECTED,
                 (self._text(topic), reason, self._text(detail[:DETAIL_CHARS]), size, self._time(at)),
             )
+        return True
 
     def feed(self, gate_id: str) -> tuple[int, str | None]:
         with self._transaction(write=False):

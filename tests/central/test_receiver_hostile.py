@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,34 @@ def test_a_seq_far_ahead_of_its_gates_highest_is_a_seq_jump_and_the_report_stays
     assert isinstance(gates, dict)
     assert gates["g1"]["max_seq"] == 10_000_001
     assert gates["g1"]["telemetry"]["latest_seq"] is None
+
+
+def handled_once(instance: Central) -> bool:
+    return instance.counts["rejected"] + instance.counts["rejected_retained_again"] >= 1
+
+
+def test_a_retained_bad_message_is_counted_once_across_reconnects_and_restarts(
+    broker: Mosquitto, database: Database
+) -> None:
+    settings = CentralSettings(
+        broker=broker_config(broker), name="central-r", group=None, **database.settings
+    )
+    publisher = Observer(broker)
+    assert publisher.wait_ready()
+    bad = b'{"schema_version":1,"gate_id":"g1","state":"exploded"}'
+    publisher.client.publish(G1.status, bad, qos=1, retain=True).wait_for_publish(5)
+    publisher.close()
+    for run in range(3):  # a restart each time; the broker delivers the retained message again
+        instance = Central(settings)
+        instance.start()
+        try:
+            assert instance.subscribed.wait(5), "central did not subscribe"
+            wait_for(partial(handled_once, instance), 10, "the retained message handled")
+            if run == 0:
+                assert instance.counts["rejected.bad_schema"] == 1
+            else:
+                assert instance.counts["rejected_retained_again"] == 1
+                assert instance.counts["rejected"] == 0
+        finally:
+            instance.stop()
+    assert report(database)["rejected"] == {"total": 1, "by_reason": {"bad_schema": 1}}
