@@ -1,11 +1,12 @@
 """How many of the demo's cleared trucks the real pipeline would hold on its reads, as JSON lines.
 
 Generated trucks are drawn as edge/demo/rendered.py draws them, every frame read (no identification window,
-so the figure is the reading's, not this box's load), and fused as the lane fuses them. A truck is held
+so the figure is the reading's, not this box's load; --frames N reads only the first N, what a loaded box
+reads in the window), and fused as the lane fuses them. A truck is held
 when its plate or a container is not read back valid, or when any container read is not valid (the
 decision holds on that too). One line per held truck (its reads per frame), then the summary.
 
-Run: python benchmarks/bench_demo_holds.py [--trucks 40] [--seed 7]
+Run: python benchmarks/bench_demo_holds.py [--trucks 40] [--seed 7] [--frames 3]
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trucks", type=int, default=40, help="cleared trucks with containers read")
     parser.add_argument("--seed", type=int, default=7, help="the traffic generator's seed")
+    parser.add_argument(
+        "--frames", type=int, default=0, help="frames read per truck, as a loaded window allows (0: all)"
+    )
     args = parser.parse_args()
     cfg = VisionConfig()
     recognizer = build_recognizer(cfg.model_copy(update={"yolo_model": None}))
@@ -46,7 +50,8 @@ def main() -> None:
         seen += 1
         observations: list[Observation] = []
         per_frame: list[list[str]] = []
-        for frame in render_frames(truck):
+        frames = list(render_frames(truck))
+        for frame in frames[: args.frames or len(frames)]:
             found = recognizer.read_frame(frame.image, frame.kind, frame.roi)
             observations.extend(Observation(c, frame.image, frame.camera) for c in found[:3])
             if frame.kind is ReadKind.CONTAINER:
@@ -77,6 +82,7 @@ def main() -> None:
             {
                 "bench": "demo_holds",
                 "seed": args.seed,
+                "frames": args.frames or "all",
                 "trucks": seen,
                 "held": held,
                 "hold_rate": round(held / seen, 3),

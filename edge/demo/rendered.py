@@ -63,10 +63,11 @@ def truck_look(vehicle: SimVehicle) -> tuple[Look, np.random.Generator]:
 
 
 def render_frames(vehicle: SimVehicle, frames_per_camera: int = 3) -> Iterator[RenderedFrame]:
-    """The plate camera's (two at most) and the container camera's frames of `vehicle`, interleaved.
+    """The container camera's and the plate camera's (two at most) frames of `vehicle`, interleaved.
 
-    Container numbers need two agreeing frames to be valid, hence a third frame of the containers. Each
-    frame is drawn when asked for, so the identification window's time goes to reading the first ones.
+    Container numbers need two agreeing frames to be valid, a plate one: a container frame comes first, so
+    the first three frames (all a loaded box reads in the window) hold two of the containers and one of the
+    plate. Each frame is drawn when asked for, so the identification window's time goes to the first ones.
     """
     look, rng = truck_look(vehicle)
     (x0, x1), (y0, y1) = START_RANGE
@@ -81,12 +82,12 @@ def render_frames(vehicle: SimVehicle, frames_per_camera: int = 3) -> Iterator[R
         if i >= 2 and not vehicle.containers:
             break
         at = (start[0] + ROLL_PX[0] * i, start[1] + ROLL_PX[1] * i)
-        if i < 2:
-            front, _ = truck_front(plate, look, at, SIZE)
-            yield RenderedFrame("plate_front", ReadKind.PLATE, through_camera(front, look, rng), PLATE_ROI)
         if codes:
             side = container_side(codes, look, at, SIZE)
             yield RenderedFrame("container_left", ReadKind.CONTAINER, through_camera(side, look, rng), None)
+        if i < 2:
+            front, _ = truck_front(plate, look, at, SIZE)
+            yield RenderedFrame("plate_front", ReadKind.PLATE, through_camera(front, look, rng), PLATE_ROI)
 
 
 def _glare(plate: Image) -> Image:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -79,6 +81,15 @@ def test_a_truck_renders_the_same_frames_every_time_and_trucks_differ_in_light_a
     assert look_a.yaw != look_b.yaw
     assert look_a.blur != look_b.blur
     assert {f.image.shape for f in again} == {(1080, 1920, 3)}
+
+
+def test_the_first_three_frames_hold_two_of_the_containers_and_one_of_the_plate() -> None:
+    # A loaded box reads three frames in the window: enough for a container number (two frames) and a
+    # plate (one), only when the frames come in that mix.
+    vehicle = _vehicle("51C12345", ("MSKU3866036",))
+    first = [f.kind for f in itertools.islice(render_frames(vehicle), 3)]
+    assert sorted(first) == sorted([ReadKind.CONTAINER, ReadKind.CONTAINER, ReadKind.PLATE])
+    assert [f.kind for f in render_frames(_vehicle("51C12345", ()))] == [ReadKind.PLATE, ReadKind.PLATE]
 
 
 def test_the_plate_on_the_bumper_stays_inside_the_plate_cameras_region_as_the_truck_rolls_in() -> None:
