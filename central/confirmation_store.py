@@ -32,22 +32,24 @@ def utc(at: datetime) -> datetime:
 
 def record_exits(store: SqlCentralStore, event: EventEnvelope, at: datetime) -> int:
     """Add the event's confirmations as pending, due at once (in the caller's transaction); how many new."""
-    added = 0
-    for confirmation in confirmations_of(event):
-        added += store._run(
-            csql.INSERT,
-            (
-                store._id(confirmation.confirmation_id),
-                store._text(confirmation.declaration_number),
-                confirmation.gate_id,
-                store._id(confirmation.event_id),
-                store._time(confirmation.exited_at),
-                store._text(confirmation.body().decode()),
-                store._time(utc(at)),
-                store._time(utc(at)),
-            ),
-        ).rowcount
-    return added
+    return sum(store._run(csql.INSERT, row).rowcount for row in exit_rows(store, event, at))
+
+
+def exit_rows(store: SqlCentralStore, event: EventEnvelope, at: datetime) -> list[tuple[Any, ...]]:
+    """csql.INSERT's parameters for each of the event's confirmations (a batch inserts them together)."""
+    return [
+        (
+            store._id(confirmation.confirmation_id),
+            store._text(confirmation.declaration_number),
+            confirmation.gate_id,
+            store._id(confirmation.event_id),
+            store._time(confirmation.exited_at),
+            store._text(confirmation.body().decode()),
+            store._time(utc(at)),
+            store._time(utc(at)),
+        )
+        for confirmation in confirmations_of(event)
+    ]
 
 
 def due(store: SqlCentralStore, now: datetime, limit: int) -> list[tuple[str, bytes]]:

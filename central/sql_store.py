@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
 from central import confirmation_sql, sql
-from central.confirmation_store import record_exits
+from central.confirmation_store import exit_rows, record_exits
 from central.confirmations import is_exit
 from central.rejections import SeqConflict, SeqJump
 from central.report import build_report
@@ -91,7 +91,7 @@ class SqlCentralStore(ABC):
 
         Gates are locked in sorted order (two instances cannot deadlock). All rows go in first, then the
         gaps they close, then those they open: the end state of storing them one by one in seq order, in a
-        few statements the driver can send at once (psycopg pipelines them).
+        few statements (on PostgreSQL one each for the whole batch: central.pg_batch).
         """
         order = sorted(range(len(events)), key=lambda i: (events[i][0].gate_id, events[i][0].seq))
         stored = [False] * len(events)
@@ -102,10 +102,8 @@ class SqlCentralStore(ABC):
             for i, new in zip(order, self._insert_new(sql.INSERT_EVENT, rows), strict=True):
                 stored[i] = new
             added = [events[i][0] for i in order if stored[i]]
-            with self._pipelined():
-                for event in added:
-                    if is_exit(event):
-                        record_exits(self, event, at)  # a passage stored is a confirmation owed
+            owed = [row for e in added if is_exit(e) for row in exit_rows(self, e, at)]
+            self._run_many(confirmation_sql.INSERT, owed)  # a passage stored is a confirmation owed
             self._run_many(sql.CLOSE_GAP, [(e.gate_id, e.seq) for e in added])
             when = self._time(at)
             self._run_many(
@@ -156,10 +154,6 @@ class SqlCentralStore(ABC):
         """Take ``keys``' locks in their order (a backend may ask for them all at once)."""
         for key in keys:
             self._lock(key)
-
-    def _pipelined(self) -> AbstractContextManager[None]:
-        """Statements run inside may be sent without waiting for each answer (none is read back)."""
-        return nullcontext()
 
     def _run_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run ``statement`` once per row (a backend may send them together)."""

@@ -113,11 +113,6 @@ class PostgresCentralStore(SqlCentralStore):
     def _lock_all(self, keys: Sequence[str]) -> None:
         self._run_many(_LOCK, [(key,) for key in keys])  # one pipeline, taken in the given order
 
-    @contextmanager
-    def _pipelined(self) -> Iterator[None]:
-        with self.conn.pipeline():
-            yield
-
     def _run_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for all rows where central.pg_batch has its set-based form, else pipelined."""
         if not rows:
