@@ -57,6 +57,9 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 PUBLISH_TIMEOUT_S = 10.0
 STORE_RETRY_MIN_S = 0.2
 STORE_RETRY_MAX_S = 5.0
+SESSION_TAKEN_OVER = 142  # MQTT 5 DISCONNECT reason: another client connected with the same client id
+SHORT_CONNECTION_S = 10.0  # a connection lost sooner counts towards a suspected client id clash
+SHORT_DROPS_SUSPECT = 3  # short connections in a row that report one
 
 
 def _client(broker: BrokerConfig, client_id: str, clean: bool) -> mqtt.Client:
@@ -120,12 +123,16 @@ class Central:
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_disconnect = self._on_disconnect
         self._store: CentralStore | None = None  # opened on the writer thread
         self.counts: Counter[str] = Counter()
         self._stopping = threading.Event()
         self._queue: IngestQueue[mqtt.MQTTMessage] = IngestQueue(batches, self._stopping)
         self._writer = threading.Thread(target=self._write, name=f"{settings.name}-writer", daemon=True)
         self.connected = threading.Event()
+        self._connected_at = time.monotonic()
+        self._short_drops = 0  # connections in a row lost within SHORT_CONNECTION_S
+        self._clash_reported = False
         self.subscribed = threading.Event()
         self._acks: dict[str, CommandAck] = {}
         self._ack_arrived = threading.Condition()
@@ -185,7 +192,41 @@ class Central:
             log.error("%s: broker refused the connection: %s", self.settings.name, reason)
             return
         client.subscribe(self._subscriptions())
+        self._connected_at = time.monotonic()
         self.connected.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        """Say so, once, when another client takes this instance's session: two instances share one
+        ``--name`` (the MQTT client id) and the broker throws each off when the other reconnects, every few
+        seconds. An MQTT 5 broker may name it (reason 142, Mosquitto from 2.0.15); older ones and 3.1.1 only
+        close the connection, so connections lost again and again soon after connecting say it too."""
+        if self._stopping.is_set():
+            return
+        lasted = time.monotonic() - self._connected_at
+        self._short_drops = self._short_drops + 1 if lasted < SHORT_CONNECTION_S else 0
+        taken = reason == SESSION_TAKEN_OVER
+        if taken:
+            self.counts["session_taken_over"] += 1
+        elif self._short_drops >= SHORT_DROPS_SUSPECT:
+            self.counts["session_flapping"] += 1
+        else:
+            return
+        if self._clash_reported:
+            return
+        self._clash_reported = True
+        seen = (
+            "the broker says another client took over its session"
+            if taken
+            else f"the broker closed its connection {self._short_drops} times, each within"
+            f" {SHORT_CONNECTION_S:.0f} s of connecting: another client probably uses the same client id"
+        )
+        log.error(
+            "%s: %s (MQTT client id %r); give each central instance its own --name, or they throw each"
+            " other off the broker and receive again what was not acknowledged",
+            self.settings.name,
+            seen,
+            self.settings.name,
+        )
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
         failed = [str(r) for r in reasons if r.is_failure]

@@ -4,6 +4,7 @@ into SQLite and PostgreSQL: the message is rejected with its reason, counted, re
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
 from central.receiver import Central
 from central.rejections import SeqConflict
@@ -186,3 +189,39 @@ def test_a_retained_bad_message_is_counted_once_across_reconnects_and_restarts(
         finally:
             instance.stop()
     assert report(database)["rejected"] == {"total": 1, "by_reason": {"bad_schema": 1}}
+
+
+def test_two_instances_with_one_name_log_one_clear_error_each_naming_the_clash(
+    broker: Mosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="central.receiver")
+    settings = CentralSettings(broker=broker_config(broker), name="central-twin", db_path=tmp_path / "c.db")
+    twins = [Central(settings), Central(settings)]
+    try:
+        for twin in twins:
+            twin.start()
+            assert twin.connected.wait(5)
+        # Each throws the other off on reconnecting (Mosquitto 2.0.11 closes without naming why).
+        wait_for(lambda: all(t.counts["session_flapping"] >= 2 for t in twins), 30, "both flapping")
+    finally:
+        for twin in twins:
+            twin.stop()
+    errors = [r.getMessage() for r in caplog.records if r.name == "central.receiver"]
+    clash = [line for line in errors if "same client id" in line]
+    assert len(clash) == 2, errors  # one per instance, however often it happened
+    assert all("'central-twin'" in line and "own --name" in line for line in clash)
+
+
+def test_a_broker_naming_a_session_takeover_is_reported_at_once(
+    broker: Mosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="central.receiver")
+    settings = CentralSettings(broker=broker_config(broker), name="central-x", db_path=tmp_path / "c.db")
+    instance = Central(settings)
+    taken = ReasonCode(PacketTypes.DISCONNECT, identifier=142)  # what Mosquitto 2.0.15+ sends
+    for _ in range(2):
+        instance._on_disconnect(instance._client, None, None, taken, None)
+    assert instance.counts["session_taken_over"] == 2
+    clash = [r.getMessage() for r in caplog.records if "took over its session" in r.getMessage()]
+    assert len(clash) == 1
+    assert "'central-x'" in clash[0]
