@@ -258,6 +258,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The only way JSON text (valid UTF-8) yields a lone surrogate: a \uD800-\uDFFF escape. Without one in the
+# text, no string can hold one (an escaped backslash before "ud8.." only makes the check run needlessly).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a JSON string, escapes and all: its brackets nest nothing
 _BRACKET = re.compile(r"[\[\]{}]")
 
@@ -308,7 +311,8 @@ def decode_json(raw: bytes, max_bytes: int) -> Any:
             parse_constant=_no_constant,
             object_pairs_hook=_unique_keys,
         )
-        _check_shape(data)
+        if _SURROGATE_ESCAPE.search(text):  # depth: _check_nesting has bounded it exactly already
+            _check_shape(data)
     except UnicodeDecodeError as exc:
         raise Rejected("malformed", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     except _Refused as exc:

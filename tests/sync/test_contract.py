@@ -123,6 +123,7 @@ def test_brackets_inside_strings_nest_nothing() -> None:
         (b'{"n": -Infinity}', "not JSON"),
         (b'{"s": "\\ud800"}', "surrogate"),
         (b'{"\\udfff": 1}', "surrogate"),
+        (b'{"s": "\\ud83d\\ude00 \\uDC00"}', "surrogate"),  # a lone one after a pair, upper case
         (b'{"a": 1, "a": 2}', "twice"),
         (b"[" * 17 + b"]" * 17, "deeper"),
         (b'{"a":' * 17 + b"1" + b"}" * 17, "deeper"),
@@ -138,6 +139,7 @@ def test_brackets_inside_strings_nest_nothing() -> None:
         "Infinity",
         "surrogate-value",
         "surrogate-key",
+        "surrogate-after-a-pair",
         "duplicate-key",
         "deep-lists",
         "deep-objects",
@@ -154,6 +156,7 @@ def test_hostile_but_well_formed_json_is_malformed_for_the_contract(raw: bytes, 
 def test_the_largest_contract_integer_and_sixteen_levels_of_nesting_still_decode() -> None:
     assert decode_json(str(2**63 - 1).encode(), 100) == 2**63 - 1
     assert decode_json(b"[" * 16 + b"]" * 16, 100) is not None
+    assert decode_json(b'["\\ud83d\\ude00", "\\\\ud800"]', 100) == ["\U0001f600", "\\ud800"]
 
 
 @pytest.mark.parametrize(
