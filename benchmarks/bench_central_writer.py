@@ -25,6 +25,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
+from paho.mqtt.enums import MQTTErrorCode
 from psycopg import sql
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +70,11 @@ def one_run(url: str, total: int, profile: bool) -> float:
     central = Central(
         CentralSettings(broker=BrokerConfig(host="127.0.0.1", port=1), db_url=url, name="bench-writer")
     )
-    central._client.ack = lambda mid, qos: None  # type: ignore[method-assign]  # no broker here
+
+    def acked(_mid: int, _qos: int) -> MQTTErrorCode:
+        return MQTTErrorCode.MQTT_ERR_SUCCESS  # no broker here
+
+    central._client.ack = acked  # type: ignore[method-assign,assignment]
     batch = messages(total)
     central._db()  # connected and the tables made before the clock starts
     profiler = cProfile.Profile() if profile else None
