@@ -158,8 +158,13 @@ class CameraIdentifier:
         """Every wanted object has enough agreeing valid frames (a verified frame counts as one)."""
 
         def texts(kind: ReadKind) -> list[str]:
-            valid = [o.candidate.text for o in observations if o.candidate.kind is kind and o.candidate.valid]
-            return valid + [v.text for v in checked[kind] if v.text is not None]
+            """Each valid text once per frame that read it (two crops of one frame are one frame)."""
+            valid = {
+                (o.candidate.text, frame_key(o))
+                for o in observations
+                if o.candidate.kind is kind and o.candidate.valid
+            }
+            return [text for text, _ in valid] + [v.text for v in checked[kind] if v.text is not None]
 
         wants_plate = any(c.config.role.reads_plates for c in self.cameras)
         if wants_plate and not _agreeing(texts(ReadKind.PLATE), self.config.min_frames):
@@ -234,10 +239,19 @@ def _fused(
         # The form of a grammar, when a frame's read had it by evidence (not a guessed province character).
         seen = any(o.candidate.grammar for o in observations)
         read = replace(read, grammar=plate_grammar.check(read.text).grammar if seen else "")
-    agreeing = sum(o.candidate.valid and o.candidate.text == read.text for o in observations)
+    agreeing = len(
+        {frame_key(o) for o in observations if o.candidate.valid and o.candidate.text == read.text}
+    )
     if read.confidence < min_valid_confidence or agreeing < min_frames:
         return replace(read, valid=False)
     return read
+
+
+def frame_key(observation: Observation) -> int:
+    """Which frame an observation came from: the same number read twice in one frame (two crops, two
+    layouts) is one frame's evidence, not the two independent frames a container number needs. An
+    observation without its frame (a test's, a verifier's) stands for a frame of its own."""
+    return id(observation.frame) if observation.frame is not None else id(observation)
 
 
 def _agreeing(texts: Sequence[str], needed: int) -> bool:

@@ -173,6 +173,28 @@ def test_container_read_valid_in_one_frame_only_is_not_reported_valid() -> None:
     assert [(r.text, r.valid) for r in two.containers] == [("MSKU3866036", True)]
 
 
+def test_a_container_number_read_twice_in_one_frame_is_one_frame_s_evidence() -> None:
+    """Two crops of one frame (two views, two layouts) are not the two independent frames a number needs."""
+    frame = np.zeros((100, 300, 3), np.uint8)
+    same_frame = fuse_reads(
+        [
+            Observation(_box("MSKU3866036"), frame, "left"),
+            Observation(_box("MSKU3866036", 0.9), frame, "left"),
+        ],
+        VIETNAM,
+    )
+    assert [(r.text, r.valid) for r in same_frame.containers] == [("MSKU3866036", False)]
+    next_frame = frame.copy()
+    two_frames = fuse_reads(
+        [
+            Observation(_box("MSKU3866036"), frame, "left"),
+            Observation(_box("MSKU3866036"), next_frame, "left"),
+        ],
+        VIETNAM,
+    )
+    assert [(r.text, r.valid) for r in two_frames.containers] == [("MSKU3866036", True)]
+
+
 def test_valid_read_that_a_close_rival_nearly_matches_is_not_valid() -> None:
     sure = Candidate(ReadKind.PLATE, "UH1F0F", (0.91,) * 6, True, (0, 0, 60, 30))
     rival = Candidate(ReadKind.PLATE, "UHIF0F", (0.9,) * 6, True, (0, 0, 60, 30))
