@@ -84,6 +84,24 @@ class _LinkFault(Exception):
     """Internal: a poll or connect failed; carries the clear-text detail for LinkChanged."""
 
 
+def input_addresses(devices: DevicesConfig) -> dict[str, int]:
+    """InputSnapshot's discrete inputs -> their configured address, in the order a technician walks the lane
+    (the poll reads them, and `gate-edge io watch` shows them, from this one map)."""
+    return {
+        "entry_loop": devices.detectors.entry_loop,
+        "exit_loop": devices.detectors.exit_loop,
+        "photocell": devices.detectors.photocell,
+        "barrier_up": devices.barrier.limits.up,
+        "barrier_down": devices.barrier.limits.down,
+    }
+
+
+def counter_addresses(devices: DevicesConfig) -> dict[str, int]:
+    """InputSnapshot's count fields -> their configured input register; empty without counters."""
+    named = {"exit_count": devices.counters.exit_loop, "photocell_count": devices.counters.photocell}
+    return {name: addr for name, addr in named.items() if addr is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class _InputMap:
     """Where each InputSnapshot field lives: one FC2 request for the inputs, one FC4 for the counters."""
@@ -95,20 +113,13 @@ class _InputMap:
 
     @classmethod
     def from_config(cls, devices: DevicesConfig) -> _InputMap:
-        addresses = {
-            "entry_loop": devices.detectors.entry_loop,
-            "exit_loop": devices.detectors.exit_loop,
-            "photocell": devices.detectors.photocell,
-            "barrier_up": devices.barrier.limits.up,
-            "barrier_down": devices.barrier.limits.down,
-        }
+        addresses = input_addresses(devices)
         _reject_shared_addresses("discrete input", addresses)
         first, last = min(addresses.values()), max(addresses.values())
         count = last - first + 1
         if count > _MAX_FC2_COUNT:
             raise ValueError(f"discrete inputs span {count} addresses, more than one FC2 request can read")
-        named = {"exit_count": devices.counters.exit_loop, "photocell_count": devices.counters.photocell}
-        counters = {name: addr for name, addr in named.items() if addr is not None}
+        counters = counter_addresses(devices)
         _reject_shared_addresses("counter input register", counters)
         if counters and max(counters.values()) - min(counters.values()) + 1 > _MAX_FC4_COUNT:
             raise ValueError(f"counter registers span more than one FC4 request can read ({_MAX_FC4_COUNT})")

@@ -11,6 +11,7 @@ from typing import Final
 
 from devices.config import DevicesConfig
 from devices.lane_inputs import InputSnapshot
+from devices.modbus_io import counter_addresses, input_addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +45,8 @@ OCCUPANCY_INPUTS: Final = ("entry_loop", "exit_loop", "photocell")
 
 def points(devices: DevicesConfig) -> list[Point]:
     """Every input the lane reads, in the order a technician walks the lane, with its configured address."""
-    addresses = {
-        "entry_loop": devices.detectors.entry_loop,
-        "exit_loop": devices.detectors.exit_loop,
-        "photocell": devices.detectors.photocell,
-        "barrier_up": devices.barrier.limits.up,
-        "barrier_down": devices.barrier.limits.down,
-    }
-    found = [Point(name, f"DI {addr}", *_WORDS[name]) for name, addr in addresses.items()]
-    counters = {"exit_count": devices.counters.exit_loop, "photocell_count": devices.counters.photocell}
-    found += [Point(name, f"IR {addr}") for name, addr in counters.items() if addr is not None]
+    found = [Point(name, f"DI {addr}", *_WORDS[name]) for name, addr in input_addresses(devices).items()]
+    found += [Point(name, f"IR {addr}") for name, addr in counter_addresses(devices).items()]
     return found
 
 
