@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from central.receiver import Central
 from edge.store import Store
 from edge.uplink import Uplink
+from tests.browser import launched, new_page, screenshot
 from tests.central.evidence_gate import GateImages, gate_config, gate_running, run_evidence_screen, until
 from tests.central.screen_gates import PASSWORDS, FakeGate, read
-from tests.central.test_web_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, VIEWPORT
 from tests.sync.broker import Mosquitto
 from tests.sync.observer import Observer
 
@@ -31,12 +31,8 @@ def screen(
 
 @pytest_asyncio.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with launched() as chromium:
+        yield chromium
 
 
 async def test_a_viewer_fetches_a_passages_images_from_the_gate_and_is_told_when_it_is_offline(
@@ -61,7 +57,7 @@ async def test_a_viewer_fetches_a_passages_images_from_the_gate_and_is_told_when
     )
     await until(lambda: central.counts["stored"] >= 2, what="the passage at central")
 
-    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = await new_page(browser)
     await page.goto(url + "/")
     await page.wait_for_selector("body[data-ready]", state="attached")
     await page.fill("#login-name", "vera")
@@ -86,8 +82,7 @@ async def test_a_viewer_fetches_a_passages_images_from_the_gate_and_is_told_when
         gone = shown.locator('figure[data-state="not_held"]')
         await expect(gone).to_contain_text("Cổng không còn giữ ảnh này")
         await expect(gone.locator("img")).to_have_count(0)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(SCREENSHOTS / "central-evidence.png"), full_page=True)
+        await screenshot(page, "central-evidence.png", full_page=True)
 
     await until(lambda: central.counts["status"] >= 2, what="the gate offline at central")
     await button.click()

@@ -6,29 +6,17 @@ Screenshots land in $KIOSK_SCREENSHOTS_DIR (docs/screenshots with `make screensh
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from central.receiver import Central
+from tests.browser import launched, new_page, screenshot
 from tests.central.screen_gates import PASSWORDS, Screen, g1_story, run_screen, wait_until
 from tests.sync.broker import Mosquitto
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(os.environ.get("KIOSK_SCREENSHOTS_DIR", tempfile.gettempdir() + "/kiosk-screenshots"))
-VIEWPORT = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
@@ -38,16 +26,12 @@ def screen(tmp_path: Path, broker: Mosquitto, start_central: Callable[..., Centr
 
 @pytest_asyncio.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with launched() as chromium:
+        yield chromium
 
 
 async def logged_in(browser: Browser, screen: Screen, name: str) -> Page:
-    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = await new_page(browser)
     await page.goto(screen.url + "/")
     await page.wait_for_selector("body[data-ready]", state="attached")
     await page.fill("#login-name", name)
@@ -73,8 +57,7 @@ async def test_a_supervisor_sees_gates_lanes_gaps_live_passages_and_finds_one_by
     await expect(one.locator('[data-role="gaps"]')).to_have_text("Thiếu sự kiện (số thứ tự): 5")
     await expect(one.locator('[data-lane="lane-1"]')).to_contain_text("lane-1" + "3" + "50 %" + "1" + "1")
     await expect(one.locator(".alarm").first).to_contain_text("outbox_backlog")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "central-gates.png"), full_page=True)
+    await screenshot(page, "central-gates.png", full_page=True)
 
     # a new passage arrives: the live list shows it and the lane's count goes up, with no reload
     g1.passage("tx-live", "PASS", "51D-777.77", [], "10555555555", "passed")
@@ -91,7 +74,7 @@ async def test_a_supervisor_sees_gates_lanes_gaps_live_passages_and_finds_one_by
     await expect(page.locator("#results-body tr")).to_have_count(1)
     await expect(page.locator("#results-body")).to_contain_text("29H-888.01")
     await expect(page.locator("#results-body .outcome")).to_have_text("HOLD")
-    await page.screenshot(path=str(SCREENSHOTS / "central-search.png"))
+    await screenshot(page, "central-search.png")
     await page.click("#results-body a")
     await expect(page.locator("body")).to_have_attribute("data-passage", "tx-held")
     passage = page.locator("#passage")
@@ -102,14 +85,14 @@ async def test_a_supervisor_sees_gates_lanes_gaps_live_passages_and_finds_one_by
     await expect(passage.locator('[data-role="evidence"]')).to_contain_text(
         "Central holds the images' hashes"
     )
-    await page.screenshot(path=str(SCREENSHOTS / "central-passage.png"))
+    await screenshot(page, "central-passage.png")
     await page.close()
 
 
 async def test_a_wrong_password_is_said_in_the_screens_language_and_logout_ends_the_session(
     browser: Browser, screen: Screen
 ) -> None:
-    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = await new_page(browser)
     await page.goto(screen.url + "/")
     await page.wait_for_selector("body[data-ready]", state="attached")
     await page.fill("#login-name", "vera")

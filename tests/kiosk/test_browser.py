@@ -8,9 +8,7 @@ is refused. Screenshots of the held and the live view land in docs/screenshots/.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +16,13 @@ from pathlib import Path
 import cv2
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from edge.kiosk.closest import LIMIT
 from edge.lane import LaneState
 from edge.uplink import Uplink
 from sync.config import SyncConfig
+from tests.browser import launched, new_context, new_page, screenshot
 from tests.kiosk.conftest import PASSWORDS, KioskGate, camera_read, declaration, gate_config
 from tests.kiosk.evidence_frames import with_evidence
 from vision.cameras import Camera
@@ -31,22 +30,6 @@ from vision.config import CameraConfig, CameraRole
 from vision.render import render_plate
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
-# `make screenshots` sets this to docs/screenshots to refresh the README's pictures; a plain test run keeps
-# its screenshots out of the tree.
-SCREENSHOTS = Path(os.environ.get("KIOSK_SCREENSHOTS_DIR", tempfile.gettempdir() + "/kiosk-screenshots"))
-VIEWPORT = {"width": 1280, "height": 800}
 
 # Records, in the page, the first moment the held-truck actions become visible (no reload involved).
 WATCH_HELD = """() => {
@@ -68,12 +51,8 @@ POST_WITH = """async ([path, body, withToken]) => {
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with launched() as chromium:
+        yield chromium
 
 
 async def send_password(page: Page, password: str) -> None:
@@ -95,7 +74,7 @@ async def log_in(page: Page, gate: KioskGate, name: str) -> None:
 
 
 async def logged_in(browser: Browser, gate: KioskGate, name: str) -> Page:
-    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = await new_page(browser)
     await log_in(page, gate, name)
     await expect(page.locator("#live")).to_be_visible()
     await expect(page.locator("#link")).to_have_text("Trực tuyến")  # the live stream is connected
@@ -125,8 +104,7 @@ async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_th
     await expect(page.locator("#plate")).to_have_text("51G10011")
     await expect(page.locator("#reasons")).to_contain_text("No cleared declaration found for this vehicle")
     await expect(page.locator("#light")).to_have_class("lamp red")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "kiosk-held.png"))
+    await screenshot(page, "kiosk-held.png")
 
     await page.click("#correct")
     await page.fill("#new-plate", "51C10011")
@@ -147,7 +125,7 @@ async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_th
     await expect(page.locator("#light")).to_have_class("lamp green")
     await page.click("#lang")
     await expect(page.locator("#lane-state")).to_have_text("Xe đang qua")
-    await page.screenshot(path=str(SCREENSHOTS / "kiosk-live.png"))
+    await screenshot(page, "kiosk-live.png")
 
     await gate.drive_through()
     await expect(page.locator("#no-vehicle")).to_be_visible()
@@ -190,7 +168,7 @@ async def test_viewer_cannot_approve_and_a_request_without_the_csrf_token_is_ref
     status, detail = await viewer.evaluate(POST_WITH, ["/api/v1/lane/approve", body, True])
     assert (status, detail) == (403, "role viewer may not do this")
 
-    context = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = await new_context(browser)
     officer = await context.new_page()
     await log_in(officer, gate, "olga")
     await expect(officer.locator("#actions")).to_be_visible()
@@ -214,7 +192,7 @@ async def test_viewer_cannot_approve_and_a_request_without_the_csrf_token_is_ref
 async def test_a_throttled_login_says_how_long_to_wait_in_the_screens_language(
     gate: KioskGate, browser: Browser
 ) -> None:
-    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = await new_page(browser)
     await open_kiosk(page, gate)
     error = page.locator("#login-error")
     await page.fill("#login-name", "guesser")  # no such account: answered exactly like a wrong password
@@ -256,7 +234,7 @@ async def test_a_login_typed_before_the_page_load_session_check_answers_is_kept(
     gate: KioskGate, browser: Browser
 ) -> None:
     """A slow first session check neither clears what the officer typed nor hides the app they logged into."""
-    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+    page = await new_page(browser)
     release = asyncio.Event()
     held: list[Route] = []
 
@@ -330,8 +308,7 @@ async def test_a_held_truck_shows_its_evidence_crops_and_the_closest_declaration
     await expect(first.locator(".close-plate")).to_have_text("51C10021")
     await expect(first.locator(".close-plate mark")).to_have_text("C")
     await expect(page.locator("#closest .close-decl")).to_have_count(LIMIT)  # seeded: more than that
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "kiosk-held-evidence.png"))
+    await screenshot(page, "kiosk-held-evidence.png")
 
     # A camera frame full screen: zoomed by the wheel and by a pinch, then closed.
     await page.click("#evidence-strip .thumb >> nth=0")
@@ -349,7 +326,7 @@ async def test_a_held_truck_shows_its_evidence_crops_and_the_closest_declaration
     # Zoomed about the pointer: the point under it stays where it was.
     assert abs(zoomed["x"] - (820 - 820 * wheeled)) < 2
     assert abs(zoomed["y"] - (530 - 530 * wheeled)) < 2
-    await page.screenshot(path=str(SCREENSHOTS / "kiosk-evidence-zoomed.png"))
+    await screenshot(page, "kiosk-evidence-zoomed.png")
     await page.evaluate(PINCH)
     assert float(await image.get_attribute("data-scale") or 0) > wheeled * 2
     await page.click("#viewer-close")
@@ -379,7 +356,7 @@ async def test_a_held_truck_shows_its_evidence_crops_and_the_closest_declaration
         "correct_read",
         "Sửa theo tờ khai đã thông quan gần giống nhất",
     )
-    await page.screenshot(path=str(SCREENSHOTS / "kiosk-corrected.png"))
+    await screenshot(page, "kiosk-corrected.png")
     await gate.drive_through()
     await expect(page.locator("#evidence-strip")).to_be_hidden()
     await page.close()
@@ -440,8 +417,7 @@ async def test_a_pass_timeout_shows_with_its_time_until_the_path_clears_and_devi
         await expect(alarm).to_contain_text(re.compile(r"từ \d\d:\d\d:\d\d \((vừa xong|\d+ giây trước)\)"))
         await expect(page.locator("#lane-state")).to_have_text("Xe đang qua")
         await expect(page.locator(".state-card")).to_have_class(re.compile("alarmed"))
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(SCREENSHOTS / "kiosk-alarm.png"))
+        await screenshot(page, "kiosk-alarm.png")
 
         await page.click("[data-tab=health]")
         health = page.locator("#health")
@@ -456,7 +432,7 @@ async def test_a_pass_timeout_shows_with_its_time_until_the_path_clears_and_devi
         await expect(top_cam.locator("[title*='/dev/video-gone']")).to_have_count(1)  # the raw text, kept
         assert "/dev/video-gone" not in await health.inner_text()
         assert await page.evaluate("ageText(419)") == "7 phút trước"
-        await page.screenshot(path=str(SCREENSHOTS / "kiosk-devices.png"))
+        await screenshot(page, "kiosk-devices.png")
         await page.click("#lang")
         await expect(top_cam).to_contain_text("no such video file or device: /dev/video-gone")
         await expect(page.locator("#h-sync")).to_contain_text("Disabled (sync not configured)")

@@ -1,7 +1,7 @@
 """The History page in a real browser (Debian's Chromium) against the running gate: each transaction says
 how it ended and who decided, a correction shows the camera's read beside the officer's, the evidence frames
 open full size, and causes and weights are in the page's language. A screenshot lands in docs/screenshots/
-when KIOSK_SCREENSHOTS_DIR says so (see tests/kiosk/test_browser.py)."""
+when KIOSK_SCREENSHOTS_DIR says so (see tests/browser.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import re
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.browser import screenshot
 from tests.kiosk.conftest import KioskGate
 from tests.kiosk.history_trucks import corrected_and_approved, passed_automatically, rejected, turned_back
-from tests.kiosk.test_browser import SCREENSHOTS, browser, logged_in
+from tests.kiosk.test_browser import browser, logged_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 __all__ = ["browser"]  # the Chromium fixture, shared with the live view's tests
@@ -85,6 +86,5 @@ async def test_a_corrected_passage_shows_the_cameras_read_and_its_frames_open_fu
     await frame.locator("button").click()
     await expect(frame).to_be_hidden()
     await detail.evaluate("box => { box.scrollTop = 0; }")  # the picture shows who decided, then the frames
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "kiosk-history.png"))
+    await screenshot(page, "kiosk-history.png")
     await page.close()
