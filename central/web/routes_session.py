@@ -15,7 +15,7 @@ from central.accounts import StaffRole
 from central.web.auth import Ctx, StaffSession, csrf_session, current_session
 from webauth.origin import check_same_origin
 from webauth.passwords import verify_password
-from webauth.sessions import SESSION_COOKIE
+from webauth.session_cookie import clear_session_cookie, set_session_cookie
 
 log = logging.getLogger("central.web.auth")
 
@@ -72,14 +72,7 @@ async def login(body: LoginRequest, request: Request, ctx: Ctx) -> Response:
     session = ctx.sessions.create(account.name, account.role)
     await ctx.db(lambda _q, a: a.audit(name, "login", "screen", f"from {address}", now))
     response = JSONResponse(_info(session).model_dump(mode="json"))
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.token,
-        httponly=True,
-        samesite="strict",
-        secure=ctx.settings.cookies_secure,
-        path="/",
-    )
+    set_session_cookie(response, session.token, secure=ctx.settings.cookies_secure)
     return response
 
 
@@ -90,9 +83,7 @@ async def logout(session: Annotated[StaffSession, Depends(csrf_session)], ctx: C
     name, now = session.user, ctx.wall()
     await ctx.db(lambda _q, a: a.audit(name, "logout", "screen", "", now))
     response = JSONResponse({"ok": True})
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=ctx.settings.cookies_secure
-    )
+    clear_session_cookie(response, secure=ctx.settings.cookies_secure)
     return response
 
 

@@ -14,10 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge.kiosk.auth import Ctx, SessionFirstRoute, csrf_session, current_session
 from edge.kiosk.fields import Password, UserName
 from edge.kiosk.i18n import Language, strings
-from edge.kiosk.sessions import SESSION_COOKIE, Session
+from edge.kiosk.sessions import Session
 from edge.kiosk.users import Role, verify_password
 from edge.kiosk.views import ErrorBody
 from webauth.origin import check_same_origin
+from webauth.session_cookie import clear_session_cookie, set_session_cookie
 
 log = logging.getLogger("edge.kiosk.auth")
 
@@ -98,14 +99,7 @@ async def login(body: LoginRequest, request: Request, ctx: Ctx) -> Response:
     session = ctx.sessions.create(user.name, user.role)
     log.info("%s %s logged in from %s", user.role, user.name, address)
     response = JSONResponse(_info(session, ctx.config.session_idle_timeout_s).model_dump(mode="json"))
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.token,
-        httponly=True,
-        samesite="strict",
-        secure=ctx.config.cookies_secure,
-        path="/",
-    )
+    set_session_cookie(response, session.token, secure=ctx.config.cookies_secure)
     return response
 
 
@@ -117,9 +111,7 @@ async def login(body: LoginRequest, request: Request, ctx: Ctx) -> Response:
 async def logout(session: Annotated[Session, Depends(csrf_session)], ctx: Ctx, response: Response) -> Done:
     """End the session and clear its cookie."""
     ctx.sessions.drop(session.token)
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=ctx.config.cookies_secure
-    )
+    clear_session_cookie(response, secure=ctx.config.cookies_secure)
     return Done()
 
 
