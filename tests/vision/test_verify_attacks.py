@@ -12,20 +12,20 @@ import numpy as np
 
 from edge.decision import DecisionConfig, Outcome, Reason, decide, expected
 from edge.declaration import Channel, ContainerLine, Declaration, DeclarationStatus
+from tests.vision.ctc_frames import Frame, read_as, steps
 from vision import iso6346
 from vision.candidates import Candidate
 from vision.fuse import Observation
 from vision.identifier import fuse_reads
 from vision.identity import Identification, Read, ReadKind, ReadPath
 from vision.plates import Grammar, grammar
-from vision.read import ALPHABET, LineRead, TextReader
+from vision.read import LineRead, TextReader
 from vision.verifier import RegionRead, Verifier, apply, one_object, verdicts
 from vision.verify import CTC_ALPHABET, DEFAULT_MARGINS, Verdict, ctc_log_likelihood
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 VIETNAM = grammar("vietnam")
 LANE = grammar(("vietnam", "china", "cambodia"))
-Frame = dict[str, float]  # a CTC frame: character -> probability ("" blank); the rest goes to blank
 
 
 def _declaration(number: str, plates: tuple[str, ...], **changes: Any) -> Declaration:
@@ -40,29 +40,10 @@ def _declaration(number: str, plates: tuple[str, ...], **changes: Any) -> Declar
     return Declaration(**(fields | changes))
 
 
-def _steps(frames: list[Frame]) -> np.ndarray:
-    rows = []
-    for frame in frames:
-        row = np.full(2 + len(ALPHABET), 1e-6)
-        for ch, p in frame.items():
-            row[0 if ch == "" else 2 + ALPHABET.index(ch)] = p
-        row[0] += max(0.0, 1 - row.sum())
-        rows.append(row / row.sum())
-    return np.array(rows, dtype=np.float32)
-
-
-def _read_as(text: str, unsure: dict[int, Frame] | None = None) -> list[Frame]:
-    """A line reading `text` surely, a blank after each character; `unsure` replaces some characters."""
-    frames: list[Frame] = []
-    for i, ch in enumerate(text):
-        frames += [(unsure or {}).get(i, {ch: 0.99}), {"": 0.99}]
-    return frames
-
-
 def _verdicts(frames: list[Frame], texts: list[str], lane: Grammar = VIETNAM) -> list[Verdict]:
     """One frame's verdict on a plate region the reader saw as `frames`, as the lane's verifier gives it."""
     verifier = Verifier(cast(TextReader, None), grammar=lane)
-    region = RegionRead(ReadKind.PLATE, (LineRead("", (), (), (), _steps(frames)),), None)
+    region = RegionRead(ReadKind.PLATE, (LineRead("", (), (), (), steps(frames)),), None)
     return verdicts(texts, verifier.score([region], texts), ReadKind.PLATE, verifier.margins)
 
 
@@ -86,7 +67,7 @@ def test_a_lao_plate_declared_as_its_digits_is_not_expected_and_never_verified_v
     # A truck ນວ 1234, not cleared: its digits read surely, the province in a script no reader knows.
     free = Read(ReadKind.PLATE, "1234", 0.97, False, grammar="")
     # Even with the digits in the list (an older list, another caller), the lane's grammar judges them.
-    [verdict] = _verdicts(_read_as("1234"), ["1234"], LANE)
+    [verdict] = _verdicts(read_as("1234"), ["1234"], LANE)
     assert verdict.text == "1234"
     ident = apply(Identification(free), [verdict], [], DEFAULT_MARGINS, LANE)
     assert ident.plate is not None
@@ -108,7 +89,7 @@ def test_a_verified_plate_with_no_form_of_the_lanes_grammars_holds_whatever_it_s
 
 def test_a_watchlisted_truck_read_validly_but_unsure_is_held_though_verified_to_an_expected_plate() -> None:
     # 51G21670 is watchlisted; PP-OCR gives its G 0.55 and C 0.40; 51C21670 is cleared.
-    frames = _read_as("51G21670", {2: {"G": 0.55, "C": 0.40}})
+    frames = read_as("51G21670", {2: {"G": 0.55, "C": 0.40}})
     free = Read(ReadKind.PLATE, "51G21670", 0.55, True, grammar="vietnam")
     cleared = [_declaration("D1", ("51C21670",))]
     decision = _decide(_identify(free, frames, cleared, VIETNAM), cleared, {"51G21670"})
@@ -125,7 +106,7 @@ def test_the_watchlist_is_checked_against_every_alternative_of_a_read() -> None:
 def test_a_smudged_character_is_not_filled_in_by_the_expected_list_alone() -> None:
     # Truck 51C21370, not cleared; its 3 smudged: M 0.6, 3 0.39, 6 0.003. Only 51C21670 is cleared, alone
     # or among 2,000 unrelated plates: no rival, so only the reader's own support can refuse it.
-    frames = _read_as("51C21M70", {5: {"M": 0.6, "3": 0.39, "6": 0.003}})
+    frames = read_as("51C21M70", {5: {"M": 0.6, "3": 0.39, "6": 0.003}})
     free = Read(ReadKind.PLATE, "51C21M70", 0.6, False, grammar="")
     others = [_declaration(f"X{i}", (f"29H{10000 + i}",)) for i in range(2000)]
     for cleared in ([_declaration("D1", ("51C21670",))], [_declaration("D1", ("51C21670",)), *others]):
@@ -148,7 +129,7 @@ def test_a_valid_free_read_is_overruled_only_where_it_differs_from_the_match_in_
 
 
 def test_a_verified_plate_carries_the_readers_support_not_a_share_of_the_expected_texts() -> None:
-    [verdict] = _verdicts(_read_as("51C2167A", {7: {"A": 0.55, "0": 0.44}}), ["51C21670"])
+    [verdict] = _verdicts(read_as("51C2167A", {7: {"A": 0.55, "0": 0.44}}), ["51C21670"])
     assert verdict.text == "51C21670"
     assert verdict.confidence < 1.0  # one expected text: the old softmax said 1.0 whatever the score
     assert verdict.confidence == np.exp(verdict.score / 8)

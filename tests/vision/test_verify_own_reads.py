@@ -12,35 +12,16 @@ import numpy as np
 
 from edge.decision import DecisionConfig, Outcome, decide, expected
 from edge.declaration import Channel, Declaration, DeclarationStatus
+from tests.vision.ctc_frames import Frame, read_as, steps
 from vision import iso6346
 from vision.candidates import Candidate
 from vision.identity import Identification, Read, ReadKind, ReadPath
 from vision.plates import GENERIC, VIETNAM, Grammar
-from vision.read import ALPHABET, LineRead, TextReader
+from vision.read import LineRead, TextReader
 from vision.verifier import RegionRead, Verifier, apply, verdicts, vouching
 from vision.verify import DEFAULT_MARGINS, Verdict, own_reads
 
-Frame = dict[str, float]  # a CTC frame: character -> probability ("" blank); the rest goes to blank
 BOX = (10, 10, 120, 30)
-
-
-def _steps(frames: list[Frame]) -> np.ndarray:
-    rows = []
-    for frame in frames:
-        row = np.full(2 + len(ALPHABET), 1e-6)
-        for ch, p in frame.items():
-            row[0 if ch == "" else 2 + ALPHABET.index(ch)] = p
-        row[0] += max(0.0, 1 - row.sum())
-        rows.append(row / row.sum())
-    return np.array(rows, dtype=np.float32)
-
-
-def _read_as(text: str, unsure: dict[int, Frame] | None = None) -> list[Frame]:
-    """A line reading `text` surely, a blank after each character; `unsure` replaces some characters."""
-    frames: list[Frame] = []
-    for i, ch in enumerate(text):
-        frames += [(unsure or {}).get(i, {ch: 0.99}), {"": 0.99}]
-    return frames
 
 
 def _plate(text: str, probs: list[float], agreed: bool = True, corrections: int = 0) -> Candidate:
@@ -57,7 +38,7 @@ def _verdict(
     """One frame's verdict on a region the verifier's cut read as `frames` and the free reading as
     `found`, as the lane's verifier gives it."""
     verifier = Verifier(cast(TextReader, None), grammar=lane)
-    line = LineRead("", (), (), (), _steps(frames))
+    line = LineRead("", (), (), (), steps(frames))
     region = RegionRead(kind, (line,), None, vouching(found, BOX, kind))
     [verdict] = verdicts(texts, verifier.score([region], texts), kind, verifier.margins)
     return verdict
@@ -65,7 +46,7 @@ def _verdict(
 
 # A plate the verifier's cut reads badly (its 2 and 0 smudged into 7 and 8): 51F20314 well under 0.8 per
 # character, refused on that evidence alone.
-SMUDGED = _read_as("51F20314", {3: {"7": 0.79, "2": 0.2}, 4: {"8": 0.79, "0": 0.2}})
+SMUDGED = read_as("51F20314", {3: {"7": 0.79, "2": 0.2}, 4: {"8": 0.79, "0": 0.2}})
 
 
 def test_own_reads_score_the_text_read_and_nothing_a_character_away() -> None:
@@ -98,7 +79,7 @@ def test_an_expected_plate_both_readers_read_is_verified_where_the_verifiers_own
 
 def test_a_container_number_read_as_is_vouches_for_itself_and_a_repaired_one_does_not() -> None:
     number = iso6346.complete("PCIU274312")
-    frames = _read_as(number, {2: {"A": 0.85, "I": 0.14}, 3: {"V": 0.85, "U": 0.14}})
+    frames = read_as(number, {2: {"A": 0.85, "I": 0.14}, 3: {"V": 0.85, "U": 0.14}})
     probs = (0.99, 0.79, 0.62, 0.84) + (1.0,) * 7
     as_read = Candidate(ReadKind.CONTAINER, number, probs, False, BOX)
     repaired = Candidate(ReadKind.CONTAINER, number, probs, False, BOX, corrections=1)
@@ -112,7 +93,7 @@ def test_a_container_number_read_as_is_vouches_for_itself_and_a_repaired_one_doe
 
 def test_a_read_of_the_trucks_own_plate_never_vouches_for_a_declared_look_alike() -> None:
     # Truck 51F20374, not cleared, read surely by both readers; 51F20314 (one 7/1 away) is cleared.
-    frames = _read_as("51F20374", {6: {"7": 0.9, "1": 0.09}})
+    frames = read_as("51F20374", {6: {"7": 0.9, "1": 0.09}})
     verdict = _verdict(frames, [_plate("51F20374", [1.0] * 8)], ["51F20314"])
     assert verdict.text is None
     assert verdict.score == _verdict(frames, [], ["51F20314"]).score  # the read lent it nothing
@@ -145,7 +126,7 @@ def test_an_agreed_read_with_a_weak_character_is_still_held_to_the_support_rule(
 
 def test_two_declared_plates_a_look_alike_apart_stay_rivals_though_the_readers_read_one() -> None:
     # 51F20314 and 51F20374 both cleared; the cut reads the 1 as 1 0.6 / 7 0.39: no margin between them.
-    frames = _read_as("51F20314", {6: {"1": 0.6, "7": 0.39}})
+    frames = read_as("51F20314", {6: {"1": 0.6, "7": 0.39}})
     verdict = _verdict(frames, [_plate("51F20314", [1.0] * 8)], ["51F20314", "51F20374"])
     assert verdict.best == "51F20314"
     assert verdict.runner_up == "51F20374"
@@ -153,7 +134,7 @@ def test_two_declared_plates_a_look_alike_apart_stay_rivals_though_the_readers_r
 
 
 def test_o_and_0_fold_only_on_a_lane_whose_plates_write_them_alike() -> None:
-    frames = _read_as("RK099AN", {2: {"0": 0.5, "Q": 0.49}, 3: {"9": 0.5, "8": 0.49}})
+    frames = read_as("RK099AN", {2: {"0": 0.5, "Q": 0.49}, 3: {"9": 0.5, "8": 0.49}})
     read = [_plate("RK099AN", [1.0] * 7)]
     assert _verdict(frames, read, ["RKO99AN"], lane=GENERIC).text == "RKO99AN"
     assert _verdict(frames, read, ["RKO99AN"], lane=VIETNAM).text is None
@@ -175,7 +156,7 @@ def test_an_uncleared_truck_read_by_both_readers_is_held_though_a_look_alike_of_
     ]
     texts = sorted(expected(cleared, now, VIETNAM).plates)
     for truck, frames, cleared_truck in (
-        ("51F20374", _read_as("51F20374", {6: {"7": 0.9, "1": 0.09}}), False),
+        ("51F20374", read_as("51F20374", {6: {"7": 0.9, "1": 0.09}}), False),
         ("51F20314", SMUDGED, True),
     ):
         read = [0.99, 1.0, 1.0, 0.7, 0.95, 1.0, 1.0, 1.0]
