@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from edge.config import GateConfig, StoreConfig
 from edge.store import Store
+from tests.edge.store_config_file import config_file
 
 from .conftest import declaration
 
@@ -28,15 +27,8 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     )
 
 
-def _config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "gate.yaml"
-    config = GateConfig(store=StoreConfig(path=tmp_path / "gate.db"))
-    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    return path
-
-
 def test_declarations_import_applies_newer_versions_only(tmp_path: Path) -> None:
-    config = _config_file(tmp_path)
+    config = config_file(tmp_path)
     file = tmp_path / "decls.json"
     decls = [declaration("1"), declaration("2", plate_text="29A00001")]
     file.write_text(json.dumps([d.model_dump(mode="json") for d in decls]))
@@ -51,7 +43,7 @@ def test_declarations_import_applies_newer_versions_only(tmp_path: Path) -> None
 
 
 def test_declarations_import_names_the_bad_field_and_imports_nothing(tmp_path: Path) -> None:
-    config = _config_file(tmp_path)
+    config = config_file(tmp_path)
     good = declaration("1").model_dump(mode="json")
     bad = {**declaration("2").model_dump(mode="json"), "channel": "purple"}
     file = tmp_path / "decls.json"
@@ -94,7 +86,7 @@ def test_run_with_bad_config_exits_1_with_the_key_and_no_traceback(tmp_path: Pat
 def test_declarations_import_refuses_hostile_files_in_one_line(
     tmp_path: Path, content: bytes, expected: str
 ) -> None:
-    config = _config_file(tmp_path)
+    config = config_file(tmp_path)
     file = tmp_path / "decls.json"
     file.write_bytes(content)
     result = _cli("declarations", "import", str(file), "--config", str(config))
@@ -104,7 +96,7 @@ def test_declarations_import_refuses_hostile_files_in_one_line(
 
 
 def test_declarations_import_of_a_million_bad_items_prints_a_bounded_report(tmp_path: Path) -> None:
-    config = _config_file(tmp_path)
+    config = config_file(tmp_path)
     file = tmp_path / "decls.json"
     file.write_text("[" + ",".join(["{}"] * 200_000) + "]")
     result = _cli("declarations", "import", str(file), "--config", str(config))

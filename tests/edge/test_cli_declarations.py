@@ -11,10 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from edge.config import GateConfig, StoreConfig
 from edge.store import Store
+from tests.edge.store_config_file import config_file
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,13 +28,6 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
         check=False,
     )
-
-
-def _config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "gate.yaml"
-    config = GateConfig(store=StoreConfig(path=tmp_path / "gate.db"))
-    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    return path
 
 
 def _entry(number: str, **changes: Any) -> dict[str, Any]:
@@ -55,7 +46,7 @@ def _entry(number: str, **changes: Any) -> dict[str, Any]:
 def _import(tmp_path: Path, entries: list[dict[str, Any]]) -> tuple[subprocess.CompletedProcess[str], Path]:
     file = tmp_path / "decls.json"
     file.write_text(json.dumps(entries, ensure_ascii=False))
-    return _cli("declarations", "import", str(file), "--config", str(_config_file(tmp_path))), file
+    return _cli("declarations", "import", str(file), "--config", str(config_file(tmp_path))), file
 
 
 def _stored(tmp_path: Path) -> int:
@@ -146,7 +137,7 @@ def test_audit_verify_without_a_store_names_the_path_tried_and_what_to_pass(tmp_
         f"var/gate.db (relative to {tmp_path}): no such store (store.path of the embedded defaults: no "
         "--config given). Run this from the gate's folder, or pass --config"
     )
-    config = _config_file(tmp_path)
+    config = config_file(tmp_path)
     named = _cli("audit", "verify", "--config", str(config), cwd=tmp_path)
     assert named.stderr.startswith(f"{tmp_path / 'gate.db'}: no such store (store.path of {config})")
     assert "Traceback" not in result.stderr + named.stderr
@@ -162,7 +153,7 @@ def test_help_documents_the_file_format() -> None:
 
 
 def test_a_pipe_a_device_or_a_folder_is_refused_at_once_without_waiting_for_a_writer(tmp_path: Path) -> None:
-    config = str(_config_file(tmp_path))
+    config = str(config_file(tmp_path))
     fifo = tmp_path / "decls.json"
     os.mkfifo(fifo)  # nobody writes: opening it for reading used to wait forever
     for path in (str(fifo), "/dev/zero", str(tmp_path)):
@@ -176,7 +167,7 @@ def test_a_pipe_a_device_or_a_folder_is_refused_at_once_without_waiting_for_a_wr
 def test_a_file_saved_with_a_utf8_byte_order_mark_imports(tmp_path: Path) -> None:
     file = tmp_path / "decls.json"
     file.write_bytes(b"\xef\xbb\xbf" + json.dumps([_entry("1")]).encode())  # Excel's and Notepad's UTF-8
-    result = _cli("declarations", "import", str(file), "--config", str(_config_file(tmp_path)))
+    result = _cli("declarations", "import", str(file), "--config", str(config_file(tmp_path)))
     assert result.returncode == 0, result.stderr
     assert _stored(tmp_path) == 1
 

@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from edge.config import GateConfig, StoreConfig
 from edge.declaration import Channel, Declaration, DeclarationStatus
 from edge.store import Store
 from sync.clearances import PLATE_PATTERN
+from tests.edge.store_config_file import config_file
 from vision.plates import normalise_plate, parse_plate
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -145,13 +144,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "gate.yaml"
-    config = GateConfig(store=StoreConfig(path=tmp_path / "gate.db"))
-    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    return path
-
-
 # A lone surrogate can be neither passed as an argument nor read from a JSON file (decode_json refuses the
 # file); the 100,000-character argument has its own test.
 IMPORT_REFUSED = [p for p in REFUSED if p.id != "lone-surrogate"]
@@ -159,7 +151,7 @@ CLI_REFUSED = [p for p in IMPORT_REFUSED if p.id != "100k-characters"]
 
 
 def test_declarations_import_names_each_bad_plate_by_its_key_path_and_imports_nothing(tmp_path: Path) -> None:
-    config = _config_file(tmp_path)
+    config = config_file(tmp_path)
     items = [_declaration("GOOD", "51C-123.45")]
     items += [_declaration(f"BAD-{i}", "29A00001", p.values[0]) for i, p in enumerate(IMPORT_REFUSED)]
     file = tmp_path / "decls.json"
@@ -180,7 +172,7 @@ def test_declarations_import_names_each_bad_plate_by_its_key_path_and_imports_no
 
 
 def test_declarations_import_stores_typed_plates_as_the_readers_write_them(tmp_path: Path) -> None:
-    config = _config_file(tmp_path)
+    config = config_file(tmp_path)
     file = tmp_path / "decls.json"
     file.write_text(json.dumps([_declaration("VN", "51C-123.45"), _declaration("CN", "桂A·１２３４５")]))
     result = _cli("declarations", "import", str(file), "--config", str(config))
