@@ -26,6 +26,7 @@ from sync.commands import Command, sign
 from sync.contract import gate_topics
 from sync.evidence_limits import EvidenceLimits
 from sync.evidence_reply import EvidenceImageMessage, evidence_topic
+from tests.central.evidence_desk import running_desk
 from tests.central.evidence_gate import (
     CAP,
     KEY,
@@ -38,17 +39,12 @@ from tests.central.evidence_gate import (
 )
 from tests.central.screen_gates import FakeGate, Screen, read, run_screen, wait_until
 from tests.sync.broker import Mosquitto
-from tests.sync.conftest import broker_config
 from tests.sync.observer import Observer
 
 
 @pytest.fixture
 def desk(tmp_path: Path, broker: Mosquitto) -> Iterator[EvidenceDesk]:
-    desk = EvidenceDesk(broker_config(broker), PREFIX, {"g1": KEY}, tmp_path / "central-evidence")
-    desk.start()
-    assert desk.connected.wait(5)
-    yield desk
-    desk.stop()
+    yield from running_desk(broker, "g1", tmp_path / "central-evidence")
 
 
 async def test_central_receives_held_and_downscaled_images_and_hears_which_are_too_large_or_not_held(

@@ -15,10 +15,11 @@ import pytest
 from central.evidence import EvidenceDesk
 from edge.uplink import Uplink
 from sync.config import SyncConfig
-from tests.central.evidence_gate import FAST, KEY, PREFIX, jpeg
+from tests.central.evidence_desk import running_desk
+from tests.central.evidence_gate import FAST, KEY, jpeg
 from tests.kiosk.conftest import KioskGate, camera_read, declaration, eventually, gate_config
 from tests.sync.broker import Mosquitto
-from tests.sync.conftest import broker, broker_config, trusted
+from tests.sync.conftest import broker, trusted
 
 GATE = "kiosk-test-gate"
 __all__ = ["broker"]  # the fixture: a real Mosquitto
@@ -26,11 +27,7 @@ __all__ = ["broker"]  # the fixture: a real Mosquitto
 
 @pytest.fixture
 def desk(tmp_path: Path, broker: Mosquitto) -> Iterator[EvidenceDesk]:
-    desk = EvidenceDesk(broker_config(broker), PREFIX, {GATE: KEY}, tmp_path / "central-evidence")
-    desk.start()
-    assert desk.connected.wait(5)
-    yield desk
-    desk.stop()
+    yield from running_desk(broker, GATE, tmp_path / "central-evidence")
 
 
 async def test_central_gets_the_daemons_own_evidence_jpeg_by_transaction(
