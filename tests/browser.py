@@ -55,3 +55,9 @@ async def screenshot(page: Page, name: str, **options: Any) -> None:
     """Save the page as `name` under SCREENSHOTS, creating the folder on first use."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / name), **options)
+
+
+async def shared_colour(page: Page, name: str) -> str:
+    """A colour variable as the page computed it: set by webauth/static/base.css, which both apps serve."""
+    script = f"getComputedStyle(document.documentElement).getPropertyValue('--{name}').trim()"
+    return str(await page.evaluate(script))

@@ -22,6 +22,7 @@ from central.web import routes_evidence, routes_metrics, routes_screen, routes_s
 from central.web.context import ScreenContext
 from central.web.database import Opener, ScreenDatabase
 from central.web.settings import WebSettings
+from webauth.base_style import mount_base_style
 from webauth.body_limit import BodyLimit
 from webauth.headers import SecurityHeaders
 from webauth.login_throttle import LoginThrottle
@@ -84,6 +85,7 @@ def create_app(
     app.add_exception_handler(StoreUnavailable, _unavailable)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    mount_base_style(app)  # before /static, which would otherwise answer /static/base/...
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_session.router)
     app.include_router(routes_screen.router)

@@ -31,6 +31,7 @@ from edge.kiosk.validation_errors import answer_validation_error
 from edge.kiosk.views import ErrorBody
 from edge.metrics import mount_metrics
 from sync.outbox import utc_now
+from webauth.base_style import mount_base_style
 from webauth.headers import SecurityHeaders
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def create_app(
     app.add_exception_handler(HTTPException, answer_refusal)  # refusals in both languages
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: the 413s get the headers too
+    mount_base_style(app)  # before /static, which would otherwise answer /static/base/...
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     too_large = {"model": ErrorBody, "description": f"Request body over {config.max_body_bytes} bytes."}
     for module in (routes_session, routes_lane, routes_history, routes_pages):

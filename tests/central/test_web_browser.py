@@ -14,7 +14,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from central.receiver import Central
-from tests.browser import launched, new_page, screenshot
+from tests.browser import launched, new_page, screenshot, shared_colour
 from tests.central.screen_gates import PASSWORDS, Screen, g1_story, run_screen, wait_until
 from tests.sync.broker import Mosquitto
 
@@ -51,6 +51,7 @@ async def test_a_supervisor_sees_gates_lanes_gaps_live_passages_and_finds_one_by
     wait_until(lambda: screen.central.counts["stored"] >= 11 and screen.central.counts["status"] >= 2)
 
     page = await logged_in(browser, screen, "sam")
+    assert await shared_colour(page, "pass") == "#1b7f3b"  # the shared base.css is loaded
     one = page.locator('[data-gate="g1"]')
     await expect(one.locator(".state")).to_have_text("TRỰC TUYẾN")
     await expect(page.locator('[data-gate="g2"] .state')).to_have_text("NGOẠI TUYẾN")

@@ -233,7 +233,7 @@ async def test_page_and_assets_come_from_the_daemon_with_a_strict_content_policy
     assert page.status_code == 200
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
     assert page.headers["x-frame-options"] == "DENY"
-    for asset in ("/static/kiosk.js", "/static/history.js", "/static/kiosk.css"):
+    for asset in ("/static/kiosk.js", "/static/history.js", "/static/kiosk.css", "/static/base/base.css"):
         response = await client.get(asset)
         assert response.status_code == 200
         assert "https://" not in response.text

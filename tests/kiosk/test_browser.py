@@ -22,7 +22,7 @@ from edge.kiosk.closest import LIMIT
 from edge.lane import LaneState
 from edge.uplink import Uplink
 from sync.config import SyncConfig
-from tests.browser import launched, new_context, new_page, screenshot
+from tests.browser import launched, new_context, new_page, screenshot, shared_colour
 from tests.kiosk.conftest import PASSWORDS, KioskGate, camera_read, declaration, gate_config
 from tests.kiosk.evidence_frames import with_evidence
 from vision.cameras import Camera
@@ -88,6 +88,7 @@ async def test_officer_sees_a_held_truck_live_corrects_its_plate_approves_and_th
     gate.seed(decl)
     page = await logged_in(browser, gate, "olga")
     await expect(page.locator("#lane-state")).to_have_text("Chờ xe")
+    assert await shared_colour(page, "pass") == "#1b7f3b"  # the shared base.css is loaded
     await page.click("#lang")  # Vietnamese is the default; English is one touch away, and back
     await expect(page.locator("#lane-state")).to_have_text("Waiting for a vehicle")
     await page.evaluate(WATCH_HELD)

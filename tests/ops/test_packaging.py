@@ -125,6 +125,7 @@ def test_the_wheel_carries_kiosk_assets_config_examples_units_and_the_deploy_gui
         "central/web/static/central.js",
         "central/web/static/words.js",
         "central/web/static/central.css",
+        "webauth/static/base.css",
     }
     # The plate reader a fresh install runs offline, with its licence and provenance beside it.
     expected |= {
