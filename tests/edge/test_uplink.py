@@ -482,6 +482,8 @@ async def test_events_stay_in_the_outbox_while_no_central_subscribes(
             assert store.outbox.depth() == 1
             start_central()
             await until(lambda: store.outbox.depth() == 0, 8, "delivered once central subscribed")
+            # The broker acknowledged it; central commits it with its next batch, a moment later.
+            await until(lambda: central_rows(tmp_path / "central.db") != [], 8, "stored at central")
     assert [row[2] for row in central_rows(tmp_path / "central.db")] == ["transaction.started"]
 
 
@@ -498,6 +500,7 @@ async def test_mqtt_311_gate_delivers_events_and_receives_clearances(
             await until(lambda: store.outbox.depth() == 0)
             central.publish_clearances("g1", [declaration("D1", "51C12345")])
             await until(lambda: uplink.status()["clearance_version"] == 1)
+            await until(lambda: central_rows(tmp_path / "central.db") != [], 8, "stored at central")
     assert "transaction.started" in [row[2] for row in central_rows(tmp_path / "central.db")]
 
 
