@@ -27,6 +27,19 @@ POSTGRES_ENV = "GATE_EDGE_TEST_POSTGRES"
 POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+def sqlite_rows(db: Path, query: str) -> list[tuple[Any, ...]]:
+    """The rows of a query on central's SQLite file; [] before central has made it or its tables."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(query).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
 def postgres_server() -> str:
     return os.environ.get(POSTGRES_ENV, POSTGRES_DEFAULT)
 
@@ -60,15 +73,7 @@ class Database:
         """The rows of a query written for both (no parameters); [] before central has made its tables."""
         if self.db_url is None:
             assert self.db_path is not None
-            if not self.db_path.exists():
-                return []
-            conn = sqlite3.connect(self.db_path)
-            try:
-                return conn.execute(query).fetchall()
-            except sqlite3.OperationalError:
-                return []
-            finally:
-                conn.close()
+            return sqlite_rows(self.db_path, query)
         if self._reader is None:
             self._reader = psycopg.connect(self.db_url, autocommit=True)
         try:

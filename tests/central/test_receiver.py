@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import uuid
@@ -22,7 +21,7 @@ from central.store_sqlite import SqliteCentralStore
 from sync.clearances import ClearanceDelta, ClearanceSnapshot, FeedRules, parse_clearance
 from sync.config import SyncConfig
 from sync.contract import encode_event, gate_topics
-from tests.central.central_db import Database, open_database
+from tests.central.central_db import Database, open_database, sqlite_rows
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import REPO, run_module, wait_for
 from tests.sync.observer import Observer
@@ -41,18 +40,6 @@ def envelope(seq: int, prev: int | None, event_id: str | None = None) -> bytes:
         at=AT,
         payload={"seq": seq},
     )
-
-
-def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -125,10 +112,10 @@ def test_central_reports_a_gap_until_the_missing_event_arrives(
     for seq in (1, 2, 4):
         gate.publish(EVENTS, envelope(seq, seq - 1 or None if seq != 4 else 3))
     db = tmp_path / "central.db"
-    wait_for(lambda: len(rows(db, "SELECT * FROM events")) == 3)
-    assert rows(db, "SELECT missing_seq FROM gaps") == [(3,)]
+    wait_for(lambda: len(sqlite_rows(db, "SELECT * FROM events")) == 3)
+    assert sqlite_rows(db, "SELECT missing_seq FROM gaps") == [(3,)]
     gate.publish(EVENTS, envelope(3, 2))
-    wait_for(lambda: rows(db, "SELECT * FROM gaps") == [], what="gap closed")
+    wait_for(lambda: sqlite_rows(db, "SELECT * FROM gaps") == [], what="gap closed")
     gate.publish(EVENTS, b'{"not": "an envelope"}')
     gate.publish(gate_topics("customs/v1/gates/{gate_id}/", "g2").events, envelope(5, 4))  # g1 posing as g2
     wait_for(lambda: central.counts["rejected"] == 2, what="rejected messages counted")

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import uuid
@@ -36,6 +35,7 @@ from sync.commands import Command, CommandAck, sign
 from sync.config import BrokerConfig, SyncConfig
 from sync.contract import EventEnvelope, TelemetryBody, gate_topics
 from sync.feed_signature import sign_feed_body
+from tests.central.central_db import sqlite_rows
 from tests.sync.broker import Mosquitto
 from tests.sync.conftest import FEED_KEY, trusted
 from tests.sync.observer import Observer
@@ -72,15 +72,7 @@ until = poll_until(every_s=0.02, timeout=5.0)
 
 def central_rows(db: Path, sql: str = "SELECT seq, event_id, kind FROM events ORDER BY id") -> list[Any]:
     """Rows from central's database ([] until central has created it)."""
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
+    return sqlite_rows(db, sql)
 
 
 def assert_all_once_in_order(db: Path, expected_seqs: set[int]) -> None:
